@@ -1,0 +1,17 @@
+//! The tour: every behaviour of janitor's seed documents, in one run, as a numbered timeline.
+//!
+//! `cargo run --release --example tour`
+//!
+//! Each scene says what .NET does and then shows what janitor did. Scene groups live in their own
+//! files beside this one.
+
+mod dispose;
+mod timeline;
+
+use timeline::Timeline;
+
+fn main() {
+    let mut tour = Timeline::new();
+    dispose::run(&mut tour);
+    tour.finish();
+}

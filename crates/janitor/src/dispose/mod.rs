@@ -1,0 +1,101 @@
+//! Deterministic disposal: the Dispose pattern of .NET, in Rust.
+//!
+//! A type that owns something which must be released at a known moment (a descriptor, a lock, a
+//! connection, a registration) implements [`Dispose`]. `Drop` already gives Rust scope-bound
+//! cleanup; `Dispose` adds what `Drop` cannot: release while the value is still shared
+//! (`&self`, through an `Arc` or a `Gc`), release that is safe to request twice or from several
+//! threads, and a value that answers "already disposed" afterwards instead of vanishing.
+//!
+//! The invariant this module owns: **a dispose does its work at most once**, however many
+//! callers race to it. [`DisposeFlag`] is the atomic "once" every implementation builds on, and
+//! [`ObjectDisposed`] is what an operation on a disposed value returns.
+
+mod error;
+mod flag;
+
+pub use error::ObjectDisposed;
+pub use flag::DisposeFlag;
+
+/// A value that releases what it owns when told to, exactly once.
+///
+/// `dispose` takes `&self` so that a shared value (behind an `Arc`, a `Gc`, or simply borrowed)
+/// can be disposed by whoever holds it. Implementations must be **idempotent** and
+/// **thread-safe**: the first call does the work, every later or concurrent call returns without
+/// doing anything. The usual way to get both is a [`DisposeFlag`] field.
+///
+/// `dispose` does not return an error: like .NET's `Dispose`, it is called on cleanup paths
+/// (scope exit, unwinding, container shutdown) where nobody could act on one. A resource whose
+/// release can fail in a way the caller must see offers a fallible method of its own (such as
+/// `close() -> Result<..>`) and makes `dispose` call it and report the failure.
+///
+/// # Offering `close`
+///
+/// Some resources are "closed" rather than "disposed" (files, sockets, connections). Offer
+/// `close` as the same operation, so that both words do one thing:
+///
+/// ```
+/// use janitor::{Dispose, DisposeFlag};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// struct Connection {
+///     disposed: DisposeFlag,
+///     closes: AtomicUsize,
+/// }
+///
+/// impl Connection {
+///     /// Closes the connection; the same operation as [`Dispose::dispose`].
+///     pub fn close(&self) {
+///         self.dispose();
+///     }
+/// }
+///
+/// impl Dispose for Connection {
+///     fn dispose(&self) {
+///         if self.disposed.try_begin() {
+///             self.closes.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let connection = Connection { disposed: DisposeFlag::new(), closes: AtomicUsize::new(0) };
+/// connection.close();
+/// connection.dispose();
+/// assert_eq!(connection.closes.load(Ordering::Relaxed), 1);
+/// ```
+pub trait Dispose {
+    /// Releases what this value owns. Only the first call does anything.
+    fn dispose(&self);
+}
+
+impl<T: Dispose + ?Sized> Dispose for &T {
+    fn dispose(&self) {
+        (**self).dispose();
+    }
+}
+
+impl<T: Dispose + ?Sized> Dispose for Box<T> {
+    fn dispose(&self) {
+        (**self).dispose();
+    }
+}
+
+impl<T: Dispose + ?Sized> Dispose for std::sync::Arc<T> {
+    fn dispose(&self) {
+        (**self).dispose();
+    }
+}
+
+impl<T: Dispose + ?Sized> Dispose for std::rc::Rc<T> {
+    fn dispose(&self) {
+        (**self).dispose();
+    }
+}
+
+/// `None` is not disposed, as C#'s `using` skips a null resource.
+impl<T: Dispose> Dispose for Option<T> {
+    fn dispose(&self) {
+        if let Some(value) = self {
+            value.dispose();
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! # janitor
+//!
+//! The .NET object-lifetime system for Rust, and past it: deterministic disposal (`Dispose`,
+//! `using`, `DisposeStack`), and, as the workspace grows, safe operating-system handles, a managed
+//! heap that collects cycles and runs finalizers, weak references, ephemeron tables and leak
+//! diagnostics.
+//!
+//! Each concept lives in its own module; the everyday names are re-exported here.
+//!
+//! ```
+//! use janitor::{Dispose, DisposeFlag, ObjectDisposed};
+//!
+//! struct Widget {
+//!     disposed: DisposeFlag,
+//! }
+//!
+//! impl Widget {
+//!     fn draw(&self) -> Result<(), ObjectDisposed> {
+//!         self.disposed.check::<Self>()?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl Dispose for Widget {
+//!     fn dispose(&self) {
+//!         if self.disposed.try_begin() {
+//!             // Release what the widget owns, exactly once.
+//!         }
+//!     }
+//! }
+//!
+//! let widget = Widget { disposed: DisposeFlag::new() };
+//! widget.draw().unwrap();
+//! widget.dispose();
+//! widget.dispose(); // the second call does nothing
+//! assert!(widget.draw().is_err());
+//! ```
+
+pub mod dispose;
+mod sync;
+
+pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
