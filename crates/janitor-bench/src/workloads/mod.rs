@@ -1,0 +1,25 @@
+//! The workloads, one module each. Every module documents the program's shape, what it measures and
+//! the checksum that proves the implementations did the same work, and exposes
+//! `workload(scale) -> Workload`.
+
+use crate::harness::{Scale, Workload};
+
+pub mod binary_trees;
+
+/// The workloads' names, in the order [`all`] returns them.
+///
+/// ```
+/// assert!(janitor_bench::workloads::NAMES.contains(&"binary-trees"));
+/// ```
+pub const NAMES: &[&str] = &["binary-trees"];
+
+/// Every workload at `scale`.
+///
+/// ```
+/// use janitor_bench::harness::Scale;
+/// let names: Vec<_> = janitor_bench::workloads::all(Scale::Smoke).iter().map(|w| w.name).collect();
+/// assert_eq!(names, janitor_bench::workloads::NAMES);
+/// ```
+pub fn all(scale: Scale) -> Vec<Workload> {
+    vec![binary_trees::workload(scale)]
+}
