@@ -5,13 +5,14 @@
 use crate::harness::{Scale, Workload};
 
 pub mod binary_trees;
+pub mod gcbench;
 
 /// The workloads' names, in the order [`all`] returns them.
 ///
 /// ```
 /// assert!(janitor_bench::workloads::NAMES.contains(&"binary-trees"));
 /// ```
-pub const NAMES: &[&str] = &["binary-trees"];
+pub const NAMES: &[&str] = &["binary-trees", "gcbench"];
 
 /// Every workload at `scale`.
 ///
@@ -21,5 +22,5 @@ pub const NAMES: &[&str] = &["binary-trees"];
 /// assert_eq!(names, janitor_bench::workloads::NAMES);
 /// ```
 pub fn all(scale: Scale) -> Vec<Workload> {
-    vec![binary_trees::workload(scale)]
+    vec![binary_trees::workload(scale), gcbench::workload(scale)]
 }
