@@ -5,6 +5,7 @@
 use crate::harness::{Scale, Workload};
 
 pub mod binary_trees;
+pub mod cycle_churn;
 pub mod gcbench;
 
 /// The workloads' names, in the order [`all`] returns them.
@@ -12,7 +13,7 @@ pub mod gcbench;
 /// ```
 /// assert!(janitor_bench::workloads::NAMES.contains(&"binary-trees"));
 /// ```
-pub const NAMES: &[&str] = &["binary-trees", "gcbench"];
+pub const NAMES: &[&str] = &["binary-trees", "gcbench", "cycle-churn"];
 
 /// Every workload at `scale`.
 ///
@@ -22,5 +23,9 @@ pub const NAMES: &[&str] = &["binary-trees", "gcbench"];
 /// assert_eq!(names, janitor_bench::workloads::NAMES);
 /// ```
 pub fn all(scale: Scale) -> Vec<Workload> {
-    vec![binary_trees::workload(scale), gcbench::workload(scale)]
+    vec![
+        binary_trees::workload(scale),
+        gcbench::workload(scale),
+        cycle_churn::workload(scale),
+    ]
 }
