@@ -535,9 +535,11 @@ mod gc_arena_crate {
         1 + node.left.map_or(0, check) + node.right.map_or(0, check)
     }
 
-    /// The arena's root is the long-lived tree.
+    /// The arena's root: the long-lived tree.
+    type LongLived = Rootable![Option<Gc<'_, Node<'_>>>];
+
     pub(super) struct Heap {
-        arena: Arena<Rootable![Option<Gc<'_, Node<'_>>>]>,
+        arena: Arena<LongLived>,
     }
 
     impl Default for Heap {

@@ -908,8 +908,11 @@ mod gc_arena_crate {
         Gc::new(mc, RefLock::new(Node { edges: Vec::new() }))
     }
 
+    /// The arena's root: the slots.
+    type Slots = Rootable![Vec<NodePtr<'_>>];
+
     pub(super) struct Graph {
-        arena: Arena<Rootable![Vec<NodePtr<'_>>]>,
+        arena: Arena<Slots>,
     }
 
     impl Graph {
