@@ -570,3 +570,40 @@ mod gc_arena_crate {
         fn finish(self) {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The nodes the program checks for `max`, from the shape alone.
+    fn expected_checksum(max: u32) -> u64 {
+        let nodes = |depth: u32| (1u64 << (depth + 1)) - 1;
+        let short_lived: u64 = (MIN_DEPTH..=max)
+            .step_by(2)
+            .map(|depth| (1u64 << (max - depth + MIN_DEPTH)) * nodes(depth))
+            .sum();
+        nodes(max + 1) + short_lived + nodes(max)
+    }
+
+    #[test]
+    fn checksum_counts_every_node_of_every_tree() {
+        assert_eq!(program(boxed::Heap::default(), 6), expected_checksum(6));
+        assert_eq!(
+            program(gc_arena_crate::Heap::default(), 8),
+            expected_checksum(8)
+        );
+    }
+
+    #[test]
+    fn every_implementation_checks_the_same_nodes() {
+        let workload = workload(Scale::Smoke);
+        for case in &workload.cases {
+            assert_eq!(
+                case.run().checksum,
+                expected_checksum(6),
+                "{}",
+                case.implementation
+            );
+        }
+    }
+}

@@ -972,3 +972,64 @@ mod gc_arena_crate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMOKE: Sizes = Sizes {
+        slots: 500,
+        operations: 5_000,
+    };
+
+    #[test]
+    fn the_operation_sequence_is_the_same_every_time() {
+        let first: Vec<Operation> = Operations::new(SMOKE).collect();
+        let second: Vec<Operation> = Operations::new(SMOKE).collect();
+        assert_eq!(first.len(), SMOKE.operations);
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn every_kind_of_operation_occurs() {
+        let operations: Vec<Operation> = Operations::new(SMOKE).collect();
+        assert!(
+            operations
+                .iter()
+                .any(|op| matches!(op, Operation::Link { .. }))
+        );
+        assert!(
+            operations
+                .iter()
+                .any(|op| matches!(op, Operation::Unlink { .. }))
+        );
+        assert!(
+            operations
+                .iter()
+                .any(|op| matches!(op, Operation::Retarget { .. }))
+        );
+        assert!(
+            operations
+                .iter()
+                .any(|op| matches!(op, Operation::Renew { .. }))
+        );
+    }
+
+    #[test]
+    fn reference_counts_alone_leak_cyclic_garbage() {
+        let (_, reclaimed) = program(rc::Graph::new(SMOKE.slots), SMOKE);
+        assert!(reclaimed.unwrap().never_dropped > 0);
+    }
+
+    #[test]
+    fn collectors_reclaim_every_node_by_the_end() {
+        let workload = workload(Scale::Smoke);
+        for case in workload
+            .cases
+            .iter()
+            .filter(|case| !matches!(case.implementation, "rc" | "arc" | "arena"))
+        {
+            assert_eq!(case.run().note, None, "{}", case.implementation);
+        }
+    }
+}

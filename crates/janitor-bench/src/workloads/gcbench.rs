@@ -962,3 +962,45 @@ mod gc_arena_crate {
         fn finish(self) {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMOKE: Sizes = Sizes {
+        stretch: 8,
+        long_lived: 6,
+        array: 4_000,
+        min: 4,
+        max: 6,
+    };
+
+    /// The checksum GCBench must produce for `sizes`, from the shape alone.
+    fn expected_checksum(sizes: Sizes) -> u64 {
+        let temporary: u64 = (sizes.min..=sizes.max)
+            .step_by(2)
+            .map(|depth| 2 * (2 * tree_size(sizes.stretch) / tree_size(depth)) * tree_size(depth))
+            .sum();
+        let created = tree_size(sizes.stretch) + tree_size(sizes.long_lived) + temporary;
+        created + tree_size(sizes.long_lived) + (1.0f64 / CHECKED_INDEX as f64).to_bits()
+    }
+
+    #[test]
+    fn every_implementation_creates_and_keeps_the_same_objects() {
+        for case in &workload(Scale::Smoke).cases {
+            assert_eq!(
+                case.run().checksum,
+                expected_checksum(SMOKE),
+                "{}",
+                case.implementation
+            );
+        }
+    }
+
+    #[test]
+    fn the_array_holds_reciprocals_in_its_first_half() {
+        let values = array_values(8);
+        assert_eq!(values[2], 0.5);
+        assert_eq!(values[4], 0.0);
+    }
+}
