@@ -37,6 +37,8 @@
 //! ```
 
 pub mod dispose;
+pub mod gc;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
+pub use gc::{Gc, GcCell, GcMutex, GcRwLock, Trace, collect};

@@ -1,0 +1,63 @@
+//! The heap's byte count, batched per thread.
+//!
+//! Invariant owned here: the global count plus every thread's unflushed delta is the number of
+//! bytes of live objects. A thread flushes its delta when it passes [`FLUSH_AT`] either way and
+//! when it exits, so the global count is off by at most `FLUSH_AT` per running thread, and
+//! allocation never touches a cache line shared with other threads in the common case.
+
+use super::heap::Heap;
+use crate::sync::{Ordering, thread_local};
+use std::cell::Cell;
+
+/// The most a thread keeps to itself before adding to the global count.
+const FLUSH_AT: isize = 256 << 10;
+
+struct Delta(Cell<isize>);
+
+impl Drop for Delta {
+    fn drop(&mut self) {
+        flush(super::api::heap(), self.0.replace(0));
+    }
+}
+
+thread_local! {
+    static DELTA: Delta = Delta(Cell::new(0));
+}
+
+fn flush(heap: &Heap, delta: isize) {
+    if delta >= 0 {
+        heap.bytes
+            .fetch_add(delta.unsigned_abs(), Ordering::Relaxed);
+    } else {
+        heap.bytes
+            .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+    }
+}
+
+/// Counts `bytes` allocated (`positive`) or freed.
+#[inline]
+pub(crate) fn record(heap: &Heap, bytes: usize, allocated: bool) {
+    let change = if allocated {
+        bytes as isize
+    } else {
+        -(bytes as isize)
+    };
+    let flushed = DELTA.try_with(|delta| {
+        let total = delta.0.get() + change;
+        if total.abs() >= FLUSH_AT {
+            delta.0.set(0);
+            flush(heap, total);
+        } else {
+            delta.0.set(total);
+        }
+    });
+    if flushed.is_err() {
+        flush(heap, change);
+    }
+}
+
+/// The bytes of live objects, including this thread's unflushed delta.
+pub(crate) fn total(heap: &Heap) -> usize {
+    let local = DELTA.try_with(|delta| delta.0.get()).unwrap_or(0);
+    (heap.bytes.load(Ordering::Relaxed) as isize + local).max(0) as usize
+}
