@@ -70,6 +70,7 @@ pub fn workload(scale: Scale) -> Workload {
         name: "binary-trees",
         baseline: "janitor",
         cases: vec![
+            case("janitor", max_depth, janitor_heap::Heap::default),
             case("box", max_depth, boxed::Heap::default),
             case("rc", max_depth, rc::Heap::default),
             case("arc", max_depth, arc::Heap::default),
@@ -86,6 +87,61 @@ pub fn workload(scale: Scale) -> Workload {
             case("rust-cc", max_depth, rust_cc_crate::Heap::default),
         ],
         absent: vec![],
+    }
+}
+
+/// janitor: counted `Gc` pointers; nodes whose edges never change and whose children are untracked
+/// are never examined by the cycle collector, so these trees cost counts only. One collection at the
+/// end, like the other collecting crates.
+mod janitor_heap {
+    use janitor::gc::{Gc, Trace};
+
+    #[derive(Trace)]
+    struct Node {
+        left: Option<Gc<Node>>,
+        right: Option<Gc<Node>>,
+    }
+
+    fn build(depth: u32) -> Gc<Node> {
+        if depth == 0 {
+            Gc::new(Node {
+                left: None,
+                right: None,
+            })
+        } else {
+            Gc::new(Node {
+                left: Some(build(depth - 1)),
+                right: Some(build(depth - 1)),
+            })
+        }
+    }
+
+    fn check(node: &Node) -> u64 {
+        1 + node.left.as_deref().map_or(0, check) + node.right.as_deref().map_or(0, check)
+    }
+
+    #[derive(Default)]
+    pub(super) struct Heap {
+        long_lived: Option<Gc<Node>>,
+    }
+
+    impl super::Trees for Heap {
+        fn short_lived(&mut self, depth: u32) -> u64 {
+            check(&build(depth))
+        }
+
+        fn keep_long_lived(&mut self, depth: u32) {
+            self.long_lived = Some(build(depth));
+        }
+
+        fn check_long_lived(&mut self) -> u64 {
+            self.long_lived.as_deref().map_or(0, check)
+        }
+
+        fn finish(self) {
+            drop(self);
+            janitor::gc::collect();
+        }
     }
 }
 

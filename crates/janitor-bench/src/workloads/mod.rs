@@ -7,13 +7,14 @@ use crate::harness::{Scale, Workload};
 pub mod binary_trees;
 pub mod cycle_churn;
 pub mod gcbench;
+pub mod gen0_pause;
 
 /// The workloads' names, in the order [`all`] returns them.
 ///
 /// ```
 /// assert!(janitor_bench::workloads::NAMES.contains(&"binary-trees"));
 /// ```
-pub const NAMES: &[&str] = &["binary-trees", "gcbench", "cycle-churn"];
+pub const NAMES: &[&str] = &["binary-trees", "gcbench", "cycle-churn", "gen0-pause"];
 
 /// Every workload at `scale`.
 ///
@@ -27,5 +28,6 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         binary_trees::workload(scale),
         gcbench::workload(scale),
         cycle_churn::workload(scale),
+        gen0_pause::workload(scale),
     ]
 }
