@@ -34,7 +34,7 @@ impl Scale {
         match self {
             Scale::Smoke => 1,
             Scale::Quick => 3,
-            Scale::Full => 5,
+            Scale::Full => 3,
         }
     }
 }

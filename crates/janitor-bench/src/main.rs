@@ -20,7 +20,7 @@ usage: janitor-bench [--smoke | --quick] [--json] [--rounds N] [--workload NAME]
   --smoke          tiny sizes, one round: every case runs and the checksums agree (CI)
   --quick          reduced sizes, three rounds: under a minute on a 2-core machine
   --json           print one JSON object instead of the table
-  --rounds N       rounds per workload (default: 1 smoke, 3 quick, 5 full)
+  --rounds N       rounds per workload (default: 1 smoke, 3 quick, 3 full)
   --workload NAME  run only this workload (repeatable); one of:";
 
 /// What the command line asked for.
