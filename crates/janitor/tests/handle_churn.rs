@@ -23,7 +23,10 @@ fn churn_once(round: usize) {
         0 => {
             let (reader, writer) = rustix::pipe::pipe().unwrap();
             let (reader, writer) = (SafeFile::from(reader), SafeFile::from(writer));
-            assert_eq!(writer.write(&round.to_ne_bytes()).unwrap(), size_of::<usize>());
+            assert_eq!(
+                writer.write(&round.to_ne_bytes()).unwrap(),
+                size_of::<usize>()
+            );
             let mut bytes = [0; size_of::<usize>()];
             assert_eq!(reader.read(&mut bytes).unwrap(), bytes.len());
             assert_eq!(usize::from_ne_bytes(bytes), round);

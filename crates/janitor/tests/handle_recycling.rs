@@ -26,8 +26,8 @@ fn identity(number: RawFd) -> Option<(u64, u64)> {
 
 /// A fresh descriptor that is not a pipe: an unlinked temporary file.
 fn open_scratch_file(index: usize) -> OwnedFd {
-    let path = std::env::temp_dir()
-        .join(format!("janitor-recycling-{}-{index}", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("janitor-recycling-{}-{index}", std::process::id()));
     let file = std::fs::File::options()
         .read(true)
         .write(true)
@@ -77,12 +77,20 @@ fn a_disposed_handle_never_reaches_a_recycled_descriptor_number() {
     .unwrap();
     assert!(file.handle().is_disposed());
     assert!(!file.is_closed(), "A's read keeps the descriptor open");
-    assert_eq!(identity(old_number), Some(old_pipe), "the number still names A's pipe");
+    assert_eq!(
+        identity(old_number),
+        Some(old_pipe),
+        "the number still names A's pipe"
+    );
 
     // Thread C: new descriptors cannot take the number while A's read is in flight.
-    let fresh: Vec<OwnedFd> =
-        thread::spawn(|| (0..8).map(open_scratch_file).collect()).join().unwrap();
-    assert!(fresh.iter().all(|fd| fd.as_raw_fd() != old_number), "the number was recycled early");
+    let fresh: Vec<OwnedFd> = thread::spawn(|| (0..8).map(open_scratch_file).collect())
+        .join()
+        .unwrap();
+    assert!(
+        fresh.iter().all(|fd| fd.as_raw_fd() != old_number),
+        "the number was recycled early"
+    );
     assert_eq!(identity(old_number), Some(old_pipe));
 
     // Unblock A: its read completes on the old pipe, and its guard's drop closes the descriptor.
@@ -104,15 +112,35 @@ fn a_disposed_handle_never_reaches_a_recycled_descriptor_number() {
     assert_ne!(recycled_identity, old_pipe);
 
     // The attack: every operation through the old handle is refused and touches nothing.
-    assert!(matches!(file.write(b"attack"), Err(HandleError::Disposed(_))));
-    assert!(matches!(file.read(&mut [0; 4]), Err(HandleError::Disposed(_))));
-    assert!(matches!(file.seek(SeekFrom::End(0)), Err(HandleError::Disposed(_))));
+    assert!(matches!(
+        file.write(b"attack"),
+        Err(HandleError::Disposed(_))
+    ));
+    assert!(matches!(
+        file.read(&mut [0; 4]),
+        Err(HandleError::Disposed(_))
+    ));
+    assert!(matches!(
+        file.seek(SeekFrom::End(0)),
+        Err(HandleError::Disposed(_))
+    ));
     assert!(matches!(file.sync_all(), Err(HandleError::Disposed(_))));
     assert!(file.handle().add_ref().is_err());
     file.dispose();
     drop(file);
-    assert_eq!(identity(old_number), Some(recycled_identity), "the recycled descriptor survives");
-    assert_eq!(rustix::fs::fstat(&recycled).unwrap().st_size, 0, "nothing was written to it");
-    assert_eq!(rustix::fs::seek(&recycled, rustix::fs::SeekFrom::Current(0)), Ok(0));
+    assert_eq!(
+        identity(old_number),
+        Some(recycled_identity),
+        "the recycled descriptor survives"
+    );
+    assert_eq!(
+        rustix::fs::fstat(&recycled).unwrap().st_size,
+        0,
+        "nothing was written to it"
+    );
+    assert_eq!(
+        rustix::fs::seek(&recycled, rustix::fs::SeekFrom::Current(0)),
+        Ok(0)
+    );
     drop(fresh);
 }
