@@ -19,8 +19,8 @@ use std::fmt;
 /// let (reader, _writer) = rustix::pipe::pipe().unwrap();
 /// let handle = SafeFd::from(reader);
 /// let guard = handle.add_ref().unwrap();
-/// let flags = rustix::io::fcntl_getfd(guard.as_fd()).unwrap();
-/// assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
+/// let stat = rustix::fs::fstat(guard.as_fd()).unwrap();
+/// assert_eq!(rustix::fs::FileType::from_raw_mode(stat.st_mode), rustix::fs::FileType::Fifo);
 /// ```
 #[must_use = "a use ends as soon as its guard is dropped"]
 pub struct HandleGuard<'a, K: HandleKind> {
