@@ -4,9 +4,10 @@
 //! release (or into nothing, for a handle that is invalid, not owned, or closed early), and turns
 //! `Drop` without dispose into the finalization path.
 
+use super::error::HandleError;
 use super::guard::HandleGuard;
 use super::kind::{HandleKind, InvalidHandleValue};
-use super::state::{Decrement, StateWord};
+use super::state::{Decrement, StateWord, TakeRefused};
 use crate::dispose::{Dispose, ObjectDisposed};
 use std::fmt;
 use std::marker::PhantomData;
@@ -310,9 +311,7 @@ impl<K: HandleKind> SafeHandle<K> {
 
     /// Takes the raw value out, if only creation's count is left: the handle ends disposed and
     /// closed, without releasing. For `into_owned_fd` and the like.
-    pub(super) fn try_take(&self) -> Result<K::Raw, super::HandleError> {
-        use super::HandleError;
-        use super::state::TakeRefused;
+    pub(super) fn try_take(&self) -> Result<K::Raw, HandleError> {
         if !self.owns_handle {
             return Err(HandleError::NotOwned {
                 handle: std::any::type_name::<Self>(),

@@ -140,8 +140,8 @@ impl WaitHandle {
     /// event.wait().unwrap(); // manual reset: still signaled
     /// ```
     pub fn wait(&self) -> Result<(), HandleError> {
-        while !self.wait_until(None)? {}
-        Ok(())
+        // Without a deadline the wait returns only once signaled.
+        self.wait_until(None).map(drop)
     }
 
     /// Waits until the event is signaled or `timeout` passes: `true` if signaled (and, for
