@@ -64,3 +64,14 @@ pub use mapped::{MapAccess, MappedView};
 pub use native::NativeMemory;
 pub use safe_handle::SafeHandle;
 pub use wait::{EventResetMode, WaitHandle};
+
+/// Every handle is shared across threads: that is what it is for.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<SafeFd>();
+    shareable::<SafeFile>();
+    shareable::<SafeBuffer<NativeMemory>>();
+    shareable::<SafeBuffer<MappedView>>();
+    shareable::<WaitHandle>();
+    shareable::<HandleGuard<'static, FdKind>>();
+};
