@@ -20,8 +20,8 @@
 //!    *final transition*), and only its caller may release the handle.
 //! 2. **Closed means "no use may start"**: the `CLOSED` bit or a zero count. Closed by count is set
 //!    on the final transition (or when `try_take` hands the raw value out) and by nothing else;
-//!    closed by bit is set by `close_early`, which, like
-//!    .NET's `SetHandleAsInvalid`, may happen while uses are still in flight.
+//!    closed by bit is set by `close_early`, which, like .NET's `SetHandleAsInvalid`, may happen
+//!    while uses are still in flight.
 //! 3. **One dispose.** Dispose is a CAS that decrements and sets `DISPOSED` in one step, and does
 //!    nothing once `DISPOSED` is set: exactly one dispose balances creation. Dispose does not stop
 //!    a use from starting while other uses keep the count above zero (.NET's `DangerousAddRef` does
