@@ -37,16 +37,10 @@
 //! ```
 
 pub mod dispose;
-<<<<<<< HEAD
 pub mod gc;
-mod sync;
-
-pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
-pub use gc::{Gc, GcCell, GcMutex, GcRwLock, Trace, collect};
-=======
 pub mod handle;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
+pub use gc::{Gc, GcCell, GcMutex, GcRwLock, Trace, collect};
 pub use handle::{HandleGuard, HandleKind, SafeBuffer, SafeFd, SafeFile, SafeHandle, WaitHandle};
->>>>>>> main
