@@ -8,13 +8,20 @@ pub mod binary_trees;
 pub mod cycle_churn;
 pub mod gcbench;
 pub mod gen0_pause;
+pub mod handle_guard;
 
 /// The workloads' names, in the order [`all`] returns them.
 ///
 /// ```
 /// assert!(janitor_bench::workloads::NAMES.contains(&"binary-trees"));
 /// ```
-pub const NAMES: &[&str] = &["binary-trees", "gcbench", "cycle-churn", "gen0-pause"];
+pub const NAMES: &[&str] = &[
+    "binary-trees",
+    "gcbench",
+    "cycle-churn",
+    "gen0-pause",
+    "handle-guard",
+];
 
 /// Every workload at `scale`.
 ///
@@ -29,5 +36,6 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         gcbench::workload(scale),
         cycle_churn::workload(scale),
         gen0_pause::workload(scale),
+        handle_guard::workload(scale),
     ]
 }
