@@ -1,7 +1,7 @@
 //! Runs janitor's benchmark workloads on janitor and its peers and prints one table (or JSON).
 //!
 //! ```text
-//! cargo run --release -p janitor-bench -- [--smoke | --quick] [--json] [--rounds N] [--workload NAME]...
+//! cargo run --release -p janitor-bench -- [--smoke | --quick] [--json | --markdown] [--rounds N] [--workload NAME]...
 //! ```
 
 use std::process::ExitCode;
@@ -15,36 +15,45 @@ use janitor_bench::{report, workloads};
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const USAGE: &str = "\
-usage: janitor-bench [--smoke | --quick] [--json] [--rounds N] [--workload NAME]...
+usage: janitor-bench [--smoke | --quick] [--json | --markdown] [--rounds N] [--workload NAME]...
 
   --smoke          tiny sizes, one round: every case runs and the checksums agree (CI)
   --quick          reduced sizes, three rounds: under a minute on a 2-core machine
   --json           print one JSON object instead of the table
+  --markdown       print Markdown tables (the README's Performance section)
   --rounds N       rounds per workload (default: 1 smoke, 3 quick, 3 full)
   --workload NAME  run only this workload (repeatable); one of:";
+
+/// How the results are printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Table,
+    Json,
+    Markdown,
+}
 
 /// What the command line asked for.
 struct Options {
     scale: Scale,
-    json: bool,
+    output: Output,
     rounds: Option<usize>,
     only: Vec<String>,
 }
 
 /// Reads the command line; `Err` carries the message to print.
-fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         scale: Scale::Full,
-        json: false,
+        output: Output::Table,
         rounds: None,
         only: Vec::new(),
     };
-    let mut args = args.peekable();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => options.scale = Scale::Smoke,
             "--quick" => options.scale = Scale::Quick,
-            "--json" => options.json = true,
+            "--json" => options.output = Output::Json,
+            "--markdown" => options.output = Output::Markdown,
             "--rounds" => {
                 let value = args.next().ok_or("--rounds needs a number")?;
                 let rounds = value
@@ -109,10 +118,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    if options.json {
-        println!("{}", report::to_json(&measured));
-    } else {
-        print!("{}", report::to_table(&measured));
+    match options.output {
+        Output::Table => print!("{}", report::to_table(&measured)),
+        Output::Json => println!("{}", report::to_json(&measured)),
+        Output::Markdown => print!("{}", report::to_markdown(&measured)),
     }
     ExitCode::SUCCESS
 }

@@ -1,7 +1,7 @@
-//! Turns measured workloads into the human table and the JSON object.
+//! Turns measured workloads into the human table, the Markdown tables and the JSON object.
 //!
-//! Invariant: both forms show the same rows with the same numbers; the JSON keeps raw numbers
-//! (nanoseconds, bytes), the table rounds them for reading.
+//! Invariant: every form shows the same rows with the same numbers; the JSON keeps raw numbers
+//! (nanoseconds, bytes), the tables round them for reading.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -111,6 +111,64 @@ pub fn to_table(workloads: &[Measured]) -> String {
                 out,
                 "  {implementation:<16} {:>12} {:>8} {:>12}",
                 "—", "—", "—"
+            );
+        }
+    }
+    out
+}
+
+/// The same rows as [`to_table`], as one Markdown table per workload (for the README).
+///
+/// ```
+/// use janitor_bench::harness::{Measured, Row};
+/// use std::time::Duration;
+/// let measured = Measured {
+///     name: "w",
+///     baseline: "janitor",
+///     rows: vec![Row {
+///         implementation: "rc",
+///         median: Duration::from_millis(3),
+///         ratio: Some(0.5),
+///         peak_bytes: None,
+///         note: Some("leaks cycles".into()),
+///     }],
+///     absent: vec![],
+/// };
+/// let markdown = janitor_bench::report::to_markdown(&[measured]);
+/// assert!(markdown.contains("| rc | 3.0 ms | 0.50 | — | leaks cycles |"));
+/// ```
+pub fn to_markdown(workloads: &[Measured]) -> String {
+    let mut out = String::new();
+    for workload in workloads {
+        let _ = writeln!(
+            out,
+            "\n**{}** (ratio to `{}`)\n",
+            workload.name, workload.baseline
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | median | ratio | peak memory | note |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---|");
+        for row in &workload.rows {
+            let ratio = row
+                .ratio
+                .map_or_else(|| "—".to_owned(), |ratio| format!("{ratio:.2}"));
+            let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.implementation,
+                format_duration(row.median),
+                ratio,
+                peak,
+                row.note.as_deref().unwrap_or("")
+            );
+        }
+        for implementation in &workload.absent {
+            let _ = writeln!(
+                out,
+                "| {implementation} | — | — | — | cannot express the workload |"
             );
         }
     }
