@@ -6,13 +6,18 @@ mod common;
 use common::{AsyncRecorded, DualRecorded, Exploding, Journal, Recorded};
 use janitor::ObjectDisposed;
 use janitor_di::{
-    AsyncDisposable, Disposable, DisposeFailure, DualDisposable, NotDisposable, Resolve, ResolveError, ScopeFactory,
-    ServiceCollection, ServiceProvider,
+    AsyncDisposable, Disposable, DisposeFailure, DualDisposable, NotDisposable, Resolve,
+    ResolveError, ScopeFactory, ServiceCollection, ServiceProvider,
 };
 use std::any::type_name;
 use std::sync::{Arc, OnceLock, Weak};
 
-fn recorded(services: &mut ServiceCollection, lifetime: &str, name: &'static str, journal: &Arc<Journal>) {
+fn recorded(
+    services: &mut ServiceCollection,
+    lifetime: &str,
+    name: &'static str,
+    journal: &Arc<Journal>,
+) {
     let journal = Arc::clone(journal);
     let factory = move |_: &janitor_di::Resolver<'_>| Ok(Recorded::new(name, &journal));
     let registration = match lifetime {
@@ -51,16 +56,26 @@ fn singleton_services_come_from_root_provider() {
     let first_scope = provider.create_scope().unwrap();
     let second_scope = provider.create_scope().unwrap();
 
-    let from_first = first_scope.get_required_keyed::<Recorded>("singleton").unwrap();
-    let from_second = second_scope.get_required_keyed::<Recorded>("singleton").unwrap();
+    let from_first = first_scope
+        .get_required_keyed::<Recorded>("singleton")
+        .unwrap();
+    let from_second = second_scope
+        .get_required_keyed::<Recorded>("singleton")
+        .unwrap();
     assert!(Arc::ptr_eq(&from_first, &from_second));
 
     first_scope.dispose().unwrap();
     second_scope.dispose().unwrap();
-    assert!(!from_first.disposed.is_disposed(), "a scope never disposes a singleton");
+    assert!(
+        !from_first.disposed.is_disposed(),
+        "a scope never disposes a singleton"
+    );
 
     provider.dispose().unwrap();
-    assert!(from_first.disposed.is_disposed(), "the root disposes the singletons");
+    assert!(
+        from_first.disposed.is_disposed(),
+        "the root disposes the singletons"
+    );
 }
 
 #[test]
@@ -91,7 +106,15 @@ fn disposes_in_reverse_order_of_creation() {
     provider.get_required_keyed::<Recorded>("last").unwrap();
     provider.dispose().unwrap();
 
-    assert_eq!(journal.events(), ["disposed last", "disposed outer", "disposed middle", "disposed inner"]);
+    assert_eq!(
+        journal.events(),
+        [
+            "disposed last",
+            "disposed outer",
+            "disposed middle",
+            "disposed inner"
+        ]
+    );
 }
 
 #[test]
@@ -116,9 +139,14 @@ fn scope_disposes_its_instances_in_reverse_order_and_leaves_the_singleton() {
     let provider = services.build_provider();
 
     let scope = provider.create_scope().unwrap();
-    scope.get_required_keyed::<Recorded>("unit of work").unwrap();
+    scope
+        .get_required_keyed::<Recorded>("unit of work")
+        .unwrap();
     scope.dispose().unwrap();
-    assert_eq!(journal.events(), ["disposed unit of work", "disposed connection"]);
+    assert_eq!(
+        journal.events(),
+        ["disposed unit of work", "disposed connection"]
+    );
 
     provider.dispose().unwrap();
     assert_eq!(journal.events().last().unwrap(), "disposed pool");
@@ -132,7 +160,10 @@ fn self_resolve_then_dispose() {
 
     provider.dispose().unwrap();
 
-    assert!(matches!(scope.get::<ScopeFactory>(), Err(ResolveError::Disposed(_))));
+    assert!(matches!(
+        scope.get::<ScopeFactory>(),
+        Err(ResolveError::Disposed(_))
+    ));
     assert!(scopes.create_scope().is_err());
     scope.dispose().unwrap();
 }
@@ -142,7 +173,9 @@ fn sync_dispose_of_an_async_only_service_names_it() {
     let journal = Journal::new();
     let mut services = ServiceCollection::new();
     let factory_journal = Arc::clone(&journal);
-    services.add_singleton(AsyncDisposable, move |_| Ok(AsyncRecorded::new("uploader", &factory_journal)));
+    services.add_singleton(AsyncDisposable, move |_| {
+        Ok(AsyncRecorded::new("uploader", &factory_journal))
+    });
     let provider = services.build_provider();
     let uploader = provider.get_required::<AsyncRecorded>().unwrap();
 
@@ -155,7 +188,12 @@ fn sync_dispose_of_an_async_only_service_names_it() {
             type_name::<AsyncRecorded>()
         )
     );
-    assert_eq!(error.failures(), [DisposeFailure::AsyncOnly { service: type_name::<AsyncRecorded>() }]);
+    assert_eq!(
+        error.failures(),
+        [DisposeFailure::AsyncOnly {
+            service: type_name::<AsyncRecorded>()
+        }]
+    );
     assert!(!uploader.disposed.is_disposed());
 }
 
@@ -164,11 +202,17 @@ fn async_dispose_prefers_async_and_falls_back_to_sync() {
     let journal = Journal::new();
     let mut services = ServiceCollection::new();
     let sync_journal = Arc::clone(&journal);
-    services.add_singleton(Disposable, move |_| Ok(Recorded::new("sync", &sync_journal)));
+    services.add_singleton(Disposable, move |_| {
+        Ok(Recorded::new("sync", &sync_journal))
+    });
     let async_journal = Arc::clone(&journal);
-    services.add_singleton(AsyncDisposable, move |_| Ok(AsyncRecorded::new("async", &async_journal)));
+    services.add_singleton(AsyncDisposable, move |_| {
+        Ok(AsyncRecorded::new("async", &async_journal))
+    });
     let dual_journal = Arc::clone(&journal);
-    services.add_singleton(DualDisposable, move |_| Ok(DualRecorded::new("dual", &dual_journal)));
+    services.add_singleton(DualDisposable, move |_| {
+        Ok(DualRecorded::new("dual", &dual_journal))
+    });
     let provider = services.build_provider();
     provider.get_required::<Recorded>().unwrap();
     provider.get_required::<AsyncRecorded>().unwrap();
@@ -176,7 +220,14 @@ fn async_dispose_prefers_async_and_falls_back_to_sync() {
 
     pollster::block_on(provider.dispose_async()).unwrap();
 
-    assert_eq!(journal.events(), ["disposed async dual", "disposed async async", "disposed sync"]);
+    assert_eq!(
+        journal.events(),
+        [
+            "disposed async dual",
+            "disposed async async",
+            "disposed sync"
+        ]
+    );
 }
 
 #[test]
@@ -184,7 +235,9 @@ fn sync_dispose_of_a_dual_service_uses_dispose() {
     let journal = Journal::new();
     let mut services = ServiceCollection::new();
     let dual_journal = Arc::clone(&journal);
-    services.add_scoped(DualDisposable, move |_| Ok(DualRecorded::new("dual", &dual_journal)));
+    services.add_scoped(DualDisposable, move |_| {
+        Ok(DualRecorded::new("dual", &dual_journal))
+    });
     let provider = services.build_provider();
     let scope = provider.create_scope().unwrap();
     scope.get_required::<DualRecorded>().unwrap();
@@ -203,7 +256,10 @@ fn factory_made_singleton_is_disposed_but_instance_is_not() {
     services.add_singleton_instance(Arc::clone(&handed_over));
     let provider = services.build_provider();
     let made = provider.get_required_keyed::<Recorded>("made").unwrap();
-    assert!(Arc::ptr_eq(&handed_over, &provider.get_required::<Recorded>().unwrap()));
+    assert!(Arc::ptr_eq(
+        &handed_over,
+        &provider.get_required::<Recorded>().unwrap()
+    ));
 
     provider.dispose().unwrap();
 
@@ -216,7 +272,9 @@ fn not_disposable_registration_is_never_disposed() {
     let journal = Journal::new();
     let mut services = ServiceCollection::new();
     let factory_journal = Arc::clone(&journal);
-    services.add_scoped(NotDisposable, move |_| Ok(Recorded::new("borrowed", &factory_journal)));
+    services.add_scoped(NotDisposable, move |_| {
+        Ok(Recorded::new("borrowed", &factory_journal))
+    });
     let provider = services.build_provider();
     let scope = provider.create_scope().unwrap();
     let borrowed = scope.get_required::<Recorded>().unwrap();
@@ -237,7 +295,10 @@ fn second_dispose_does_nothing() {
     provider.get_required_keyed::<Recorded>("recorded").unwrap();
 
     assert!(provider.dispose().is_err());
-    assert!(provider.dispose().is_ok(), "the second dispose has nothing left to fail");
+    assert!(
+        provider.dispose().is_ok(),
+        "the second dispose has nothing left to fail"
+    );
     assert!(pollster::block_on(provider.dispose_async()).is_ok());
     assert_eq!(journal.events(), ["disposed recorded"]);
 }
@@ -250,16 +311,32 @@ fn use_after_dispose_is_object_disposed() {
     let scope = provider.create_scope().unwrap();
 
     scope.dispose().unwrap();
-    assert!(matches!(scope.get::<u8>(), Err(ResolveError::Disposed(error)) if error == ObjectDisposed::of::<janitor_di::Scope>()));
+    assert!(
+        matches!(scope.get::<u8>(), Err(ResolveError::Disposed(error)) if error == ObjectDisposed::of::<janitor_di::Scope>())
+    );
     assert!(scope.create_scope().is_err());
-    assert!(provider.get::<u8>().is_ok(), "disposing a scope leaves the root usable");
+    assert!(
+        provider.get::<u8>().is_ok(),
+        "disposing a scope leaves the root usable"
+    );
 
     let live_scope = provider.create_scope().unwrap();
     provider.dispose().unwrap();
-    assert!(matches!(provider.get::<u8>(), Err(ResolveError::Disposed(error)) if error == ObjectDisposed::of::<ServiceProvider>()));
-    assert!(matches!(provider.get_all::<u8>(), Err(ResolveError::Disposed(_))));
-    assert_eq!(provider.create_scope().err().unwrap(), ObjectDisposed::of::<ServiceProvider>());
-    assert!(matches!(live_scope.get::<u8>(), Err(ResolveError::Disposed(_))), "a scope of a disposed root");
+    assert!(
+        matches!(provider.get::<u8>(), Err(ResolveError::Disposed(error)) if error == ObjectDisposed::of::<ServiceProvider>())
+    );
+    assert!(matches!(
+        provider.get_all::<u8>(),
+        Err(ResolveError::Disposed(_))
+    ));
+    assert_eq!(
+        provider.create_scope().err().unwrap(),
+        ObjectDisposed::of::<ServiceProvider>()
+    );
+    assert!(
+        matches!(live_scope.get::<u8>(), Err(ResolveError::Disposed(_))),
+        "a scope of a disposed root"
+    );
 }
 
 #[test]
@@ -267,9 +344,13 @@ fn every_service_is_disposed_when_some_panic_and_the_failures_come_together() {
     let journal = Journal::new();
     let mut services = ServiceCollection::new();
     recorded(&mut services, "singleton", "first", &journal);
-    services.add_singleton(Disposable, |_| Ok(Arc::new(Exploding))).keyed("one");
+    services
+        .add_singleton(Disposable, |_| Ok(Arc::new(Exploding)))
+        .keyed("one");
     recorded(&mut services, "singleton", "middle", &journal);
-    services.add_singleton(Disposable, |_| Ok(Arc::new(Exploding))).keyed("two");
+    services
+        .add_singleton(Disposable, |_| Ok(Arc::new(Exploding)))
+        .keyed("two");
     recorded(&mut services, "singleton", "last", &journal);
     let provider = services.build_provider();
     provider.get_required_keyed::<Recorded>("first").unwrap();
@@ -280,10 +361,20 @@ fn every_service_is_disposed_when_some_panic_and_the_failures_come_together() {
 
     let error = provider.dispose().unwrap_err();
 
-    assert_eq!(journal.events(), ["disposed last", "disposed middle", "disposed first"]);
-    let exploded = DisposeFailure::Panicked { service: type_name::<Exploding>(), message: "dispose exploded".into() };
+    assert_eq!(
+        journal.events(),
+        ["disposed last", "disposed middle", "disposed first"]
+    );
+    let exploded = DisposeFailure::Panicked {
+        service: type_name::<Exploding>(),
+        message: "dispose exploded".into(),
+    };
     assert_eq!(error.failures(), [exploded.clone(), exploded]);
-    assert!(error.to_string().starts_with("One or more errors occurred while disposing the container. ("));
+    assert!(
+        error
+            .to_string()
+            .starts_with("One or more errors occurred while disposing the container. (")
+    );
 }
 
 #[test]
@@ -309,7 +400,9 @@ fn transient_resolved_from_root_lives_until_root_disposal() {
     let mut services = ServiceCollection::new();
     recorded(&mut services, "transient", "transient", &journal);
     let provider = services.build_provider();
-    let from_root = provider.get_required_keyed::<Recorded>("transient").unwrap();
+    let from_root = provider
+        .get_required_keyed::<Recorded>("transient")
+        .unwrap();
     let scope = provider.create_scope().unwrap();
     let from_scope = scope.get_required_keyed::<Recorded>("transient").unwrap();
 
@@ -330,7 +423,10 @@ fn instance_created_during_disposal_is_disposed_at_once_and_the_call_fails() {
     let factory_slot = Arc::clone(&provider_slot);
     services.add_transient(Disposable, move |_| {
         // The provider is disposed while this factory runs, before its instance is captured.
-        let provider = factory_slot.get().and_then(Weak::upgrade).expect("the test set the provider");
+        let provider = factory_slot
+            .get()
+            .and_then(Weak::upgrade)
+            .expect("the test set the provider");
         provider.dispose()?;
         Ok(Recorded::new("late", &factory_journal))
     });
@@ -363,7 +459,9 @@ fn dropping_a_provider_with_an_async_only_service_does_not_panic() {
     let mut services = ServiceCollection::new();
     recorded(&mut services, "singleton", "sync", &journal);
     let async_journal = Arc::clone(&journal);
-    services.add_singleton(AsyncDisposable, move |_| Ok(AsyncRecorded::new("async", &async_journal)));
+    services.add_singleton(AsyncDisposable, move |_| {
+        Ok(AsyncRecorded::new("async", &async_journal))
+    });
     let provider = services.build_provider();
     provider.get_required_keyed::<Recorded>("sync").unwrap();
     let async_only = provider.get_required::<AsyncRecorded>().unwrap();
@@ -371,5 +469,8 @@ fn dropping_a_provider_with_an_async_only_service_does_not_panic() {
     drop(provider);
 
     assert_eq!(journal.events(), ["disposed sync"]);
-    assert!(!async_only.disposed.is_disposed(), "reported through tracing, not disposed");
+    assert!(
+        !async_only.disposed.is_disposed(),
+        "reported through tracing, not disposed"
+    );
 }

@@ -35,7 +35,11 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn new(name: &'static str, journal: &Arc<Journal>) -> Arc<Self> {
-        Arc::new(Self { name, journal: Arc::clone(journal), disposed: DisposeFlag::new() })
+        Arc::new(Self {
+            name,
+            journal: Arc::clone(journal),
+            disposed: DisposeFlag::new(),
+        })
     }
 }
 
@@ -56,7 +60,11 @@ pub struct AsyncRecorded {
 
 impl AsyncRecorded {
     pub fn new(name: &'static str, journal: &Arc<Journal>) -> Arc<Self> {
-        Arc::new(Self { name, journal: Arc::clone(journal), disposed: DisposeFlag::new() })
+        Arc::new(Self {
+            name,
+            journal: Arc::clone(journal),
+            disposed: DisposeFlag::new(),
+        })
     }
 }
 
@@ -79,7 +87,11 @@ pub struct DualRecorded {
 
 impl DualRecorded {
     pub fn new(name: &'static str, journal: &Arc<Journal>) -> Arc<Self> {
-        Arc::new(Self { name, journal: Arc::clone(journal), disposed: DisposeFlag::new() })
+        Arc::new(Self {
+            name,
+            journal: Arc::clone(journal),
+            disposed: DisposeFlag::new(),
+        })
     }
 }
 
