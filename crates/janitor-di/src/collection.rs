@@ -338,6 +338,12 @@ impl ServiceCollection {
         Ok(ServiceProvider::new(registry, options))
     }
 
+    /// The key of the registration at `index` (in the order of the `add_*` calls).
+    #[cfg(feature = "host")]
+    pub(crate) fn key_of(&self, index: usize) -> Option<&str> {
+        self.descriptors[index].service.key.as_deref()
+    }
+
     fn freeze(mut self) -> Registry {
         // The provider resolves itself as a scope factory, as .NET's IServiceScopeFactory. It goes
         // first so that a registration of the user's own comes later and wins.

@@ -60,6 +60,8 @@ mod async_dispose;
 mod collection;
 mod disposal;
 mod error;
+#[cfg(feature = "host")]
+mod host;
 mod provider;
 mod registry;
 mod resolve;
@@ -71,6 +73,11 @@ pub use async_dispose::AsyncDispose;
 pub use collection::{Registration, ServiceCollection};
 pub use disposal::{AsyncDisposable, Disposable, Disposal, DualDisposable, NotDisposable};
 pub use error::{DisposeError, DisposeFailure, FactoryError, ResolveError, ValidationError};
+#[cfg(feature = "host")]
+pub use host::{
+    ApplicationLifetime, Host, HostBuilder, HostError, HostFailure, HostedFuture, HostedService,
+    LifetimeStage,
+};
 pub use provider::{Scope, ScopeFactory, ServiceProvider};
 pub use resolve::{Resolve, Resolver};
 pub use validation::ProviderOptions;
