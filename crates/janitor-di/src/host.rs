@@ -166,7 +166,7 @@ impl ApplicationLifetime {
     /// let host = janitor_di::Host::builder().build().unwrap();
     /// let lifetime = host.lifetime();
     /// lifetime.stop_application();
-    /// let (stopping, result) = tokio::join!(lifetime.stopping(), host.run());
+    /// let ((), result) = tokio::join!(lifetime.stopping(), host.run());
     /// result.unwrap();
     /// # });
     /// ```
@@ -182,7 +182,7 @@ impl ApplicationLifetime {
     /// let host = janitor_di::Host::builder().build().unwrap();
     /// let lifetime = host.lifetime();
     /// lifetime.stop_application();
-    /// let (stopped, result) = tokio::join!(lifetime.stopped(), host.run());
+    /// let ((), result) = tokio::join!(lifetime.stopped(), host.run());
     /// result.unwrap();
     /// assert_eq!(lifetime.stage(), janitor_di::LifetimeStage::Stopped);
     /// # });
@@ -427,6 +427,9 @@ impl Host {
     ///
     /// If a hosted service fails to start, the ones started before it are stopped (in reverse)
     /// and the provider is disposed; .NET leaves them to the host's disposal instead.
+    ///
+    /// Once a host has listened for SIGINT and SIGTERM, tokio keeps its handlers for the rest of
+    /// the process: those signals no longer end it by default.
     ///
     /// ```
     /// let host = janitor_di::Host::builder().build().unwrap();

@@ -96,7 +96,7 @@ impl ScopeState {
         }
     }
 
-    pub(crate) fn root<'a>(self: &'a Arc<Self>) -> &'a Arc<ScopeState> {
+    pub(crate) fn root(self: &Arc<Self>) -> &Arc<ScopeState> {
         self.root.as_ref().unwrap_or(self)
     }
 
