@@ -470,6 +470,25 @@ impl Host {
         HostError::check(failures)
     }
 
+    /// Runs the application to its end on a runtime of its own, blocking this thread (.NET's
+    /// `host.Run()` beside `RunAsync`): for a synchronous `main`. Fails with
+    /// [`HostFailure::Runtime`] if the runtime cannot be built; call it outside any tokio runtime.
+    ///
+    /// ```
+    /// let host = janitor_di::Host::builder().build().unwrap();
+    /// host.lifetime().stop_application();
+    /// host.run_blocking().unwrap();
+    /// ```
+    pub fn run_blocking(self) -> Result<(), HostError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| HostError {
+                failures: vec![HostFailure::Runtime(error)],
+            })?;
+        runtime.block_on(self.run())
+    }
+
     /// Resolves and starts the hosted services in order, up to the first failure; returns those
     /// that started.
     async fn start(
@@ -531,6 +550,9 @@ impl ShutdownSignals {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HostFailure {
+    /// [`Host::run_blocking`] could not build its runtime; nothing was started.
+    #[error("Could not build the host's runtime: {0}")]
+    Runtime(std::io::Error),
     /// The shutdown signals could not be listened for; nothing was started.
     #[error(
         "Could not listen for SIGINT and SIGTERM: {0}. Run the host inside a tokio runtime with I/O enabled."

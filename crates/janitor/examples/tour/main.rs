@@ -5,6 +5,7 @@
 //! Each scene says what .NET does and then shows what janitor did. Scene groups live in their own
 //! files beside this one.
 
+mod di;
 mod dispose;
 mod timeline;
 
@@ -13,5 +14,6 @@ use timeline::Timeline;
 fn main() {
     let mut tour = Timeline::new();
     dispose::run(&mut tour);
+    di::run(&mut tour);
     tour.finish();
 }
