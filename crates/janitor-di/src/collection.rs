@@ -339,7 +339,7 @@ impl ServiceCollection {
     }
 
     /// The key of the registration at `index` (in the order of the `add_*` calls).
-    #[cfg(feature = "host")]
+    #[cfg(all(feature = "host", not(loom)))]
     pub(crate) fn key_of(&self, index: usize) -> Option<&str> {
         self.descriptors[index].service.key.as_deref()
     }

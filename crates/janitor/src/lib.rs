@@ -1,9 +1,9 @@
 //! # janitor
 //!
 //! The .NET object-lifetime system for Rust, and past it: deterministic disposal (`Dispose`,
-//! `using`, `DisposeStack`), and, as the workspace grows, safe operating-system handles, a managed
-//! heap that collects cycles and runs finalizers, weak references, ephemeron tables and leak
-//! diagnostics.
+//! `using`, `DisposeStack`), safe operating-system handles (`SafeHandle`, `SafeFile`,
+//! `SafeBuffer`), and, as the workspace grows, a managed heap that collects cycles and runs
+//! finalizers, weak references, ephemeron tables and leak diagnostics.
 //!
 //! Each concept lives in its own module; the everyday names are re-exported here.
 //!
@@ -37,6 +37,8 @@
 //! ```
 
 pub mod dispose;
+pub mod handle;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
+pub use handle::{HandleGuard, HandleKind, SafeBuffer, SafeFd, SafeFile, SafeHandle, WaitHandle};

@@ -7,6 +7,7 @@
 
 mod di;
 mod dispose;
+mod handle;
 mod timeline;
 
 use timeline::Timeline;
@@ -14,6 +15,7 @@ use timeline::Timeline;
 fn main() {
     let mut tour = Timeline::new();
     dispose::run(&mut tour);
+    handle::run(&mut tour);
     di::run(&mut tour);
     tour.finish();
 }
