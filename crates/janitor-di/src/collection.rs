@@ -126,6 +126,26 @@ pub struct ServiceCollection {
     descriptors: Vec<Descriptor>,
 }
 
+impl std::fmt::Debug for ServiceCollection {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_list()
+            .entries(self.descriptors.iter())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Descriptor {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Registration")
+            .field("service", &self.service.display_name())
+            .field("lifetime", &self.lifetime)
+            .field("instance", &self.is_instance)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ServiceCollection {
     /// An empty collection.
     ///
@@ -166,6 +186,10 @@ impl ServiceCollection {
     /// fails is not cached: the next request runs it again.
     ///
     /// The factory receives the root provider's resolver, whichever scope asked.
+    ///
+    /// First creations of singletons are serialized by the root's creation lock, as in .NET: a
+    /// singleton factory must not block on another thread that is itself resolving a singleton
+    /// not created yet (spawn-and-join inside a factory), or both wait forever.
     ///
     /// ```
     /// use janitor_di::{NotDisposable, Resolve, ServiceCollection};
@@ -344,7 +368,7 @@ impl ServiceCollection {
         self.descriptors[index].service.key.as_deref()
     }
 
-    fn freeze(mut self) -> Registry {
+    pub(crate) fn freeze(mut self) -> Registry {
         // The provider resolves itself as a scope factory, as .NET's IServiceScopeFactory. It goes
         // first so that a registration of the user's own comes later and wins.
         self.descriptors.insert(0, scope_factory_descriptor());
@@ -412,6 +436,7 @@ fn scope_factory_descriptor() -> Descriptor {
 /// assert_eq!(provider.get_required_keyed::<Region>("us").unwrap().0, "us");
 /// assert!(provider.get::<Region>().unwrap().is_none()); // keyed services are not unkeyed ones
 /// ```
+#[derive(Debug)]
 pub struct Registration<'a> {
     descriptor: &'a mut Descriptor,
 }

@@ -111,6 +111,15 @@ pub struct ApplicationLifetime {
     state: watch::Sender<LifetimeState>,
 }
 
+impl fmt::Debug for ApplicationLifetime {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ApplicationLifetime")
+            .field("stage", &self.stage())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ApplicationLifetime {
     fn new() -> Self {
         let (state, _) = watch::channel(LifetimeState {
@@ -235,6 +244,24 @@ pub struct HostBuilder {
     services: ServiceCollection,
     hosted: Vec<HostedEntry>,
     options: ProviderOptions,
+}
+
+impl fmt::Debug for HostBuilder {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("HostBuilder")
+            .field("services", &self.services)
+            .field(
+                "hosted_services",
+                &self
+                    .hosted
+                    .iter()
+                    .map(|entry| entry.service)
+                    .collect::<Vec<_>>(),
+            )
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 impl HostBuilder {
@@ -383,6 +410,24 @@ pub struct Host {
     provider: ServiceProvider,
     hosted: Vec<HostedEntry>,
     lifetime: Arc<ApplicationLifetime>,
+}
+
+impl fmt::Debug for Host {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Host")
+            .field("services", &self.provider)
+            .field(
+                "hosted_services",
+                &self
+                    .hosted
+                    .iter()
+                    .map(|entry| entry.service)
+                    .collect::<Vec<_>>(),
+            )
+            .field("lifetime", &self.lifetime)
+            .finish()
+    }
 }
 
 impl Host {

@@ -7,6 +7,7 @@ use crate::resolve::{Resolve, sealed};
 use crate::scope::ScopeState;
 use crate::validation::ProviderOptions;
 use janitor::ObjectDisposed;
+use std::fmt;
 use std::sync::{Arc, Weak};
 
 /// The root of a built container (.NET's `ServiceProvider`): resolves services, holds the
@@ -102,6 +103,16 @@ impl sealed::Sealed for ServiceProvider {
 
 impl Resolve for ServiceProvider {}
 
+impl fmt::Debug for ServiceProvider {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ServiceProvider")
+            .field("registrations", &self.root.registry().len())
+            .field("disposed", &self.is_disposed())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for ServiceProvider {
     fn drop(&mut self) {
         self.root.dispose_on_drop("ServiceProvider");
@@ -195,6 +206,15 @@ impl sealed::Sealed for Scope {
 
 impl Resolve for Scope {}
 
+impl fmt::Debug for Scope {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Scope")
+            .field("disposed", &self.is_disposed())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Scope {
     fn drop(&mut self) {
         self.state.dispose_on_drop("Scope");
@@ -218,6 +238,16 @@ impl Drop for Scope {
 /// ```
 pub struct ScopeFactory {
     root: Weak<ScopeState>,
+}
+
+impl fmt::Debug for ScopeFactory {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.root.upgrade().is_some_and(|root| !root.is_disposed());
+        formatter
+            .debug_struct("ScopeFactory")
+            .field("provider_live", &live)
+            .finish()
+    }
 }
 
 impl ScopeFactory {

@@ -91,6 +91,10 @@ impl Registry {
             .copied()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.registrations.len()
+    }
+
     pub(crate) fn get(&self, index: usize) -> &Registration {
         &self.registrations[index]
     }
@@ -134,5 +138,64 @@ impl Hasher for TypeIdHasher {
 
     fn finish(&self) -> u64 {
         self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::collection::{Lifetime, ServiceId};
+    use crate::{NotDisposable, ServiceCollection};
+    use std::any::TypeId;
+    use std::sync::Arc;
+
+    #[test]
+    fn keyed_and_unkeyed_registrations_are_kept_apart_in_order() {
+        let mut services = ServiceCollection::new();
+        services.add_singleton(NotDisposable, |_| Ok(Arc::new(1_u8)));
+        services
+            .add_scoped(NotDisposable, |_| Ok(Arc::new(2_u8)))
+            .keyed("a");
+        services.add_transient(NotDisposable, |_| Ok(Arc::new(3_u8)));
+        services
+            .add_scoped(NotDisposable, |_| Ok(Arc::new(4_u8)))
+            .keyed("a");
+        let registry = services.freeze();
+
+        // Index 0 is the provider's own ScopeFactory.
+        assert_eq!(registry.find(TypeId::of::<u8>(), None), [1, 3]);
+        assert_eq!(registry.find(TypeId::of::<u8>(), Some("a")), [2, 4]);
+        assert!(registry.find(TypeId::of::<u8>(), Some("b")).is_empty());
+        assert!(registry.find(TypeId::of::<u16>(), None).is_empty());
+        assert_eq!(registry.find_last(&ServiceId::of::<u8>(Some("a"))), Some(4));
+    }
+
+    #[test]
+    fn cached_lifetimes_get_dense_slots_of_their_own() {
+        let mut services = ServiceCollection::new();
+        services.add_singleton(NotDisposable, |_| Ok(Arc::new(1_u8)));
+        services.add_singleton_instance(Arc::new(2_u8));
+        services.add_scoped(NotDisposable, |_| Ok(Arc::new(3_u8)));
+        services.add_singleton(NotDisposable, |_| Ok(Arc::new(4_u8)));
+        services.add_scoped(NotDisposable, |_| Ok(Arc::new(5_u8)));
+        let registry = services.freeze();
+
+        let slots: Vec<(Lifetime, usize)> = [1, 3, 4, 5]
+            .iter()
+            .map(|&index| (registry.get(index).lifetime(), registry.get(index).slot))
+            .collect();
+        // The ScopeFactory singleton holds singleton slot 0; the ready-made instance needs none.
+        assert_eq!(
+            slots,
+            [
+                (Lifetime::Singleton, 1),
+                (Lifetime::Scoped, 0),
+                (Lifetime::Singleton, 2),
+                (Lifetime::Scoped, 1)
+            ]
+        );
+        assert_eq!(
+            (registry.singleton_slots(), registry.scoped_slots()),
+            (3, 2)
+        );
     }
 }

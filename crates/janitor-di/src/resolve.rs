@@ -233,6 +233,12 @@ impl<'a> Resolver<'a> {
     }
 }
 
+impl std::fmt::Debug for Resolver<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Resolver").finish_non_exhaustive()
+    }
+}
+
 impl sealed::Sealed for Resolver<'_> {
     fn scope_state(&self) -> &Arc<ScopeState> {
         self.scope

@@ -81,3 +81,78 @@ pub(crate) fn innermost_singleton(container: usize, registry: &Registry) -> Opti
             .find(|&registration| registry.get(registration).lifetime() == Lifetime::Singleton)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NotDisposable, ServiceCollection};
+    use std::any::type_name;
+    use std::sync::Arc;
+
+    /// Index 0 is the provider's own `ScopeFactory` singleton, 1 is `u8`, 2 is `u16`.
+    fn registry() -> Registry {
+        let mut services = ServiceCollection::new();
+        services.add_transient(NotDisposable, |_| Ok(Arc::new(1_u8)));
+        services.add_transient(NotDisposable, |_| Ok(Arc::new(2_u16)));
+        services.freeze()
+    }
+
+    fn cycle_path(result: Result<Entered, ResolveError>) -> String {
+        match result {
+            Err(ResolveError::Cycle { path, .. }) => path,
+            Err(other) => panic!("expected a cycle, got {other}"),
+            Ok(_) => panic!("expected a cycle, the registration was entered"),
+        }
+    }
+
+    #[test]
+    fn a_registration_entered_twice_is_a_cycle_with_its_path() {
+        let registry = registry();
+        let _outer = enter(1, 1, &registry).unwrap();
+        let _inner = enter(1, 2, &registry).unwrap();
+
+        let path = cycle_path(enter(1, 1, &registry));
+
+        let (byte, short) = (type_name::<u8>(), type_name::<u16>());
+        assert_eq!(path, format!("{byte} -> {short} -> {byte}"));
+    }
+
+    #[test]
+    fn frames_of_another_container_are_neither_a_cycle_nor_in_the_path() {
+        let registry = registry();
+        let _first = enter(1, 1, &registry).unwrap();
+        let _other_container = enter(2, 1, &registry).unwrap();
+        let _second = enter(1, 2, &registry).unwrap();
+
+        let path = cycle_path(enter(1, 1, &registry));
+
+        let (byte, short) = (type_name::<u8>(), type_name::<u16>());
+        assert_eq!(path, format!("{byte} -> {short} -> {byte}"));
+    }
+
+    #[test]
+    fn a_frame_is_popped_when_its_guard_drops_even_while_unwinding() {
+        let registry = registry();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _entered = enter(1, 1, &registry).unwrap();
+            panic!("the factory panicked");
+        }));
+        assert!(unwound.is_err());
+
+        assert!(
+            enter(1, 1, &registry).is_ok(),
+            "the frame of the panicked factory is gone"
+        );
+    }
+
+    #[test]
+    fn the_innermost_singleton_of_the_container_is_found() {
+        let registry = registry();
+        assert_eq!(innermost_singleton(1, &registry), None);
+        let _singleton = enter(1, 0, &registry).unwrap();
+        let _transient = enter(1, 1, &registry).unwrap();
+
+        assert_eq!(innermost_singleton(1, &registry), Some(0));
+        assert_eq!(innermost_singleton(2, &registry), None);
+    }
+}
