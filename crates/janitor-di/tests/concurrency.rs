@@ -143,3 +143,53 @@ fn two_singletons_that_need_each_other_from_two_threads_report_a_cycle_not_a_dea
         assert!(right.join().unwrap());
     });
 }
+
+/// Counts how often the container calls `dispose`, without a flag: a double dispose would show.
+struct Counted {
+    disposals: Arc<AtomicUsize>,
+}
+
+impl janitor::Dispose for Counted {
+    fn dispose(&self) {
+        self.disposals.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn every_instance_created_while_a_scope_is_disposed_is_disposed_exactly_once() {
+    let created = Arc::new(AtomicUsize::new(0));
+    let disposals = Arc::new(AtomicUsize::new(0));
+    let (creations, disposed) = (Arc::clone(&created), Arc::clone(&disposals));
+    let mut services = ServiceCollection::new();
+    services.add_transient(janitor_di::Disposable, move |_| {
+        creations.fetch_add(1, Ordering::SeqCst);
+        Ok(Arc::new(Counted {
+            disposals: Arc::clone(&disposed),
+        }))
+    });
+    let provider = services.build_provider();
+    let scope = provider.create_scope().unwrap();
+    let barrier = Barrier::new(THREADS + 1);
+
+    thread::scope(|threads| {
+        for _ in 0..THREADS {
+            threads.spawn(|| {
+                barrier.wait();
+                // Resolve until the scope refuses: some instances are created before the dispose,
+                // some while it runs (captured too late, disposed at once).
+                while scope.get_required::<Counted>().is_ok() {}
+            });
+        }
+        barrier.wait();
+        for _ in 0..1000 {
+            thread::yield_now();
+        }
+        scope.dispose().unwrap();
+    });
+
+    assert!(created.load(Ordering::SeqCst) > 0);
+    assert_eq!(
+        disposals.load(Ordering::SeqCst),
+        created.load(Ordering::SeqCst)
+    );
+}
