@@ -185,11 +185,12 @@ fn async_only_services(tour: &mut Timeline) {
     });
 
     let provider = services.build_provider();
-    provider.get_required::<Uploader>().expect("registered");
+    let uploader = provider.get_required::<Uploader>().expect("registered");
     match provider.dispose() {
         Ok(()) => tour.event("provider.dispose() unexpectedly succeeded"),
         Err(error) => tour.event(format!("provider.dispose() -> Err: {error}")),
     }
+    tour.event(format!("the uploader was left undisposed: disposed? {}", uploader.disposed.is_disposed()));
 
     let mut services = ServiceCollection::new();
     let uploader_journal = Arc::clone(&journal);
