@@ -251,13 +251,21 @@ impl ValidationError {
         }
     }
 
-    /// Every problem found, in registration order.
+    /// Every problem found: missing dependencies, then cycles, then scope violations.
     ///
     /// ```
-    /// use janitor_di::{ProviderOptions, ServiceCollection};
+    /// use janitor_di::{NotDisposable, ProviderOptions, ResolveError, ServiceCollection};
+    /// use std::sync::Arc;
     ///
+    /// struct Ping;
+    /// struct Pong;
+    ///
+    /// let mut services = ServiceCollection::new();
+    /// services.add_transient(NotDisposable, |_| Ok(Arc::new(Ping))).depends_on::<Pong>();
+    /// services.add_transient(NotDisposable, |_| Ok(Arc::new(Pong))).depends_on::<Ping>();
     /// let options = ProviderOptions { validate_on_build: true, validate_scopes: true };
-    /// assert!(ServiceCollection::new().build_provider_with(options).is_ok());
+    /// let error = services.build_provider_with(options).unwrap_err();
+    /// assert!(matches!(error.errors(), [ResolveError::Cycle { .. }]));
     /// ```
     pub fn errors(&self) -> &[ResolveError] {
         &self.errors

@@ -22,7 +22,21 @@ use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-/// The future a hosted service returns from `start` and `stop`.
+/// The future a hosted service returns from `start` and `stop`: boxed, so that
+/// [`HostedService`] stays object-safe, and `Send`, so that any runtime thread can drive it.
+///
+/// ```
+/// use janitor_di::HostedFuture;
+///
+/// fn warm_up(cache: &Vec<u8>) -> HostedFuture<'_> {
+///     Box::pin(async move {
+///         if cache.is_empty() { Err("nothing to warm up".into()) } else { Ok(()) }
+///     })
+/// }
+///
+/// assert!(pollster::block_on(warm_up(&vec![1])).is_ok());
+/// assert!(pollster::block_on(warm_up(&Vec::new())).is_err());
+/// ```
 pub type HostedFuture<'a> =
     Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send + 'a>>;
 
@@ -630,12 +644,25 @@ pub enum HostFailure {
 /// Everything that went wrong while a host ran, in the order it happened.
 ///
 /// ```
-/// use janitor_di::{HostError, HostFailure};
-/// # fn check(error: HostError) {
-/// for failure in error.failures() {
-///     eprintln!("{failure}");
+/// use janitor_di::{Host, HostedFuture, HostedService, NotDisposable};
+/// use std::sync::Arc;
+///
+/// struct Flaky;
+/// impl HostedService for Flaky {
+///     fn start(&self) -> HostedFuture<'_> {
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn stop(&self) -> HostedFuture<'_> {
+///         Box::pin(async { Err("the queue did not drain".into()) })
+///     }
 /// }
-/// # }
+///
+/// let mut builder = Host::builder();
+/// builder.add_hosted_service(NotDisposable, |_| Ok(Arc::new(Flaky)));
+/// let host = builder.build().unwrap();
+/// host.lifetime().stop_application();
+/// let error = host.run_blocking().unwrap_err();
+/// assert!(error.to_string().contains("failed to stop: the queue did not drain"));
 /// ```
 #[derive(Debug)]
 pub struct HostError {

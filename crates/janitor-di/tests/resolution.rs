@@ -251,3 +251,25 @@ fn providers_and_scopes_are_send_and_sync() {
     assert_send_sync::<janitor_di::Scope>();
     assert_send_sync::<janitor_di::ScopeFactory>();
 }
+
+#[test]
+fn a_scopes_create_scope_makes_a_sibling_not_a_child() {
+    let mut services = ServiceCollection::new();
+    services.add_scoped(NotDisposable, |_| Ok(Arc::new(A)));
+    let provider = services.build_provider();
+    let first = provider.create_scope().unwrap();
+    let sibling = first.create_scope().unwrap();
+
+    let from_first = first.get_required::<A>().unwrap();
+    let from_sibling = sibling.get_required::<A>().unwrap();
+    assert!(
+        !Arc::ptr_eq(&from_first, &from_sibling),
+        "each scope has its own scoped instance"
+    );
+
+    first.dispose().unwrap();
+    assert!(
+        sibling.get::<A>().is_ok(),
+        "disposing a scope leaves the scopes it made alone"
+    );
+}

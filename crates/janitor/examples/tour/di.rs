@@ -190,7 +190,10 @@ fn async_only_services(tour: &mut Timeline) {
         Ok(()) => tour.event("provider.dispose() unexpectedly succeeded"),
         Err(error) => tour.event(format!("provider.dispose() -> Err: {error}")),
     }
-    tour.event(format!("the uploader was left undisposed: disposed? {}", uploader.disposed.is_disposed()));
+    tour.event(format!(
+        "the uploader was left undisposed: disposed? {}",
+        uploader.disposed.is_disposed()
+    ));
 
     let mut services = ServiceCollection::new();
     let uploader_journal = Arc::clone(&journal);
