@@ -5,6 +5,7 @@
 //! Each scene says what .NET does and then shows what janitor did. Scene groups live in their own
 //! files beside this one.
 
+mod di;
 mod dispose;
 mod handle;
 mod timeline;
@@ -15,5 +16,6 @@ fn main() {
     let mut tour = Timeline::new();
     dispose::run(&mut tour);
     handle::run(&mut tour);
+    di::run(&mut tour);
     tour.finish();
 }
