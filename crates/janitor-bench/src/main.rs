@@ -74,7 +74,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 }
 
 fn usage() -> String {
-    format!("{USAGE} {}", workloads::NAMES.join(", "))
+    format!("{USAGE} {}", workloads::names().join(", "))
 }
 
 fn main() -> ExitCode {
@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     if let Some(unknown) = options
         .only
         .iter()
-        .find(|name| !workloads::NAMES.contains(&name.as_str()))
+        .find(|name| !workloads::names().contains(&name.as_str()))
     {
         eprintln!("janitor-bench: no workload named {unknown:?}\n{}", usage());
         return ExitCode::from(2);

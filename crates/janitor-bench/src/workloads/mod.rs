@@ -6,6 +6,7 @@ use crate::harness::{Scale, Workload};
 
 pub mod binary_trees;
 pub mod cycle_churn;
+pub mod di_resolve;
 pub mod gcbench;
 pub mod gen0_pause;
 pub mod handle_guard;
@@ -13,22 +14,21 @@ pub mod handle_guard;
 /// The workloads' names, in the order [`all`] returns them.
 ///
 /// ```
-/// assert!(janitor_bench::workloads::NAMES.contains(&"binary-trees"));
+/// assert!(janitor_bench::workloads::names().contains(&"binary-trees"));
 /// ```
-pub const NAMES: &[&str] = &[
-    "binary-trees",
-    "gcbench",
-    "cycle-churn",
-    "gen0-pause",
-    "handle-guard",
-];
+pub fn names() -> Vec<&'static str> {
+    all(Scale::Smoke)
+        .iter()
+        .map(|workload| workload.name)
+        .collect()
+}
 
 /// Every workload at `scale`.
 ///
 /// ```
 /// use janitor_bench::harness::Scale;
-/// let names: Vec<_> = janitor_bench::workloads::all(Scale::Smoke).iter().map(|w| w.name).collect();
-/// assert_eq!(names, janitor_bench::workloads::NAMES);
+/// let names: Vec<_> = janitor_bench::workloads::all(Scale::Quick).iter().map(|w| w.name).collect();
+/// assert_eq!(names, janitor_bench::workloads::names());
 /// ```
 pub fn all(scale: Scale) -> Vec<Workload> {
     vec![
@@ -37,5 +37,6 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         cycle_churn::workload(scale),
         gen0_pause::workload(scale),
         handle_guard::workload(scale),
+        di_resolve::workload(scale),
     ]
 }
