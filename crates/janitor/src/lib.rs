@@ -36,6 +36,9 @@
 //! assert!(widget.draw().is_err());
 //! ```
 
+// Lets the derives' `::janitor::` paths resolve inside the crate too (its own tests and models).
+extern crate self as janitor;
+
 pub mod dispose;
 pub mod gc;
 pub mod handle;

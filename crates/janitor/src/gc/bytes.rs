@@ -4,23 +4,31 @@
 //! bytes of live objects. A thread flushes its delta when it passes [`FLUSH_AT`] either way and
 //! when it exits, so the global count is off by at most `FLUSH_AT` per running thread, and
 //! allocation never touches a cache line shared with other threads in the common case.
+//!
+//! Under loom, threads record straight into the global count: loom tears its statics down before
+//! the thread-locals that would flush into them.
 
 use super::heap::Heap;
-use crate::sync::{Ordering, thread_local};
+use crate::sync::Ordering;
+#[cfg(not(loom))]
 use std::cell::Cell;
 
+#[cfg(not(loom))]
 /// The most a thread keeps to itself before adding to the global count.
 const FLUSH_AT: isize = 256 << 10;
 
+#[cfg(not(loom))]
 struct Delta(Cell<isize>);
 
+#[cfg(not(loom))]
 impl Drop for Delta {
     fn drop(&mut self) {
         flush(super::api::heap(), self.0.replace(0));
     }
 }
 
-thread_local! {
+#[cfg(not(loom))]
+std::thread_local! {
     static DELTA: Delta = Delta(Cell::new(0));
 }
 
@@ -34,7 +42,27 @@ fn flush(heap: &Heap, delta: isize) {
     }
 }
 
-/// Counts `bytes` allocated (`positive`) or freed.
+/// Counts `bytes` allocated or freed.
+#[cfg(loom)]
+pub(crate) fn record(heap: &Heap, bytes: usize, allocated: bool) {
+    flush(
+        heap,
+        if allocated {
+            bytes as isize
+        } else {
+            -(bytes as isize)
+        },
+    );
+}
+
+/// The bytes of live objects.
+#[cfg(loom)]
+pub(crate) fn total(heap: &Heap) -> usize {
+    heap.bytes.load(Ordering::Relaxed)
+}
+
+/// Counts `bytes` allocated or freed.
+#[cfg(not(loom))]
 #[inline]
 pub(crate) fn record(heap: &Heap, bytes: usize, allocated: bool) {
     let change = if allocated {
@@ -57,6 +85,7 @@ pub(crate) fn record(heap: &Heap, bytes: usize, allocated: bool) {
 }
 
 /// The bytes of live objects, including this thread's unflushed delta.
+#[cfg(not(loom))]
 pub(crate) fn total(heap: &Heap) -> usize {
     let local = DELTA.try_with(|delta| delta.0.get()).unwrap_or(0);
     (heap.bytes.load(Ordering::Relaxed) as isize + local).max(0) as usize
