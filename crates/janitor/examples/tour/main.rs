@@ -6,6 +6,7 @@
 //! files beside this one.
 
 mod dispose;
+mod gc;
 mod timeline;
 
 use timeline::Timeline;
@@ -13,5 +14,6 @@ use timeline::Timeline;
 fn main() {
     let mut tour = Timeline::new();
     dispose::run(&mut tour);
+    gc::run(&mut tour);
     tour.finish();
 }
