@@ -7,6 +7,7 @@
 
 mod di;
 mod dispose;
+mod gc;
 mod handle;
 mod timeline;
 
@@ -16,6 +17,7 @@ fn main() {
     let mut tour = Timeline::new();
     dispose::run(&mut tour);
     handle::run(&mut tour);
+    gc::run(&mut tour);
     di::run(&mut tour);
     tour.finish();
 }

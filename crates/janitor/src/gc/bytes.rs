@@ -29,7 +29,7 @@ impl Drop for Delta {
 
 #[cfg(not(loom))]
 std::thread_local! {
-    static DELTA: Delta = Delta(Cell::new(0));
+    static DELTA: Delta = const { Delta(Cell::new(0)) };
 }
 
 fn flush(heap: &Heap, delta: isize) {

@@ -328,6 +328,18 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcCell<T> {
     }
 }
 
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcRefMut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
 impl<T: Default> Default for GcCell<T> {
     fn default() -> Self {
         Self::new(T::default())

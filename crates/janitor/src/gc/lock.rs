@@ -186,6 +186,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcMutex<T> {
     }
 }
 
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
 impl<T: Default> Default for GcMutex<T> {
     fn default() -> Self {
         Self::new(T::default())
@@ -398,6 +404,18 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcRwLock<T> {
                 .field("value", &format_args!("<locked>"))
                 .finish(),
         }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

@@ -76,8 +76,8 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         let heap = api::heap();
         let header = object::allocate(value, vtable);
         bytes::record(heap, vtable.size(), true);
-        // SAFETY: the object is new: allocated with a tracked vtable iff `tracked`, not linked.
         let due = if tracked {
+            // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
             unsafe { heap.link(header) }
         } else {
             None
@@ -93,8 +93,8 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
     /// # Safety
     /// `header` is a live object of type `T` holding a count the new `Gc` takes over.
     unsafe fn from_header(header: NonNull<Header>) -> Self {
-        // SAFETY: the value follows the header (the caller's contract).
         Self {
+            // SAFETY: the value follows the header (the caller's contract).
             value: unsafe { object::value_of::<T>(header) },
             owns: PhantomData,
         }
@@ -172,8 +172,8 @@ impl<T: ?Sized> Gc<T> {
         let this = std::mem::ManuallyDrop::new(this);
         let coerced = coerce(this.value.as_ptr());
         debug_assert_eq!(coerced.cast::<u8>(), this.value.as_ptr().cast::<u8>());
-        // SAFETY: the coerced pointer is the same non-null address, and takes over the count.
         Gc {
+            // SAFETY: the coerced pointer is the same non-null address, and takes over the count.
             value: unsafe { NonNull::new_unchecked(coerced.cast_mut()) },
             owns: PhantomData,
         }

@@ -18,6 +18,8 @@ struct DropQueue {
 }
 
 thread_local! {
+    // Not `const`: loom's `thread_local!`, which this one is under `--cfg loom`, has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
     static QUEUE: DropQueue = DropQueue { active: Cell::new(false), pending: RefCell::new(Vec::new()) };
 }
 
