@@ -40,3 +40,10 @@ pub mod dispose;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
+/// `#[derive(Dispose)]`: see the [derive's documentation](janitor_derive::Dispose).
+pub use janitor_derive::Dispose;
+
+/// The README's examples, compiled and run as doc tests so that the front page never lies.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -18,7 +18,10 @@ impl Widget {
 impl Dispose for Widget {
     fn dispose(&self) {
         if self.disposed.try_begin() {
-            println!("            (widget '{}' releases its resources)", self.name);
+            println!(
+                "            (widget '{}' releases its resources)",
+                self.name
+            );
         }
     }
 }
@@ -26,7 +29,10 @@ impl Dispose for Widget {
 pub fn run(tour: &mut Timeline) {
     tour.scene("Dispose is idempotent; use after dispose is ObjectDisposed");
     tour.dotnet("Dispose() may be called many times; only the first does work. Later use throws ObjectDisposedException.");
-    let widget = Widget { name: "toolbar", disposed: DisposeFlag::new() };
+    let widget = Widget {
+        name: "toolbar",
+        disposed: DisposeFlag::new(),
+    };
     tour.event(format!("widget.draw() -> {:?}", widget.draw()));
     tour.event("widget.dispose(), first call:");
     widget.dispose();

@@ -12,7 +12,11 @@ pub struct Timeline {
 impl Timeline {
     pub fn new() -> Self {
         println!("janitor tour: the .NET object-lifetime system, in Rust\n");
-        Self { scene: 0, event: 0, started: Instant::now() }
+        Self {
+            scene: 0,
+            event: 0,
+            started: Instant::now(),
+        }
     }
 
     /// Opens a scene.

@@ -58,13 +58,17 @@ impl DisposeFlag {
     /// ```
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        Self { disposed: AtomicBool::new(false) }
+        Self {
+            disposed: AtomicBool::new(false),
+        }
     }
 
     /// A flag in the "not disposed" state (loom's atomics have no `const` constructor).
     #[cfg(loom)]
     pub fn new() -> Self {
-        Self { disposed: AtomicBool::new(false) }
+        Self {
+            disposed: AtomicBool::new(false),
+        }
     }
 
     /// Marks the value disposed. Returns `true` to the one caller that made the transition, which
@@ -101,6 +105,10 @@ impl DisposeFlag {
     /// assert!(flag.check::<Reader>().unwrap_err().object_name().ends_with("Reader"));
     /// ```
     pub fn check<T: ?Sized>(&self) -> Result<(), ObjectDisposed> {
-        if self.is_disposed() { Err(ObjectDisposed::of::<T>()) } else { Ok(()) }
+        if self.is_disposed() {
+            Err(ObjectDisposed::of::<T>())
+        } else {
+            Ok(())
+        }
     }
 }
