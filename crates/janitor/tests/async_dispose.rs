@@ -25,7 +25,11 @@ struct Uplink {
 
 impl Uplink {
     fn new(name: &'static str, journal: &Journal) -> Self {
-        Self { name, disposed: DisposeFlag::new(), journal: journal.clone() }
+        Self {
+            name,
+            disposed: DisposeFlag::new(),
+            journal: journal.clone(),
+        }
     }
 
     fn send(&self) -> Result<(), ObjectDisposed> {
@@ -96,8 +100,14 @@ fn using_async_disposes_on_an_early_return() {
     }
     let journal = Journal::default();
     let uplink = Uplink::new("uplink", &journal);
-    assert_eq!(block_on(send_twice(&uplink, &journal)), Err("remote closed"));
-    assert_eq!(journal.entries(), ["returning early", "async dispose uplink"]);
+    assert_eq!(
+        block_on(send_twice(&uplink, &journal)),
+        Err("remote closed")
+    );
+    assert_eq!(
+        journal.entries(),
+        ["returning early", "async dispose uplink"]
+    );
 }
 
 #[test]
@@ -125,14 +135,19 @@ fn none_is_not_disposed_asynchronously_and_some_is() {
 #[test]
 fn type_erased_disposables_dispose_through_dyn() {
     let journal = Journal::default();
-    let services: Vec<Arc<dyn DynAsyncDispose>> =
-        vec![Arc::new(Uplink::new("a", &journal)), Arc::new(Uplink::new("b", &journal))];
+    let services: Vec<Arc<dyn DynAsyncDispose>> = vec![
+        Arc::new(Uplink::new("a", &journal)),
+        Arc::new(Uplink::new("b", &journal)),
+    ];
     for service in services.iter().rev() {
         block_on(service.dispose_async());
     }
     let boxed: Box<dyn DynAsyncDispose> = Box::new(Uplink::new("boxed", &journal));
     block_on(using_async(boxed, async |_| ()));
-    assert_eq!(journal.entries(), ["async dispose b", "async dispose a", "async dispose boxed"]);
+    assert_eq!(
+        journal.entries(),
+        ["async dispose b", "async dispose a", "async dispose boxed"]
+    );
 }
 
 #[test]
@@ -140,8 +155,12 @@ fn async_stack_entries_sync_and_async_run_last_registered_first() {
     let journal = Journal::default();
     let stack = AsyncDisposeStack::new();
     stack.push(Resource::new("sync pushed", &journal)).unwrap();
-    stack.push_async(Uplink::new("async pushed", &journal)).unwrap();
-    stack.adopt("sync adopted", |name| journal.write(name)).unwrap();
+    stack
+        .push_async(Uplink::new("async pushed", &journal))
+        .unwrap();
+    stack
+        .adopt("sync adopted", |name| journal.write(name))
+        .unwrap();
     stack
         .adopt_async("async adopted", async |name| {
             yield_once().await;
@@ -149,7 +168,9 @@ fn async_stack_entries_sync_and_async_run_last_registered_first() {
         })
         .unwrap();
     stack.defer(|| journal.write("sync deferred")).unwrap();
-    stack.defer_async(async || journal.write("async deferred")).unwrap();
+    stack
+        .defer_async(async || journal.write("async deferred"))
+        .unwrap();
     block_on(stack.dispose_async()).unwrap();
     assert_eq!(
         journal.entries(),
@@ -168,7 +189,9 @@ fn async_stack_entries_sync_and_async_run_last_registered_first() {
 fn an_async_entry_finishes_before_the_one_registered_before_it_starts() {
     let journal = Journal::default();
     let stack = AsyncDisposeStack::new();
-    stack.defer(|| journal.write("earlier entry starts")).unwrap();
+    stack
+        .defer(|| journal.write("earlier entry starts"))
+        .unwrap();
     stack
         .defer_async(async || {
             journal.write("later entry starts");
@@ -177,7 +200,14 @@ fn an_async_entry_finishes_before_the_one_registered_before_it_starts() {
         })
         .unwrap();
     block_on(stack.dispose_async()).unwrap();
-    assert_eq!(journal.entries(), ["later entry starts", "later entry ends", "earlier entry starts"]);
+    assert_eq!(
+        journal.entries(),
+        [
+            "later entry starts",
+            "later entry ends",
+            "earlier entry starts"
+        ]
+    );
 }
 
 #[test]
@@ -193,15 +223,22 @@ fn a_panicking_async_entry_in_the_middle_does_not_stop_the_others() {
         .unwrap();
     stack.defer_async(async || journal.write("last")).unwrap();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| block_on(stack.dispose_async())));
-    assert_eq!(panic_text(&*outcome.unwrap_err()), "the middle entry panicked");
+    assert_eq!(
+        panic_text(&*outcome.unwrap_err()),
+        "the middle entry panicked"
+    );
     assert_eq!(journal.entries(), ["last", "first"]);
 }
 
 #[test]
 fn async_stack_errors_are_chained_latest_failure_first() {
     let stack = AsyncDisposeStack::new();
-    stack.defer(|| Err::<(), _>("sync, registered first")).unwrap();
-    stack.defer_async(async || Err::<(), _>("async, registered second")).unwrap();
+    stack
+        .defer(|| Err::<(), _>("sync, registered first"))
+        .unwrap();
+    stack
+        .defer_async(async || Err::<(), _>("async, registered second"))
+        .unwrap();
     let error = block_on(stack.dispose_async()).unwrap_err();
     let met: Vec<String> = error.errors().map(|error| error.to_string()).collect();
     assert_eq!(met, ["sync, registered first", "async, registered second"]);
@@ -211,7 +248,11 @@ fn async_stack_errors_are_chained_latest_failure_first() {
 fn a_second_async_stack_dispose_runs_nothing() {
     let runs = AtomicUsize::new(0);
     let stack = AsyncDisposeStack::new();
-    stack.defer_async(async || { runs.fetch_add(1, Ordering::Relaxed); }).unwrap();
+    stack
+        .defer_async(async || {
+            runs.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
     block_on(stack.dispose_async()).unwrap();
     block_on(stack.dispose_async()).unwrap();
     assert_eq!(runs.load(Ordering::Relaxed), 1);
@@ -226,7 +267,9 @@ fn registering_on_a_disposed_async_stack_is_object_disposed() {
     let (outcomes, logged) = capture_logs(|| {
         [
             stack.push(Resource::new("sync late", &journal)).map(drop),
-            stack.push_async(Uplink::new("async late", &journal)).map(drop),
+            stack
+                .push_async(Uplink::new("async late", &journal))
+                .map(drop),
             stack.defer(|| journal.write("sync deferred")),
             stack.defer_async(async || journal.write("async deferred")),
             stack.take().map(drop),
@@ -235,7 +278,10 @@ fn registering_on_a_disposed_async_stack_is_object_disposed() {
     assert!(outcomes.iter().all(Result::is_err));
     // Sync cleanups run at once; async ones cannot be awaited there and are reported.
     assert_eq!(journal.entries(), ["dispose sync late", "sync deferred"]);
-    let warnings = logged.iter().filter(|event| event.level == Level::WARN).count();
+    let warnings = logged
+        .iter()
+        .filter(|event| event.level == Level::WARN)
+        .count();
     assert_eq!(warnings, 2);
 }
 
@@ -243,7 +289,9 @@ fn registering_on_a_disposed_async_stack_is_object_disposed() {
 fn take_moves_every_async_entry_to_a_new_stack() {
     let journal = Journal::default();
     let building = AsyncDisposeStack::new();
-    building.push_async(Uplink::new("uplink", &journal)).unwrap();
+    building
+        .push_async(Uplink::new("uplink", &journal))
+        .unwrap();
     let owner = building.take().unwrap();
     assert!(building.is_disposed());
     block_on(building.dispose_async()).unwrap();
@@ -258,10 +306,16 @@ fn dropping_an_undisposed_async_stack_runs_nothing_and_says_so() {
     let ((), logged) = capture_logs(|| {
         let stack = AsyncDisposeStack::new();
         stack.defer(|| journal.write("never")).unwrap();
-        stack.defer_async(async || journal.write("never either")).unwrap();
+        stack
+            .defer_async(async || journal.write("never either"))
+            .unwrap();
     });
     assert!(journal.entries().is_empty());
-    assert!(logged.iter().any(|event| event.level == Level::WARN && event.fields.contains("abandoned=2")));
+    assert!(
+        logged
+            .iter()
+            .any(|event| event.level == Level::WARN && event.fields.contains("abandoned=2"))
+    );
 }
 
 #[test]
@@ -284,7 +338,11 @@ fn a_dispose_future_dropped_midway_reports_the_entries_it_abandoned() {
     });
     assert_eq!(journal.entries(), ["started"]);
     assert!(stack.is_disposed());
-    assert!(logged.iter().any(|event| event.level == Level::WARN && event.fields.contains("abandoned=2")));
+    assert!(
+        logged
+            .iter()
+            .any(|event| event.level == Level::WARN && event.fields.contains("abandoned=2"))
+    );
 }
 
 #[test]
@@ -304,5 +362,8 @@ fn an_async_stack_inside_an_async_stack_is_disposed_with_it() {
     let inner = outer.push_async(AsyncDisposeStack::new()).unwrap();
     inner.push_async(Uplink::new("inner", &journal)).unwrap();
     block_on(outer.dispose_async()).unwrap();
-    assert_eq!(journal.entries(), ["async dispose inner", "async dispose outer"]);
+    assert_eq!(
+        journal.entries(),
+        ["async dispose inner", "async dispose outer"]
+    );
 }

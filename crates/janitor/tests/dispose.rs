@@ -28,8 +28,16 @@ fn use_after_dispose_is_object_disposed_naming_the_type() {
     assert_eq!(resource.read(), Ok("file"));
     resource.dispose();
     let error = resource.read().unwrap_err();
-    assert!(error.object_name().ends_with("support::Resource"), "{}", error.object_name());
-    assert!(error.to_string().contains("Cannot access a disposed object"));
+    assert!(
+        error.object_name().ends_with("support::Resource"),
+        "{}",
+        error.object_name()
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("Cannot access a disposed object")
+    );
 }
 
 struct CountedCleanup {
@@ -48,7 +56,10 @@ impl Dispose for CountedCleanup {
 #[test]
 fn eight_threads_disposing_at_once_run_the_cleanup_exactly_once() {
     for _round in 0..50 {
-        let value = Arc::new(CountedCleanup { disposed: DisposeFlag::new(), cleanups: AtomicUsize::new(0) });
+        let value = Arc::new(CountedCleanup {
+            disposed: DisposeFlag::new(),
+            cleanups: AtomicUsize::new(0),
+        });
         let start = Arc::new(Barrier::new(8));
         let threads: Vec<_> = (0..8)
             .map(|_| {
@@ -101,7 +112,15 @@ fn smart_pointers_dispose_what_they_point_to() {
     std::rc::Rc::new(Resource::new("counted", &journal)).dispose();
     let boxed: Box<dyn Dispose> = Box::new(Resource::new("dyn", &journal));
     boxed.dispose();
-    assert_eq!(journal.entries(), ["dispose boxed", "dispose shared", "dispose counted", "dispose dyn"]);
+    assert_eq!(
+        journal.entries(),
+        [
+            "dispose boxed",
+            "dispose shared",
+            "dispose counted",
+            "dispose dyn"
+        ]
+    );
 }
 
 /// The full `Dispose(bool disposing)` pattern: one cleanup, two paths.
@@ -138,11 +157,17 @@ impl Drop for Connection {
 #[test]
 fn explicit_mode_releases_managed_state_then_unmanaged() {
     let journal = Journal::default();
-    let connection =
-        Connection { disposed: DisposeFlag::new(), buffered: Resource::new("buffer", &journal), journal: journal.clone() };
+    let connection = Connection {
+        disposed: DisposeFlag::new(),
+        buffered: Resource::new("buffer", &journal),
+        journal: journal.clone(),
+    };
     connection.dispose();
     drop(connection);
-    assert_eq!(journal.entries(), ["dispose buffer", "close socket (Explicit)"]);
+    assert_eq!(
+        journal.entries(),
+        ["dispose buffer", "close socket (Explicit)"]
+    );
 }
 
 #[test]
@@ -187,7 +212,9 @@ fn using_disposes_on_an_early_return() {
 fn using_disposes_when_the_body_panics_and_the_panic_goes_on() {
     let journal = Journal::default();
     let resource = Resource::new("file", &journal);
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| using(&resource, |_| panic!("body failed"))));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        using(&resource, |_| panic!("body failed"))
+    }));
     assert_eq!(panic_text(&*outcome.unwrap_err()), "body failed");
     assert_eq!(journal.entries(), ["dispose file"]);
 }
@@ -208,7 +235,13 @@ fn a_using_guard_disposes_at_the_end_of_its_scope_and_on_question_mark() {
     open(&journal, true).unwrap_err();
     assert_eq!(
         journal.entries(),
-        ["using file", "end of scope", "dispose file", "using file", "dispose file"]
+        [
+            "using file",
+            "end of scope",
+            "dispose file",
+            "using file",
+            "dispose file"
+        ]
     );
 }
 
@@ -229,7 +262,9 @@ fn a_dispose_that_panics_while_unwinding_is_reported_and_the_first_panic_goes_on
         })
     });
     assert_eq!(panic_text(&*outcome.unwrap_err()), "body failed");
-    assert!(logged.iter().any(|event| event.level == tracing::Level::ERROR && event.fields.contains("dispose failed")));
+    assert!(logged.iter().any(
+        |event| event.level == tracing::Level::ERROR && event.fields.contains("dispose failed")
+    ));
 }
 
 #[test]

@@ -24,10 +24,15 @@ fn entries_run_last_registered_first() {
     let journal = Journal::default();
     let stack = DisposeStack::new();
     stack.push(Resource::new("pushed", &journal)).unwrap();
-    stack.adopt("adopted", |name| journal.write(format!("release {name}"))).unwrap();
+    stack
+        .adopt("adopted", |name| journal.write(format!("release {name}")))
+        .unwrap();
     stack.defer(|| journal.write("deferred")).unwrap();
     stack.dispose().unwrap();
-    assert_eq!(journal.entries(), ["deferred", "release adopted", "dispose pushed"]);
+    assert_eq!(
+        journal.entries(),
+        ["deferred", "release adopted", "dispose pushed"]
+    );
 }
 
 #[test]
@@ -48,7 +53,10 @@ fn a_panicking_entry_in_the_middle_does_not_stop_the_others_and_is_resumed_after
     stack.defer(|| fail("the middle entry panicked")).unwrap();
     stack.defer(|| journal.write("last")).unwrap();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| stack.dispose()));
-    assert_eq!(panic_text(&*outcome.unwrap_err()), "the middle entry panicked");
+    assert_eq!(
+        panic_text(&*outcome.unwrap_err()),
+        "the middle entry panicked"
+    );
     assert_eq!(journal.entries(), ["last", "first"]);
     assert!(stack.is_disposed());
 }
@@ -56,11 +64,23 @@ fn a_panicking_entry_in_the_middle_does_not_stop_the_others_and_is_resumed_after
 #[test]
 fn of_two_panics_the_first_to_happen_is_resumed_and_the_second_reported() {
     let stack = DisposeStack::new();
-    stack.defer(|| fail("registered first, panics second")).unwrap();
-    stack.defer(|| fail("registered second, panics first")).unwrap();
-    let (outcome, logged) = capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())));
-    assert_eq!(panic_text(&*outcome.unwrap_err()), "registered second, panics first");
-    assert!(logged.iter().any(|event| event.fields.contains("registered first, panics second")));
+    stack
+        .defer(|| fail("registered first, panics second"))
+        .unwrap();
+    stack
+        .defer(|| fail("registered second, panics first"))
+        .unwrap();
+    let (outcome, logged) =
+        capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())));
+    assert_eq!(
+        panic_text(&*outcome.unwrap_err()),
+        "registered second, panics first"
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|event| event.fields.contains("registered first, panics second"))
+    );
 }
 
 #[test]
@@ -69,7 +89,9 @@ fn errors_are_chained_with_the_latest_failure_wrapping_the_earlier_ones() {
     let stack = DisposeStack::new();
     stack.defer(|| Err::<(), _>("a")).unwrap();
     stack.defer(|| journal.write("between")).unwrap();
-    stack.defer(|| Err::<(), _>(std::io::Error::other("b"))).unwrap();
+    stack
+        .defer(|| Err::<(), _>(std::io::Error::other("b")))
+        .unwrap();
     stack.defer(|| Err::<(), _>("c")).unwrap();
     let error = stack.dispose().unwrap_err();
 
@@ -105,16 +127,23 @@ fn errors_of_a_run_that_panicked_go_to_tracing() {
     let stack = DisposeStack::new();
     stack.defer(|| Err::<(), _>("flush failed")).unwrap();
     stack.defer(|| fail("bug")).unwrap();
-    let (outcome, logged) = capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())));
+    let (outcome, logged) =
+        capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())));
     assert_eq!(panic_text(&*outcome.unwrap_err()), "bug");
-    assert!(logged.iter().any(|event| event.level == Level::WARN && event.fields.contains("flush failed")));
+    assert!(
+        logged
+            .iter()
+            .any(|event| event.level == Level::WARN && event.fields.contains("flush failed"))
+    );
 }
 
 #[test]
 fn a_second_dispose_runs_nothing() {
     let runs = AtomicUsize::new(0);
     let stack = DisposeStack::new();
-    stack.defer(|| Err::<(), _>(format!("run {}", runs.fetch_add(1, Ordering::Relaxed)))).unwrap();
+    stack
+        .defer(|| Err::<(), _>(format!("run {}", runs.fetch_add(1, Ordering::Relaxed))))
+        .unwrap();
     assert!(stack.dispose().is_err());
     assert!(stack.dispose().is_ok());
     assert_eq!(runs.load(Ordering::Relaxed), 1);
@@ -126,9 +155,16 @@ fn registering_on_a_disposed_stack_is_object_disposed_and_releases_the_value_at_
     let stack = DisposeStack::new();
     stack.dispose().unwrap();
 
-    let error = stack.push(Resource::new("late", &journal)).err().expect("the stack is disposed");
+    let error = stack
+        .push(Resource::new("late", &journal))
+        .err()
+        .expect("the stack is disposed");
     assert!(error.object_name().contains("DisposeStack"));
-    assert!(stack.adopt(5, |descriptor| journal.write(format!("close {descriptor}"))).is_err());
+    assert!(
+        stack
+            .adopt(5, |descriptor| journal.write(format!("close {descriptor}")))
+            .is_err()
+    );
     assert!(stack.defer(|| journal.write("deferred")).is_err());
     assert!(stack.take().is_err());
     assert_eq!(journal.entries(), ["dispose late", "close 5", "deferred"]);
@@ -140,7 +176,11 @@ fn a_failing_release_on_a_disposed_stack_goes_to_tracing() {
     stack.dispose().unwrap();
     let (registered, logged) = capture_logs(|| stack.defer(|| Err::<(), _>("cannot close")));
     assert!(registered.is_err());
-    assert!(logged.iter().any(|event| event.level == Level::WARN && event.fields.contains("cannot close")));
+    assert!(
+        logged
+            .iter()
+            .any(|event| event.level == Level::WARN && event.fields.contains("cannot close"))
+    );
 }
 
 #[test]
@@ -177,8 +217,11 @@ fn errors_of_a_dropped_stack_go_to_tracing_warn() {
         stack.defer(|| Err::<(), _>("first failure")).unwrap();
         stack.defer(|| Err::<(), _>("second failure")).unwrap();
     });
-    let warnings: Vec<&str> =
-        logged.iter().filter(|event| event.level == Level::WARN).map(|event| event.fields.as_str()).collect();
+    let warnings: Vec<&str> = logged
+        .iter()
+        .filter(|event| event.level == Level::WARN)
+        .map(|event| event.fields.as_str())
+        .collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].contains("first failure"));
     assert!(warnings[1].contains("second failure"));
@@ -231,7 +274,11 @@ fn eight_threads_registering_at_once_are_all_disposed_once() {
             scope.spawn(|| {
                 start.wait();
                 for _ in 0..100 {
-                    stack.defer(|| { disposals.fetch_add(1, Ordering::Relaxed); }).unwrap();
+                    stack
+                        .defer(|| {
+                            disposals.fetch_add(1, Ordering::Relaxed);
+                        })
+                        .unwrap();
                 }
             });
         }
@@ -246,7 +293,11 @@ fn eight_threads_disposing_at_once_run_each_entry_once() {
         let runs = AtomicUsize::new(0);
         let stack = DisposeStack::new();
         for _ in 0..10 {
-            stack.defer(|| { runs.fetch_add(1, Ordering::Relaxed); }).unwrap();
+            stack
+                .defer(|| {
+                    runs.fetch_add(1, Ordering::Relaxed);
+                })
+                .unwrap();
         }
         let start = Barrier::new(8);
         thread::scope(|scope| {
@@ -280,5 +331,8 @@ fn a_failed_build_releases_what_was_built_so_far_in_reverse() {
     let built = build(&journal, 3).unwrap();
     assert_eq!(journal.entries().len(), 2);
     built.dispose().unwrap();
-    assert_eq!(journal.entries()[2..], ["dispose cache", "dispose socket", "dispose config"]);
+    assert_eq!(
+        journal.entries()[2..],
+        ["dispose cache", "dispose socket", "dispose config"]
+    );
 }

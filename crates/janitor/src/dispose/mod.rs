@@ -93,6 +93,13 @@ pub mod __private {
 /// connection.dispose();
 /// assert_eq!(connection.closes.load(Ordering::Relaxed), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `janitor::Dispose`",
+    label = "not disposable",
+    note = "a value marked `#[dispose]`, pushed on a DisposeStack or wrapped in `Using` must \
+            implement `janitor::Dispose`; implement it, or leave the field unmarked if it is not \
+            this value's to dispose"
+)]
 pub trait Dispose {
     /// Releases what this value owns. Only the first call does anything.
     fn dispose(&self);

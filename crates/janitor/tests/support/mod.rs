@@ -32,7 +32,11 @@ pub struct Resource {
 
 impl Resource {
     pub fn new(name: &'static str, journal: &Journal) -> Self {
-        Self { name, disposed: DisposeFlag::new(), journal: journal.clone() }
+        Self {
+            name,
+            disposed: DisposeFlag::new(),
+            journal: journal.clone(),
+        }
     }
 
     pub fn read(&self) -> Result<&'static str, ObjectDisposed> {
@@ -84,7 +88,10 @@ impl Subscriber for Capture {
     fn event(&self, event: &Event<'_>) {
         let mut fields = String::new();
         event.record(&mut FieldText(&mut fields));
-        self.0.lock().unwrap().push(Logged { level: *event.metadata().level(), fields });
+        self.0.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            fields,
+        });
     }
 
     fn enter(&self, _: &span::Id) {}
