@@ -57,7 +57,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     });
     let field_steps = plan.disposed.iter().rev().map(|(member, ty)| {
         quote_spanned! {ty.span()=>
-            cascade.run(|| ::janitor::Dispose::dispose(&self.#member));
+            cascade.run(|| ::janitor::dispose::__private::DisposableField::dispose_field(&self.#member));
         }
     });
     let name = &input.ident;

@@ -4,7 +4,29 @@
 //! It lives here rather than in generated code so that the derive expands to a few lines per
 //! field and the panic policy has one home: [`failure`](super::failure).
 
+use crate::Dispose;
 use crate::dispose::failure::Failures;
+
+/// [`Dispose`], as the derive calls it on a `#[dispose]` field: its own trait so that a field
+/// that is not disposable gets an error that names the field's type and the attribute, without a
+/// list of every disposable type in scope.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is marked `#[dispose]` but does not implement `janitor::Dispose`",
+    label = "not disposable",
+    note = "implement `janitor::Dispose` for it, or remove `#[dispose]` if this value is not the \
+            struct's to dispose"
+)]
+pub trait DisposableField {
+    /// Disposes the field.
+    fn dispose_field(&self);
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Dispose + ?Sized> DisposableField for T {
+    fn dispose_field(&self) {
+        self.dispose();
+    }
+}
 
 /// The steps of one derived dispose. Not part of the API: generated code only.
 #[derive(Default)]

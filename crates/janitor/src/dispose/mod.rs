@@ -44,7 +44,7 @@ pub use using::{Using, using};
 /// What `#[derive(Dispose)]` expands to uses; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::cascade::Cascade;
+    pub use super::cascade::{Cascade, DisposableField};
 }
 
 /// A value that releases what it owns when told to, exactly once.
