@@ -245,7 +245,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// # pollster::block_on(owner.dispose_async()).unwrap();
     /// ```
     pub fn take(&self) -> Result<AsyncDisposeStack<'a>, ObjectDisposed> {
-        let entries = self.lock().take().ok_or_else(ObjectDisposed::of::<Self>)?;
+        let entries = self.lock().take().ok_or_else(Self::disposed_error)?;
         Ok(Self::holding(entries))
     }
 
@@ -329,7 +329,12 @@ impl<'a> AsyncDisposeStack<'a> {
                  awaited there and is dropped unrun"
             ),
         }
-        Err(ObjectDisposed::of::<Self>())
+        Err(Self::disposed_error())
+    }
+
+    /// The error of a registration or `take` on a disposed stack, named by the stack's public path.
+    fn disposed_error() -> ObjectDisposed {
+        ObjectDisposed::named("janitor::dispose::AsyncDisposeStack")
     }
 
     /// The entries; no user code ever runs under this lock (see `DisposeStack::lock`).

@@ -132,7 +132,10 @@ mod loom {
             };
             let here = flag.try_begin();
             let there = other.join().unwrap();
-            assert!(here != there, "exactly one caller must win (here: {here}, there: {there})");
+            assert!(
+                here != there,
+                "exactly one caller must win (here: {here}, there: {there})"
+            );
             assert!(flag.is_disposed());
         });
     }

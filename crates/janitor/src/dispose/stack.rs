@@ -65,6 +65,9 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 /// The lifetime `'a` bounds what the entries borrow; a stack that holds only owned values is a
 /// `DisposeStack<'static>`.
 ///
+/// Through an `Arc` (or a `Box`), `stack.dispose()` resolves to [`Dispose::dispose`] on the
+/// pointer, which returns nothing and logs the errors; write `(*stack).dispose()` to get them.
+///
 /// # Example: building in steps, releasing on failure
 ///
 /// ```
@@ -230,7 +233,7 @@ impl<'a> DisposeStack<'a> {
     /// assert_eq!(runs.load(Ordering::Relaxed), 1);
     /// ```
     pub fn take(&self) -> Result<DisposeStack<'a>, ObjectDisposed> {
-        let entries = self.lock().take().ok_or_else(ObjectDisposed::of::<Self>)?;
+        let entries = self.lock().take().ok_or_else(Self::disposed_error)?;
         Ok(Self::holding(entries))
     }
 
@@ -290,7 +293,12 @@ impl<'a> DisposeStack<'a> {
         failures.run(entry);
         failures
             .finish_unreturned("releasing a value registered on a disposed DisposeStack failed");
-        Err(ObjectDisposed::of::<Self>())
+        Err(Self::disposed_error())
+    }
+
+    /// The error of a registration or `take` on a disposed stack, named by the stack's public path.
+    fn disposed_error() -> ObjectDisposed {
+        ObjectDisposed::named("janitor::dispose::DisposeStack")
     }
 
     /// The entries; no user code ever runs under this lock, so it cannot be poisoned by a panic
