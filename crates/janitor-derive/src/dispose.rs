@@ -61,18 +61,29 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     });
     let name = &input.ident;
+    let mut steps = hook_step.into_iter().chain(field_steps).peekable();
+    // A struct with nothing to cascade still gets its flag set, so that its methods refuse to run
+    // after dispose; it gets no cascade, which would be an unused `mut` in the user's crate.
+    let body = if steps.peek().is_none() {
+        quote! {
+            ::janitor::DisposeFlag::try_begin(&self.#flag);
+        }
+    } else {
+        quote! {
+            if !::janitor::DisposeFlag::try_begin(&self.#flag) {
+                return;
+            }
+            let mut cascade = ::janitor::dispose::__private::Cascade::new();
+            #(#steps)*
+            cascade.finish();
+        }
+    };
 
     Ok(quote! {
         #[automatically_derived]
         impl #impl_generics ::janitor::Dispose for #name #type_generics #where_clause {
             fn dispose(&self) {
-                if !::janitor::DisposeFlag::try_begin(&self.#flag) {
-                    return;
-                }
-                let mut cascade = ::janitor::dispose::__private::Cascade::new();
-                #hook_step
-                #(#field_steps)*
-                cascade.finish();
+                #body
             }
         }
     })

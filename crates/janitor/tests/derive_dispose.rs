@@ -311,3 +311,17 @@ fn a_derived_value_can_be_disposed_through_dyn_dispose() {
     holder.dispose();
     assert_eq!(counter.load(Ordering::Relaxed), 1);
 }
+
+#[derive(Dispose)]
+struct OnlyAFlag {
+    disposed: DisposeFlag,
+}
+
+#[test]
+fn a_struct_with_nothing_to_cascade_is_still_marked_disposed() {
+    let value = OnlyAFlag {
+        disposed: DisposeFlag::new(),
+    };
+    value.dispose();
+    assert!(value.disposed.check::<OnlyAFlag>().is_err());
+}

@@ -96,7 +96,7 @@ impl AsyncDispose for dyn DynAsyncDispose + '_ {
     }
 }
 
-impl<T: AsyncDispose + Sync + ?Sized> AsyncDispose for &T {
+impl<T: AsyncDispose + ?Sized> AsyncDispose for &T {
     fn dispose_async(&self) -> impl Future<Output = ()> + Send {
         (**self).dispose_async()
     }
@@ -128,7 +128,8 @@ impl<T: AsyncDispose + Sync> AsyncDispose for Option<T> {
 ///
 /// Returns what `body` returns. A panic in `body` is caught, the resource disposed, and the panic
 /// resumed. If the returned future is dropped before it completes, the resource is not disposed
-/// (see the [module documentation](self)).
+/// (Rust has no async drop; a resource that must be released even then also releases in its
+/// `Drop`).
 ///
 /// ```
 /// use janitor::dispose::{AsyncDispose, using_async};
