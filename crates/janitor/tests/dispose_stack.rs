@@ -11,6 +11,7 @@ use std::thread;
 
 use janitor::Dispose;
 use janitor::dispose::DisposeStack;
+use proptest::prelude::{Just, ProptestConfig, prop_assert_eq, proptest};
 use support::{Journal, Resource, capture_logs, panic_text};
 use tracing::Level;
 
@@ -335,4 +336,80 @@ fn a_failed_build_releases_what_was_built_so_far_in_reverse() {
         journal.entries()[2..],
         ["dispose cache", "dispose socket", "dispose config"]
     );
+}
+
+#[test]
+fn a_stack_dropped_while_unwinding_runs_every_entry_and_does_not_abort() {
+    let journal = Journal::default();
+    let (outcome, logged) = capture_logs(|| {
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            let stack = DisposeStack::new();
+            stack.defer(|| journal.write("first")).unwrap();
+            stack
+                .defer(|| fail("entry panicked during unwinding"))
+                .unwrap();
+            stack.defer(|| journal.write("last")).unwrap();
+            fail("the scope panicked");
+        }))
+    });
+    assert_eq!(panic_text(&*outcome.unwrap_err()), "the scope panicked");
+    assert_eq!(journal.entries(), ["last", "first"]);
+    assert!(logged.iter().any(|event| event.level == Level::ERROR
+        && event.fields.contains("entry panicked during unwinding")));
+}
+
+/// What one entry of a generated stack does when it runs.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Succeeds,
+    Fails,
+    Panics,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    proptest::prop_oneof![Just(Step::Succeeds), Just(Step::Fails), Just(Step::Panics)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Against a model: every entry runs, last registered first; with a panic, the first one to
+    /// happen is resumed; without, the errors come back latest failure first.
+    #[test]
+    fn any_mix_of_outcomes_runs_every_entry_in_reverse_and_keeps_every_failure(
+        steps in proptest::collection::vec(step(), 0..12)
+    ) {
+        let journal = Journal::default();
+        let stack = DisposeStack::new();
+        for (index, step) in steps.iter().copied().enumerate() {
+            let journal = journal.clone();
+            stack.defer(move || {
+                journal.write(index.to_string());
+                match step {
+                    Step::Succeeds => Ok(()),
+                    Step::Fails => Err(format!("entry {index} failed")),
+                    Step::Panics => panic!("entry {index} panicked"),
+                }
+            }).unwrap();
+        }
+        let ((outcome, _), _logged) =
+            capture_logs(|| (panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())), ()));
+
+        let ran: Vec<String> = (0..steps.len()).rev().map(|index| index.to_string()).collect();
+        prop_assert_eq!(journal.entries(), ran);
+        let first_panic = (0..steps.len()).rev().find(|&index| matches!(steps[index], Step::Panics));
+        let failures: Vec<String> = (0..steps.len())
+            .filter(|&index| matches!(steps[index], Step::Fails))
+            .map(|index| format!("entry {index} failed"))
+            .collect();
+        match (first_panic, outcome) {
+            (Some(index), Err(payload)) => prop_assert_eq!(panic_text(&*payload), format!("entry {index} panicked")),
+            (None, Ok(Ok(()))) => prop_assert_eq!(failures.len(), 0),
+            (None, Ok(Err(error))) => {
+                let met: Vec<String> = error.errors().map(|error| error.to_string()).collect();
+                prop_assert_eq!(met, failures);
+            }
+            (expected, got) => panic!("expected panic of {expected:?}, got {got:?}"),
+        }
+    }
 }
