@@ -40,7 +40,7 @@ pub mod dispose;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
-/// `#[derive(Dispose)]`: see the [derive's documentation](janitor_derive::Dispose).
+// The derive shares the trait's name, as serde's derives do: `use janitor::Dispose` brings both.
 pub use janitor_derive::Dispose;
 
 /// The README's examples, compiled and run as doc tests so that the front page never lies.

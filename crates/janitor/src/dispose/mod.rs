@@ -59,6 +59,14 @@ pub mod __private {
 /// release can fail in a way the caller must see offers a fallible method of its own (such as
 /// `close() -> Result<..>`) and makes `dispose` call it and report the failure.
 ///
+/// # Around it
+///
+/// - [`DisposeMode`]: one cleanup serving both `dispose` and `Drop` (or a finalizer);
+/// - [`using`] and [`Using`]: dispose at the end of a scope, whatever ends it;
+/// - [`DisposeStack`]: many disposables released together, last acquired first;
+/// - [`AsyncDispose`]: the same contract for an asynchronous release;
+/// - `#[derive(Dispose)]` (see [`macro@crate::Dispose`]): dispose the fields a struct owns.
+///
 /// # Offering `close`
 ///
 /// Some resources are "closed" rather than "disposed" (files, sockets, connections). Offer
