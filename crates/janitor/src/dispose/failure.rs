@@ -54,9 +54,9 @@ impl<E: Into<BoxError>> DisposeOutcome for Result<(), E> {
 ///
 /// The error holds the **latest** failure ([`error`](Self::error)); the failures before it are
 /// chained behind it as [`suppressed`](Self::suppressed), which is also its
-/// [`source`](Error::source), like JavaScript's `SuppressedError`. Walking the sources therefore
-/// goes from the last failure to the first, which is the order in which a dispose stack meets
-/// them (last in, first disposed).
+/// [`source`](Error::source), like JavaScript's `SuppressedError`. Walking the sources goes from
+/// the failure that happened last back to the one that happened first; since a stack runs its
+/// entries last registered first, that lists a stack's failing entries in registration order.
 ///
 /// ```
 /// use janitor::dispose::DisposeStack;
