@@ -272,3 +272,31 @@ fn a_dispose_that_panics_on_the_normal_path_panics() {
     let outcome = panic::catch_unwind(|| using(PanickingDispose, |_| ()));
     assert_eq!(panic_text(&*outcome.unwrap_err()), "dispose failed");
 }
+
+#[test]
+fn a_using_guard_gives_mutable_access_and_disposes_once_at_the_end() {
+    struct Buffer {
+        disposed: DisposeFlag,
+        bytes: Vec<u8>,
+        disposals: Arc<AtomicUsize>,
+    }
+    impl Dispose for Buffer {
+        fn dispose(&self) {
+            if self.disposed.try_begin() {
+                self.disposals.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let disposals = Arc::new(AtomicUsize::new(0));
+    {
+        let mut buffer = Using::new(Buffer {
+            disposed: DisposeFlag::new(),
+            bytes: Vec::new(),
+            disposals: disposals.clone(),
+        });
+        buffer.bytes.extend_from_slice(b"abc");
+        assert_eq!(buffer.bytes, b"abc");
+        buffer.dispose(); // an explicit dispose inside the scope makes the guard's a no-op
+    }
+    assert_eq!(disposals.load(Ordering::Relaxed), 1);
+}

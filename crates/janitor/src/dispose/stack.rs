@@ -65,6 +65,23 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 /// The lifetime `'a` bounds what the entries borrow; a stack that holds only owned values is a
 /// `DisposeStack<'static>`.
 ///
+/// ```
+/// use janitor::dispose::DisposeStack;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let released = AtomicUsize::new(0);
+/// let stack = DisposeStack::new();
+/// std::thread::scope(|scope| {
+///     for _ in 0..4 {
+///         scope.spawn(|| {
+///             stack.defer(|| { released.fetch_add(1, Ordering::Relaxed); }).unwrap();
+///         });
+///     }
+/// });
+/// stack.dispose().unwrap();
+/// assert_eq!(released.load(Ordering::Relaxed), 4);
+/// ```
+///
 /// Through an `Arc` (or a `Box`), `stack.dispose()` resolves to [`Dispose::dispose`] on the
 /// pointer, which returns nothing and logs the errors; write `(*stack).dispose()` to get them.
 ///
