@@ -58,7 +58,7 @@ use std::task::Poll;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Disposable;
 
-/// The container disposes instances with [`AsyncDispose::dispose_async`]; a synchronous `dispose`
+/// The container disposes instances with [`AsyncDispose::dispose_async`](janitor::dispose::AsyncDispose::dispose_async); a synchronous `dispose`
 /// of their scope reports them as an error, as .NET does for an `IAsyncDisposable`-only service.
 ///
 /// ```
@@ -86,7 +86,7 @@ pub struct Disposable;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsyncDisposable;
 
-/// The instances implement both traits: `dispose_async` awaits [`AsyncDispose::dispose_async`]
+/// The instances implement both traits: `dispose_async` awaits [`AsyncDispose::dispose_async`](janitor::dispose::AsyncDispose::dispose_async)
 /// (.NET prefers `DisposeAsync` when both exist), `dispose` calls [`Dispose::dispose`].
 ///
 /// ```
