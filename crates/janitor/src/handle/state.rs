@@ -528,6 +528,16 @@ mod loom {
                 })
             };
             let taken = model.state.try_take().is_ok();
+            if taken {
+                // Before the join, whose own synchronization would hide a missing `Acquire` on
+                // the take: only the take orders the user's read before the taker's release.
+                // SAFETY (model): the taker now owns the resource; loom checks the use is ordered
+                // before this write.
+                model.resource.with_mut(|resource| unsafe {
+                    assert_eq!(*resource, OPEN);
+                    *resource = RELEASED;
+                });
+            }
             user.join().unwrap();
             if taken {
                 assert_eq!(model.releases.load(Ordering::Relaxed), 0);
@@ -535,10 +545,6 @@ mod loom {
                     model.state.dispose().is_none(),
                     "dispose after take does nothing"
                 );
-                // SAFETY (model): the taker now owns the resource; loom checks the use is ordered before.
-                model
-                    .resource
-                    .with_mut(|resource| unsafe { assert_eq!(*resource, OPEN) });
             } else {
                 model.dispose();
                 model.assert_settled();
