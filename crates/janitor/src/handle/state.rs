@@ -477,7 +477,13 @@ mod loom {
             };
             let closer = {
                 let model = model.clone();
-                thread::spawn(move || model.close_early())
+                thread::spawn(move || {
+                    model.close_early();
+                    assert!(
+                        !model.use_once(),
+                        "a use started after set_handle_as_invalid"
+                    );
+                })
             };
             model.dispose();
             user.join().unwrap();
