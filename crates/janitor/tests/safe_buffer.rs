@@ -277,3 +277,46 @@ fn mapping_a_directory_is_an_error_naming_the_path() {
         "{error}"
     );
 }
+
+/// Set in the child process of the truncation test: that process does the fatal access.
+const TRUNCATION_CHILD: &str = "JANITOR_SAFE_BUFFER_TRUNCATION_CHILD";
+
+/// The hazard `MappedView` documents, pinned: safe code of this very process can truncate a
+/// mapped file, and the next access to the lost pages kills the process with `SIGBUS` (std's
+/// handler falls back to the default action). It is a crash, never a read of stale or made-up
+/// bytes; the test runs the access in a child process (this binary, this test alone).
+#[test]
+fn touching_a_view_of_a_file_truncated_under_it_kills_the_process_with_sigbus() {
+    if std::env::var_os(TRUNCATION_CHILD).is_some() {
+        let path = temp_file("truncated", &[7; 8192]);
+        let view = MappedView::open(&path, MapAccess::ReadOnly).unwrap();
+        assert_eq!(view.read::<u8>(4096).unwrap(), 7);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let survived = view.read::<u8>(4096);
+        panic!("the access to a truncated page returned {survived:?} instead of raising SIGBUS");
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "touching_a_view_of_a_file_truncated_under_it_kills_the_process_with_sigbus",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(TRUNCATION_CHILD, "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(rustix::process::Signal::BUS.as_raw()),
+        "{status:?}"
+    );
+}

@@ -132,6 +132,8 @@ unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 /// Every access starts a use, checks `offset + size` against [`byte_length`](Self::byte_length),
 /// copies, and ends the use: an access is never out of bounds, and never reaches memory freed or
 /// unmapped by a dispose on another thread. Values are copied, so no alignment is required.
+/// (A [`MappedView`](super::MappedView) adds one hazard no bounds check can catch: the file must
+/// not shrink while mapped, or the access kills the process with `SIGBUS`.)
 ///
 /// ```
 /// use janitor::Dispose;
