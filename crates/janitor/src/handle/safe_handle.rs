@@ -58,9 +58,11 @@ impl<K: HandleKind> SafeHandle<K> {
     ///
     /// # Safety
     ///
-    /// If `raw` is valid ([`HandleKind::is_invalid`] is `false`), it names a live handle of kind `K`
-    /// that stays live for as long as this `SafeHandle` exists. If `owns_handle`, ownership passes to
-    /// the `SafeHandle`: nothing else releases `raw` or uses it after the `SafeHandle` is closed.
+    /// `K::is_invalid(raw)` gives the same answer every time it is asked (it is asked again at the
+    /// release; a kind whose answer can change is not fit for this call). If `raw` is valid
+    /// (`is_invalid` is `false`), it names a live handle of kind `K`: if `owns_handle`, ownership
+    /// passes to the `SafeHandle`, and nothing else releases `raw` or uses it after the `SafeHandle`
+    /// is closed; if not, the caller keeps it live for as long as this `SafeHandle` exists.
     ///
     /// ```
     /// use janitor::handle::SafeFd;
@@ -269,6 +271,11 @@ impl<K: HandleKind> SafeHandle<K> {
     /// even when the last use in flight ends. Finalization is suppressed: dropping it later is not a
     /// forgotten dispose. .NET's `SetHandleAsInvalid`.
     ///
+    /// Uses already in flight are not stopped: their guards still lend the raw value (a
+    /// `BorrowedFd`, say) until they end. Whoever takes the raw value back (closes it, or wraps it
+    /// in an `OwnedFd`) must wait until no use is in flight — for example by calling this only
+    /// where no guard can exist, or after the handle's last use.
+    ///
     /// ```
     /// use janitor::Dispose;
     /// use janitor::handle::SafeFd;
@@ -280,7 +287,8 @@ impl<K: HandleKind> SafeHandle<K> {
     /// handle.set_handle_as_invalid();
     /// assert!(handle.is_closed() && handle.add_ref().is_err());
     /// handle.dispose();
-    /// // SAFETY: set_handle_as_invalid made the handle give up the descriptor; we own it again.
+    /// // SAFETY: set_handle_as_invalid made the handle give up the descriptor, and no use of it
+    /// // was in flight (no guard, no dangerous_add_ref): we own it again.
     /// drop(unsafe { OwnedFd::from_raw_fd(raw) });
     /// ```
     pub fn set_handle_as_invalid(&self) {
@@ -342,8 +350,9 @@ impl<K: HandleKind> SafeHandle<K> {
             return;
         }
         // SAFETY: `from_raw`'s contract gave this handle ownership of `raw` (`owns_handle`), and
-        // `raw` is valid. The final transition happens once, no use is in flight (the count is zero
-        // and stays zero), and every earlier use happened-before it (the state word's acquire fence).
+        // `raw` is valid (`is_invalid` answers as it did at `from_raw`, by that same contract). The
+        // final transition happens once, no use is in flight (the count is zero and stays zero),
+        // and every earlier use happened-before it (the state word's acquire fence).
         let released = unsafe { K::release(self.raw) };
         if !released {
             tracing::warn!(
