@@ -440,3 +440,136 @@ impl<K: HandleKind> fmt::Debug for SafeHandle<K> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom {
+    //! The state word's models (`state.rs`) check the word against a copy of the release decision;
+    //! these check `SafeHandle` itself: its guards, `dispose`, `set_handle_as_invalid`, `Drop` and
+    //! `finish` calling the kind's release, in every interleaving. The resource is a per-execution
+    //! loom static that uses read and the release writes, so loom reports any release not ordered
+    //! after every use; the release also asserts it runs at most once.
+
+    use super::SafeHandle;
+    use crate::dispose::Dispose;
+    use crate::handle::HandleKind;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::thread;
+
+    struct Resource {
+        open: UnsafeCell<bool>,
+        releases: AtomicUsize,
+    }
+
+    loom::lazy_static! {
+        static ref RESOURCE: Resource = Resource {
+            open: UnsafeCell::new(true),
+            releases: AtomicUsize::new(0),
+        };
+    }
+
+    /// Raw value 1 names `RESOURCE`.
+    struct Tracked;
+
+    impl HandleKind for Tracked {
+        type Raw = u8;
+
+        fn is_invalid(raw: u8) -> bool {
+            raw != 1
+        }
+
+        unsafe fn release(_raw: u8) -> bool {
+            // SAFETY (model): loom checks that this write is ordered after every use's read.
+            RESOURCE.open.with_mut(|open| unsafe {
+                assert!(*open, "released twice");
+                *open = false;
+            });
+            RESOURCE.releases.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+    }
+
+    fn tracked_handle() -> Arc<SafeHandle<Tracked>> {
+        // SAFETY: raw 1 names `RESOURCE`, which nothing but this handle releases.
+        Arc::new(unsafe { SafeHandle::from_raw(1, true) })
+    }
+
+    /// One use through a guard, if the handle is still open.
+    fn use_once(handle: &SafeHandle<Tracked>) {
+        if let Ok(guard) = handle.add_ref() {
+            // SAFETY (model): loom checks that this read is ordered before the release's write.
+            RESOURCE
+                .open
+                .with(|open| unsafe { assert!(*open, "a use saw a released resource") });
+            drop(guard);
+        }
+    }
+
+    fn releases() -> usize {
+        RESOURCE.releases.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn loom_safe_handle_releases_once_after_every_guard() {
+        loom::model(|| {
+            let handle = tracked_handle();
+            let users: Vec<_> = (0..2)
+                .map(|_| {
+                    let handle = Arc::clone(&handle);
+                    thread::spawn(move || use_once(&handle))
+                })
+                .collect();
+            handle.dispose();
+            for user in users {
+                user.join().unwrap();
+            }
+            assert!(handle.add_ref().is_err());
+            assert_eq!(releases(), 1);
+        });
+    }
+
+    #[test]
+    fn loom_safe_handle_set_invalid_during_a_use_prevents_the_release() {
+        loom::model(|| {
+            let handle = tracked_handle();
+            handle.dangerous_add_ref().unwrap();
+            // The closer sets the handle invalid while the use above is still in flight, so before
+            // any final transition; the dispose and another use race it.
+            let closer = {
+                let handle = Arc::clone(&handle);
+                thread::spawn(move || {
+                    handle.set_handle_as_invalid();
+                    assert!(handle.add_ref().is_err(), "a use started after set-invalid");
+                    // SAFETY: ends the dangerous_add_ref made before this thread started.
+                    unsafe { handle.dangerous_release() }.unwrap();
+                })
+            };
+            let disposer = {
+                let handle = Arc::clone(&handle);
+                thread::spawn(move || handle.dispose())
+            };
+            use_once(&handle);
+            closer.join().unwrap();
+            disposer.join().unwrap();
+            assert!(handle.is_closed());
+            drop(handle);
+            assert_eq!(releases(), 0, "released after set_handle_as_invalid");
+        });
+    }
+
+    #[test]
+    fn loom_safe_handle_dropped_undisposed_releases_once_after_the_last_use() {
+        loom::model(|| {
+            let handle = tracked_handle();
+            let user = {
+                let handle = Arc::clone(&handle);
+                thread::spawn(move || use_once(&handle))
+            };
+            use_once(&handle);
+            drop(handle);
+            user.join().unwrap();
+            assert_eq!(releases(), 1);
+        });
+    }
+}
