@@ -480,7 +480,7 @@ mod loom {
         }
 
         unsafe fn release(_raw: u8) -> bool {
-            // SAFETY (model): loom checks that this write is ordered after every use's read.
+            // SAFETY: (model) loom checks that this write is ordered after every use's read.
             RESOURCE.open.with_mut(|open| unsafe {
                 assert!(*open, "released twice");
                 *open = false;
@@ -498,7 +498,7 @@ mod loom {
     /// One use through a guard, if the handle is still open.
     fn use_once(handle: &SafeHandle<Tracked>) {
         if let Ok(guard) = handle.add_ref() {
-            // SAFETY (model): loom checks that this read is ordered before the release's write.
+            // SAFETY: (model) loom checks that this read is ordered before the release's write.
             RESOURCE
                 .open
                 .with(|open| unsafe { assert!(*open, "a use saw a released resource") });

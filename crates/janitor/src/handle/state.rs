@@ -376,7 +376,7 @@ mod loom {
                 closed_early: false,
             } = decrement
             {
-                // SAFETY (model): loom checks that this write is ordered after every use's read.
+                // SAFETY: (model) loom checks that this write is ordered after every use's read.
                 self.resource.with_mut(|resource| unsafe {
                     assert_eq!(*resource, OPEN, "released twice");
                     *resource = RELEASED;
@@ -390,7 +390,7 @@ mod loom {
             if !self.state.try_begin_use() {
                 return false;
             }
-            // SAFETY (model): loom checks that this read is ordered before the release's write.
+            // SAFETY: (model) loom checks that this read is ordered before the release's write.
             self.resource.with(|resource| unsafe {
                 assert_eq!(*resource, OPEN, "a use saw a released resource");
             });
@@ -500,7 +500,7 @@ mod loom {
             let holder = {
                 let model = model.clone();
                 thread::spawn(move || {
-                    // SAFETY (model): the use begun above is still in flight.
+                    // SAFETY: (model) the use begun above is still in flight.
                     model
                         .resource
                         .with(|resource| unsafe { assert_eq!(*resource, OPEN) });
@@ -537,7 +537,7 @@ mod loom {
             if taken {
                 // Before the join, whose own synchronization would hide a missing `Acquire` on
                 // the take: only the take orders the user's read before the taker's release.
-                // SAFETY (model): the taker now owns the resource; loom checks the use is ordered
+                // SAFETY: (model) the taker now owns the resource; loom checks the use is ordered
                 // before this write.
                 model.resource.with_mut(|resource| unsafe {
                     assert_eq!(*resource, OPEN);
