@@ -33,10 +33,9 @@ pub enum MapAccess {
 /// `File::set_len` — the next access to a lost page raises `SIGBUS`, which kills the process
 /// (unless the program installed a `SIGBUS` handler of its own). So does a page the file system
 /// cannot read or back (an I/O error; a hole of a sparse file written on a full disk). It is a
-/// crash, not undefined
-/// behaviour: no access ever returns bytes that are not the file's, and no reference to the
-/// mapping is ever formed, which is why [`open`](Self::open) can stay safe where memmap2's
-/// `Mmap::map` cannot.
+/// crash, not undefined behaviour: no access ever returns bytes that are not the file's, and no
+/// reference to the mapping is ever formed, which is why [`open`](Self::open) can stay safe where
+/// memmap2's `Mmap::map` cannot.
 ///
 /// ```
 /// use janitor::handle::{MapAccess, MappedView};
