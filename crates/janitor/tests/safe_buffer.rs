@@ -232,13 +232,36 @@ fn a_read_write_view_writes_through_to_the_file() {
     std::fs::remove_file(path).unwrap();
 }
 
+/// Whether this process has a mapping of `path`, as `/proc/self/maps` lists file-backed mappings.
+fn is_mapped(path: &std::path::Path) -> bool {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let path = path.to_str().unwrap();
+    maps.lines().any(|line| line.ends_with(path))
+}
+
 #[test]
 fn a_view_dropped_without_dispose_is_unmapped_and_its_writes_kept() {
     let path = temp_file("dropped", b"0000");
     let view = MappedView::open(&path, MapAccess::ReadWrite).unwrap();
+    assert!(is_mapped(&path));
     view.write::<u8>(3, b'1').unwrap();
     drop(view);
+    assert!(!is_mapped(&path), "the drop unmaps the view");
     assert_eq!(std::fs::read(&path).unwrap(), b"0001");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_view_is_unmapped_when_the_last_use_ends_after_dispose() {
+    let path = temp_file("last-use", b"abcd");
+    let view = MappedView::open(&path, MapAccess::ReadOnly).unwrap();
+    let pointer = view.acquire_pointer().unwrap();
+    view.dispose();
+    assert!(is_mapped(&path), "a use in flight keeps the view mapped");
+    // SAFETY: in bounds of the 4-byte view, which the use held by `pointer` keeps mapped.
+    assert_eq!(unsafe { pointer.as_ptr().add(2).read() }, b'c');
+    drop(pointer);
+    assert!(!is_mapped(&path), "unmapped at the end of the last use");
     std::fs::remove_file(path).unwrap();
 }
 
