@@ -14,15 +14,15 @@
 //!
 //! So no registration has a default: every `add_*` method takes a marker that says how the
 //! container disposes the instances it creates. Claiming a disposal the type cannot do is a
-//! compile error ([`Disposable`] needs `T: Dispose`, [`AsyncDisposable`] needs `T: AsyncDispose`);
+//! compile error ([`Disposable`] needs `T: Dispose`, [`AsyncDisposable`] needs `T: AsyncDispose + Send + Sync`, that is [`DynAsyncDispose`](janitor::dispose::DynAsyncDispose));
 //! declining disposal is the word [`NotDisposable`], written at the registration where a reviewer
 //! sees it.
 //!
 //! The markers turn an instance into a type-erased [`Disposer`] the moment it is created; the
 //! container keeps those in creation order and runs them in reverse.
 
-use crate::AsyncDispose;
 use janitor::Dispose;
+use janitor::dispose::DynAsyncDispose;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -58,14 +58,12 @@ use std::task::Poll;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Disposable;
 
-/// The container disposes instances with [`AsyncDispose::dispose_async`]; a synchronous `dispose`
+/// The container disposes instances with [`AsyncDispose::dispose_async`](janitor::dispose::AsyncDispose::dispose_async); a synchronous `dispose`
 /// of their scope reports them as an error, as .NET does for an `IAsyncDisposable`-only service.
 ///
 /// ```
 /// use janitor::DisposeFlag;
 /// use janitor_di::{AsyncDispose, AsyncDisposable, Resolve, ServiceCollection};
-/// use std::future::Future;
-/// use std::pin::Pin;
 /// use std::sync::Arc;
 ///
 /// #[derive(Default)]
@@ -73,10 +71,8 @@ pub struct Disposable;
 ///     disposed: DisposeFlag,
 /// }
 /// impl AsyncDispose for Uploader {
-///     fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-///         Box::pin(async move {
-///             self.disposed.try_begin();
-///         })
+///     async fn dispose_async(&self) {
+///         self.disposed.try_begin();
 ///     }
 /// }
 ///
@@ -90,14 +86,12 @@ pub struct Disposable;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsyncDisposable;
 
-/// The instances implement both traits: `dispose_async` awaits [`AsyncDispose::dispose_async`]
+/// The instances implement both traits: `dispose_async` awaits [`AsyncDispose::dispose_async`](janitor::dispose::AsyncDispose::dispose_async)
 /// (.NET prefers `DisposeAsync` when both exist), `dispose` calls [`Dispose::dispose`].
 ///
 /// ```
 /// use janitor::{Dispose, DisposeFlag};
 /// use janitor_di::{AsyncDispose, DualDisposable, Resolve, ServiceCollection};
-/// use std::future::Future;
-/// use std::pin::Pin;
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicBool, Ordering};
 ///
@@ -112,12 +106,10 @@ pub struct AsyncDisposable;
 ///     }
 /// }
 /// impl AsyncDispose for Log {
-///     fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-///         Box::pin(async move {
-///             if self.disposed.try_begin() {
-///                 self.flushed_asynchronously.store(true, Ordering::Relaxed);
-///             }
-///         })
+///     async fn dispose_async(&self) {
+///         if self.disposed.try_begin() {
+///             self.flushed_asynchronously.store(true, Ordering::Relaxed);
+///         }
 ///     }
 /// }
 ///
@@ -166,7 +158,8 @@ pub struct NotDisposable;
 /// services.add_singleton(Disposable, |_| Ok(Arc::new(Settings)));
 /// ```
 ///
-/// For a trait-object service (`dyn Trait`), make `Dispose` (or `AsyncDispose`) a supertrait of
+/// For a trait-object service (`dyn Trait`), make `Dispose` (or `DynAsyncDispose`, the object-safe
+/// face of `AsyncDispose`) a supertrait of
 /// `Trait`, so that `dyn Trait` can be disposed through it:
 ///
 /// ```
@@ -195,8 +188,8 @@ pub struct NotDisposable;
 pub trait Disposal<T: ?Sized>: sealed::Sealed<T> + Copy + Send + Sync + 'static {}
 
 impl<T: ?Sized + Dispose + Send + Sync + 'static> Disposal<T> for Disposable {}
-impl<T: ?Sized + AsyncDispose + 'static> Disposal<T> for AsyncDisposable {}
-impl<T: ?Sized + Dispose + AsyncDispose + 'static> Disposal<T> for DualDisposable {}
+impl<T: ?Sized + DynAsyncDispose + 'static> Disposal<T> for AsyncDisposable {}
+impl<T: ?Sized + Dispose + DynAsyncDispose + 'static> Disposal<T> for DualDisposable {}
 impl<T: ?Sized> Disposal<T> for NotDisposable {}
 
 pub(crate) mod sealed {
@@ -217,13 +210,13 @@ impl<T: ?Sized + Dispose + Send + Sync + 'static> sealed::Sealed<T> for Disposab
     }
 }
 
-impl<T: ?Sized + AsyncDispose + 'static> sealed::Sealed<T> for AsyncDisposable {
+impl<T: ?Sized + DynAsyncDispose + 'static> sealed::Sealed<T> for AsyncDisposable {
     fn capture(instance: &Arc<T>) -> Option<Box<dyn Disposer>> {
         Some(Box::new(AsyncOnly(Arc::clone(instance))))
     }
 }
 
-impl<T: ?Sized + Dispose + AsyncDispose + 'static> sealed::Sealed<T> for DualDisposable {
+impl<T: ?Sized + Dispose + DynAsyncDispose + 'static> sealed::Sealed<T> for DualDisposable {
     fn capture(instance: &Arc<T>) -> Option<Box<dyn Disposer>> {
         Some(Box::new(Dual(Arc::clone(instance))))
     }
@@ -260,22 +253,22 @@ impl<T: ?Sized + Dispose + Send + Sync> Disposer for SyncOnly<T> {
     }
 }
 
-impl<T: ?Sized + AsyncDispose> Disposer for AsyncOnly<T> {
+impl<T: ?Sized + DynAsyncDispose> Disposer for AsyncOnly<T> {
     fn dispose(&self) -> Result<(), OnlyAsync> {
         Err(OnlyAsync)
     }
     fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        self.0.dispose_async()
+        self.0.dispose_async_boxed()
     }
 }
 
-impl<T: ?Sized + Dispose + AsyncDispose> Disposer for Dual<T> {
+impl<T: ?Sized + Dispose + DynAsyncDispose> Disposer for Dual<T> {
     fn dispose(&self) -> Result<(), OnlyAsync> {
         self.0.dispose();
         Ok(())
     }
     fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        self.0.dispose_async()
+        self.0.dispose_async_boxed()
     }
 }
 

@@ -56,7 +56,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod async_dispose;
 mod collection;
 mod disposal;
 mod error;
@@ -71,7 +70,7 @@ mod scope;
 mod stack;
 mod validation;
 
-pub use async_dispose::AsyncDispose;
+// The async disposal traits are janitor's own; re-exported so that a service needs one import.
 pub use collection::{Registration, ServiceCollection};
 pub use disposal::{AsyncDisposable, Disposable, Disposal, DualDisposable, NotDisposable};
 pub use error::{DisposeError, DisposeFailure, FactoryError, ResolveError, ValidationError};
@@ -80,6 +79,7 @@ pub use host::{
     ApplicationLifetime, Host, HostBuilder, HostError, HostFailure, HostedFuture, HostedService,
     LifetimeStage,
 };
+pub use janitor::dispose::{AsyncDispose, DynAsyncDispose};
 pub use provider::{Scope, ScopeFactory, ServiceProvider};
 pub use resolve::{Resolve, Resolver};
 pub use validation::ProviderOptions;

@@ -4,8 +4,6 @@
 
 use janitor::{Dispose, DisposeFlag};
 use janitor_di::AsyncDispose;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 /// The events of one test, in the order they happened.
@@ -69,12 +67,10 @@ impl AsyncRecorded {
 }
 
 impl AsyncDispose for AsyncRecorded {
-    fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
-            if self.disposed.try_begin() {
-                self.journal.record(format!("disposed async {}", self.name));
-            }
-        })
+    async fn dispose_async(&self) {
+        if self.disposed.try_begin() {
+            self.journal.record(format!("disposed async {}", self.name));
+        }
     }
 }
 
@@ -104,12 +100,10 @@ impl Dispose for DualRecorded {
 }
 
 impl AsyncDispose for DualRecorded {
-    fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
-            if self.disposed.try_begin() {
-                self.journal.record(format!("disposed async {}", self.name));
-            }
-        })
+    async fn dispose_async(&self) {
+        if self.disposed.try_begin() {
+            self.journal.record(format!("disposed async {}", self.name));
+        }
     }
 }
 

@@ -7,8 +7,6 @@ use janitor_di::{
     AsyncDisposable, AsyncDispose, Disposable, Host, HostedFuture, HostedService, Resolve,
     ScopeFactory, ServiceCollection,
 };
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -85,13 +83,11 @@ struct Uploader {
 }
 
 impl AsyncDispose for Uploader {
-    fn dispose_async(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
-            if self.disposed.try_begin() {
-                self.journal
-                    .record("uploader flushed and disposed asynchronously");
-            }
-        })
+    async fn dispose_async(&self) {
+        if self.disposed.try_begin() {
+            self.journal
+                .record("uploader flushed and disposed asynchronously");
+        }
     }
 }
 
