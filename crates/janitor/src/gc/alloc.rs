@@ -277,10 +277,14 @@ pub(crate) fn allocate(heap: &Heap, layout: Layout) -> NonNull<u8> {
             cache.allocate(class)
         });
         return block.unwrap_or_else(|| {
+            // The thread is exiting and its cache is gone: take one block, give the rest back.
             flush(heap, change);
-            refill(class)
-                .pop()
-                .expect("a refilled magazine holds blocks")
+            let mut magazine = refill(class);
+            let block = magazine.pop().expect("a refilled magazine holds blocks");
+            if magazine.len > 0 {
+                depot(class).push(magazine);
+            }
+            block
         });
     }
     flush_or_record(heap, layout.size() as isize);
