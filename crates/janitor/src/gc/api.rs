@@ -3,7 +3,7 @@
 //! Invariant owned here: every collection goes through [`run`], which serializes on the heap
 //! lock and counts the collection, whatever triggered it.
 
-use super::bytes;
+use super::alloc;
 use super::collector;
 use super::heap::{Heap, OLDEST, Trigger};
 use super::ptr::Gc;
@@ -141,11 +141,11 @@ pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
 /// let _after = total_memory(true);
 /// ```
 pub fn total_memory(force_full_collection: bool) -> usize {
-    let mut total = bytes::total(heap());
+    let mut total = alloc::total_bytes(heap());
     if force_full_collection {
         for _ in 0..20 {
             collect();
-            let after = bytes::total(heap());
+            let after = alloc::total_bytes(heap());
             let changed = total.abs_diff(after);
             total = after;
             if changed * 20 < after.max(1) {
@@ -264,7 +264,7 @@ pub fn memory_info() -> MemoryInfo {
         (lists.sizes(), lists.stats)
     };
     MemoryInfo {
-        heap_bytes: bytes::total(heap),
+        heap_bytes: alloc::total_bytes(heap),
         generations: std::array::from_fn(|generation| GenerationInfo {
             objects: sizes.objects[generation],
             bytes: sizes.bytes[generation],

@@ -36,8 +36,8 @@
 
 use super::heap::{Heap, Stats, Trigger};
 use super::object::{self, Header};
+use super::release;
 use super::trace::{EdgeSink, NOT_EXAMINED, Tracer};
-use super::{bytes, release};
 use crate::gc::count::Snapshot;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -104,14 +104,10 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     let condemned = !candidates.is_empty() && condemn(&examined, &candidates);
     // Step 6: release the cells, unlink the condemned, promote the survivors.
     release_held(&mut sink);
-    let mut freed_bytes = 0;
     if condemned {
         for &index in &candidates {
-            let header = examined[index].header;
-            // SAFETY: live, allocated; the size never changes.
-            freed_bytes += unsafe { header.as_ref() }.vtable.size();
             // SAFETY: a linked tracked object, and the lock is held.
-            unsafe { lists.remove(header) };
+            unsafe { lists.remove(examined[index].header) };
         }
     }
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
@@ -150,7 +146,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     };
     release::draining(|| {
         unpin(&survivors);
-        drop_isolate(heap, &isolate, freed_bytes);
+        drop_isolate(heap, &isolate);
     });
     freed
 }
@@ -231,7 +227,7 @@ fn unpin(survivors: &[Examined]) {
 /// Step 7 for the condemned: every value is dropped before any memory is freed, so a `Drop` that
 /// touches another member finds it condemned (and panics), never freed. A panic in one `Drop`
 /// does not stop the others; the first one is resumed once everything is freed.
-fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>], freed_bytes: usize) {
+fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
     let mut first_panic = None;
     for &header in isolate {
         // SAFETY: condemned: unreachable by any other thread, and dropped once, here; the pin
@@ -243,9 +239,8 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>], freed_bytes: usize) {
     }
     for &header in isolate {
         // SAFETY: every value is dropped; the objects are unlinked and unreachable.
-        unsafe { object::deallocate(header) };
+        unsafe { object::deallocate(heap, header) };
     }
-    bytes::record(heap, freed_bytes, false);
     if let Some(panic) = first_panic {
         resume_unwind(panic);
     }

@@ -35,7 +35,7 @@ pub(crate) struct Heap {
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
-    /// Bytes of every live object, tracked or not (see `bytes.rs` for the per-thread batching).
+    /// Bytes of every live object, tracked or not (see `alloc.rs` for the per-thread batching).
     pub(crate) bytes: AtomicUsize,
     /// Memory pressure declared by `add_memory_pressure` and not yet removed.
     pressure: AtomicUsize,

@@ -34,8 +34,8 @@
 //! drop, free one object), `heap` (the tracked set) and `collector` (collect generations). See
 //! `ARCHITECTURE.md` for the layout, the tracking rule and the soundness argument.
 
+mod alloc;
 mod api;
-mod bytes;
 mod cell;
 mod collector;
 mod count;

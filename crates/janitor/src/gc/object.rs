@@ -14,7 +14,9 @@
 //! concrete type the object was created with. Whether an object is tracked is fixed at creation
 //! and recorded by which of the type's two vtables its header points to.
 
+use super::alloc;
 use super::count::CountWord;
+use super::heap::Heap;
 use super::trace::{Trace, Tracer};
 use std::alloc::Layout;
 use std::cell::Cell;
@@ -152,12 +154,8 @@ pub(crate) unsafe fn header_of_node(node: NonNull<Node>) -> NonNull<Header> {
 
 /// Allocates an object holding `value` with the given vtable and a count of one; returns its
 /// header. A tracked object's node is initialized unlinked; linking it is the heap's job.
-pub(crate) fn allocate<T>(value: T, vtable: &'static ObjectVTable) -> NonNull<Header> {
-    // SAFETY: the layout has a non-zero size: it holds at least a header.
-    let start = unsafe { std::alloc::alloc(vtable.layout) };
-    let Some(start) = NonNull::new(start) else {
-        std::alloc::handle_alloc_error(vtable.layout)
-    };
+pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) -> NonNull<Header> {
+    let start = alloc::allocate(heap, vtable.layout);
     // SAFETY: `header_offset` lies inside the allocation, and leaves room for the value after it.
     let header = unsafe { start.byte_add(vtable.header_offset) }.cast::<Header>();
     // SAFETY: the header and the value are in bounds and suitably aligned (see `ObjectVTable::of`),
@@ -202,13 +200,15 @@ pub(crate) unsafe fn drop_value(header: NonNull<Header>) {
 ///
 /// # Safety
 /// The value has been dropped, the object is unlinked from the heap, and nothing points to it.
-pub(crate) unsafe fn deallocate(header: NonNull<Header>) {
+pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
     // SAFETY: the object is intact until its memory is freed below.
     let vtable = unsafe { header.as_ref().vtable };
-    // SAFETY: the allocation starts `header_offset` bytes before the header and has this layout.
+    // SAFETY: the allocation starts `header_offset` bytes before the header, came from
+    // `alloc::allocate` with this layout, and is unused (the caller's contract).
     unsafe {
-        std::alloc::dealloc(
-            header.byte_sub(vtable.header_offset).cast::<u8>().as_ptr(),
+        alloc::deallocate(
+            heap,
+            header.byte_sub(vtable.header_offset).cast::<u8>(),
             vtable.layout,
         )
     }

@@ -6,7 +6,7 @@
 
 use super::object::{self, Header, VTables, header_of};
 use super::trace::{Trace, Tracer};
-use super::{api, bytes, release};
+use super::{api, release};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -74,8 +74,7 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
             &VTables::<T>::UNTRACKED
         };
         let heap = api::heap();
-        let header = object::allocate(value, vtable);
-        bytes::record(heap, vtable.size(), true);
+        let header = object::allocate(heap, value, vtable);
         let due = if tracked {
             // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
             unsafe { heap.link(header) }

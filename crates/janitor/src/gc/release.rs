@@ -6,8 +6,8 @@
 //! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
 //! uses constant stack: each value's drop glue runs one level deep.
 
+use super::api;
 use super::object::{self, Header};
-use super::{api, bytes};
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -91,7 +91,6 @@ unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: unreachable, so nobody else uses the value; unlinked, so the collector will not
     // examine it; dropped once, here.
     unsafe { object::drop_value(header) };
-    bytes::record(heap, vtable.size(), false);
     // SAFETY: the value is dropped, the object unlinked and unreachable.
-    unsafe { object::deallocate(header) };
+    unsafe { object::deallocate(heap, header) };
 }

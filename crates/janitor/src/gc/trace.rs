@@ -70,14 +70,48 @@ pub unsafe trait Trace {
     /// Whether a value of this type can hold a `Gc` at all. `false` for primitives, strings and
     /// other leaf data: objects of such types are never traced and cost what an `Arc` costs.
     /// Default: `true`.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, Trace};
+    /// assert!(!String::HOLDS_GC);
+    /// assert!(<Option<Gc<String>>>::HOLDS_GC);
+    /// ```
     const HOLDS_GC: bool = true;
 
     /// Whether the `Gc` edges of a value can change after it is built (true for anything that
     /// holds a `Gc` inside a `GcCell`, `GcMutex` or `GcRwLock`). Default: `true`, the conservative
     /// answer for hand-written implementations.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, GcCell, Trace};
+    /// assert!(!<Vec<Gc<u8>>>::MUTABLE_EDGES); // fixed once the object is built
+    /// assert!(<GcCell<Vec<Gc<u8>>>>::MUTABLE_EDGES);
+    /// assert!(!<GcCell<u8>>::MUTABLE_EDGES); // no `Gc` inside: nothing can change
+    /// ```
     const MUTABLE_EDGES: bool = true;
 
     /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, Trace, Tracer};
+    ///
+    /// struct Edges {
+    ///     first: Gc<u8>,
+    ///     rest: Vec<Gc<u8>>,
+    ///     weight: f64, // holds no `Gc`: not traced
+    /// }
+    /// // SAFETY: reports the `Gc`s the value owns, each once; they never change after construction.
+    /// unsafe impl Trace for Edges {
+    ///     const MUTABLE_EDGES: bool = false;
+    ///     fn trace(&self, tracer: &mut Tracer<'_>) {
+    ///         self.first.trace(tracer);
+    ///         self.rest.trace(tracer);
+    ///     }
+    /// }
+    /// let edges = Gc::new(Edges { first: Gc::new(1), rest: vec![Gc::new(2)], weight: 0.5 });
+    /// assert_eq!(*edges.first + *edges.rest[0], 3);
+    /// assert_eq!(edges.weight, 0.5);
+    /// ```
     fn trace(&self, tracer: &mut Tracer<'_>);
 }
 
