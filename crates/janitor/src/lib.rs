@@ -38,6 +38,7 @@
 
 pub mod dispose;
 pub mod handle;
+pub mod leak;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
