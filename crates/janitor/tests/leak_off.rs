@@ -9,9 +9,7 @@ fn at_off_nothing_is_tracked_or_reported() {
     leak::set_level(LeakLevel::Off);
     assert!((0..1000).all(|_| !LeakTracker::new::<u8>().is_tracked()));
     let (reader, _writer) = rustix::pipe::pipe().expect("pipe");
-    let handle = SafeFd::from(reader);
-    handle.add_ref().unwrap();
-    drop(handle);
+    drop(SafeFd::from(reader));
     let (reader, _writer) = rustix::pipe::pipe().expect("pipe");
     SafeFd::from(reader).dispose();
     assert!(leak::take_reports().is_empty());

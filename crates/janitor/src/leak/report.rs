@@ -213,7 +213,8 @@ impl fmt::Display for LeakReport {
 /// let tracker = LeakTracker::new::<u32>();
 /// tracker.record_with("flushed"); let line = line!();
 /// drop(tracker);
-/// let used = &check.finish()[0].recent_uses()[0];
+/// let reports = check.finish();
+/// let used = &reports[0].recent_uses()[0];
 /// assert_eq!((used.at().line(), used.hint()), (line, Some("flushed")));
 /// assert!(used.to_string().contains("flushed"));
 /// ```
