@@ -7,6 +7,7 @@
 
 mod dispose;
 mod handle;
+mod leak;
 mod timeline;
 
 use timeline::Timeline;
@@ -15,5 +16,6 @@ fn main() {
     let mut tour = Timeline::new();
     dispose::run(&mut tour);
     handle::run(&mut tour);
+    leak::run(&mut tour);
     tour.finish();
 }
