@@ -61,7 +61,8 @@ pub fn take_reports() -> Vec<LeakReport> {
 /// leak::set_level(LeakLevel::Full);
 /// leak::assert_no_leaks(); // nothing leaked yet: passes
 /// drop(LeakTracker::new::<String>());
-/// leak::assert_no_leaks(); // panics: 1 leak, String, created at <this file>:7:6
+/// leak::assert_no_leaks(); // panics: "1 leak: ... LEAK: alloc::string::String dropped without
+///                          // dispose, created at ...".
 /// ```
 #[track_caller]
 pub fn assert_no_leaks() {
@@ -139,8 +140,9 @@ impl LeakCheck {
     }
 
     fn end(&self) -> Vec<LeakReport> {
-        // `with` cannot fail: the guard is `!Send`, so it ends on its own thread, before that
-        // thread's locals are destroyed unless it was itself put in a thread-local.
+        // The guard is `!Send`, so this is the thread whose current scope it set. `try_with`: a
+        // guard kept in another thread-local may end after ours is destroyed, with nothing left
+        // to restore.
         let _ = CURRENT_SCOPE.try_with(|current| current.set(self.enclosing));
         registry::close_scope(self.scope)
     }

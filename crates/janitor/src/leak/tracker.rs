@@ -111,8 +111,13 @@ struct RecentUses {
     recorded: u64,
 }
 
-/// The tracker of an untracked creation is one null pointer.
-const _: () = assert!(size_of::<LeakTracker>() == size_of::<usize>());
+/// The tracker of an untracked creation is one null pointer, and a resource holding one stays
+/// shareable across threads.
+const _: () = {
+    assert!(size_of::<LeakTracker>() == size_of::<usize>());
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<LeakTracker>();
+};
 
 impl LeakTracker {
     /// A tracker for a new resource of type `T`, tracked if the level picks this creation. The
