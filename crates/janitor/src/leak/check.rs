@@ -76,8 +76,8 @@ pub fn assert_no_leaks() {
 /// without dispose is reported to it, and dropping the guard panics, listing the leaks, if there
 /// were any. [`finish`](Self::finish) ends it and returns the leaks instead.
 ///
-/// Checks nest (the innermost one owns a creation) and stay on their thread (`!Send`). Leaks that
-/// belong to a check never reach [`take_reports`]. Set the level to
+/// Checks nest (the innermost one owns a creation) and stay on their thread (`!Send`). A leak
+/// found while its check runs is the check's alone: it never reaches [`take_reports`]. Set the level to
 /// [`LeakLevel::Full`](super::LeakLevel::Full) first: a check sees only what the level tracks.
 /// Resources created on other threads are not its own (see the module documentation).
 ///

@@ -247,13 +247,15 @@ fn decode(word: u64) -> LeakLevel {
     match word {
         OFF => LeakLevel::Off,
         FULL => LeakLevel::Full,
-        _ => {
-            let one_in = u32::try_from(word & u64::from(u32::MAX)).expect("masked to 32 bits");
-            LeakLevel::Sampled {
-                one_in: NonZeroU32::new(one_in).expect("a sampled word holds a non-zero rate"),
-            }
-        }
+        _ => LeakLevel::Sampled {
+            one_in: NonZeroU32::new(rate(word)).expect("a sampled word holds a non-zero rate"),
+        },
     }
+}
+
+/// The rate of a sampled word: its low 32 bits (the truncation is the decoding).
+fn rate(word: u64) -> u32 {
+    word as u32
 }
 
 /// The level of one process (or of one unit test): the word readers load, and the mutex writers
@@ -301,8 +303,7 @@ impl LevelCell {
             OFF => Tracking::No,
             FULL => Tracking::Full,
             sampled => {
-                let one_in = u32::try_from(sampled & u64::from(u32::MAX)).unwrap_or(u32::MAX);
-                if take_sample(one_in) {
+                if take_sample(rate(sampled)) {
                     Tracking::Sampled
                 } else {
                     Tracking::No

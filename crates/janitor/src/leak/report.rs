@@ -133,7 +133,8 @@ impl LeakReport {
     }
 
     /// How many resources of this type, created at this place, leaked: identical reports are
-    /// counted, not repeated. The recent uses and backtrace are the first one's.
+    /// counted, not repeated (within one [`LeakCheck`](super::LeakCheck), or among the leaks of
+    /// no check). The recent uses and backtrace are the first one's.
     ///
     /// ```
     /// # use janitor::leak::{self, LeakCheck, LeakLevel, LeakTracker};
