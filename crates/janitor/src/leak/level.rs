@@ -192,7 +192,9 @@ pub fn set_level(level: LeakLevel) {
 
 /// The process-wide leak level: the last [`set_level`], or else what `JANITOR_LEAK` said when
 /// it was first needed (read once; a bad value is reported once with a `tracing` warning and the
-/// [default](LeakLevel::DEFAULT) kept), or else the default.
+/// [default](LeakLevel::DEFAULT) kept), or else the default. A bad value is not a
+/// [`LeakReport`](super::LeakReport): a typo in the configuration is not a leak, and must not fail
+/// [`assert_no_leaks`](super::assert_no_leaks) in tests that have nothing to do with it.
 ///
 /// ```
 /// use janitor::leak::{self, LeakLevel};
