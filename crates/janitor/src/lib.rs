@@ -44,3 +44,10 @@ mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
 pub use handle::{HandleGuard, HandleKind, SafeBuffer, SafeFd, SafeFile, SafeHandle, WaitHandle};
+// The derive shares the trait's name, as serde's derives do: `use janitor::Dispose` brings both.
+pub use janitor_derive::Dispose;
+
+/// The README's examples, compiled and run as doc tests so that the front page never lies.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

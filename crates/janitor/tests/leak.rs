@@ -4,7 +4,7 @@
 
 use janitor::leak::{self, LeakCheck, LeakLevel, LeakReport, LeakTracker, RECENT_USES};
 use janitor::{Dispose, DisposeFlag};
-use support::capture_events;
+use support::capture_logs;
 
 mod support;
 
@@ -182,18 +182,28 @@ fn report_leak_reports_once_and_the_later_close_and_drop_add_nothing() {
 #[test]
 fn a_leak_is_sent_to_tracing_at_warn_level_once_per_place() {
     let check = full_check();
-    let events = capture_events(|| {
+    let ((), logged) = capture_logs(|| {
         for _ in 0..3 {
             drop(Connection::open());
         }
     });
-    let warnings: Vec<&String> = events
+    let warnings: Vec<&str> = logged
         .iter()
-        .filter(|(level, _)| *level == tracing::Level::WARN)
-        .map(|(_, message)| message)
+        .filter(|event| event.level == tracing::Level::WARN)
+        .map(|event| event.fields.as_str())
         .collect();
-    assert_eq!(warnings.len(), 1, "{events:?}");
-    assert!(warnings[0].starts_with("LEAK: leak::Connection dropped without dispose, created at "));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("message=LEAK: leak::Connection dropped without dispose, created at "),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains("leaked_type=\"leak::Connection\""),
+        "{}",
+        warnings[0]
+    );
     assert_eq!(check.finish()[0].count(), 3);
 }
 

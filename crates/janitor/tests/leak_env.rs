@@ -2,7 +2,7 @@
 //! once per process, so this binary has one test.
 
 use janitor::leak::{self, LeakLevel};
-use support::capture_events;
+use support::capture_logs;
 
 mod support;
 
@@ -10,16 +10,16 @@ mod support;
 fn a_bad_janitor_leak_is_warned_about_once_and_the_default_kept() {
     // SAFETY: this binary's only test, and no other thread of the process reads the environment.
     unsafe { std::env::set_var("JANITOR_LEAK", "sampled:0") };
-    let events = capture_events(|| {
+    let ((), logged) = capture_logs(|| {
         assert_eq!(leak::level(), LeakLevel::DEFAULT);
         assert_eq!(leak::level(), LeakLevel::DEFAULT);
     });
-    let warnings: Vec<&String> = events
+    let warnings: Vec<&str> = logged
         .iter()
-        .filter(|(level, _)| *level == tracing::Level::WARN)
-        .map(|(_, message)| message)
+        .filter(|event| event.level == tracing::Level::WARN)
+        .map(|event| event.fields.as_str())
         .collect();
-    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert_eq!(warnings.len(), 1, "{logged:?}");
     assert!(
         warnings[0].contains("JANITOR_LEAK ignored"),
         "{}",

@@ -5,6 +5,7 @@
 //! Each scene says what .NET does and then shows what janitor did. Scene groups live in their own
 //! files beside this one.
 
+mod di;
 mod dispose;
 mod handle;
 mod leak;
@@ -17,5 +18,6 @@ fn main() {
     dispose::run(&mut tour);
     handle::run(&mut tour);
     leak::run(&mut tour);
+    di::run(&mut tour);
     tour.finish();
 }

@@ -112,3 +112,59 @@ impl DisposeFlag {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom {
+    use super::DisposeFlag;
+    use ::loom::cell::UnsafeCell;
+    use ::loom::sync::Arc;
+    use ::loom::thread;
+
+    /// Two threads race `try_begin`: in every interleaving exactly one wins, and the flag ends
+    /// disposed.
+    #[test]
+    fn racing_try_begin_has_exactly_one_winner() {
+        ::loom::model(|| {
+            let flag = Arc::new(DisposeFlag::new());
+            let other = {
+                let flag = Arc::clone(&flag);
+                thread::spawn(move || flag.try_begin())
+            };
+            let here = flag.try_begin();
+            let there = other.join().unwrap();
+            assert!(
+                here != there,
+                "exactly one caller must win (here: {here}, there: {there})"
+            );
+            assert!(flag.is_disposed());
+        });
+    }
+
+    /// What a value wrote before its winning `try_begin` is visible to a thread that then sees
+    /// the flag disposed (the release half of the swap pairs with `is_disposed`'s acquire), so a
+    /// caller told "disposed" never reads state older than the dispose. With `Relaxed` orderings
+    /// this model fails: loom reports the read as racing with the write.
+    #[test]
+    fn writes_before_the_winning_swap_are_visible_to_whoever_sees_it_disposed() {
+        ::loom::model(|| {
+            let shared = Arc::new((DisposeFlag::new(), UnsafeCell::new(0_u32)));
+            let disposer = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    // SAFETY: the only write to the cell, made before the flag is published;
+                    // the reader touches the cell only after it observed the flag, which
+                    // happens-after this write through the swap's release.
+                    shared.1.with_mut(|value| unsafe { *value = 42 });
+                    assert!(shared.0.try_begin());
+                })
+            };
+            if shared.0.is_disposed() {
+                // SAFETY: the acquire load saw the winning swap, which was sequenced after the
+                // write, so the write happens-before this read and nothing writes after it.
+                let value = shared.1.with(|value| unsafe { *value });
+                assert_eq!(value, 42);
+            }
+            disposer.join().unwrap();
+        });
+    }
+}

@@ -1,57 +1,117 @@
-//! What the leak tests share: a `tracing` subscriber that records the events of one thread.
+//! Helpers shared by the integration tests: a recording resource and a `tracing` capture.
 
+#![allow(dead_code)] // each test file uses its own subset of these helpers
+
+use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 
-/// Runs `body` with a subscriber that records every event (level and message) on this thread.
-pub fn capture_events(body: impl FnOnce()) -> Vec<(tracing::Level, String)> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    tracing::subscriber::with_default(
-        Recorder {
-            events: Arc::clone(&events),
-        },
-        body,
-    );
-    let events = events.lock().unwrap();
-    events.clone()
+use janitor::{Dispose, DisposeFlag, ObjectDisposed};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber, span};
+
+/// A shared, ordered record of what happened.
+#[derive(Clone, Default)]
+pub struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    pub fn write(&self, entry: impl Into<String>) {
+        self.0.lock().unwrap().push(entry.into());
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
 }
 
-struct Recorder {
-    events: Arc<Mutex<Vec<(tracing::Level, String)>>>,
+/// A resource that writes `dispose <name>` to a journal, once.
+pub struct Resource {
+    pub name: &'static str,
+    pub disposed: DisposeFlag,
+    journal: Journal,
 }
 
-impl tracing::Subscriber for Recorder {
-    fn enabled(&self, _metadata: &tracing::Metadata<'_>) -> bool {
+impl Resource {
+    pub fn new(name: &'static str, journal: &Journal) -> Self {
+        Self {
+            name,
+            disposed: DisposeFlag::new(),
+            journal: journal.clone(),
+        }
+    }
+
+    pub fn read(&self) -> Result<&'static str, ObjectDisposed> {
+        self.disposed.check::<Self>()?;
+        Ok(self.name)
+    }
+}
+
+impl Dispose for Resource {
+    fn dispose(&self) {
+        if self.disposed.try_begin() {
+            self.journal.write(format!("dispose {}", self.name));
+        }
+    }
+}
+
+/// One `tracing` event: its level and its fields, `name=value` separated by spaces.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub level: Level,
+    pub fields: String,
+}
+
+/// A subscriber that keeps every event.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Logged>>>);
+
+struct FieldText<'a>(&'a mut String);
+
+impl Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        write!(self.0, "{}={:?} ", field.name(), value).unwrap();
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
         true
     }
 
-    fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
     }
 
-    fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
 
-    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
 
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut message = Message(String::new());
-        event.record(&mut message);
-        self.events
-            .lock()
-            .unwrap()
-            .push((*event.metadata().level(), message.0));
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = String::new();
+        event.record(&mut FieldText(&mut fields));
+        self.0.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            fields,
+        });
     }
 
-    fn enter(&self, _span: &tracing::span::Id) {}
+    fn enter(&self, _: &span::Id) {}
 
-    fn exit(&self, _span: &tracing::span::Id) {}
+    fn exit(&self, _: &span::Id) {}
 }
 
-struct Message(String);
+/// Runs `body` with every `tracing` event of this thread captured, and returns them with its result.
+pub fn capture_logs<R>(body: impl FnOnce() -> R) -> (R, Vec<Logged>) {
+    let capture = Capture::default();
+    let result = tracing::subscriber::with_default(capture.clone(), body);
+    let logged = capture.0.lock().unwrap().clone();
+    (result, logged)
+}
 
-impl tracing::field::Visit for Message {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
-        }
-    }
+/// The message of a caught panic.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }

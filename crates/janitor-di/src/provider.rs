@@ -1,0 +1,276 @@
+//! The owning handles: the root provider and its scopes. Each disposes what it created, once,
+//! explicitly or when dropped.
+
+use crate::error::DisposeError;
+use crate::registry::Registry;
+use crate::resolve::{Resolve, sealed};
+use crate::scope::ScopeState;
+use crate::validation::ProviderOptions;
+use janitor::ObjectDisposed;
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+/// The root of a built container (.NET's `ServiceProvider`): resolves services, holds the
+/// singletons, creates scopes, and disposes what it created.
+///
+/// It is `Send + Sync`: share it with `Arc` or by reference. Dropping it undisposed disposes it
+/// synchronously; async-only services are then reported through `tracing`, not disposed. Call
+/// [`dispose_async`](Self::dispose_async) when they matter.
+///
+/// ```
+/// use janitor::{Dispose, DisposeFlag};
+/// use janitor_di::{Disposable, Resolve, ServiceCollection};
+/// use std::sync::Arc;
+///
+/// #[derive(Default)]
+/// struct Cache {
+///     disposed: DisposeFlag,
+/// }
+/// impl Dispose for Cache {
+///     fn dispose(&self) {
+///         self.disposed.try_begin();
+///     }
+/// }
+///
+/// let mut services = ServiceCollection::new();
+/// services.add_singleton(Disposable, |_| Ok(Arc::new(Cache::default())));
+/// let provider = services.build_provider();
+/// let cache = provider.get_required::<Cache>().unwrap();
+/// provider.dispose().unwrap();
+/// assert!(cache.disposed.is_disposed());
+/// assert!(provider.get::<Cache>().is_err()); // ObjectDisposed
+/// ```
+pub struct ServiceProvider {
+    root: Arc<ScopeState>,
+}
+
+impl ServiceProvider {
+    pub(crate) fn new(registry: Registry, options: ProviderOptions) -> Self {
+        Self {
+            root: ScopeState::new_root(registry, options),
+        }
+    }
+
+    /// Disposes every instance the provider created and captured (singletons, and scoped and
+    /// transient services resolved from the root), newest first. Every instance is attempted;
+    /// the failures come back together. An instance registered
+    /// [`AsyncDisposable`](crate::AsyncDisposable) cannot be disposed here and is one of the
+    /// failures: use [`dispose_async`](Self::dispose_async). A second call does nothing.
+    ///
+    /// Scopes are not disposed with the root (as in .NET), but cannot resolve anything afterwards.
+    ///
+    /// ```
+    /// let provider = janitor_di::ServiceCollection::new().build_provider();
+    /// provider.dispose().unwrap();
+    /// provider.dispose().unwrap(); // a no-op
+    /// ```
+    pub fn dispose(&self) -> Result<(), DisposeError> {
+        self.root.dispose()
+    }
+
+    /// Disposes like [`dispose`](Self::dispose), but awaits
+    /// [`AsyncDispose::dispose_async`](crate::AsyncDispose::dispose_async) of every instance that
+    /// has it, falling back to [`Dispose`](janitor::Dispose) for the others; one instance at a
+    /// time, newest first. The future is `Send`; the container needs no particular runtime.
+    ///
+    /// ```
+    /// let provider = janitor_di::ServiceCollection::new().build_provider();
+    /// pollster::block_on(provider.dispose_async()).unwrap();
+    /// assert!(provider.dispose().is_ok()); // already disposed: a no-op
+    /// ```
+    pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+        self.root.dispose_async().await
+    }
+
+    /// Whether disposal has begun.
+    ///
+    /// ```
+    /// let provider = janitor_di::ServiceCollection::new().build_provider();
+    /// assert!(!provider.is_disposed());
+    /// provider.dispose().unwrap();
+    /// assert!(provider.is_disposed());
+    /// ```
+    pub fn is_disposed(&self) -> bool {
+        self.root.is_disposed()
+    }
+}
+
+impl sealed::Sealed for ServiceProvider {
+    fn scope_state(&self) -> &Arc<ScopeState> {
+        &self.root
+    }
+}
+
+impl Resolve for ServiceProvider {}
+
+impl fmt::Debug for ServiceProvider {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ServiceProvider")
+            .field("registrations", &self.root.registry().len())
+            .field("disposed", &self.is_disposed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ServiceProvider {
+    fn drop(&mut self) {
+        self.root.dispose_on_drop("ServiceProvider");
+    }
+}
+
+/// A scope (.NET's `IServiceScope`): one instance of each scoped service, and the owner of the
+/// scoped and transient instances resolved from it, disposed with it, newest first. Singletons
+/// still come from the root provider.
+///
+/// Dropping an undisposed scope disposes it synchronously, reporting async-only services through
+/// `tracing`.
+///
+/// ```
+/// use janitor::{Dispose, DisposeFlag};
+/// use janitor_di::{Disposable, Resolve, ServiceCollection};
+/// use std::sync::Arc;
+///
+/// #[derive(Default)]
+/// struct UnitOfWork {
+///     disposed: DisposeFlag,
+/// }
+/// impl Dispose for UnitOfWork {
+///     fn dispose(&self) {
+///         self.disposed.try_begin();
+///     }
+/// }
+///
+/// let mut services = ServiceCollection::new();
+/// services.add_scoped(Disposable, |_| Ok(Arc::new(UnitOfWork::default())));
+/// let provider = services.build_provider();
+/// let scope = provider.create_scope().unwrap();
+/// let work = scope.get_required::<UnitOfWork>().unwrap();
+/// scope.dispose().unwrap();
+/// assert!(work.disposed.is_disposed());
+/// ```
+pub struct Scope {
+    state: Arc<ScopeState>,
+}
+
+impl Scope {
+    pub(crate) fn new(state: Arc<ScopeState>) -> Self {
+        Self { state }
+    }
+
+    /// Disposes the instances this scope created and captured, newest first; see
+    /// [`ServiceProvider::dispose`] for the rules, which are the same.
+    ///
+    /// ```
+    /// let provider = janitor_di::ServiceCollection::new().build_provider();
+    /// use janitor_di::Resolve;
+    /// let scope = provider.create_scope().unwrap();
+    /// scope.dispose().unwrap();
+    /// assert!(scope.create_scope().is_err()); // ObjectDisposed
+    /// ```
+    pub fn dispose(&self) -> Result<(), DisposeError> {
+        self.state.dispose()
+    }
+
+    /// Disposes asynchronously; see [`ServiceProvider::dispose_async`].
+    ///
+    /// ```
+    /// use janitor_di::Resolve;
+    /// let provider = janitor_di::ServiceCollection::new().build_provider();
+    /// let scope = provider.create_scope().unwrap();
+    /// pollster::block_on(scope.dispose_async()).unwrap();
+    /// assert!(scope.is_disposed());
+    /// ```
+    pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+        self.state.dispose_async().await
+    }
+
+    /// Whether disposal of this scope has begun.
+    ///
+    /// ```
+    /// use janitor_di::Resolve;
+    /// let provider = janitor_di::ServiceCollection::new().build_provider();
+    /// let scope = provider.create_scope().unwrap();
+    /// assert!(!scope.is_disposed());
+    /// ```
+    pub fn is_disposed(&self) -> bool {
+        self.state.is_disposed()
+    }
+}
+
+impl sealed::Sealed for Scope {
+    fn scope_state(&self) -> &Arc<ScopeState> {
+        &self.state
+    }
+}
+
+impl Resolve for Scope {}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Scope")
+            .field("disposed", &self.is_disposed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        self.state.dispose_on_drop("Scope");
+    }
+}
+
+/// Creates scopes of a provider without owning it (.NET's `IServiceScopeFactory`): what a
+/// long-lived service keeps to open a scope per job. Every provider resolves it as a singleton.
+///
+/// It holds the provider weakly, so a singleton that keeps one does not keep the provider alive.
+///
+/// ```
+/// use janitor_di::{Resolve, ScopeFactory, ServiceCollection};
+///
+/// let provider = ServiceCollection::new().build_provider();
+/// let scopes = provider.get_required::<ScopeFactory>().unwrap();
+/// let scope = scopes.create_scope().unwrap();
+/// scope.dispose().unwrap();
+/// provider.dispose().unwrap();
+/// assert!(scopes.create_scope().is_err()); // ObjectDisposed
+/// ```
+pub struct ScopeFactory {
+    root: Weak<ScopeState>,
+}
+
+impl fmt::Debug for ScopeFactory {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.root.upgrade().is_some_and(|root| !root.is_disposed());
+        formatter
+            .debug_struct("ScopeFactory")
+            .field("provider_live", &live)
+            .finish()
+    }
+}
+
+impl ScopeFactory {
+    pub(crate) fn new(root: Weak<ScopeState>) -> Self {
+        Self { root }
+    }
+
+    /// A new scope of the provider, or `ObjectDisposed` if the provider is disposed or gone.
+    ///
+    /// ```
+    /// use janitor_di::{Resolve, ScopeFactory, ServiceCollection};
+    ///
+    /// let provider = ServiceCollection::new().build_provider();
+    /// let scopes = provider.get_required::<ScopeFactory>().unwrap();
+    /// drop(provider);
+    /// assert!(scopes.create_scope().is_err());
+    /// ```
+    pub fn create_scope(&self) -> Result<Scope, ObjectDisposed> {
+        let root = self
+            .root
+            .upgrade()
+            .ok_or_else(ObjectDisposed::of::<ServiceProvider>)?;
+        root.check_live()?;
+        Ok(Scope::new(Arc::new(ScopeState::new_child(&root))))
+    }
+}
