@@ -11,7 +11,7 @@ fn one_in_ten() {
 }
 
 #[test]
-fn sampled_one_in_ten_tracks_exactly_the_first_of_every_ten_creations_of_a_thread() {
+fn sampled_one_in_ten_tracks_exactly_the_tenth_of_every_ten_creations_of_a_thread() {
     one_in_ten();
     let tracked = std::thread::spawn(|| {
         (0..1000)
@@ -21,7 +21,7 @@ fn sampled_one_in_ten_tracks_exactly_the_first_of_every_ten_creations_of_a_threa
     .join()
     .unwrap();
     assert_eq!(tracked.len(), 100);
-    assert!(tracked.iter().all(|creation| creation % 10 == 0));
+    assert!(tracked.iter().all(|creation| creation % 10 == 9));
 }
 
 #[test]
@@ -39,7 +39,7 @@ fn each_thread_samples_its_own_creations() {
         .into_iter()
         .map(|thread| thread.join().unwrap())
         .collect();
-    assert_eq!(per_thread, [3, 3, 3, 3]);
+    assert_eq!(per_thread, [2, 2, 2, 2]);
 }
 
 #[test]

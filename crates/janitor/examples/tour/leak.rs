@@ -1,10 +1,11 @@
-//! Leak diagnostics scenes: a forgotten handle reported with its type and place of creation, and
-//! a leaked resource of one's own with its last uses, counted.
+//! Leak diagnostics scenes: sampling at the default level, a forgotten handle reported with its
+//! type and place of creation, and a leaked resource of one's own with its last uses, counted.
 
 use crate::timeline::Timeline;
-use janitor::handle::SafeFile;
+use janitor::handle::{NativeMemory, SafeFile};
 use janitor::leak::{self, LeakLevel, LeakReport, LeakTracker};
 use janitor::{Dispose, DisposeFlag};
+use std::thread;
 
 pub fn run(tour: &mut Timeline) {
     sampled_by_default(tour);
@@ -15,14 +16,22 @@ pub fn run(tour: &mut Timeline) {
 }
 
 fn sampled_by_default(tour: &mut Timeline) {
-    tour.scene("The default level already caught the handle forgotten in the SafeHandle scenes");
+    tour.scene("At the default level, one forgotten buffer in 128 is tracked, and reported");
     tour.dotnet(
-        "Nothing is tracked: the finalizer releases the handle at some later GC and names no one.",
+        "Nothing is tracked: each buffer's finalizer frees it at some later GC and names no one.",
     );
     tour.event(format!(
-        "leak::level() -> {} (one creation in 128 on each thread is tracked, the first included)",
+        "leak::level() -> {} (each thread tracks its 128th creation, then every 128th)",
         leak::level()
     ));
+    thread::spawn(|| {
+        for _ in 0..1000 {
+            drop(NativeMemory::alloc(64).expect("64 bytes"));
+        }
+    })
+    .join()
+    .expect("the allocating thread");
+    tour.event("a thread allocates 1,000 native buffers and forgets to dispose every one");
     for report in leak::take_reports() {
         show(tour, &report);
     }

@@ -12,8 +12,10 @@
 //! set in code: the flag under the mutex says the word was settled, by either.
 //!
 //! Sampling is deterministic, as a counter and not a coin: each thread counts its own creations and
-//! tracks the first of every `one_in` (creations 1, N + 1, 2N + 1, ... of that thread). No creation
-//! on one thread delays sampling on another, and a test can count exactly.
+//! tracks the last of every `one_in` (creations N, 2N, 3N, ... of that thread). No creation on one
+//! thread delays sampling on another, and a test can count exactly. The last and not the first: a
+//! thread that makes fewer than N resources (a short test, a small tool) tracks nothing, so the
+//! default level adds no report and no log line to it.
 
 use std::cell::Cell;
 use std::ffi::OsString;
@@ -33,7 +35,7 @@ use std::sync::{Mutex, PoisonError};
 /// | level | tracked | creation backtrace | recent uses |
 /// |---|---|---|---|
 /// | `Off` | nothing: a tracker is a null pointer | — | — |
-/// | `Sampled { one_in }` | creation 1, N + 1, 2N + 1, ... of each thread | if `RUST_BACKTRACE` asks | — |
+/// | `Sampled { one_in }` | creation N, 2N, 3N, ... of each thread | if `RUST_BACKTRACE` asks | — |
 /// | `Full` | every creation | always (a stack walk per creation) | the last 8 |
 ///
 /// ```
@@ -49,7 +51,8 @@ use std::sync::{Mutex, PoisonError};
 pub enum LeakLevel {
     /// Nothing is tracked. A tracker costs one relaxed load to create and a null check to close.
     Off,
-    /// One creation in `one_in` on each thread is tracked (counted, not random), with a creation
+    /// One creation in `one_in` on each thread is tracked (counted, not random: the `one_in`-th,
+    /// then every `one_in`-th after it), with a creation
     /// backtrace if `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) enables them.
     Sampled {
         /// Tracks one creation in this many; `1` tracks every creation, without recording uses.
@@ -361,23 +364,23 @@ fn level_from_environment(value: Option<OsString>) -> (LeakLevel, Option<ParseLe
 }
 
 thread_local! {
-    /// Creations left on this thread before the next tracked one; `0`: the next one is tracked.
-    static UNTIL_NEXT_SAMPLE: Cell<u32> = const { Cell::new(0) };
+    /// Creations on this thread since its last tracked one.
+    static SINCE_LAST_SAMPLE: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Counts one creation on this thread; `true` for the first of every `one_in`. A level lowered
-/// to a smaller rate takes effect within `one_in` creations. During thread teardown (the counter
-/// already destroyed) nothing is tracked.
+/// Counts one creation on this thread; `true` for the last of every `one_in`. A level lowered to
+/// a smaller rate takes effect at once (a count already past the new rate tracks the next
+/// creation). During thread teardown (the counter already destroyed) nothing is tracked.
 #[inline]
 fn take_sample(one_in: u32) -> bool {
-    UNTIL_NEXT_SAMPLE
-        .try_with(|left| match left.get() {
-            0 => {
-                left.set(one_in.saturating_sub(1));
+    SINCE_LAST_SAMPLE
+        .try_with(|since| {
+            let count = since.get() + 1;
+            if count >= one_in {
+                since.set(0);
                 true
-            }
-            remaining => {
-                left.set(remaining.min(one_in).saturating_sub(1));
+            } else {
+                since.set(count);
                 false
             }
         })
@@ -488,33 +491,43 @@ mod tests {
     }
 
     #[test]
-    fn sampling_tracks_the_first_of_every_n_creations_of_a_thread() {
+    fn sampling_tracks_the_last_of_every_n_creations_of_a_thread() {
         std::thread::spawn(|| {
             let cell = LevelCell::new();
             cell.set(sampled(4));
             let tracked: Vec<usize> = (0..12)
                 .filter(|_| cell.tracking(|| None) == Tracking::Sampled)
                 .collect();
-            assert_eq!(tracked, [0, 4, 8]);
+            assert_eq!(tracked, [3, 7, 11]);
         })
         .join()
         .unwrap();
     }
 
     #[test]
-    fn a_lowered_rate_takes_effect_within_the_new_rate() {
+    fn a_lowered_rate_takes_effect_at_once() {
         std::thread::spawn(|| {
             let cell = LevelCell::new();
             cell.set(sampled(1000));
-            assert_eq!(cell.tracking(|| None), Tracking::Sampled);
+            let tracked = (0..10)
+                .filter(|_| cell.tracking(|| None) == Tracking::Sampled)
+                .count();
+            assert_eq!(tracked, 0);
             cell.set(sampled(2));
-            let tracked: Vec<usize> = (0..6)
+            let tracked: Vec<usize> = (0..5)
                 .filter(|_| cell.tracking(|| None) == Tracking::Sampled)
                 .collect();
-            assert_eq!(tracked, [2, 4]);
+            assert_eq!(tracked, [0, 2, 4]);
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn sampled_one_in_one_tracks_every_creation() {
+        let cell = LevelCell::new();
+        cell.set(sampled(1));
+        assert!((0..10).all(|_| cell.tracking(|| None) == Tracking::Sampled));
     }
 
     #[test]
