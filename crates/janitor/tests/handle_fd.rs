@@ -41,6 +41,27 @@ fn as_fd_on_an_invalid_descriptor_panics_instead_of_lending_minus_one() {
 }
 
 #[test]
+fn every_safe_file_operation_over_an_invalid_descriptor_is_an_error_not_a_panic() {
+    let file = SafeFile::from(SafeFd::invalid());
+    assert!(matches!(
+        file.read(&mut [0; 1]),
+        Err(HandleError::Invalid { .. })
+    ));
+    assert!(matches!(file.write(b"x"), Err(HandleError::Invalid { .. })));
+    assert!(matches!(
+        file.seek(SeekFrom::Start(0)),
+        Err(HandleError::Invalid { .. })
+    ));
+    assert!(matches!(file.sync_all(), Err(HandleError::Invalid { .. })));
+    assert!(matches!(file.sync_data(), Err(HandleError::Invalid { .. })));
+    file.dispose();
+    assert!(matches!(
+        file.read(&mut [0; 1]),
+        Err(HandleError::Disposed(_))
+    ));
+}
+
+#[test]
 fn into_owned_fd_gives_the_descriptor_back_open() {
     let (reader, writer) = rustix::pipe::pipe().unwrap();
     let raw = reader.as_raw_fd();

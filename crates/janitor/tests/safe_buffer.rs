@@ -232,13 +232,36 @@ fn a_read_write_view_writes_through_to_the_file() {
     std::fs::remove_file(path).unwrap();
 }
 
+/// Whether this process has a mapping of `path`, as `/proc/self/maps` lists file-backed mappings.
+fn is_mapped(path: &std::path::Path) -> bool {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let path = path.to_str().unwrap();
+    maps.lines().any(|line| line.ends_with(path))
+}
+
 #[test]
 fn a_view_dropped_without_dispose_is_unmapped_and_its_writes_kept() {
     let path = temp_file("dropped", b"0000");
     let view = MappedView::open(&path, MapAccess::ReadWrite).unwrap();
+    assert!(is_mapped(&path));
     view.write::<u8>(3, b'1').unwrap();
     drop(view);
+    assert!(!is_mapped(&path), "the drop unmaps the view");
     assert_eq!(std::fs::read(&path).unwrap(), b"0001");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_view_is_unmapped_when_the_last_use_ends_after_dispose() {
+    let path = temp_file("last-use", b"abcd");
+    let view = MappedView::open(&path, MapAccess::ReadOnly).unwrap();
+    let pointer = view.acquire_pointer().unwrap();
+    view.dispose();
+    assert!(is_mapped(&path), "a use in flight keeps the view mapped");
+    // SAFETY: in bounds of the 4-byte view, which the use held by `pointer` keeps mapped.
+    assert_eq!(unsafe { pointer.as_ptr().add(2).read() }, b'c');
+    drop(pointer);
+    assert!(!is_mapped(&path), "unmapped at the end of the last use");
     std::fs::remove_file(path).unwrap();
 }
 
@@ -275,5 +298,48 @@ fn mapping_a_directory_is_an_error_naming_the_path() {
     assert!(
         error.to_string().contains(&path.display().to_string()),
         "{error}"
+    );
+}
+
+/// Set in the child process of the truncation test: that process does the fatal access.
+const TRUNCATION_CHILD: &str = "JANITOR_SAFE_BUFFER_TRUNCATION_CHILD";
+
+/// The hazard `MappedView` documents, pinned: safe code of this very process can truncate a
+/// mapped file, and the next access to the lost pages kills the process with `SIGBUS` (std's
+/// handler falls back to the default action). It is a crash, never a read of stale or made-up
+/// bytes; the test runs the access in a child process (this binary, this test alone).
+#[test]
+fn touching_a_view_of_a_file_truncated_under_it_kills_the_process_with_sigbus() {
+    if std::env::var_os(TRUNCATION_CHILD).is_some() {
+        let path = temp_file("truncated", &[7; 8192]);
+        let view = MappedView::open(&path, MapAccess::ReadOnly).unwrap();
+        assert_eq!(view.read::<u8>(4096).unwrap(), 7);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let survived = view.read::<u8>(4096);
+        panic!("the access to a truncated page returned {survived:?} instead of raising SIGBUS");
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "touching_a_view_of_a_file_truncated_under_it_kills_the_process_with_sigbus",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(TRUNCATION_CHILD, "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(rustix::process::Signal::BUS.as_raw()),
+        "{status:?}"
     );
 }

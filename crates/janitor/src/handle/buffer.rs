@@ -132,6 +132,8 @@ unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 /// Every access starts a use, checks `offset + size` against [`byte_length`](Self::byte_length),
 /// copies, and ends the use: an access is never out of bounds, and never reaches memory freed or
 /// unmapped by a dispose on another thread. Values are copied, so no alignment is required.
+/// (A [`MappedView`](super::MappedView) adds one hazard no bounds check can catch: the file must
+/// not shrink while mapped, or the access kills the process with `SIGBUS`.)
 ///
 /// ```
 /// use janitor::Dispose;
@@ -202,7 +204,9 @@ impl<K: HandleKind<Raw = MemoryRange>> SafeBuffer<K> {
         let mut value = MaybeUninit::<T>::uninit();
         let pointer = self.acquire_range(offset, size_of::<T>())?;
         // SAFETY: `acquire_range` checked that the `size_of::<T>()` bytes at `offset` lie in the
-        // buffer and holds a use, so they stay allocated; `value` has room for them.
+        // buffer and holds a use, so they stay allocated; `value` has room for them. Safe code
+        // reaches the buffer only through `copy_in`/`copy_out` (atomic bytes); raw-pointer users
+        // of `acquire_pointer` took on not racing them non-atomically.
         unsafe {
             copy_out(
                 pointer.at(offset),
@@ -238,7 +242,8 @@ impl<K: HandleKind<Raw = MemoryRange>> SafeBuffer<K> {
         let len = size_of_val(values);
         let pointer = self.acquire_range(offset, len)?;
         // SAFETY: the `len` bytes at `offset` lie in the buffer and stay allocated for the use held
-        // by `pointer`; `values` spans exactly `len` bytes, and `T: Pod` accepts any bytes.
+        // by `pointer`, and are accessed only atomically meanwhile (as in `read`); `values` spans
+        // exactly `len` bytes, and `T: Pod` accepts any bytes.
         unsafe { copy_out(pointer.at(offset), values.as_mut_ptr().cast(), len) };
         Ok(())
     }
@@ -256,9 +261,9 @@ impl<K: HandleKind<Raw = MemoryRange>> SafeBuffer<K> {
         }
         let len = size_of_val(values);
         let pointer = self.acquire_range(offset, len)?;
-        // SAFETY: the `len` bytes at `offset` lie in the buffer, are writable (checked above), and
-        // stay allocated for the use held by `pointer`; `T: Pod` has no padding, so every byte of
-        // `values` is initialized.
+        // SAFETY: the `len` bytes at `offset` lie in the buffer, are writable (checked above), stay
+        // allocated for the use held by `pointer`, and are accessed only atomically meanwhile (as
+        // in `read`); `T: Pod` has no padding, so every byte of `values` is initialized.
         unsafe { copy_in(values.as_ptr().cast(), pointer.at(offset), len) };
         Ok(())
     }
@@ -401,6 +406,10 @@ unsafe fn copy_out(from: *const u8, to: *mut u8, len: usize) {
     for index in 0..len {
         // SAFETY: `from + index` is in bounds, readable, aligned (bytes), and only accessed
         // atomically while this runs (the contract); `to + index` is in bounds and writable.
+        // `AtomicU8::from_ptr` asks for memory valid for writes too, which a read-only mapping is
+        // not; std's atomic docs ("Atomic accesses to read-only memory") make the exception this
+        // relies on: a `Relaxed` load of at most 4 bytes (8 on 64-bit targets) works on read-only
+        // memory. This function only ever does single-byte `Relaxed` loads.
         unsafe {
             let byte = AtomicU8::from_ptr(from.add(index).cast_mut()).load(Ordering::Relaxed);
             to.add(index).write(byte);

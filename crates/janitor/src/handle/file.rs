@@ -185,8 +185,17 @@ impl SafeFile {
         self.handle.is_closed()
     }
 
+    /// A use of the descriptor for one system call. A `SafeFile` made from an invalid `SafeFd`
+    /// (`SafeFd::invalid()`) answers every call with [`HandleError::Invalid`] rather than let the
+    /// guard's `as_fd` panic: the file, not its caller, knows the descriptor may be invalid.
     fn use_fd(&self) -> Result<HandleGuard<'_, super::FdKind>, HandleError> {
-        Ok(self.handle.add_ref()?)
+        let guard = self.handle.add_ref()?;
+        if self.handle.is_invalid() {
+            return Err(HandleError::Invalid {
+                handle: std::any::type_name::<Self>(),
+            });
+        }
+        Ok(guard)
     }
 }
 
@@ -198,7 +207,8 @@ impl Dispose for SafeFile {
 }
 
 impl From<SafeFd> for SafeFile {
-    /// Reads and writes through an existing handle.
+    /// Reads and writes through an existing handle. If the handle is invalid (`SafeFd::invalid()`),
+    /// every call fails with [`HandleError::Invalid`].
     ///
     /// ```
     /// use janitor::handle::{SafeFd, SafeFile};

@@ -76,8 +76,8 @@ pub trait HandleKind: Send + Sync + 'static {
 ///
 /// # Safety
 ///
-/// `Self::is_invalid(Self::INVALID)` must be `true`: a handle made by `invalid()` owns its value,
-/// and only invalidity keeps it from being released.
+/// `Self::is_invalid(Self::INVALID)` must be `true`, every time it is asked: a handle made by
+/// `invalid()` owns its value, and only invalidity keeps it from being released.
 ///
 /// ```
 /// use janitor::handle::{FdKind, HandleKind, InvalidHandleValue};

@@ -28,8 +28,14 @@ pub enum MapAccess {
 /// go through [`SafeBuffer`], bounds-checked and holding a use, so the view is never unmapped under
 /// one.
 ///
-/// One hazard stays, as with every mapping (and in .NET): if the file is truncated by someone else
-/// while mapped, touching the lost pages raises `SIGBUS`.
+/// One hazard stays, as with every mapping (and in .NET): **the file must not shrink while it is
+/// mapped.** If it does — truncated by another process, or by this one through safe code such as
+/// `File::set_len` — the next access to a lost page raises `SIGBUS`, which kills the process
+/// (unless the program installed a `SIGBUS` handler of its own). So does a page the file system
+/// cannot read or back (an I/O error; a hole of a sparse file written on a full disk). It is a
+/// crash, not undefined behaviour: no access ever returns bytes that are not the file's, and no
+/// reference to the mapping is ever formed, which is why [`open`](Self::open) can stay safe where
+/// memmap2's `Mmap::map` cannot.
 ///
 /// ```
 /// use janitor::handle::{MapAccess, MappedView};
@@ -48,6 +54,9 @@ pub struct MappedView;
 impl MappedView {
     /// Maps the whole file at `path`. Errors name the path: a missing or unopenable file, an empty
     /// file (nothing to map), or a file that cannot be mapped (a directory, a pipe).
+    ///
+    /// The file must not shrink while the view exists: an access to a page the file lost kills the
+    /// process with `SIGBUS` (see [`MappedView`]).
     ///
     /// ```
     /// use janitor::handle::{HandleError, MapAccess, MappedView};
@@ -104,7 +113,10 @@ impl MappedView {
         .map_err(|errno| failed(errno.into()))?;
         // SAFETY: the kernel just mapped `len` bytes at `address` for this view alone: readable,
         // writable if `writable`, initialized (file contents or zeros past its end in the last page).
-        // The mapping outlives `file`, and `MappedView::release` unmaps exactly this range.
+        // Other mappings and processes change the bytes only from outside the Rust memory model,
+        // as `from_owned_range` allows. A file that shrinks makes accesses fault (`SIGBUS`, a crash
+        // documented on `MappedView`), never return other memory. The mapping outlives `file`, and
+        // `MappedView::release` unmaps exactly this range.
         Ok(
             unsafe {
                 SafeBuffer::from_owned_range(MemoryRange::new(address.cast(), len), writable)

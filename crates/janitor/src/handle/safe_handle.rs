@@ -68,9 +68,11 @@ impl<K: HandleKind> SafeHandle<K> {
     ///
     /// # Safety
     ///
-    /// If `raw` is valid ([`HandleKind::is_invalid`] is `false`), it names a live handle of kind `K`
-    /// that stays live for as long as this `SafeHandle` exists. If `owns_handle`, ownership passes to
-    /// the `SafeHandle`: nothing else releases `raw` or uses it after the `SafeHandle` is closed.
+    /// `K::is_invalid(raw)` gives the same answer every time it is asked (it is asked again at the
+    /// release; a kind whose answer can change is not fit for this call). If `raw` is valid
+    /// (`is_invalid` is `false`), it names a live handle of kind `K`: if `owns_handle`, ownership
+    /// passes to the `SafeHandle`, and nothing else releases `raw` or uses it after the `SafeHandle`
+    /// is closed; if not, the caller keeps it live for as long as this `SafeHandle` exists.
     ///
     /// ```
     /// use janitor::handle::SafeFd;
@@ -286,6 +288,11 @@ impl<K: HandleKind> SafeHandle<K> {
     /// even when the last use in flight ends. Finalization is suppressed: dropping it later is not a
     /// forgotten dispose. .NET's `SetHandleAsInvalid`.
     ///
+    /// Uses already in flight are not stopped: their guards still lend the raw value (a
+    /// `BorrowedFd`, say) until they end. Whoever takes the raw value back (closes it, or wraps it
+    /// in an `OwnedFd`) must wait until no use is in flight — for example by calling this only
+    /// where no guard can exist, or after the handle's last use.
+    ///
     /// ```
     /// use janitor::Dispose;
     /// use janitor::handle::SafeFd;
@@ -297,7 +304,8 @@ impl<K: HandleKind> SafeHandle<K> {
     /// handle.set_handle_as_invalid();
     /// assert!(handle.is_closed() && handle.add_ref().is_err());
     /// handle.dispose();
-    /// // SAFETY: set_handle_as_invalid made the handle give up the descriptor; we own it again.
+    /// // SAFETY: set_handle_as_invalid made the handle give up the descriptor, and no use of it
+    /// // was in flight (no guard, no dangerous_add_ref): we own it again.
     /// drop(unsafe { OwnedFd::from_raw_fd(raw) });
     /// ```
     pub fn set_handle_as_invalid(&self) {
@@ -363,8 +371,9 @@ impl<K: HandleKind> SafeHandle<K> {
             return;
         }
         // SAFETY: `from_raw`'s contract gave this handle ownership of `raw` (`owns_handle`), and
-        // `raw` is valid. The final transition happens once, no use is in flight (the count is zero
-        // and stays zero), and every earlier use happened-before it (the state word's acquire fence).
+        // `raw` is valid (`is_invalid` answers as it did at `from_raw`, by that same contract). The
+        // final transition happens once, no use is in flight (the count is zero and stays zero),
+        // and every earlier use happened-before it (the state word's acquire fence).
         let released = unsafe { K::release(self.raw) };
         if !released {
             tracing::warn!(
@@ -453,5 +462,138 @@ impl<K: HandleKind> fmt::Debug for SafeHandle<K> {
             .field("disposed", &self.is_disposed())
             .field("uses_in_flight", &self.uses_in_flight())
             .finish()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom {
+    //! The state word's models (`state.rs`) check the word against a copy of the release decision;
+    //! these check `SafeHandle` itself: its guards, `dispose`, `set_handle_as_invalid`, `Drop` and
+    //! `finish` calling the kind's release, in every interleaving. The resource is a per-execution
+    //! loom static that uses read and the release writes, so loom reports any release not ordered
+    //! after every use; the release also asserts it runs at most once.
+
+    use super::SafeHandle;
+    use crate::dispose::Dispose;
+    use crate::handle::HandleKind;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::thread;
+
+    struct Resource {
+        open: UnsafeCell<bool>,
+        releases: AtomicUsize,
+    }
+
+    loom::lazy_static! {
+        static ref RESOURCE: Resource = Resource {
+            open: UnsafeCell::new(true),
+            releases: AtomicUsize::new(0),
+        };
+    }
+
+    /// Raw value 1 names `RESOURCE`.
+    struct Tracked;
+
+    impl HandleKind for Tracked {
+        type Raw = u8;
+
+        fn is_invalid(raw: u8) -> bool {
+            raw != 1
+        }
+
+        unsafe fn release(_raw: u8) -> bool {
+            // SAFETY: (model) loom checks that this write is ordered after every use's read.
+            RESOURCE.open.with_mut(|open| unsafe {
+                assert!(*open, "released twice");
+                *open = false;
+            });
+            RESOURCE.releases.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+    }
+
+    fn tracked_handle() -> Arc<SafeHandle<Tracked>> {
+        // SAFETY: raw 1 names `RESOURCE`, which nothing but this handle releases.
+        Arc::new(unsafe { SafeHandle::from_raw(1, true) })
+    }
+
+    /// One use through a guard, if the handle is still open.
+    fn use_once(handle: &SafeHandle<Tracked>) {
+        if let Ok(guard) = handle.add_ref() {
+            // SAFETY: (model) loom checks that this read is ordered before the release's write.
+            RESOURCE
+                .open
+                .with(|open| unsafe { assert!(*open, "a use saw a released resource") });
+            drop(guard);
+        }
+    }
+
+    fn releases() -> usize {
+        RESOURCE.releases.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn loom_safe_handle_releases_once_after_every_guard() {
+        loom::model(|| {
+            let handle = tracked_handle();
+            let users: Vec<_> = (0..2)
+                .map(|_| {
+                    let handle = Arc::clone(&handle);
+                    thread::spawn(move || use_once(&handle))
+                })
+                .collect();
+            handle.dispose();
+            for user in users {
+                user.join().unwrap();
+            }
+            assert!(handle.add_ref().is_err());
+            assert_eq!(releases(), 1);
+        });
+    }
+
+    #[test]
+    fn loom_safe_handle_set_invalid_during_a_use_prevents_the_release() {
+        loom::model(|| {
+            let handle = tracked_handle();
+            handle.dangerous_add_ref().unwrap();
+            // The closer sets the handle invalid while the use above is still in flight, so before
+            // any final transition; the dispose and another use race it.
+            let closer = {
+                let handle = Arc::clone(&handle);
+                thread::spawn(move || {
+                    handle.set_handle_as_invalid();
+                    assert!(handle.add_ref().is_err(), "a use started after set-invalid");
+                    // SAFETY: ends the dangerous_add_ref made before this thread started.
+                    unsafe { handle.dangerous_release() }.unwrap();
+                })
+            };
+            let disposer = {
+                let handle = Arc::clone(&handle);
+                thread::spawn(move || handle.dispose())
+            };
+            use_once(&handle);
+            closer.join().unwrap();
+            disposer.join().unwrap();
+            assert!(handle.is_closed());
+            drop(handle);
+            assert_eq!(releases(), 0, "released after set_handle_as_invalid");
+        });
+    }
+
+    #[test]
+    fn loom_safe_handle_dropped_undisposed_releases_once_after_the_last_use() {
+        loom::model(|| {
+            let handle = tracked_handle();
+            let user = {
+                let handle = Arc::clone(&handle);
+                thread::spawn(move || use_once(&handle))
+            };
+            use_once(&handle);
+            drop(handle);
+            user.join().unwrap();
+            assert_eq!(releases(), 1);
+        });
     }
 }

@@ -376,7 +376,7 @@ mod loom {
                 closed_early: false,
             } = decrement
             {
-                // SAFETY (model): loom checks that this write is ordered after every use's read.
+                // SAFETY: (model) loom checks that this write is ordered after every use's read.
                 self.resource.with_mut(|resource| unsafe {
                     assert_eq!(*resource, OPEN, "released twice");
                     *resource = RELEASED;
@@ -390,7 +390,7 @@ mod loom {
             if !self.state.try_begin_use() {
                 return false;
             }
-            // SAFETY (model): loom checks that this read is ordered before the release's write.
+            // SAFETY: (model) loom checks that this read is ordered before the release's write.
             self.resource.with(|resource| unsafe {
                 assert_eq!(*resource, OPEN, "a use saw a released resource");
             });
@@ -477,7 +477,13 @@ mod loom {
             };
             let closer = {
                 let model = model.clone();
-                thread::spawn(move || model.close_early())
+                thread::spawn(move || {
+                    model.close_early();
+                    assert!(
+                        !model.use_once(),
+                        "a use started after set_handle_as_invalid"
+                    );
+                })
             };
             model.dispose();
             user.join().unwrap();
@@ -494,7 +500,7 @@ mod loom {
             let holder = {
                 let model = model.clone();
                 thread::spawn(move || {
-                    // SAFETY (model): the use begun above is still in flight.
+                    // SAFETY: (model) the use begun above is still in flight.
                     model
                         .resource
                         .with(|resource| unsafe { assert_eq!(*resource, OPEN) });
@@ -528,6 +534,16 @@ mod loom {
                 })
             };
             let taken = model.state.try_take().is_ok();
+            if taken {
+                // Before the join, whose own synchronization would hide a missing `Acquire` on
+                // the take: only the take orders the user's read before the taker's release.
+                // SAFETY: (model) the taker now owns the resource; loom checks the use is ordered
+                // before this write.
+                model.resource.with_mut(|resource| unsafe {
+                    assert_eq!(*resource, OPEN);
+                    *resource = RELEASED;
+                });
+            }
             user.join().unwrap();
             if taken {
                 assert_eq!(model.releases.load(Ordering::Relaxed), 0);
@@ -535,10 +551,6 @@ mod loom {
                     model.state.dispose().is_none(),
                     "dispose after take does nothing"
                 );
-                // SAFETY (model): the taker now owns the resource; loom checks the use is ordered before.
-                model
-                    .resource
-                    .with_mut(|resource| unsafe { assert_eq!(*resource, OPEN) });
             } else {
                 model.dispose();
                 model.assert_settled();
