@@ -1,8 +1,9 @@
 //! `#[derive(Dispose)]`: a cascading, idempotent `janitor::Dispose`.
 //!
 //! The invariant the generated code keeps: the struct's `DisposeFlag` is won before anything
-//! else, so the hook and the marked fields are disposed at most once; then every step runs, the
-//! hook first and the fields in reverse declaration order, each one even if an earlier one
+//! else, so the hook and the marked fields are disposed at most once; then the struct's
+//! `LeakTracker` fields are closed (the dispose happened: nothing leaked, whatever the steps do),
+//! and every step runs, the hook first and the fields in reverse declaration order, each one even if an earlier one
 //! panicked (the panics are collected by `janitor::dispose::__private::Cascade`, which resumes the
 //! first after the last step). Generated code names everything through `::janitor::` paths, so it
 //! works wherever `janitor` is a dependency.
@@ -61,18 +62,31 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     });
     let name = &input.ident;
+    let closes = plan.trackers.iter().map(|member| {
+        quote! {
+            ::janitor::leak::LeakTracker::close(&self.#member);
+        }
+    });
+    let mut closes = closes.peekable();
     let mut steps = hook_step.into_iter().chain(field_steps).peekable();
     // A struct with nothing to cascade still gets its flag set, so that its methods refuse to run
     // after dispose; it gets no cascade, which would be an unused `mut` in the user's crate.
-    let body = if steps.peek().is_none() {
+    let body = if steps.peek().is_none() && closes.peek().is_none() {
         quote! {
             ::janitor::DisposeFlag::try_begin(&self.#flag);
+        }
+    } else if steps.peek().is_none() {
+        quote! {
+            if ::janitor::DisposeFlag::try_begin(&self.#flag) {
+                #(#closes)*
+            }
         }
     } else {
         quote! {
             if !::janitor::DisposeFlag::try_begin(&self.#flag) {
                 return;
             }
+            #(#closes)*
             let mut cascade = ::janitor::dispose::__private::Cascade::new();
             #(#steps)*
             cascade.finish();
@@ -122,11 +136,15 @@ fn struct_hook(input: &DeriveInput) -> syn::Result<Option<Path>> {
     Ok(hook)
 }
 
-/// What the field attributes say: the fields to dispose, in declaration order, and the flag.
+/// What the fields say: the fields to dispose, in declaration order, the flag, and the leak
+/// trackers to close.
 struct FieldPlan<'a> {
     disposed: Vec<(Member, &'a Type)>,
     marked_flags: Vec<(Member, &'a Field)>,
     flag_typed: Vec<Member>,
+    /// Fields typed `LeakTracker`: found by type, as the flag is, since a struct that holds one
+    /// always means "my dispose closes it".
+    trackers: Vec<Member>,
 }
 
 /// What one field's `#[dispose ..]` attributes ask for.
@@ -143,6 +161,7 @@ impl<'a> FieldPlan<'a> {
             disposed: Vec::new(),
             marked_flags: Vec::new(),
             flag_typed: Vec::new(),
+            trackers: Vec::new(),
         };
         for (index, field) in fields.iter().enumerate() {
             let member = match &field.ident {
@@ -157,8 +176,11 @@ impl<'a> FieldPlan<'a> {
                 FieldRole::Disposed => plan.disposed.push((member.clone(), &field.ty)),
                 FieldRole::Flag => plan.marked_flags.push((member.clone(), field)),
             }
-            if is_named_dispose_flag(&field.ty) {
-                plan.flag_typed.push(member);
+            if is_named(&field.ty, "DisposeFlag") {
+                plan.flag_typed.push(member.clone());
+            }
+            if is_named(&field.ty, "LeakTracker") {
+                plan.trackers.push(member);
             }
         }
         Ok(plan)
@@ -235,8 +257,8 @@ fn field_role(field: &Field) -> syn::Result<FieldRole> {
     Ok(role)
 }
 
-/// Whether `ty` is a path ending in `DisposeFlag` (`DisposeFlag`, `janitor::DisposeFlag`).
-fn is_named_dispose_flag(ty: &Type) -> bool {
+/// Whether `ty` is a path ending in `name` (`DisposeFlag`, `janitor::DisposeFlag`).
+fn is_named(ty: &Type, name: &str) -> bool {
     match ty {
         Type::Path(path) => {
             path.qself.is_none()
@@ -244,7 +266,7 @@ fn is_named_dispose_flag(ty: &Type) -> bool {
                     .path
                     .segments
                     .last()
-                    .is_some_and(|last| last.ident == "DisposeFlag")
+                    .is_some_and(|last| last.ident == name)
         }
         _ => false,
     }

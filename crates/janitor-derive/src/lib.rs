@@ -64,17 +64,52 @@ mod trace;
 ///
 /// 1. returns at once unless it wins the struct's `DisposeFlag` (`try_begin`), so the whole
 ///    cascade runs at most once, whatever the number of callers and threads;
-/// 2. runs the `#[dispose(with = path)]` hook, if any, **first**: it is called as `path(&self)`
+/// 2. closes every field typed `janitor::leak::LeakTracker` (found by type, as the flag is), so
+///    that a disposed value is never reported as leaked, whatever the steps below do;
+/// 3. runs the `#[dispose(with = path)]` hook, if any, **first** of the steps: it is called as `path(&self)`
 ///    while every field is still alive, so it can flush, say goodbye, or release what the fields
 ///    alone do not cover;
-/// 3. disposes every field marked `#[dispose]` in **reverse declaration order** (the last declared
+/// 4. disposes every field marked `#[dispose]` in **reverse declaration order** (the last declared
 ///    was typically built last and may depend on the ones before it), calling
 ///    `janitor::Dispose::dispose` on each;
-/// 4. runs every step even when an earlier one panicked, then resumes the first panic (later
+/// 5. runs every step even when an earlier one panicked, then resumes the first panic (later
 ///    ones are reported with `tracing`).
 ///
 /// Fields not marked `#[dispose]` are left alone: a value the struct borrows or shares is not its
 /// to dispose.
+///
+/// # Leak tracking
+///
+/// A field typed `LeakTracker` (see `janitor::leak`) needs no attribute: the derived dispose
+/// closes it, so a value dropped without dispose is reported and a disposed one is not.
+///
+/// ```
+/// use janitor::leak::{self, LeakCheck, LeakLevel, LeakTracker};
+/// use janitor::{Dispose, DisposeFlag};
+///
+/// #[derive(Dispose)]
+/// struct Session {
+///     disposed: DisposeFlag,
+///     tracker: LeakTracker,
+/// }
+///
+/// impl Session {
+///     #[track_caller]
+///     fn open() -> Self {
+///         Session { disposed: DisposeFlag::new(), tracker: LeakTracker::new::<Self>() }
+///     }
+/// }
+///
+/// leak::set_level(LeakLevel::Full);
+/// let check = LeakCheck::start();
+/// let disposed = Session::open();
+/// disposed.dispose();
+/// drop(disposed);
+/// drop(Session::open()); // never disposed
+/// let reports = check.finish();
+/// assert_eq!(reports.len(), 1);
+/// assert!(reports[0].type_name().ends_with("Session"));
+/// ```
 ///
 /// # The flag
 ///

@@ -328,6 +328,7 @@ impl ServiceCollection {
     /// let provider = services.build_provider();
     /// assert_eq!(*provider.get_required::<u32>().unwrap(), 42);
     /// ```
+    #[track_caller]
     pub fn build_provider(self) -> ServiceProvider {
         ServiceProvider::new(self.freeze(), ProviderOptions::default())
     }
@@ -351,6 +352,7 @@ impl ServiceCollection {
     ///     format!("Cannot resolve scoped service '{}' from root provider.", std::any::type_name::<Request>()),
     /// );
     /// ```
+    #[track_caller]
     pub fn build_provider_with(
         self,
         options: ProviderOptions,

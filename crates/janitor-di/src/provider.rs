@@ -7,6 +7,7 @@ use crate::resolve::{Resolve, sealed};
 use crate::scope::ScopeState;
 use crate::validation::ProviderOptions;
 use janitor::ObjectDisposed;
+use janitor::leak::LeakTracker;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
@@ -15,7 +16,9 @@ use std::sync::{Arc, Weak};
 ///
 /// It is `Send + Sync`: share it with `Arc` or by reference. Dropping it undisposed disposes it
 /// synchronously; async-only services are then reported through `tracing`, not disposed. Call
-/// [`dispose_async`](Self::dispose_async) when they matter.
+/// [`dispose_async`](Self::dispose_async) when they matter. A provider dropped undisposed while
+/// it holds instances to dispose is a forgotten dispose: the leak detector (`janitor::leak`)
+/// reports it, with the place it was built, when the level tracks it.
 ///
 /// ```
 /// use janitor::{Dispose, DisposeFlag};
@@ -42,12 +45,16 @@ use std::sync::{Arc, Weak};
 /// ```
 pub struct ServiceProvider {
     root: Arc<ScopeState>,
+    /// Closed by dispose; reported by a drop that still finds instances to dispose.
+    leak: LeakTracker,
 }
 
 impl ServiceProvider {
+    #[track_caller]
     pub(crate) fn new(registry: Registry, options: ProviderOptions) -> Self {
         Self {
             root: ScopeState::new_root(registry, options),
+            leak: LeakTracker::new::<Self>(),
         }
     }
 
@@ -65,6 +72,7 @@ impl ServiceProvider {
     /// provider.dispose().unwrap(); // a no-op
     /// ```
     pub fn dispose(&self) -> Result<(), DisposeError> {
+        self.leak.close();
         self.root.dispose()
     }
 
@@ -79,6 +87,7 @@ impl ServiceProvider {
     /// assert!(provider.dispose().is_ok()); // already disposed: a no-op
     /// ```
     pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+        self.leak.close();
         self.root.dispose_async().await
     }
 
@@ -115,7 +124,18 @@ impl fmt::Debug for ServiceProvider {
 
 impl Drop for ServiceProvider {
     fn drop(&mut self) {
+        report_if_leaked(&self.leak, &self.root);
         self.root.dispose_on_drop("ServiceProvider");
+    }
+}
+
+/// The drop of an undisposed provider or scope: a leak if it still holds instances to dispose
+/// (one with none leaked nothing).
+fn report_if_leaked(leak: &LeakTracker, state: &ScopeState) {
+    if state.holds_instances() {
+        leak.report_leak();
+    } else {
+        leak.close();
     }
 }
 
@@ -124,7 +144,8 @@ impl Drop for ServiceProvider {
 /// still come from the root provider.
 ///
 /// Dropping an undisposed scope disposes it synchronously, reporting async-only services through
-/// `tracing`.
+/// `tracing`; if it held instances to dispose, the leak detector (`janitor::leak`) reports the
+/// forgotten dispose, with the place the scope was created, when the level tracks it.
 ///
 /// ```
 /// use janitor::{Dispose, DisposeFlag};
@@ -151,11 +172,17 @@ impl Drop for ServiceProvider {
 /// ```
 pub struct Scope {
     state: Arc<ScopeState>,
+    /// Closed by dispose; reported by a drop that still finds instances to dispose.
+    leak: LeakTracker,
 }
 
 impl Scope {
+    #[track_caller]
     pub(crate) fn new(state: Arc<ScopeState>) -> Self {
-        Self { state }
+        Self {
+            state,
+            leak: LeakTracker::new::<Self>(),
+        }
     }
 
     /// Disposes the instances this scope created and captured, newest first; see
@@ -169,6 +196,7 @@ impl Scope {
     /// assert!(scope.create_scope().is_err()); // ObjectDisposed
     /// ```
     pub fn dispose(&self) -> Result<(), DisposeError> {
+        self.leak.close();
         self.state.dispose()
     }
 
@@ -182,6 +210,7 @@ impl Scope {
     /// assert!(scope.is_disposed());
     /// ```
     pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+        self.leak.close();
         self.state.dispose_async().await
     }
 
@@ -217,6 +246,7 @@ impl fmt::Debug for Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
+        report_if_leaked(&self.leak, &self.state);
         self.state.dispose_on_drop("Scope");
     }
 }
@@ -265,6 +295,7 @@ impl ScopeFactory {
     /// drop(provider);
     /// assert!(scopes.create_scope().is_err());
     /// ```
+    #[track_caller]
     pub fn create_scope(&self) -> Result<Scope, ObjectDisposed> {
         let root = self
             .root

@@ -173,6 +173,7 @@ pub trait Resolve: sealed::Sealed {
     /// first.dispose().unwrap();
     /// assert!(sibling.get::<Request>().is_ok()); // a sibling outlives its maker
     /// ```
+    #[track_caller]
     fn create_scope(&self) -> Result<Scope, ObjectDisposed> {
         let state = self.scope_state();
         state.check_live()?;

@@ -284,6 +284,15 @@ impl ScopeState {
         })
     }
 
+    /// Whether disposal has not begun and some instance waits for it: what a drop without
+    /// dispose would leave to the drop.
+    pub(crate) fn holds_instances(&self) -> bool {
+        self.captured
+            .lock()
+            .as_ref()
+            .is_some_and(|list| !list.is_empty())
+    }
+
     /// Takes the instances to dispose, or `None` if disposal already began (a no-op then).
     fn begin_dispose(&self) -> Option<Vec<Captured>> {
         let mut captured = self.captured.lock();

@@ -2,8 +2,9 @@
 //!
 //! The .NET object-lifetime system for Rust, and past it: deterministic disposal (`Dispose`,
 //! `using`, `DisposeStack`), safe operating-system handles (`SafeHandle`, `SafeFile`,
-//! `SafeBuffer`), and, as the workspace grows, a managed heap that collects cycles and runs
-//! finalizers, weak references, ephemeron tables and leak diagnostics.
+//! `SafeBuffer`), leak diagnostics that name a resource dropped without dispose and where it
+//! was created (`leak`), and, as the workspace grows, a managed heap that collects cycles and
+//! runs finalizers, weak references and ephemeron tables.
 //!
 //! Each concept lives in its own module; the everyday names are re-exported here.
 //!
@@ -42,6 +43,7 @@ extern crate self as janitor;
 pub mod dispose;
 pub mod gc;
 pub mod handle;
+pub mod leak;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};

@@ -9,6 +9,7 @@ mod di;
 mod dispose;
 mod gc;
 mod handle;
+mod leak;
 mod timeline;
 
 use timeline::Timeline;
@@ -18,6 +19,7 @@ fn main() {
     dispose::run(&mut tour);
     handle::run(&mut tour);
     gc::run(&mut tour);
+    leak::run(&mut tour);
     di::run(&mut tour);
     tour.finish();
 }

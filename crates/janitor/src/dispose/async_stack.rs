@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::dispose::async_dispose::{AsyncDispose, catch_unwind};
 use crate::dispose::failure::{BoxError, DisposeError, DisposeOutcome, Failures};
+use crate::leak::LeakTracker;
 use crate::{Dispose, ObjectDisposed};
 
 /// The future of an async entry.
@@ -45,7 +46,9 @@ enum Entry<'a> {
 ///
 /// An undisposed stack that is dropped cannot await its entries. It drops them without running
 /// them (what they own runs its `Drop`) and reports it with `tracing::warn!`. Await
-/// `dispose_async` before dropping the stack.
+/// `dispose_async` before dropping the stack. Such a stack is also reported by the leak detector
+/// ([`janitor::leak`](crate::leak)), with the place it was created (`new`, `default` or `take`),
+/// when the level tracks it.
 ///
 /// ```
 /// use janitor::dispose::{AsyncDispose, AsyncDisposeStack};
@@ -70,6 +73,8 @@ enum Entry<'a> {
 #[must_use = "an undisposed AsyncDisposeStack cannot release its entries when dropped"]
 pub struct AsyncDisposeStack<'a> {
     entries: Mutex<Option<Vec<Entry<'a>>>>,
+    /// Closed by dispose and `take`; reported by a drop that still finds entries.
+    leak: LeakTracker,
 }
 
 impl<'a> AsyncDisposeStack<'a> {
@@ -79,13 +84,16 @@ impl<'a> AsyncDisposeStack<'a> {
     /// let stack = janitor::dispose::AsyncDisposeStack::new();
     /// assert!(!stack.is_disposed());
     /// ```
+    #[track_caller]
     pub fn new() -> Self {
         Self::holding(Vec::new())
     }
 
+    #[track_caller]
     fn holding(entries: Vec<Entry<'a>>) -> Self {
         Self {
             entries: Mutex::new(Some(entries)),
+            leak: LeakTracker::new::<Self>(),
         }
     }
 
@@ -244,8 +252,10 @@ impl<'a> AsyncDisposeStack<'a> {
     /// assert!(building.take().is_err());
     /// # pollster::block_on(owner.dispose_async()).unwrap();
     /// ```
+    #[track_caller]
     pub fn take(&self) -> Result<AsyncDisposeStack<'a>, ObjectDisposed> {
         let entries = self.lock().take().ok_or_else(Self::disposed_error)?;
+        self.leak.close();
         Ok(Self::holding(entries))
     }
 
@@ -278,6 +288,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// ```
     pub async fn dispose_async(&self) -> Result<(), DisposeError> {
         let entries = self.lock().take();
+        self.leak.close();
         match entries {
             Some(entries) => run_in_reverse(entries).await.finish(),
             None => Ok(()),
@@ -373,6 +384,7 @@ async fn run_in_reverse(entries: Vec<Entry<'_>>) -> Failures {
 }
 
 impl Default for AsyncDisposeStack<'_> {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -403,6 +415,7 @@ impl fmt::Debug for AsyncDisposeStack<'_> {
 impl AsyncDispose for AsyncDisposeStack<'_> {
     async fn dispose_async(&self) {
         let entries = self.lock().take();
+        self.leak.close();
         if let Some(entries) = entries {
             run_in_reverse(entries)
                 .await
@@ -418,6 +431,12 @@ impl Drop for AsyncDisposeStack<'_> {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        // Only a stack that still holds entries had something to dispose: an empty one leaked
+        // nothing.
+        match &entries {
+            Some(entries) if !entries.is_empty() => self.leak.report_leak(),
+            _ => self.leak.close(),
+        }
         drop(entries.map(Remaining));
     }
 }

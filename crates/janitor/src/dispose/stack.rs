@@ -19,6 +19,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::dispose::failure::{BoxError, DisposeError, DisposeOutcome, Failures};
+use crate::leak::LeakTracker;
 use crate::{Dispose, ObjectDisposed};
 
 /// One registered cleanup.
@@ -54,7 +55,9 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 /// # Dropping
 ///
 /// Dropping an undisposed stack disposes it. `Drop` cannot return errors, so they go to
-/// `tracing::warn!`; call `dispose` yourself to see them.
+/// `tracing::warn!`; call `dispose` yourself to see them. A stack dropped undisposed with entries
+/// is a forgotten dispose: the leak detector ([`janitor::leak`](crate::leak)) reports it, with the
+/// place the stack was created (`new`, `default` or `take`), when the level tracks it.
 ///
 /// # Threads
 ///
@@ -117,6 +120,8 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 #[must_use = "an unused stack disposes its entries at once when dropped"]
 pub struct DisposeStack<'a> {
     entries: Mutex<Option<Vec<Entry<'a>>>>,
+    /// Closed by dispose and `take`; reported by a drop that still finds entries.
+    leak: LeakTracker,
 }
 
 impl<'a> DisposeStack<'a> {
@@ -126,13 +131,16 @@ impl<'a> DisposeStack<'a> {
     /// let stack = janitor::dispose::DisposeStack::new();
     /// assert!(!stack.is_disposed());
     /// ```
+    #[track_caller]
     pub fn new() -> Self {
         Self::holding(Vec::new())
     }
 
+    #[track_caller]
     fn holding(entries: Vec<Entry<'a>>) -> Self {
         Self {
             entries: Mutex::new(Some(entries)),
+            leak: LeakTracker::new::<Self>(),
         }
     }
 
@@ -249,8 +257,10 @@ impl<'a> DisposeStack<'a> {
     /// owner.dispose().unwrap();
     /// assert_eq!(runs.load(Ordering::Relaxed), 1);
     /// ```
+    #[track_caller]
     pub fn take(&self) -> Result<DisposeStack<'a>, ObjectDisposed> {
         let entries = self.lock().take().ok_or_else(Self::disposed_error)?;
+        self.leak.close();
         Ok(Self::holding(entries))
     }
 
@@ -281,6 +291,7 @@ impl<'a> DisposeStack<'a> {
     /// ```
     pub fn dispose(&self) -> Result<(), DisposeError> {
         let entries = self.lock().take();
+        self.leak.close();
         match entries {
             Some(entries) => run_in_reverse(entries).finish(),
             None => Ok(()),
@@ -334,6 +345,7 @@ fn run_in_reverse(entries: Vec<Entry<'_>>) -> Failures {
 }
 
 impl Default for DisposeStack<'_> {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -369,6 +381,7 @@ impl fmt::Debug for DisposeStack<'_> {
 impl Dispose for DisposeStack<'_> {
     fn dispose(&self) {
         let entries = self.lock().take();
+        self.leak.close();
         if let Some(entries) = entries {
             run_in_reverse(entries)
                 .finish_unreturned("disposing a DisposeStack through Dispose::dispose failed");
@@ -383,6 +396,12 @@ impl Drop for DisposeStack<'_> {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        // Only a stack that still holds entries had something to dispose: an empty one leaked
+        // nothing.
+        match &entries {
+            Some(entries) if !entries.is_empty() => self.leak.report_leak(),
+            _ => self.leak.close(),
+        }
         if let Some(entries) = entries {
             run_in_reverse(entries)
                 .finish_unreturned("an undisposed DisposeStack was dropped and its cleanup failed");

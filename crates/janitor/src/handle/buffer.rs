@@ -159,6 +159,7 @@ impl<K: HandleKind<Raw = MemoryRange>> SafeBuffer<K> {
     /// `range` is memory of kind `K`, owned by the caller and handed over: readable for its whole
     /// length, writable too if `writable`, initialized, and used by nothing else but through
     /// atomic byte accesses. Nothing else releases it.
+    #[track_caller]
     pub(super) unsafe fn from_owned_range(range: MemoryRange, writable: bool) -> Self {
         // SAFETY: forwarded from this function's contract.
         let handle = unsafe { SafeHandle::from_raw(range, true) };

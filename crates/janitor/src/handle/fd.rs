@@ -63,6 +63,7 @@ impl From<OwnedFd> for SafeHandle<FdKind> {
     /// let handle = janitor::handle::SafeFd::from(reader);
     /// assert!(handle.owns_handle());
     /// ```
+    #[track_caller]
     fn from(fd: OwnedFd) -> Self {
         // SAFETY: `OwnedFd` owns an open descriptor, and `into_raw_fd` hands that ownership over.
         unsafe { Self::from_raw(fd.into_raw_fd(), true) }

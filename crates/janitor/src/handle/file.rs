@@ -55,15 +55,18 @@ impl SafeFile {
     /// assert!(matches!(error, HandleError::Open { .. }));
     /// assert!(error.to_string().contains("/no/such/file"));
     /// ```
+    #[track_caller]
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self, HandleError> {
         let path = path.as_ref();
-        options
-            .open(path)
-            .map(Self::from)
-            .map_err(|source| HandleError::Open {
+        // A `match`, not `map(Self::from)`: the leak report's creation site must be our caller's,
+        // and `#[track_caller]` does not pass through a function pointer.
+        match options.open(path) {
+            Ok(file) => Ok(Self::from(file)),
+            Err(source) => Err(HandleError::Open {
                 path: path.to_path_buf(),
                 source,
-            })
+            }),
+        }
     }
 
     /// The descriptor's handle, for its state (`is_closed`, `uses_in_flight`, ...) or a use of
@@ -227,6 +230,7 @@ impl From<OwnedFd> for SafeFile {
     /// let file = janitor::handle::SafeFile::from(reader);
     /// assert!(file.handle().owns_handle());
     /// ```
+    #[track_caller]
     fn from(fd: OwnedFd) -> Self {
         Self::from(SafeFd::from(fd))
     }
@@ -241,6 +245,7 @@ impl From<File> for SafeFile {
     /// assert_eq!(file.write(b"x").unwrap(), 1);
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
+    #[track_caller]
     fn from(file: File) -> Self {
         Self::from(OwnedFd::from(file))
     }

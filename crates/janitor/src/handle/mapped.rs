@@ -65,6 +65,7 @@ impl MappedView {
     /// assert!(matches!(error, HandleError::Map { .. }));
     /// assert!(error.to_string().contains("/no/such/file"));
     /// ```
+    #[track_caller]
     pub fn open(
         path: impl AsRef<Path>,
         access: MapAccess,

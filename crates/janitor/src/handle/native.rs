@@ -42,6 +42,7 @@ impl NativeMemory {
     /// assert_eq!(buffer.byte_length(), 128);
     /// assert!(janitor::handle::NativeMemory::alloc(usize::MAX).is_err());
     /// ```
+    #[track_caller]
     pub fn alloc(len: usize) -> Result<SafeBuffer<Self>, HandleError> {
         Self::alloc_zeroed(len)
     }
@@ -52,6 +53,7 @@ impl NativeMemory {
     /// let buffer = janitor::handle::NativeMemory::alloc_zeroed(16).unwrap();
     /// assert_eq!(buffer.read::<u128>(0).unwrap(), 0);
     /// ```
+    #[track_caller]
     pub fn alloc_zeroed(len: usize) -> Result<SafeBuffer<Self>, HandleError> {
         let address = if len == 0 {
             std::ptr::without_provenance_mut(ALIGN)

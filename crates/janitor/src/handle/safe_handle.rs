@@ -9,6 +9,7 @@ use super::guard::HandleGuard;
 use super::kind::{HandleKind, InvalidHandleValue};
 use super::state::{Decrement, StateWord, TakeRefused};
 use crate::dispose::{Dispose, ObjectDisposed};
+use crate::leak::LeakTracker;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -49,12 +50,21 @@ pub struct SafeHandle<K: HandleKind> {
     raw: K::Raw,
     owns_handle: bool,
     state: StateWord,
+    /// Tracked only for an owned, valid handle: dropping any other undisposed leaks nothing.
+    leak: LeakTracker,
     kind: PhantomData<K>,
 }
 
 impl<K: HandleKind> SafeHandle<K> {
     /// Takes charge of `raw`. If `owns_handle`, the handle releases it after its last use; if not,
     /// it never does (the caller keeps ownership; .NET's `ownsHandle: false`).
+    ///
+    /// An owned, valid handle carries a [`LeakTracker`] (tracked as the
+    /// [leak level](crate::leak::LeakLevel) decides), created here with the handle's type name and
+    /// the caller's place (`#[track_caller]`), and closed by dispose, `set_handle_as_invalid` or
+    /// taking the value out (`into_owned_fd`); dropping the handle undisposed reports it. A handle
+    /// that does not own its value, or holds an invalid one, is never tracked: dropping it
+    /// undisposed leaks nothing.
     ///
     /// # Safety
     ///
@@ -74,11 +84,18 @@ impl<K: HandleKind> SafeHandle<K> {
     /// assert!(handle.owns_handle());
     /// assert!(!handle.is_invalid());
     /// ```
+    #[track_caller]
     pub unsafe fn from_raw(raw: K::Raw, owns_handle: bool) -> Self {
+        let leak = if owns_handle && !K::is_invalid(raw) {
+            LeakTracker::new::<Self>()
+        } else {
+            LeakTracker::untracked()
+        };
         Self {
             raw,
             owns_handle,
             state: StateWord::new(),
+            leak,
             kind: PhantomData,
         }
     }
@@ -293,6 +310,7 @@ impl<K: HandleKind> SafeHandle<K> {
     /// ```
     pub fn set_handle_as_invalid(&self) {
         let prevented_release = self.state.close_early();
+        self.leak.close();
         tracing::trace!(
             handle = std::any::type_name::<Self>(),
             raw = ?self.raw,
@@ -331,7 +349,10 @@ impl<K: HandleKind> SafeHandle<K> {
             });
         }
         match self.state.try_take() {
-            Ok(()) => Ok(self.raw),
+            Ok(()) => {
+                self.leak.close();
+                Ok(self.raw)
+            }
             Err(TakeRefused::Closed) => Err(ObjectDisposed::of::<Self>().into()),
             Err(TakeRefused::UsesInFlight(uses)) => Err(HandleError::UsesInFlight { uses }),
         }
@@ -366,8 +387,10 @@ impl<K: HandleKind> SafeHandle<K> {
     }
 
     /// The finalization path: the last owner dropped the handle without disposing it. This is the
-    /// one place that learns of a forgotten dispose, where the leak detector will be told.
+    /// one place that learns of a forgotten dispose: the leak tracker reports it (if tracked)
+    /// before the dispose that follows closes the tracker.
     fn on_finalized_without_dispose(&self) {
+        self.leak.report_leak();
         tracing::debug!(
             handle = std::any::type_name::<Self>(),
             raw = ?self.raw,
@@ -400,6 +423,7 @@ impl<K: HandleKind> Dispose for SafeHandle<K> {
     /// Gives back the count creation holds; releases the handle now if no use is in flight, or at
     /// the end of the last one. Later calls do nothing.
     fn dispose(&self) {
+        self.leak.close();
         if let Some(decrement) = self.state.dispose() {
             self.finish(decrement);
         }

@@ -61,6 +61,7 @@ impl WaitHandle {
     /// let event = WaitHandle::new(false, EventResetMode::ManualReset).unwrap();
     /// assert!(!event.wait_timeout(std::time::Duration::ZERO).unwrap());
     /// ```
+    #[track_caller]
     pub fn new(initially_signaled: bool, mode: EventResetMode) -> Result<Self, HandleError> {
         let fd = rustix::event::eventfd(
             u32::from(initially_signaled),
