@@ -500,3 +500,62 @@ fn derived_enums_trace_every_variant_into_a_collectable_cycle() {
     collect();
     assert_eq!(Gc::strong_count(&weak_probe), 1);
 }
+
+/// Traces its cell, then panics on demand: a broken `Trace` implementation.
+struct Grumpy {
+    cell: GcCell<Option<Gc<Grumpy>>>,
+    refuse: std::sync::atomic::AtomicBool,
+    _token: DropToken,
+}
+
+// SAFETY: reports the one `Gc` it owns, once (before panicking, when asked to).
+unsafe impl Trace for Grumpy {
+    fn trace(&self, tracer: &mut janitor::gc::Tracer<'_>) {
+        self.cell.trace(tracer);
+        assert!(
+            !self.refuse.load(Ordering::SeqCst),
+            "this Trace refuses to finish"
+        );
+    }
+}
+
+#[test]
+fn a_panicking_trace_releases_its_cells_and_pins() {
+    let _serial = serial();
+    let drops = Drops::default();
+    let grumpy = Gc::new(Grumpy {
+        cell: GcCell::new(None),
+        refuse: true.into(),
+        _token: drops.token(),
+    });
+    assert!(std::panic::catch_unwind(collect).is_err());
+    assert_eq!(
+        Gc::strong_count(&grumpy),
+        1,
+        "the collector's pin was given back"
+    );
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let writer = {
+        let grumpy = grumpy.clone();
+        std::thread::spawn(move || {
+            *grumpy.cell.borrow_mut() = None;
+            done_tx.send(()).unwrap();
+        })
+    };
+    assert!(
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .is_ok(),
+        "the cell stayed held"
+    );
+    writer.join().unwrap();
+    grumpy.refuse.store(false, Ordering::SeqCst);
+    *grumpy.cell.borrow_mut() = Some(grumpy.clone());
+    drop(grumpy);
+    collect();
+    assert_eq!(
+        drops.count(),
+        1,
+        "collections work again once Trace behaves"
+    );
+}
