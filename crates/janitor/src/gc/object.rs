@@ -17,7 +17,7 @@
 use super::alloc;
 use super::count::CountWord;
 use super::heap::Heap;
-use super::trace::{Trace, Tracer};
+use super::trace::{NOT_EXAMINED, Trace, Tracer};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -171,7 +171,7 @@ pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) 
                 prev: Cell::new(std::ptr::null()),
                 next: Cell::new(std::ptr::null()),
                 generation: Cell::new(0),
-                index: Cell::new(0),
+                index: Cell::new(NOT_EXAMINED),
             });
         }
     }
