@@ -562,3 +562,80 @@ fn a_panicking_trace_releases_its_cells_and_pins() {
         "collections work again once Trace behaves"
     );
 }
+
+#[derive(Trace)]
+struct Erased {
+    next: GcCell<Option<Gc<dyn std::any::Any + Send + Sync>>>,
+    token: DropToken,
+}
+
+#[test]
+fn a_cycle_through_trait_object_edges_is_freed() {
+    let _serial = serial();
+    let drops = Drops::default();
+    let erased = |drops: &Drops| {
+        Gc::new(Erased {
+            next: GcCell::new(None),
+            token: drops.token(),
+        })
+    };
+    let (a, b) = (erased(&drops), erased(&drops));
+    *a.next.borrow_mut() = Some(coerce_gc!(b.clone() => dyn std::any::Any + Send + Sync));
+    *b.next.borrow_mut() = Some(coerce_gc!(a.clone() => dyn std::any::Any + Send + Sync));
+    let back = a.next.borrow().clone().unwrap();
+    assert!(back.downcast_ref::<Erased>().is_some());
+    drop((a, b, back));
+    collect();
+    assert_eq!(drops.count(), 2);
+}
+
+/// Records the fields of every `tracing` event, as text.
+struct CaptureEvents(Arc<std::sync::Mutex<Vec<String>>>);
+
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={:?} ", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for CaptureEvents {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = FieldText(String::new());
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn every_collection_emits_a_debug_event_with_its_generation_trigger_and_counts() {
+    let _serial = serial();
+    let drops = Drops::default();
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    tracing::subscriber::with_default(CaptureEvents(events.clone()), || {
+        let lonely = node(&drops);
+        link(&lonely, &lonely);
+        drop(lonely);
+        collect();
+    });
+    let events = events.lock().unwrap();
+    let event = events
+        .iter()
+        .find(|text| text.contains("generation=2") && text.contains("trigger=Induced"))
+        .expect("a collection event");
+    assert!(event.contains("freed="), "{event}");
+    assert!(event.contains("examined="), "{event}");
+    assert!(event.contains("pause_us="), "{event}");
+    assert_eq!(drops.count(), 1);
+}
