@@ -81,6 +81,7 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 ///
 /// # Safety
 /// The object's count reached zero: no thread can reach it; its value is live.
+#[inline]
 unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
     let tracked = unsafe { header.as_ref() }.vtable.tracked;

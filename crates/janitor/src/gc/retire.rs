@@ -39,6 +39,7 @@ std::thread_local! {
 ///
 /// # Safety
 /// The object is tracked and linked, its count is zero and its value has been dropped.
+#[inline]
 pub(crate) unsafe fn retire(header: NonNull<Header>) {
     #[cfg(not(loom))]
     {
