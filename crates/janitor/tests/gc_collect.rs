@@ -394,7 +394,10 @@ fn memory_info_reports_tracked_objects_and_pauses() {
         .map(|generation| generation.objects)
         .sum();
     assert!(tracked >= 100);
-    assert!(info.heap_bytes > 0);
+    // Threads flush their byte counts every 256 KiB: keep far more than that in view.
+    let blocks: Vec<_> = (0..4096).map(|_| Gc::new([0_u64; 128])).collect();
+    assert!(memory_info().heap_bytes >= 2 << 20);
+    drop(blocks);
     collect();
     let info = memory_info();
     assert!(info.total_pause >= info.last_pause);
@@ -499,4 +502,140 @@ fn derived_enums_trace_every_variant_into_a_collectable_cycle() {
     drop((leaf, cell, named));
     collect();
     assert_eq!(Gc::strong_count(&weak_probe), 1);
+}
+
+/// Traces its cell, then panics on demand: a broken `Trace` implementation.
+struct Grumpy {
+    cell: GcCell<Option<Gc<Grumpy>>>,
+    refuse: std::sync::atomic::AtomicBool,
+    _token: DropToken,
+}
+
+// SAFETY: reports the one `Gc` it owns, once (before panicking, when asked to).
+unsafe impl Trace for Grumpy {
+    fn trace(&self, tracer: &mut janitor::gc::Tracer<'_>) {
+        self.cell.trace(tracer);
+        assert!(
+            !self.refuse.load(Ordering::SeqCst),
+            "this Trace refuses to finish"
+        );
+    }
+}
+
+#[test]
+fn a_panicking_trace_releases_its_cells_and_pins() {
+    let _serial = serial();
+    let drops = Drops::default();
+    let grumpy = Gc::new(Grumpy {
+        cell: GcCell::new(None),
+        refuse: true.into(),
+        _token: drops.token(),
+    });
+    assert!(std::panic::catch_unwind(collect).is_err());
+    assert_eq!(
+        Gc::strong_count(&grumpy),
+        1,
+        "the collector's pin was given back"
+    );
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let writer = {
+        let grumpy = grumpy.clone();
+        std::thread::spawn(move || {
+            *grumpy.cell.borrow_mut() = None;
+            done_tx.send(()).unwrap();
+        })
+    };
+    assert!(
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .is_ok(),
+        "the cell stayed held"
+    );
+    writer.join().unwrap();
+    grumpy.refuse.store(false, Ordering::SeqCst);
+    *grumpy.cell.borrow_mut() = Some(grumpy.clone());
+    drop(grumpy);
+    collect();
+    assert_eq!(
+        drops.count(),
+        1,
+        "collections work again once Trace behaves"
+    );
+}
+
+#[derive(Trace)]
+struct Erased {
+    next: GcCell<Option<Gc<dyn std::any::Any + Send + Sync>>>,
+    token: DropToken,
+}
+
+#[test]
+fn a_cycle_through_trait_object_edges_is_freed() {
+    let _serial = serial();
+    let drops = Drops::default();
+    let erased = |drops: &Drops| {
+        Gc::new(Erased {
+            next: GcCell::new(None),
+            token: drops.token(),
+        })
+    };
+    let (a, b) = (erased(&drops), erased(&drops));
+    *a.next.borrow_mut() = Some(coerce_gc!(b.clone() => dyn std::any::Any + Send + Sync));
+    *b.next.borrow_mut() = Some(coerce_gc!(a.clone() => dyn std::any::Any + Send + Sync));
+    let back = a.next.borrow().clone().unwrap();
+    assert!(back.downcast_ref::<Erased>().is_some());
+    drop((a, b, back));
+    collect();
+    assert_eq!(drops.count(), 2);
+}
+
+/// Records the fields of every `tracing` event, as text.
+struct CaptureEvents(Arc<std::sync::Mutex<Vec<String>>>);
+
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={:?} ", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for CaptureEvents {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = FieldText(String::new());
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn every_collection_emits_a_debug_event_with_its_generation_trigger_and_counts() {
+    let _serial = serial();
+    let drops = Drops::default();
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    tracing::subscriber::with_default(CaptureEvents(events.clone()), || {
+        let lonely = node(&drops);
+        link(&lonely, &lonely);
+        drop(lonely);
+        collect();
+    });
+    let events = events.lock().unwrap();
+    let event = events
+        .iter()
+        .find(|text| text.contains("generation=2") && text.contains("trigger=Induced"))
+        .expect("a collection event");
+    assert!(event.contains("freed="), "{event}");
+    assert!(event.contains("examined="), "{event}");
+    assert!(event.contains("pause_us="), "{event}");
+    assert_eq!(drops.count(), 1);
 }

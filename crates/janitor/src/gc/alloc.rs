@@ -44,34 +44,46 @@ const MAGAZINE_BYTES: usize = 16 << 10;
 const FLUSH_AT: isize = 256 << 10;
 
 #[cfg(not(loom))]
+#[inline]
 fn class_of(layout: Layout) -> Option<usize> {
     (layout.size() <= LARGEST && layout.align() <= GRANULE && uses_classes())
         .then(|| layout.size().div_ceil(GRANULE).max(1) - 1)
 }
 
 #[cfg(not(loom))]
+#[inline]
 fn block_size(class: usize) -> usize {
     (class + 1) * GRANULE
 }
 
 #[cfg(not(loom))]
+#[inline]
 fn magazine_capacity(class: usize) -> usize {
     (MAGAZINE_BYTES / block_size(class)).max(8)
 }
 
 #[cfg(not(loom))]
+static ALLOCATOR_CHOICE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+#[cfg(not(loom))]
+#[inline]
 fn uses_classes() -> bool {
-    use std::sync::atomic::AtomicU8;
-    static CHOICE: AtomicU8 = AtomicU8::new(0);
-    match CHOICE.load(Ordering::Relaxed) {
+    match ALLOCATOR_CHOICE.load(Ordering::Relaxed) {
         1 => true,
         2 => false,
-        _ => {
-            let classes =
-                std::env::var_os("JANITOR_GC_ALLOCATOR").is_none_or(|value| value != "system");
-            CHOICE.store(if classes { 1 } else { 2 }, Ordering::Relaxed);
-            classes
-        }
+        _ => choose_allocator(),
+    }
+}
+
+/// Reads `JANITOR_GC_ALLOCATOR` once; every later call of `uses_classes` sees the same answer.
+#[cfg(not(loom))]
+#[cold]
+fn choose_allocator() -> bool {
+    let classes = std::env::var_os("JANITOR_GC_ALLOCATOR").is_none_or(|value| value != "system");
+    let choice = if classes { 1 } else { 2 };
+    match ALLOCATOR_CHOICE.compare_exchange(0, choice, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => classes,
+        Err(chosen) => chosen == 1,
     }
 }
 
@@ -103,6 +115,7 @@ impl Magazine {
 
     /// # Safety
     /// `block` is a free block of this magazine's class, owned by the caller.
+    #[inline]
     unsafe fn push(&mut self, block: NonNull<u8>) {
         let block = block.cast::<FreeBlock>();
         // SAFETY: the block is free, at least 16 bytes and 16-aligned: it holds the link.
@@ -111,6 +124,7 @@ impl Magazine {
         self.len += 1;
     }
 
+    #[inline]
     fn pop(&mut self) -> Option<NonNull<u8>> {
         let top = NonNull::new(self.top)?;
         // SAFETY: blocks in a magazine are free and hold their link.
@@ -192,6 +206,7 @@ fn flush(heap: &Heap, delta: isize) {
 
 #[cfg(not(loom))]
 impl Cache {
+    #[inline]
     fn record(&mut self, heap: &Heap, change: isize) {
         self.delta += change;
         if self.delta.abs() >= FLUSH_AT {
@@ -199,6 +214,7 @@ impl Cache {
         }
     }
 
+    #[inline]
     fn allocate(&mut self, class: usize) -> NonNull<u8> {
         if let Some(block) = self.loaded[class].pop() {
             return block;
@@ -215,6 +231,7 @@ impl Cache {
 
     /// # Safety
     /// `block` is a block of `class` that no live object uses any more.
+    #[inline]
     unsafe fn deallocate(&mut self, class: usize, block: NonNull<u8>) {
         if self.loaded[class].len >= magazine_capacity(class) {
             let full = std::mem::replace(&mut self.loaded[class], Magazine::EMPTY);
@@ -268,6 +285,7 @@ fn carve(class: usize) -> Magazine {
 }
 
 /// Allocates memory for an object with this layout and counts its bytes.
+#[inline]
 pub(crate) fn allocate(heap: &Heap, layout: Layout) -> NonNull<u8> {
     #[cfg(not(loom))]
     if let Some(class) = class_of(layout) {
@@ -297,6 +315,7 @@ pub(crate) fn allocate(heap: &Heap, layout: Layout) -> NonNull<u8> {
 ///
 /// # Safety
 /// `start` came from [`allocate`] with the same layout, and no object uses it any more.
+#[inline]
 pub(crate) unsafe fn deallocate(heap: &Heap, start: NonNull<u8>, layout: Layout) {
     #[cfg(not(loom))]
     if let Some(class) = class_of(layout) {

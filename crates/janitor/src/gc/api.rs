@@ -104,7 +104,7 @@ pub fn collection_count(generation: u8) -> u64 {
 /// A tracked object (one that can be part of a cycle) starts in generation 0 and moves up one
 /// generation each time it survives a collection of its generation. An object that can never be
 /// part of a cycle is not tracked: no collection examines it, counting alone frees it, and it
-/// reports [`MAX_GENERATION`] (as .NET reports for objects its collector does not move).
+/// reports [`MAX_GENERATION`]: no collection will ever examine it, as if it were as old as can be.
 ///
 /// ```
 /// use janitor::gc::{Gc, GcCell, collect_generation, generation, MAX_GENERATION};

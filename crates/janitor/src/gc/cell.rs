@@ -6,8 +6,10 @@
 //!
 //! The flag is one `AtomicUsize`: the low bits count readers, [`WRITER`] marks the writer, and
 //! [`COLLECTOR`] marks the collector's hold, which is shared with readers (they may clone the
-//! `Gc`s out, which the count word's version reveals) and excludes the writer. A borrow costs one
-//! atomic operation. A writer that finds only the collector waits for it (a collection holds
+//! `Gc`s out, which the count word's version reveals) and excludes the writer. Readers, the
+//! writer and the collector all take the flag by compare-and-swap from a value without
+//! [`WRITER`], so while the writer holds it the flag is exactly `WRITER` and the writer gives it
+//! back with a plain store. A borrow costs one atomic read-modify-write. A writer that finds only the collector waits for it (a collection holds
 //! cells for its pause only), instead of panicking: the collector is not a conflicting borrow of
 //! the program's. Orderings: taking a borrow or the hold is `Acquire`, giving one back `Release`,
 //! so what a writer stored is visible to the next reader, writer, or collector.
@@ -31,15 +33,26 @@ impl BorrowFlag {
     }
 
     fn try_read(&self) -> bool {
-        let previous = self.0.fetch_add(1, Ordering::Acquire);
-        if previous & WRITER != 0 {
-            self.0.fetch_sub(1, Ordering::Release);
-            return false;
+        // A compare-and-swap rather than an add: a reader never touches the flag while the
+        // writer holds it, which lets the writer give it back with a plain store.
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            if current & WRITER != 0 {
+                return false;
+            }
+            if current & READERS == READERS {
+                std::process::abort();
+            }
+            match self.0.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
         }
-        if previous & READERS == READERS - 1 {
-            std::process::abort();
-        }
-        true
     }
 
     fn end_read(&self) {
@@ -60,7 +73,9 @@ impl BorrowFlag {
     }
 
     fn end_write(&self) {
-        self.0.fetch_sub(WRITER, Ordering::Release);
+        // While the writer holds the flag nobody else changes it (readers and the collector only
+        // add to a flag without WRITER), so it is exactly WRITER: a store gives it back.
+        self.0.store(0, Ordering::Release);
     }
 }
 
@@ -396,5 +411,71 @@ mod tests {
         let cell = GcCell::new(1);
         let _writer = cell.borrow_mut();
         let _reader = cell.borrow();
+    }
+}
+
+/// Loom models of the borrow flag: the collector's hold never sees a write in progress, and
+/// readers never see one either.
+#[cfg(all(test, loom))]
+mod loom {
+    use super::*;
+    use ::loom::sync::Arc;
+
+    /// A value whose two-step write shows up if a read overlaps it: a write stores 1, then 2.
+    fn cell() -> Arc<GcCell<AtomicUsize>> {
+        Arc::new(GcCell::new(AtomicUsize::new(0)))
+    }
+
+    fn write_in_two_steps(cell: &GcCell<AtomicUsize>) {
+        let value = cell.borrow_mut();
+        value.store(1, Ordering::SeqCst);
+        value.store(2, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn loom_the_collector_hold_never_overlaps_a_write() {
+        ::loom::model(|| {
+            let cell = cell();
+            let writer = {
+                let cell = cell.clone();
+                ::loom::thread::spawn(move || write_in_two_steps(&cell))
+            };
+            if cell.flag.try_hold() {
+                // SAFETY: the hold excludes the writer until it is released below.
+                let value = unsafe { &*cell.value.get() };
+                let first = value.load(Ordering::SeqCst);
+                assert_ne!(first, 1, "the hold overlapped a write");
+                assert_eq!(
+                    value.load(Ordering::SeqCst),
+                    first,
+                    "the value changed under the hold"
+                );
+                // SAFETY: this thread took the hold above.
+                unsafe { cell.flag.release() };
+            }
+            writer.join().unwrap();
+            assert_eq!(cell.borrow().load(Ordering::SeqCst), 2);
+        });
+    }
+
+    #[test]
+    fn loom_a_reader_never_overlaps_a_write() {
+        ::loom::model(|| {
+            let cell = cell();
+            let reader = {
+                let cell = cell.clone();
+                ::loom::thread::spawn(move || {
+                    if let Ok(value) = cell.try_borrow() {
+                        let seen = value.load(Ordering::SeqCst);
+                        assert!(seen == 0 || seen == 2, "a reader saw a write in progress");
+                    }
+                })
+            };
+            if let Ok(value) = cell.try_borrow_mut() {
+                value.store(1, Ordering::SeqCst);
+                value.store(2, Ordering::SeqCst);
+            }
+            reader.join().unwrap();
+        });
     }
 }

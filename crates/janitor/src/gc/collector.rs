@@ -144,9 +144,15 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     } else {
         Vec::new()
     };
+    // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
+    // destroyed at the end, so no user code runs between the isolate's drops and the unpins: a
+    // panicking `Drop` never leaves a survivor pinned.
     release::draining(|| {
+        let isolate_panic = catch_unwind(AssertUnwindSafe(|| drop_isolate(heap, &isolate))).err();
         unpin(&survivors);
-        drop_isolate(heap, &isolate);
+        if let Some(panic) = isolate_panic {
+            resume_unwind(panic);
+        }
     });
     freed
 }

@@ -26,7 +26,9 @@
 //! Orderings. Clone is `Relaxed` (as in `Arc`): a thread that clones already holds a count, so
 //! nothing needs to be published. Drop is `Release`, and the drop that reaches zero follows with an
 //! `Acquire` fence before freeing, so that every use of the object by other threads happens
-//! before it is freed (as in `Arc`). The collector's pin and condemn are `AcqRel` read-modify-writes:
+//! before it is freed (as in `Arc`). The drop of an untracked object's only reference skips the
+//! read-modify-write: an `Acquire` load that reads a count of one proves the reference unique
+//! (see [`CountWord::is_unique`]). The collector's pin and condemn are `AcqRel` read-modify-writes:
 //! they are links in the per-object modification order that the soundness argument reasons
 //! about, and `Acquire` lets the collector see the value as published by the last thread that
 //! dropped a reference. Modification order is what the argument needs: every read-modify-write on
@@ -86,6 +88,19 @@ impl CountWord {
         }
         fence(Ordering::Acquire);
         true
+    }
+
+    /// Whether the caller holds the only reference, for an object the collector never pins (an
+    /// untracked one): then its drop frees the object without a read-modify-write.
+    ///
+    /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
+    /// from which to clone, the collector never touches an untracked object, and the holder's own
+    /// earlier clones precede this load, so it cannot read a value from before them. The load is
+    /// `Acquire`: a count of one was written by the `Release` drop of the last other holder, so
+    /// all of that holder's uses happen before the caller frees.
+    #[inline]
+    pub(crate) fn is_unique(&self) -> bool {
+        self.0.load(Ordering::Acquire) & COUNT_MASK == 1
     }
 
     /// The current strong count (a moment's view: other threads may change it at once).

@@ -5,8 +5,9 @@
 //! condemned is linked in exactly one generation list, the one its node's `generation` names; the
 //! lists and every node field are read and written only with the heap lock held. An object is
 //! linked by `Gc::new` before its first `Gc` exists, and unlinked by whoever frees it (the thread
-//! that dropped its last reference, or the collector for a garbage isolate) before its memory is
-//! freed.
+//! that dropped its last reference, in a batch, see `retire.rs`; or the collector for a garbage
+//! isolate) before its memory is freed. A linked object with a count of zero is dead: its value
+//! may be dropped or being dropped, and the collector must not trace it.
 
 use super::object::{Header, Node, header_of_node, node_of};
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -130,16 +131,6 @@ impl Heap {
         lists.bytes[0] += size;
         lists.gen0_allocations += 1;
         (lists.gen0_allocations >= lists.gen0_budget).then(|| lists.generation_to_collect())
-    }
-
-    /// Unlinks a tracked object that is being freed.
-    ///
-    /// # Safety
-    /// `header` is a linked tracked object.
-    pub(crate) unsafe fn unlink(&self, header: NonNull<Header>) {
-        let mut lists = self.lock();
-        // SAFETY: the lock is held and the object is linked.
-        unsafe { lists.remove(header) };
     }
 
     /// The generation a tracked object is in.

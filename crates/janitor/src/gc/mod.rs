@@ -44,6 +44,7 @@ mod lock;
 mod object;
 mod ptr;
 mod release;
+mod retire;
 mod trace;
 
 pub use api::{

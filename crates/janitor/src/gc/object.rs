@@ -17,7 +17,7 @@
 use super::alloc;
 use super::count::CountWord;
 use super::heap::Heap;
-use super::trace::{Trace, Tracer};
+use super::trace::{NOT_EXAMINED, Trace, Tracer};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -119,6 +119,7 @@ unsafe fn drop_erased<T>(header: NonNull<Header>) {
 ///
 /// # Safety
 /// `header` is the header of an object whose value has type `T`.
+#[inline]
 pub(crate) unsafe fn value_of<T>(header: NonNull<Header>) -> NonNull<T> {
     // SAFETY: the value starts right after the header, inside the same allocation.
     unsafe { header.byte_add(HEADER_SIZE).cast() }
@@ -138,6 +139,7 @@ pub(crate) unsafe fn header_of<T: ?Sized>(value: NonNull<T>) -> NonNull<Header> 
 ///
 /// # Safety
 /// `header` is the header of a tracked object.
+#[inline]
 pub(crate) unsafe fn node_of(header: NonNull<Header>) -> NonNull<Node> {
     // SAFETY: a tracked object's node ends exactly where its header starts.
     unsafe { header.byte_sub(NODE_SIZE).cast() }
@@ -171,7 +173,7 @@ pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) 
                 prev: Cell::new(std::ptr::null()),
                 next: Cell::new(std::ptr::null()),
                 generation: Cell::new(0),
-                index: Cell::new(0),
+                index: Cell::new(NOT_EXAMINED),
             });
         }
     }
@@ -191,6 +193,7 @@ pub(crate) unsafe fn trace(header: NonNull<Header>, tracer: &mut Tracer<'_>) {
 ///
 /// # Safety
 /// The value is live and no thread will use it again.
+#[inline]
 pub(crate) unsafe fn drop_value(header: NonNull<Header>) {
     // SAFETY: the header's vtable describes the value; exclusivity is the caller's.
     unsafe { (header.as_ref().vtable.drop_value)(header) }
@@ -200,6 +203,7 @@ pub(crate) unsafe fn drop_value(header: NonNull<Header>) {
 ///
 /// # Safety
 /// The value has been dropped, the object is unlinked from the heap, and nothing points to it.
+#[inline]
 pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
     // SAFETY: the object is intact until its memory is freed below.
     let vtable = unsafe { header.as_ref().vtable };

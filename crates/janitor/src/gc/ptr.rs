@@ -237,7 +237,15 @@ impl<T: ?Sized> Clone for Gc<T> {
 impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
-        if self.header_ref().count.decrement() {
+        let header = self.header_ref();
+        // The collector never pins an untracked object, so its only holder may free it without
+        // a read-modify-write (see `CountWord::is_unique`).
+        let last = if !header.vtable.tracked && header.count.is_unique() {
+            true
+        } else {
+            header.count.decrement()
+        };
+        if last {
             // SAFETY: that was the last count: nobody can reach the object any more.
             unsafe { release::free(self.header()) }
         }
@@ -344,5 +352,53 @@ impl<T: Trace + Send + Sync + 'static> From<T> for Gc<T> {
     /// ```
     fn from(value: T) -> Self {
         Self::new(value)
+    }
+}
+
+/// Loom models of the counts: an object is dropped exactly once, after its last holder is done,
+/// whether its last drop takes the unique-holder path or the read-modify-write one.
+#[cfg(all(test, loom))]
+mod loom {
+    use crate::gc::Gc;
+    use crate::sync::{AtomicUsize, Ordering};
+    use ::loom::sync::Arc;
+
+    /// Counts its drops.
+    struct Probe {
+        drops: Arc<AtomicUsize>,
+    }
+
+    // SAFETY: holds no `Gc`.
+    unsafe impl crate::gc::Trace for Probe {
+        const HOLDS_GC: bool = false;
+        const MUTABLE_EDGES: bool = false;
+        fn trace(&self, _: &mut crate::gc::Tracer<'_>) {}
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_an_untracked_object_is_dropped_once_after_every_holder() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let first = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let second = first.clone();
+            let holder = ::loom::thread::spawn(move || {
+                let third = second.clone();
+                drop(second);
+                assert_eq!(third.drops.load(Ordering::SeqCst), 0, "dropped while held");
+                drop(third);
+            });
+            assert_eq!(first.drops.load(Ordering::SeqCst), 0, "dropped while held");
+            drop(first);
+            holder.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
     }
 }

@@ -6,8 +6,8 @@
 //! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
 //! uses constant stack: each value's drop glue runs one level deep.
 
-use super::api;
 use super::object::{self, Header};
+use super::{api, retire};
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -76,21 +76,24 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Drops the value of an unreachable object and frees its memory.
+/// Drops the value of an unreachable object and frees its memory (a tracked object's memory
+/// once it is unlinked, see `retire.rs`).
 ///
 /// # Safety
 /// The object's count reached zero: no thread can reach it; its value is live.
+#[inline]
 unsafe fn destroy(header: NonNull<Header>) {
-    let heap = api::heap();
     // SAFETY: the object is live until deallocated below.
-    let vtable = unsafe { header.as_ref() }.vtable;
-    if vtable.tracked {
-        // SAFETY: a tracked object is linked until whoever frees it unlinks it: that is us.
-        unsafe { heap.unlink(header) };
-    }
-    // SAFETY: unreachable, so nobody else uses the value; unlinked, so the collector will not
-    // examine it; dropped once, here.
+    let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
+    // count is zero, so a pin refuses it); dropped once, here.
     unsafe { object::drop_value(header) };
-    // SAFETY: the value is dropped, the object unlinked and unreachable.
-    unsafe { object::deallocate(heap, header) };
+    if tracked {
+        // SAFETY: tracked, linked (only whoever frees an object unlinks it: that is us), dead
+        // and dropped.
+        unsafe { retire::retire(header) };
+    } else {
+        // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable.
+        unsafe { object::deallocate(api::heap(), header) };
+    }
 }

@@ -166,7 +166,8 @@ pub(crate) trait Hold {
     unsafe fn release(&self);
 }
 
-/// The index a skipped node (count zero, being freed) carries during a collection.
+/// The index of a node the running collection does not examine: one not linked yet, or a dead one
+/// (count zero) that the pin skipped.
 pub(crate) const NOT_EXAMINED: u32 = u32::MAX;
 
 impl<'a> Tracer<'a> {
