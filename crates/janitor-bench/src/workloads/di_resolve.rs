@@ -9,7 +9,9 @@
 //! its references `Arc` and its providers `Send + Sync`, as janitor-di's are.
 //!
 //! What it measures: the per-request cost of a container: creating and ending a scope, two lookups
-//! by type, one scoped and one transient creation, one singleton hit.
+//! by type, one scoped and one transient creation, one singleton hit. No peak memory: what a
+//! resolution allocates is freed with its scope, and the few KiB a container holds are below the
+//! precision of the counting allocator.
 //!
 //! Checksum: the sum of the `UnitOfWork` numbers the handlers received (each scope must create its
 //! own, numbered 1, 2, ...), plus one per handler that got the one shared `Clock`.
