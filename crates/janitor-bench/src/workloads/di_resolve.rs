@@ -134,8 +134,9 @@ pub fn workload(scale: Scale) -> Workload {
         cases: vec![
             Case::new("janitor", move || {
                 Sample::timing(|| janitor_di(resolutions))
-            }),
-            Case::new("more-di", move || Sample::timing(|| more_di(resolutions))),
+            })
+            .without_memory(),
+            Case::new("more-di", move || Sample::timing(|| more_di(resolutions))).without_memory(),
         ],
         absent: vec![],
     }
