@@ -175,6 +175,15 @@ pub fn to_markdown(workloads: &[Measured]) -> String {
     out
 }
 
+/// A ratio with two decimals, or three below 0.1 (a gen-0 pause is a few thousandths of a full one).
+fn format_ratio(ratio: f64) -> String {
+    if ratio < 0.1 {
+        format!("{ratio:.3}")
+    } else {
+        format!("{ratio:.2}")
+    }
+}
+
 /// A duration with a unit that keeps three or four significant digits.
 fn format_duration(duration: Duration) -> String {
     let nanos = duration.as_nanos() as f64;
@@ -207,6 +216,12 @@ mod tests {
     fn durations_pick_a_readable_unit() {
         assert_eq!(format_duration(Duration::from_nanos(1_500)), "1.5 µs");
         assert_eq!(format_duration(Duration::from_millis(2_500)), "2.50 s");
+    }
+
+    #[test]
+    fn small_ratios_keep_a_third_decimal() {
+        assert_eq!(format_ratio(0.0049), "0.005");
+        assert_eq!(format_ratio(1.234), "1.23");
     }
 
     #[test]
