@@ -92,9 +92,7 @@ pub fn to_table(workloads: &[Measured]) -> String {
             "implementation", "median", "ratio", "peak memory"
         );
         for row in &workload.rows {
-            let ratio = row
-                .ratio
-                .map_or_else(|| "—".to_owned(), |ratio| format!("{ratio:.2}"));
+            let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
             let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
             let _ = writeln!(
                 out,
@@ -151,9 +149,7 @@ pub fn to_markdown(workloads: &[Measured]) -> String {
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---|");
         for row in &workload.rows {
-            let ratio = row
-                .ratio
-                .map_or_else(|| "—".to_owned(), |ratio| format!("{ratio:.2}"));
+            let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
             let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
             let _ = writeln!(
                 out,
