@@ -157,3 +157,11 @@ pub fn derive_dispose(input: proc_macro::TokenStream) -> proc_macro::TokenStream
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
+
+mod trace;
+
+/// `#[derive(Trace)]`: see `janitor::gc::Trace`.
+#[proc_macro_derive(Trace, attributes(trace))]
+pub fn derive_trace(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    trace::derive(input.into()).into()
+}

@@ -37,12 +37,17 @@
 //! assert!(widget.draw().is_err());
 //! ```
 
+// Lets the derives' `::janitor::` paths resolve inside the crate too (its own tests and models).
+extern crate self as janitor;
+
 pub mod dispose;
+pub mod gc;
 pub mod handle;
 pub mod leak;
 mod sync;
 
 pub use dispose::{Dispose, DisposeFlag, ObjectDisposed};
+pub use gc::{Gc, GcCell, GcMutex, GcRwLock, Trace, collect};
 pub use handle::{HandleGuard, HandleKind, SafeBuffer, SafeFd, SafeFile, SafeHandle, WaitHandle};
 // The derive shares the trait's name, as serde's derives do: `use janitor::Dispose` brings both.
 pub use janitor_derive::Dispose;

@@ -7,6 +7,7 @@
 
 mod di;
 mod dispose;
+mod gc;
 mod handle;
 mod leak;
 mod timeline;
@@ -15,9 +16,10 @@ use timeline::Timeline;
 
 fn main() {
     let mut tour = Timeline::new();
+    gc::run(&mut tour);
     dispose::run(&mut tour);
     handle::run(&mut tour);
-    leak::run(&mut tour);
     di::run(&mut tour);
+    leak::run(&mut tour);
     tour.finish();
 }

@@ -1,0 +1,279 @@
+//! The GC API, named after .NET's `System.GC`: collections, counts, generations, memory.
+//!
+//! Invariant owned here: every collection goes through [`run`], which serializes on the heap
+//! lock and counts the collection, whatever triggered it.
+
+use super::alloc;
+use super::collector;
+use super::heap::{Heap, OLDEST, Trigger};
+use super::ptr::Gc;
+use std::time::Duration;
+
+/// The oldest generation, as .NET's `GC.MaxGeneration`.
+///
+/// ```
+/// assert_eq!(janitor::gc::MAX_GENERATION, 2);
+/// ```
+pub const MAX_GENERATION: u8 = OLDEST;
+
+#[cfg(not(loom))]
+pub(crate) fn heap() -> &'static Heap {
+    static HEAP: std::sync::OnceLock<Heap> = std::sync::OnceLock::new();
+    HEAP.get_or_init(Heap::new)
+}
+
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref HEAP: Heap = Heap::new();
+}
+
+#[cfg(loom)]
+pub(crate) fn heap() -> &'static Heap {
+    &HEAP
+}
+
+fn run(generation: u8, trigger: Trigger) {
+    let _freed = collector::collect(heap(), generation.min(OLDEST), trigger);
+}
+
+/// Runs the collection an allocation found due.
+pub(crate) fn collect_automatically(generation: u8) {
+    run(generation, Trigger::Allocation);
+}
+
+/// Collects every generation, blocking until the garbage cycles found are freed, as .NET's
+/// `GC.Collect()`.
+///
+/// Acyclic garbage never waits for a collection: it is freed when its last `Gc` drops. A
+/// collection finds the cycles. It runs on the calling thread while other threads keep working;
+/// it panics only if the `Drop` of a cycle's object panics (after freeing the whole cycle).
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, Trace, collect, collection_count};
+///
+/// #[derive(Trace)]
+/// struct Node(GcCell<Option<Gc<Node>>>);
+///
+/// let node = Gc::new(Node(GcCell::new(None)));
+/// *node.0.borrow_mut() = Some(node.clone()); // a self-loop
+/// drop(node);
+/// let before = collection_count(2);
+/// collect();
+/// assert!(collection_count(2) > before);
+/// ```
+pub fn collect() {
+    run(OLDEST, Trigger::Induced);
+}
+
+/// Collects generations `0..=generation`, as .NET's `GC.Collect(int)`; a generation above
+/// [`MAX_GENERATION`] means all of them.
+///
+/// References from older generations into the examined ones count as held from outside, so a
+/// young collection never frees what an old object still uses; it only leaves cycles that reach
+/// into older generations to a later, older collection. Survivors are promoted one generation.
+///
+/// ```
+/// use janitor::gc::{collect_generation, collection_count};
+///
+/// let before = collection_count(0);
+/// collect_generation(0);
+/// assert!(collection_count(0) > before);
+/// collect_generation(200); // clamps to MAX_GENERATION
+/// ```
+pub fn collect_generation(generation: u8) {
+    run(generation, Trigger::Induced);
+}
+
+/// How many collections of `generation` have run, as .NET's `GC.CollectionCount`: a collection of
+/// generation N counts for every generation up to N. Generations above [`MAX_GENERATION`] read
+/// as the oldest.
+///
+/// ```
+/// use janitor::gc::{collect, collection_count};
+///
+/// let (young, old) = (collection_count(0), collection_count(2));
+/// collect();
+/// assert!(collection_count(0) > young && collection_count(2) > old);
+/// ```
+pub fn collection_count(generation: u8) -> u64 {
+    heap().collection_count(generation)
+}
+
+/// The generation of `object`, as .NET's `GC.GetGeneration`.
+///
+/// A tracked object (one that can be part of a cycle) starts in generation 0 and moves up one
+/// generation each time it survives a collection of its generation. An object that can never be
+/// part of a cycle is not tracked: no collection examines it, counting alone frees it, and it
+/// reports [`MAX_GENERATION`]: no collection will ever examine it, as if it were as old as can be.
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, collect_generation, generation, MAX_GENERATION};
+///
+/// let tracked = Gc::new(GcCell::new(None::<Gc<u8>>));
+/// assert_eq!(generation(&tracked), 0);
+/// collect_generation(0);
+/// assert_eq!(generation(&tracked), 1);
+/// assert_eq!(generation(&Gc::new(5)), MAX_GENERATION);
+/// ```
+pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
+    let header = object.header();
+    // SAFETY: `object` holds a count: the object is live.
+    if unsafe { header.as_ref() }.vtable.tracked {
+        // SAFETY: live and tracked.
+        unsafe { heap().generation_of(header) }
+    } else {
+        OLDEST
+    }
+}
+
+/// The bytes of all live heap objects, as .NET's `GC.GetTotalMemory`. With `force_full_collection`,
+/// collects first, repeating (at most 20 times) until the figure changes by less than 5%.
+///
+/// The figure counts every object's allocation (header and value), tracked or not; each thread
+/// batches its changes, so it can lag by up to 256 KiB per thread.
+///
+/// ```
+/// use janitor::gc::{Gc, total_memory};
+///
+/// let blocks: Vec<_> = (0..1000).map(|_| Gc::new([0_u64; 64])).collect();
+/// assert!(total_memory(false) >= 1000 * 512);
+/// drop(blocks);
+/// let _after = total_memory(true);
+/// ```
+pub fn total_memory(force_full_collection: bool) -> usize {
+    let mut total = alloc::total_bytes(heap());
+    if force_full_collection {
+        for _ in 0..20 {
+            collect();
+            let after = alloc::total_bytes(heap());
+            let changed = total.abs_diff(after);
+            total = after;
+            if changed * 20 < after.max(1) {
+                break;
+            }
+        }
+    }
+    total
+}
+
+/// `add_memory_pressure` or `remove_memory_pressure` was given zero bytes.
+///
+/// ```
+/// let error = janitor::gc::add_memory_pressure(0).unwrap_err();
+/// assert!(error.to_string().contains("positive"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "memory pressure must be a positive number of bytes: pass the size of the unmanaged memory the object holds"
+)]
+pub struct ZeroMemoryPressure;
+
+/// Tells the collector that live objects hold `bytes` of memory it does not see (native buffers,
+/// mapped files), as .NET's `GC.AddMemoryPressure`. When the pressure added since the last full
+/// collection passes its budget (4 MiB, or a third of the heap if larger), a full collection runs
+/// on the calling thread. Zero is an error, as in .NET.
+///
+/// ```
+/// use janitor::gc::{add_memory_pressure, remove_memory_pressure};
+///
+/// add_memory_pressure(1 << 20)?;    // an object took a 1 MiB native buffer
+/// remove_memory_pressure(1 << 20)?; // and gave it back
+/// # Ok::<(), janitor::gc::ZeroMemoryPressure>(())
+/// ```
+pub fn add_memory_pressure(bytes: usize) -> Result<(), ZeroMemoryPressure> {
+    if bytes == 0 {
+        return Err(ZeroMemoryPressure);
+    }
+    if heap().add_pressure(bytes) {
+        run(OLDEST, Trigger::MemoryPressure);
+    }
+    Ok(())
+}
+
+/// Withdraws memory pressure declared with [`add_memory_pressure`], as .NET's
+/// `GC.RemoveMemoryPressure`. Zero is an error, as in .NET.
+///
+/// ```
+/// assert!(janitor::gc::remove_memory_pressure(0).is_err());
+/// janitor::gc::remove_memory_pressure(4096).unwrap();
+/// ```
+pub fn remove_memory_pressure(bytes: usize) -> Result<(), ZeroMemoryPressure> {
+    if bytes == 0 {
+        return Err(ZeroMemoryPressure);
+    }
+    heap().remove_pressure(bytes);
+    Ok(())
+}
+
+/// The size of one generation, in [`MemoryInfo`].
+///
+/// ```
+/// let gen0: janitor::gc::GenerationInfo = janitor::gc::memory_info().generations[0];
+/// let _ = (gen0.objects, gen0.bytes);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GenerationInfo {
+    /// Tracked objects in the generation.
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: usize,
+}
+
+/// A snapshot of the heap, as .NET's `GC.GetGCMemoryInfo`.
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, collect, memory_info};
+///
+/// let kept = Gc::new(GcCell::new(Vec::<Gc<u8>>::new()));
+/// collect();
+/// let info = memory_info();
+/// assert!(info.heap_bytes > 0);
+/// assert!(info.generations[1].objects + info.generations[2].objects >= 1);
+/// assert!(info.collections[2] >= 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryInfo {
+    /// Bytes of all live objects, tracked or not (see [`total_memory`] for the precision).
+    pub heap_bytes: usize,
+    /// Tracked objects and bytes per generation.
+    pub generations: [GenerationInfo; MAX_GENERATION as usize + 1],
+    /// Memory pressure declared and not withdrawn.
+    pub memory_pressure: usize,
+    /// The pause of the last collection (the time it held the heap lock).
+    pub last_pause: Duration,
+    /// The pauses of all collections so far, summed.
+    pub total_pause: Duration,
+    /// Collections per generation, as [`collection_count`].
+    pub collections: [u64; MAX_GENERATION as usize + 1],
+    /// Objects the last collection promoted to an older generation.
+    pub promoted_objects: usize,
+    /// Their bytes.
+    pub promoted_bytes: usize,
+}
+
+/// The state of the heap now.
+///
+/// ```
+/// let info = janitor::gc::memory_info();
+/// assert!(info.total_pause >= info.last_pause);
+/// ```
+pub fn memory_info() -> MemoryInfo {
+    let heap = heap();
+    let (sizes, stats) = {
+        let lists = heap.lock();
+        (lists.sizes(), lists.stats)
+    };
+    MemoryInfo {
+        heap_bytes: alloc::total_bytes(heap),
+        generations: std::array::from_fn(|generation| GenerationInfo {
+            objects: sizes.objects[generation],
+            bytes: sizes.bytes[generation],
+        }),
+        memory_pressure: heap.pressure(),
+        last_pause: stats.last_pause,
+        total_pause: stats.total_pause,
+        collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
+        promoted_objects: stats.promoted_objects,
+        promoted_bytes: stats.promoted_bytes,
+    }
+}

@@ -1,0 +1,343 @@
+//! The tracked set: the three generation lists of the objects the cycle collector examines, with
+//! their sizes, the allocation budgets that trigger automatic collections, and the statistics.
+//!
+//! Invariant owned here: every tracked object whose memory is allocated and that has not been
+//! condemned is linked in exactly one generation list, the one its node's `generation` names; the
+//! lists and every node field are read and written only with the heap lock held. An object is
+//! linked by `Gc::new` before its first `Gc` exists, and unlinked by whoever frees it (the thread
+//! that dropped its last reference, in a batch, see `retire.rs`; or the collector for a garbage
+//! isolate) before its memory is freed. A linked object with a count of zero is dead: its value
+//! may be dropped or being dropped, and the collector must not trace it.
+
+use super::object::{Header, Node, header_of_node, node_of};
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+/// The highest generation.
+pub(crate) const OLDEST: u8 = 2;
+const GENERATIONS: usize = OLDEST as usize + 1;
+
+/// Tracked allocations between two gen-0 collections when nothing survives.
+const GEN0_BASE_BUDGET: usize = 10_000;
+/// The most the gen-0 budget grows to when many objects survive.
+const GEN0_MAX_BUDGET: usize = 16 * GEN0_BASE_BUDGET;
+/// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
+const GEN1_EVERY: u32 = 10;
+/// Gen-1 collections between two full collections (as CPython's `threshold2`), provided the
+/// objects promoted into gen 2 since the last full collection are a quarter of what it left.
+const GEN2_EVERY: u32 = 10;
+/// Memory pressure added since the last full collection that starts one (.NET's initial budget).
+const PRESSURE_BUDGET: usize = 4 << 20;
+
+/// The global heap.
+pub(crate) struct Heap {
+    lists: Mutex<Lists>,
+    /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
+    /// generation up to N.
+    collections: [AtomicU64; GENERATIONS],
+    /// Bytes of every live object, tracked or not (see `alloc.rs` for the per-thread batching).
+    pub(crate) bytes: AtomicUsize,
+    /// Memory pressure declared by `add_memory_pressure` and not yet removed.
+    pressure: AtomicUsize,
+    /// Memory pressure added since the last full collection.
+    pressure_since_full: AtomicUsize,
+}
+
+/// The generation lists and everything that changes with them.
+pub(crate) struct Lists {
+    heads: [*const Node; GENERATIONS],
+    tails: [*const Node; GENERATIONS],
+    objects: [usize; GENERATIONS],
+    bytes: [usize; GENERATIONS],
+    gen0_allocations: usize,
+    gen0_budget: usize,
+    gen0_since_gen1: u32,
+    gen1_since_gen2: u32,
+    promoted_into_gen2: usize,
+    gen2_after_full: usize,
+    pub(crate) stats: Stats,
+}
+
+/// What the last collections did.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stats {
+    pub(crate) last_pause: Duration,
+    pub(crate) total_pause: Duration,
+    pub(crate) promoted_objects: usize,
+    pub(crate) promoted_bytes: usize,
+}
+
+// SAFETY: the node pointers in `Lists` are only followed with the heap lock held, and the objects
+// they point to are `Send + Sync` (`Gc::new` requires it).
+unsafe impl Send for Lists {}
+
+/// Why a collection ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// `collect` or `collect_generation`.
+    Induced,
+    /// The gen-0 allocation budget was spent.
+    Allocation,
+    /// `add_memory_pressure` passed its budget.
+    MemoryPressure,
+}
+
+impl Heap {
+    pub(crate) fn new() -> Self {
+        Self {
+            lists: Mutex::new(Lists {
+                heads: [std::ptr::null(); GENERATIONS],
+                tails: [std::ptr::null(); GENERATIONS],
+                objects: [0; GENERATIONS],
+                bytes: [0; GENERATIONS],
+                gen0_allocations: 0,
+                gen0_budget: GEN0_BASE_BUDGET,
+                gen0_since_gen1: 0,
+                gen1_since_gen2: 0,
+                promoted_into_gen2: 0,
+                gen2_after_full: 0,
+                stats: Stats::default(),
+            }),
+            collections: std::array::from_fn(|_| AtomicU64::new(0)),
+            bytes: AtomicUsize::new(0),
+            pressure: AtomicUsize::new(0),
+            pressure_since_full: AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes the heap lock. A panic never leaves the lists half-updated (no user code runs while
+    /// they change), so a poisoned lock is taken as is.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Lists> {
+        self.lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Links a new tracked object into gen 0; returns the generation to collect if this
+    /// allocation spent the gen-0 budget.
+    ///
+    /// # Safety
+    /// `header` is a new tracked object, not linked yet.
+    pub(crate) unsafe fn link(&self, header: NonNull<Header>) -> Option<u8> {
+        // SAFETY: the object is tracked.
+        let node = unsafe { node_of(header) };
+        // SAFETY: the object is new and tracked.
+        let size = unsafe { header.as_ref() }.vtable.size();
+        let mut lists = self.lock();
+        // SAFETY: the lock is held and the node is unlinked.
+        unsafe { lists.push(node, 0) };
+        lists.objects[0] += 1;
+        lists.bytes[0] += size;
+        lists.gen0_allocations += 1;
+        (lists.gen0_allocations >= lists.gen0_budget).then(|| lists.generation_to_collect())
+    }
+
+    /// The generation a tracked object is in.
+    ///
+    /// # Safety
+    /// `header` is a live tracked object.
+    pub(crate) unsafe fn generation_of(&self, header: NonNull<Header>) -> u8 {
+        let _lists = self.lock();
+        // SAFETY: the object is tracked and the lock guards its node.
+        unsafe { node_of(header).as_ref() }.generation.get()
+    }
+
+    /// Records a finished collection of generations `0..=generation`.
+    pub(crate) fn count_collection(&self, generation: u8) {
+        for count in &self.collections[..=generation as usize] {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Collections of `generation` so far.
+    pub(crate) fn collection_count(&self, generation: u8) -> u64 {
+        self.collections[generation.min(OLDEST) as usize].load(Ordering::Relaxed)
+    }
+
+    /// Declares `bytes` of unmanaged memory; returns whether a full collection is due.
+    pub(crate) fn add_pressure(&self, bytes: usize) -> bool {
+        self.pressure.fetch_add(bytes, Ordering::Relaxed);
+        let since_full = self.pressure_since_full.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        since_full >= PRESSURE_BUDGET.max(self.bytes.load(Ordering::Relaxed) / 3)
+    }
+
+    /// Withdraws `bytes` of declared unmanaged memory.
+    pub(crate) fn remove_pressure(&self, bytes: usize) {
+        let _ = self
+            .pressure
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pressure| {
+                Some(pressure.saturating_sub(bytes))
+            });
+    }
+
+    /// Memory pressure currently declared.
+    pub(crate) fn pressure(&self) -> usize {
+        self.pressure.load(Ordering::Relaxed)
+    }
+
+    /// Resets the pressure counted towards the next full collection.
+    pub(crate) fn reset_pressure_since_full(&self) {
+        self.pressure_since_full.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Per-generation tracked objects and bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct GenerationSizes {
+    pub(crate) objects: [usize; GENERATIONS],
+    pub(crate) bytes: [usize; GENERATIONS],
+}
+
+impl Lists {
+    /// The tracked objects and bytes of each generation.
+    pub(crate) fn sizes(&self) -> GenerationSizes {
+        GenerationSizes {
+            objects: self.objects,
+            bytes: self.bytes,
+        }
+    }
+
+    /// Which generation an automatic collection should examine: gen 0, gen 1 every
+    /// [`GEN1_EVERY`] gen-0 collections, gen 2 every [`GEN2_EVERY`] gen-1 collections when gen 2
+    /// has grown by a quarter since the last full collection (CPython's guard against
+    /// quadratic full collections while a large heap is built).
+    fn generation_to_collect(&self) -> u8 {
+        if self.gen0_since_gen1 + 1 < GEN1_EVERY {
+            0
+        } else if self.gen1_since_gen2 + 1 < GEN2_EVERY
+            || self.promoted_into_gen2 < self.gen2_after_full / 4
+        {
+            1
+        } else {
+            OLDEST
+        }
+    }
+
+    /// Appends a node to a generation's list.
+    ///
+    /// # Safety
+    /// The lock is held (through `self`) and the node is a live tracked object's, unlinked.
+    unsafe fn push(&mut self, node: NonNull<Node>, generation: u8) {
+        let generation_index = generation as usize;
+        // SAFETY: the node is live and the lock guards it.
+        let node_ref = unsafe { node.as_ref() };
+        let tail = self.tails[generation_index];
+        node_ref.prev.set(tail);
+        node_ref.next.set(std::ptr::null());
+        node_ref.generation.set(generation);
+        if tail.is_null() {
+            self.heads[generation_index] = node.as_ptr();
+        } else {
+            // SAFETY: linked nodes are live and the lock guards them.
+            unsafe { &*tail }.next.set(node.as_ptr());
+        }
+        self.tails[generation_index] = node.as_ptr();
+    }
+
+    /// Unlinks a tracked object and takes it out of its generation's sizes.
+    ///
+    /// # Safety
+    /// The object is tracked and linked.
+    pub(crate) unsafe fn remove(&mut self, header: NonNull<Header>) {
+        // SAFETY: the object is tracked; linked nodes are live and the lock guards them.
+        let node = unsafe { node_of(header).as_ref() };
+        // SAFETY: as above.
+        let size = unsafe { header.as_ref() }.vtable.size();
+        let generation = node.generation.get() as usize;
+        let (prev, next) = (node.prev.get(), node.next.get());
+        if prev.is_null() {
+            self.heads[generation] = next;
+        } else {
+            // SAFETY: linked nodes are live and the lock guards them.
+            unsafe { &*prev }.next.set(next);
+        }
+        if next.is_null() {
+            self.tails[generation] = prev;
+        } else {
+            // SAFETY: as above.
+            unsafe { &*next }.prev.set(prev);
+        }
+        self.objects[generation] -= 1;
+        self.bytes[generation] -= size;
+    }
+
+    /// Calls `visit` on the header of every object in generations `0..=max_generation`.
+    pub(crate) fn for_each(
+        &self,
+        max_generation: u8,
+        mut visit: impl FnMut(NonNull<Header>, &Node),
+    ) {
+        for generation in 0..=max_generation as usize {
+            let mut cursor = self.heads[generation];
+            while let Some(node) = NonNull::new(cursor.cast_mut()) {
+                // SAFETY: linked nodes are live tracked objects and the lock guards them.
+                let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
+                cursor = node_ref.next.get();
+                visit(header, node_ref);
+            }
+        }
+    }
+
+    /// Promotes the survivors of a collection of `0..=max_generation`: generation `g` moves to
+    /// `g + 1`, the oldest stays. Returns the objects and bytes promoted. Resets the budgets the
+    /// collection answered, adapting the gen-0 budget to how many objects survived.
+    pub(crate) fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
+        let mut promoted = (0, 0);
+        for generation in (0..=max_generation.min(OLDEST - 1) as usize).rev() {
+            let target = generation + 1;
+            let mut cursor = self.heads[generation];
+            while let Some(node) = NonNull::new(cursor.cast_mut()) {
+                // SAFETY: linked nodes are live and the lock guards them.
+                let node_ref = unsafe { node.as_ref() };
+                node_ref.generation.set(target as u8);
+                cursor = node_ref.next.get();
+            }
+            let (head, tail) = (self.heads[generation], self.tails[generation]);
+            if !head.is_null() {
+                let target_tail = self.tails[target];
+                // SAFETY: as above.
+                unsafe { &*head }.prev.set(target_tail);
+                if target_tail.is_null() {
+                    self.heads[target] = head;
+                } else {
+                    // SAFETY: as above.
+                    unsafe { &*target_tail }.next.set(head);
+                }
+                self.tails[target] = tail;
+            }
+            self.heads[generation] = std::ptr::null();
+            self.tails[generation] = std::ptr::null();
+            promoted.0 += self.objects[generation];
+            promoted.1 += self.bytes[generation];
+            self.objects[target] += self.objects[generation];
+            self.bytes[target] += self.bytes[generation];
+            if target == OLDEST as usize {
+                self.promoted_into_gen2 += self.objects[generation];
+            }
+            self.objects[generation] = 0;
+            self.bytes[generation] = 0;
+        }
+        let survivors_of_gen0 = if max_generation == 0 {
+            promoted.0
+        } else {
+            self.objects[1]
+        };
+        self.gen0_allocations = 0;
+        self.gen0_budget = (GEN0_BASE_BUDGET + 2 * survivors_of_gen0).min(GEN0_MAX_BUDGET);
+        match max_generation {
+            0 => self.gen0_since_gen1 += 1,
+            1 => {
+                self.gen0_since_gen1 = 0;
+                self.gen1_since_gen2 += 1;
+            }
+            _ => {
+                self.gen0_since_gen1 = 0;
+                self.gen1_since_gen2 = 0;
+                self.promoted_into_gen2 = 0;
+                self.gen2_after_full = self.objects[OLDEST as usize];
+            }
+        }
+        promoted
+    }
+}

@@ -1,0 +1,66 @@
+//! The managed heap: `Gc<T>` pointers with atomic counts, and a generational cycle collector.
+//!
+//! Hold objects through [`Gc<T>`] as you would through `Arc<T>`. Acyclic garbage is freed the
+//! moment its last `Gc` drops. Garbage cycles, which leak under `Arc` and `Rc`, are found by a
+//! trial-deletion collector that runs automatically (an allocation budget per generation, and
+//! memory pressure) or on [`collect`]. Types say which `Gc`s they own by implementing [`Trace`]
+//! (usually `#[derive(Trace)]`); mutable edges live in [`GcCell`], [`GcMutex`] or [`GcRwLock`].
+//!
+//! ```
+//! use janitor::gc::{Gc, GcCell, Trace, collect};
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//!
+//! static DROPPED: AtomicUsize = AtomicUsize::new(0);
+//!
+//! #[derive(Trace)]
+//! struct Person {
+//!     spouse: GcCell<Option<Gc<Person>>>,
+//! }
+//! impl Drop for Person {
+//!     fn drop(&mut self) {
+//!         DROPPED.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! }
+//!
+//! let ada = Gc::new(Person { spouse: GcCell::new(None) });
+//! let bob = Gc::new(Person { spouse: GcCell::new(Some(ada.clone())) });
+//! *ada.spouse.borrow_mut() = Some(bob.clone());
+//! drop((ada, bob));
+//! collect();
+//! assert_eq!(DROPPED.load(Ordering::Relaxed), 2);
+//! ```
+//!
+//! Objects up to 512 bytes live in size classes with per-thread caches; memory they free is
+//! reused by later objects and not returned to the system. Setting the environment variable
+//! `JANITOR_GC_ALLOCATOR=system` before the first allocation puts every object in the global
+//! allocator instead (for memory checkers such as valgrind).
+//!
+//! The engine behind the API is reached through a narrow interface: `object` (allocate, trace,
+//! drop, free one object), `heap` (the tracked set) and `collector` (collect generations). See
+//! `ARCHITECTURE.md` for the layout, the tracking rule and the soundness argument.
+
+mod alloc;
+mod api;
+mod cell;
+mod collector;
+mod count;
+mod heap;
+mod lock;
+mod object;
+mod ptr;
+mod release;
+mod retire;
+mod trace;
+
+pub use api::{
+    GenerationInfo, MAX_GENERATION, MemoryInfo, ZeroMemoryPressure, add_memory_pressure, collect,
+    collect_generation, collection_count, generation, memory_info, remove_memory_pressure,
+    total_memory,
+};
+pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
+/// `#[derive(Trace)]`: implements [`Trace`] by tracing every field; `#[trace(skip)]` leaves out a
+/// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
+pub use janitor_derive::Trace;
+pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
+pub use ptr::Gc;
+pub use trace::{Trace, Tracer};

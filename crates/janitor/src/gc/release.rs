@@ -1,0 +1,99 @@
+//! Freeing objects without recursion.
+//!
+//! Invariant owned here: on each thread, at most one object is being destroyed by a frame of
+//! [`free`] at any time. When a count reaches zero while the thread is already destroying an
+//! object (the destroyed value dropped a `Gc`), the object goes onto the thread's pending list,
+//! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
+//! uses constant stack: each value's drop glue runs one level deep.
+
+use super::object::{self, Header};
+use super::{api, retire};
+use crate::sync::thread_local;
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+
+struct DropQueue {
+    active: Cell<bool>,
+    pending: RefCell<Vec<NonNull<Header>>>,
+}
+
+thread_local! {
+    // Not `const`: loom's `thread_local!`, which this one is under `--cfg loom`, has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static QUEUE: DropQueue = DropQueue { active: Cell::new(false), pending: RefCell::new(Vec::new()) };
+}
+
+/// Frees an object whose count just reached zero.
+///
+/// # Safety
+/// The caller dropped the object's last reference: no thread can reach it, its value is live.
+pub(crate) unsafe fn free(header: NonNull<Header>) {
+    let queued = QUEUE.try_with(|queue| {
+        if queue.active.get() {
+            queue.pending.borrow_mut().push(header);
+            true
+        } else {
+            false
+        }
+    });
+    match queued {
+        Ok(true) => {}
+        // SAFETY: the object is unreachable and ours to destroy (the caller's contract).
+        Ok(false) => draining(|| unsafe { destroy(header) }),
+        // The thread-local is gone (thread exit): destroy recursively, as `Arc` would.
+        // SAFETY: as above.
+        Err(_) => unsafe { destroy(header) },
+    }
+}
+
+/// Runs `body` as the outermost destroyer of this thread, then destroys every object queued
+/// meanwhile. Nested calls just run `body`. If `body` or a destructor panics, the rest of the
+/// queue is still destroyed while unwinding (a second panic then aborts, as in any drop).
+pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
+    struct Drain<'a>(&'a DropQueue);
+    impl Drop for Drain<'_> {
+        fn drop(&mut self) {
+            loop {
+                let next = self.0.pending.borrow_mut().pop();
+                let Some(header) = next else { break };
+                // SAFETY: queued objects reached a count of zero: unreachable and ours.
+                unsafe { destroy(header) };
+            }
+            self.0.active.set(false);
+        }
+    }
+    match QUEUE.try_with(|queue| queue as *const DropQueue) {
+        Ok(queue) => {
+            // SAFETY: the thread-local lives as long as this thread's frames that use it.
+            let queue = unsafe { &*queue };
+            if queue.active.replace(true) {
+                return body();
+            }
+            let _drain = Drain(queue);
+            body()
+        }
+        Err(_) => body(),
+    }
+}
+
+/// Drops the value of an unreachable object and frees its memory (a tracked object's memory
+/// once it is unlinked, see `retire.rs`).
+///
+/// # Safety
+/// The object's count reached zero: no thread can reach it; its value is live.
+#[inline]
+unsafe fn destroy(header: NonNull<Header>) {
+    // SAFETY: the object is live until deallocated below.
+    let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
+    // count is zero, so a pin refuses it); dropped once, here.
+    unsafe { object::drop_value(header) };
+    if tracked {
+        // SAFETY: tracked, linked (only whoever frees an object unlinks it: that is us), dead
+        // and dropped.
+        unsafe { retire::retire(header) };
+    } else {
+        // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable.
+        unsafe { object::deallocate(api::heap(), header) };
+    }
+}

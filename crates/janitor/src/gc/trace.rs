@@ -1,0 +1,454 @@
+//! `Trace`: how the collector learns which `Gc` pointers a value owns.
+//!
+//! Invariant owned here: a `Tracer` is the only door from a value to the engine, and it is opened
+//! only by the engine (at construction, to decide tracking, and in a collection). Users implement
+//! [`Trace`] by calling `trace` on their fields; they never see what a tracer does with an edge.
+
+use super::object::{Header, node_of};
+use std::ptr::NonNull;
+
+/// A type whose `Gc` pointers the cycle collector can enumerate.
+///
+/// `trace` calls [`Trace::trace`] on every field that may hold a [`Gc`](crate::gc::Gc); the
+/// implementations for `Gc`, the standard containers and janitor's cells do the rest. Derive it
+/// with `#[derive(Trace)]`, which traces every field (mark a field `#[trace(skip)]` when its type
+/// holds no `Gc` and does not implement `Trace`).
+///
+/// # Safety
+///
+/// The collector frees an object when every reference to it comes from other garbage objects. It
+/// learns those references only from `trace`, so an implementation must:
+///
+/// * report each `Gc` the value **owns**, each exactly once per call. Reporting a `Gc` the value
+///   does not own (one owned by someone else, say behind an `Arc` that another thread also holds),
+///   or reporting one twice, makes the collector count a reference as internal that is not, and
+///   it can then **free an object that is still reachable**: use after free. That is why the
+///   trait is unsafe. Missing an edge is safe: the object it points to looks held from outside,
+///   and at worst a cycle through it leaks;
+/// * report only edges that stay put while the collector holds the value: edges that can change
+///   after construction live in [`GcCell`](crate::gc::GcCell), [`GcMutex`](crate::gc::GcMutex) or
+///   [`GcRwLock`](crate::gc::GcRwLock), whose `Trace` holds the cell for the collection. An edge
+///   behind any other interior mutability (a `std::sync::Mutex`, an atomic pointer) must not be
+///   reported;
+/// * not allocate, collect, drop or borrow `Gc` objects or janitor cells: `trace` runs inside a
+///   collection, with the heap lock held.
+///
+/// The two constants describe the type to the tracking rule (see `ARCHITECTURE.md`): an object
+/// whose type has immutable edges and whose children are all untracked when it is created can
+/// never be on a cycle, so the collector never examines it. A wrong constant never frees a live
+/// object, only makes a cycle leak; the defaults are the conservative answers.
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, Trace, Tracer, collect};
+///
+/// // Derived: traces `next`; the cell makes the edges mutable, so `Node`s are tracked.
+/// #[derive(Trace)]
+/// struct Node {
+///     next: GcCell<Option<Gc<Node>>>,
+///     #[trace(skip)]
+///     label: &'static str,
+/// }
+///
+/// // By hand: report every owned `Gc` once.
+/// struct Pair(Gc<Node>, Gc<Node>);
+/// // SAFETY: the pair owns exactly these two `Gc`s and reports each once; its edges never change.
+/// unsafe impl Trace for Pair {
+///     const MUTABLE_EDGES: bool = false;
+///     fn trace(&self, tracer: &mut Tracer<'_>) {
+///         self.0.trace(tracer);
+///         self.1.trace(tracer);
+///     }
+/// }
+///
+/// let a = Gc::new(Node { next: GcCell::new(None), label: "a" });
+/// *a.next.borrow_mut() = Some(a.clone()); // a self-loop
+/// let pair = Gc::new(Pair(a.clone(), a.clone()));
+/// drop((a, pair));
+/// collect();
+/// ```
+pub unsafe trait Trace {
+    /// Whether a value of this type can hold a `Gc` at all. `false` for primitives, strings and
+    /// other leaf data: objects of such types are never traced and cost what an `Arc` costs.
+    /// Default: `true`.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, Trace};
+    /// assert!(!String::HOLDS_GC);
+    /// assert!(<Option<Gc<String>>>::HOLDS_GC);
+    /// ```
+    const HOLDS_GC: bool = true;
+
+    /// Whether the `Gc` edges of a value can change after it is built (true for anything that
+    /// holds a `Gc` inside a `GcCell`, `GcMutex` or `GcRwLock`). Default: `true`, the conservative
+    /// answer for hand-written implementations.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, GcCell, Trace};
+    /// assert!(!<Vec<Gc<u8>>>::MUTABLE_EDGES); // fixed once the object is built
+    /// assert!(<GcCell<Vec<Gc<u8>>>>::MUTABLE_EDGES);
+    /// assert!(!<GcCell<u8>>::MUTABLE_EDGES); // no `Gc` inside: nothing can change
+    /// ```
+    const MUTABLE_EDGES: bool = true;
+
+    /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, Trace, Tracer};
+    ///
+    /// struct Edges {
+    ///     first: Gc<u8>,
+    ///     rest: Vec<Gc<u8>>,
+    ///     weight: f64, // holds no `Gc`: not traced
+    /// }
+    /// // SAFETY: reports the `Gc`s the value owns, each once; they never change after construction.
+    /// unsafe impl Trace for Edges {
+    ///     const MUTABLE_EDGES: bool = false;
+    ///     fn trace(&self, tracer: &mut Tracer<'_>) {
+    ///         self.first.trace(tracer);
+    ///         self.rest.trace(tracer);
+    ///     }
+    /// }
+    /// let edges = Gc::new(Edges { first: Gc::new(1), rest: vec![Gc::new(2)], weight: 0.5 });
+    /// assert_eq!(*edges.first + *edges.rest[0], 3);
+    /// assert_eq!(edges.weight, 0.5);
+    /// ```
+    fn trace(&self, tracer: &mut Tracer<'_>);
+}
+
+/// The visitor handed to [`Trace::trace`]. It has no public methods: implementations pass it on
+/// to the `trace` of their fields, and `Gc` and the cells report to it.
+///
+/// ```
+/// use janitor::gc::{Gc, Trace, Tracer};
+///
+/// struct Wrapper(Vec<Gc<u32>>);
+/// // SAFETY: the vector's `Gc`s are owned by the wrapper and reported once each; they never change.
+/// unsafe impl Trace for Wrapper {
+///     const MUTABLE_EDGES: bool = false;
+///     fn trace(&self, tracer: &mut Tracer<'_>) {
+///         self.0.trace(tracer)
+///     }
+/// }
+/// let wrapper = Gc::new(Wrapper(vec![Gc::new(1), Gc::new(2)]));
+/// assert_eq!(*wrapper.0[1], 2);
+/// ```
+pub struct Tracer<'a> {
+    mode: Mode<'a>,
+}
+
+enum Mode<'a> {
+    /// `Gc::new` asks whether any child is tracked.
+    Construction { found_tracked: bool },
+    /// A collection records edges into the examined set and holds cells.
+    Collection(&'a mut EdgeSink),
+}
+
+/// What a collection's tracer writes to.
+pub(crate) struct EdgeSink {
+    /// Objects of generations above this one are not examined; edges to them are not recorded.
+    pub(crate) max_generation: u8,
+    /// Indices of the examined objects the traced values point to.
+    pub(crate) edges: Vec<u32>,
+    /// Cells held until the collector has decided.
+    pub(crate) held: Vec<NonNull<dyn Hold>>,
+    /// Whether the object being traced had a cell that could not be held.
+    pub(crate) opaque: bool,
+}
+
+/// A lock the collector can take without blocking and must give back after its decision.
+pub(crate) trait Hold {
+    /// Takes the lock in the collector's (shared where possible) mode, or returns false at once.
+    fn try_hold(&self) -> bool;
+    /// Gives back what a successful `try_hold` took.
+    ///
+    /// # Safety
+    /// Called once per successful `try_hold`, by the thread that made it.
+    unsafe fn release(&self);
+}
+
+/// The index of a node the running collection does not examine: one not linked yet, or a dead one
+/// (count zero) that the pin skipped.
+pub(crate) const NOT_EXAMINED: u32 = u32::MAX;
+
+impl<'a> Tracer<'a> {
+    /// A tracer that only notes whether it meets a tracked object.
+    pub(crate) fn construction() -> Self {
+        Self {
+            mode: Mode::Construction {
+                found_tracked: false,
+            },
+        }
+    }
+
+    /// A collection's tracer.
+    pub(crate) fn collection(sink: &'a mut EdgeSink) -> Self {
+        Self {
+            mode: Mode::Collection(sink),
+        }
+    }
+
+    /// Whether a construction tracer met a tracked child.
+    pub(crate) fn found_tracked(&self) -> bool {
+        match self.mode {
+            Mode::Construction { found_tracked } => found_tracked,
+            Mode::Collection(_) => false,
+        }
+    }
+
+    /// Reports an edge to the object with this header.
+    pub(crate) fn visit(&mut self, header: NonNull<Header>) {
+        // SAFETY: the edge is a `Gc` owned by a value being traced, so it holds a count: the
+        // object is live.
+        let vtable = unsafe { header.as_ref() }.vtable;
+        if !vtable.tracked {
+            return;
+        }
+        match &mut self.mode {
+            Mode::Construction { found_tracked } => *found_tracked = true,
+            Mode::Collection(sink) => {
+                // SAFETY: the object is tracked, so it has a node, and a collection holds the
+                // heap lock, which guards the node's fields.
+                let node = unsafe { node_of(header).as_ref() };
+                if node.generation.get() <= sink.max_generation && node.index.get() != NOT_EXAMINED
+                {
+                    sink.edges.push(node.index.get());
+                }
+            }
+        }
+    }
+
+    /// Holds `lock` for the rest of the collection; returns whether the value behind it may be
+    /// traced. At construction the value is not shared yet, so nothing needs holding.
+    pub(crate) fn hold(&mut self, lock: &(dyn Hold + 'static)) -> bool {
+        match &mut self.mode {
+            Mode::Construction { .. } => true,
+            Mode::Collection(sink) => {
+                if lock.try_hold() {
+                    sink.held.push(NonNull::from(lock));
+                    true
+                } else {
+                    sink.opaque = true;
+                    false
+                }
+            }
+        }
+    }
+}
+
+macro_rules! leaf_trace {
+    ($($ty:ty),* $(,)?) => {$(
+        // SAFETY: the type holds no `Gc`, and reports none.
+        unsafe impl Trace for $ty {
+            const HOLDS_GC: bool = false;
+            const MUTABLE_EDGES: bool = false;
+            #[inline]
+            fn trace(&self, _: &mut Tracer<'_>) {}
+        }
+    )*};
+}
+
+leaf_trace!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    std::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::path::PathBuf,
+    std::ffi::OsString,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroUsize,
+);
+
+// SAFETY: a shared reference to static data owns nothing.
+unsafe impl<T: ?Sized + 'static> Trace for &'static T {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+// SAFETY: an `Arc` is shared ownership: a `Gc` inside it is owned by every holder of the `Arc`,
+// some of which may be outside the heap, so reporting it as an edge of one object could free a
+// reachable object. An `Arc` therefore reports nothing: what it holds counts as held from
+// outside, and a cycle through an `Arc` leaks, as it does with `Rc`. Use `Gc` for shared
+// ownership inside the heap.
+unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+// SAFETY: a box owns its content and reports what the content reports.
+unsafe impl<T: ?Sized + Trace> Trace for Box<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if T::HOLDS_GC {
+            (**self).trace(tracer)
+        }
+    }
+}
+
+// SAFETY: an option owns its content, if any.
+unsafe impl<T: Trace> Trace for Option<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if let Some(value) = self {
+            value.trace(tracer)
+        }
+    }
+}
+
+// SAFETY: a result owns whichever side it holds.
+unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const HOLDS_GC: bool = T::HOLDS_GC || E::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::MUTABLE_EDGES || E::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        match self {
+            Ok(value) => value.trace(tracer),
+            Err(error) => error.trace(tracer),
+        }
+    }
+}
+
+/// Implements `Trace` for a container by tracing each element its iterator yields once.
+macro_rules! sequence_trace {
+    ($($ty:ident<$($param:ident),*> $(where $($bound:ident: $trait:path),*)? => |$this:ident| $iter:expr;)*) => {$(
+        // SAFETY: the container owns each element, and the iterator yields each once.
+        unsafe impl<$($param: Trace),* $($(, $bound: $trait)*)?> Trace for $ty<$($param),* $($(, $bound)*)?> {
+            const HOLDS_GC: bool = false $(|| $param::HOLDS_GC)*;
+            const MUTABLE_EDGES: bool = false $(|| $param::MUTABLE_EDGES)*;
+            fn trace(&self, tracer: &mut Tracer<'_>) {
+                if Self::HOLDS_GC {
+                    let $this = self;
+                    for element in $iter {
+                        element.trace(tracer);
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+
+sequence_trace! {
+    Vec<T> => |this| this.iter();
+    VecDeque<T> => |this| this.iter();
+    LinkedList<T> => |this| this.iter();
+    BinaryHeap<T> => |this| this.iter();
+    BTreeSet<T> => |this| this.iter();
+    HashSet<T> where S: std::hash::BuildHasher => |this| this.iter();
+}
+
+// SAFETY: a map owns its keys and values, and iteration yields each entry once.
+unsafe impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
+    const HOLDS_GC: bool = K::HOLDS_GC || V::HOLDS_GC;
+    const MUTABLE_EDGES: bool = K::MUTABLE_EDGES || V::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if Self::HOLDS_GC {
+            for (key, value) in self {
+                key.trace(tracer);
+                value.trace(tracer);
+            }
+        }
+    }
+}
+
+// SAFETY: a map owns its keys and values, and iteration yields each entry once.
+unsafe impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
+    const HOLDS_GC: bool = K::HOLDS_GC || V::HOLDS_GC;
+    const MUTABLE_EDGES: bool = K::MUTABLE_EDGES || V::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if Self::HOLDS_GC {
+            for (key, value) in self {
+                key.trace(tracer);
+                value.trace(tracer);
+            }
+        }
+    }
+}
+
+// SAFETY: a slice owns each element.
+unsafe impl<T: Trace> Trace for [T] {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if T::HOLDS_GC {
+            for element in self {
+                element.trace(tracer);
+            }
+        }
+    }
+}
+
+// SAFETY: an array owns each element.
+unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.as_slice().trace(tracer)
+    }
+}
+
+macro_rules! tuple_trace {
+    ($($name:ident)+) => {
+        // SAFETY: a tuple owns each of its fields.
+        unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
+            const HOLDS_GC: bool = false $(|| $name::HOLDS_GC)+;
+            const MUTABLE_EDGES: bool = false $(|| $name::MUTABLE_EDGES)+;
+            #[allow(non_snake_case)]
+            fn trace(&self, tracer: &mut Tracer<'_>) {
+                let ($($name,)+) = self;
+                $($name.trace(tracer);)+
+            }
+        }
+    };
+}
+
+tuple_trace!(A);
+tuple_trace!(A B);
+tuple_trace!(A B C);
+tuple_trace!(A B C D);
+tuple_trace!(A B C D E);
+tuple_trace!(A B C D E F);
+tuple_trace!(A B C D E F G);
+tuple_trace!(A B C D E F G H);
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::gc::{Gc, GcCell};
+
+    #[test]
+    fn leaves_hold_no_gc() {
+        const { assert!(!u64::HOLDS_GC && !String::HOLDS_GC && !<(u8, String)>::HOLDS_GC) };
+        const { assert!(!<std::sync::Arc<GcCell<Gc<u8>>>>::HOLDS_GC) };
+    }
+
+    #[test]
+    fn containers_inherit_the_flags_of_their_elements() {
+        const { assert!(<Vec<Gc<u8>>>::HOLDS_GC && !<Vec<Gc<u8>>>::MUTABLE_EDGES) };
+        const { assert!(<HashMap<u8, Option<Gc<u8>>>>::HOLDS_GC) };
+        const { assert!(<[GcCell<Gc<u8>>; 2]>::MUTABLE_EDGES) };
+        const { assert!(!<GcCell<u8>>::MUTABLE_EDGES) };
+    }
+}
