@@ -3,7 +3,6 @@
 //! only declares the entry points.
 
 mod dispose;
-mod trace;
 
 /// Implements `janitor::Dispose` by disposing the fields marked `#[dispose]`, once: the fix for
 /// .NET's CA2213 ("disposable fields should be disposed"), done by the compiler.
@@ -158,6 +157,8 @@ pub fn derive_dispose(input: proc_macro::TokenStream) -> proc_macro::TokenStream
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
+
+mod trace;
 
 /// `#[derive(Trace)]`: see `janitor::gc::Trace`.
 #[proc_macro_derive(Trace, attributes(trace))]

@@ -16,10 +16,10 @@ use timeline::Timeline;
 
 fn main() {
     let mut tour = Timeline::new();
+    gc::run(&mut tour);
     dispose::run(&mut tour);
     handle::run(&mut tour);
-    gc::run(&mut tour);
-    leak::run(&mut tour);
     di::run(&mut tour);
+    leak::run(&mut tour);
     tour.finish();
 }

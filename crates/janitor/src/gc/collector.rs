@@ -59,6 +59,12 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     let mut examined = Vec::new();
     // Step 1: pin and read.
     lists.for_each(max_generation, |header, node| {
+        // Indices are `u32`: past four billion objects the rest are left unexamined, which is
+        // sound (their references count as external), and only delays their collection.
+        if examined.len() >= NOT_EXAMINED as usize {
+            node.index.set(NOT_EXAMINED);
+            return;
+        }
         // SAFETY: linked objects are allocated; the count word is atomic.
         match unsafe { header.as_ref() }.count.pin() {
             Some(snapshot) => {

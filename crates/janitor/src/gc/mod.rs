@@ -30,6 +30,11 @@
 //! assert_eq!(DROPPED.load(Ordering::Relaxed), 2);
 //! ```
 //!
+//! Objects up to 512 bytes live in size classes with per-thread caches; memory they free is
+//! reused by later objects and not returned to the system. Setting the environment variable
+//! `JANITOR_GC_ALLOCATOR=system` before the first allocation puts every object in the global
+//! allocator instead (for memory checkers such as valgrind).
+//!
 //! The engine behind the API is reached through a narrow interface: `object` (allocate, trace,
 //! drop, free one object), `heap` (the tracked set) and `collector` (collect generations). See
 //! `ARCHITECTURE.md` for the layout, the tracking rule and the soundness argument.
