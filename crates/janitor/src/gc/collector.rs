@@ -112,8 +112,15 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     release_held(&mut sink);
     if condemned {
         for &index in &candidates {
+            let header = examined[index].header;
             // SAFETY: a linked tracked object, and the lock is held.
-            unsafe { lists.remove(examined[index].header) };
+            unsafe { lists.remove(header) };
+            // A `Drop` of the isolate may clone a member out of it (step 7): a later collection
+            // that traces that clone must not take this collection's index for its own.
+            // SAFETY: tracked, so it has a node; the lock guards the node's fields.
+            unsafe { object::node_of(header).as_ref() }
+                .index
+                .set(NOT_EXAMINED);
         }
     }
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
@@ -250,8 +257,15 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
         }
     }
     for &header in isolate {
-        // SAFETY: every value is dropped; the objects are unlinked and unreachable.
-        unsafe { object::deallocate(heap, header) };
+        // A `Drop` may have cloned a member (a clone touches only the count word), so the pin is
+        // given back like any count: the memory is freed by whoever gives back the last one,
+        // here or at the last clone's drop (`release.rs` knows a condemned object's value is
+        // already dropped). Until then a clone's deref panics on the condemned bit.
+        // SAFETY: the pin keeps the object allocated until this decrement.
+        if unsafe { header.as_ref() }.count.decrement() {
+            // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
+            unsafe { object::deallocate(heap, header) };
+        }
     }
     if let Some(panic) = first_panic {
         resume_unwind(panic);

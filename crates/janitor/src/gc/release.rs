@@ -84,7 +84,15 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 #[inline]
 unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
-    let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    let header_ref = unsafe { header.as_ref() };
+    if header_ref.count.is_condemned() {
+        // A garbage isolate's member cloned out by a `Drop` of its isolate: the collector dropped
+        // its value and unlinked it; this was the clone's last count.
+        // SAFETY: the value is dropped, the object in no list, and unreachable.
+        unsafe { object::deallocate(api::heap(), header) };
+        return;
+    }
+    let tracked = header_ref.vtable.tracked;
     // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
     // count is zero, so a pin refuses it); dropped once, here.
     unsafe { object::drop_value(header) };
