@@ -104,3 +104,82 @@ fn a_smuggled_member_held_by_a_live_object_never_lends_its_old_index_to_another_
     drop(holder);
     collect();
 }
+
+/// A value whose alignment is above the size classes' 16 bytes.
+#[derive(Trace)]
+#[repr(align(128))]
+struct OverAligned {
+    #[trace(skip)]
+    bytes: [u8; 3],
+    edge: GcCell<Option<Gc<OverAligned>>>,
+}
+
+#[test]
+fn over_aligned_values_are_aligned_whether_tracked_or_not() {
+    let _turn = one_at_a_time();
+    #[repr(align(64))]
+    struct Plain(u8);
+    // SAFETY: holds no `Gc`.
+    unsafe impl Trace for Plain {
+        const HOLDS_GC: bool = false;
+        const MUTABLE_EDGES: bool = false;
+        fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+    }
+    let plains: Vec<Gc<Plain>> = (0..64).map(|index| Gc::new(Plain(index))).collect();
+    for (index, plain) in plains.iter().enumerate() {
+        assert_eq!(Gc::as_ptr(plain) as usize % 64, 0);
+        assert_eq!(plain.0 as usize, index);
+    }
+    let tracked: Vec<Gc<OverAligned>> = (0..64)
+        .map(|index| {
+            Gc::new(OverAligned {
+                bytes: [index; 3],
+                edge: GcCell::new(None),
+            })
+        })
+        .collect();
+    for (index, object) in tracked.iter().enumerate() {
+        assert_eq!(Gc::as_ptr(object) as usize % 128, 0);
+        assert_eq!(object.bytes, [index as u8; 3]);
+        // A ring through every object, for the collector to free.
+        *object.edge.borrow_mut() = Some(tracked[(index + 1) % tracked.len()].clone());
+    }
+    drop(tracked);
+    collect();
+}
+
+#[test]
+fn zero_sized_large_and_slice_values_round_trip_and_drop_on_other_threads() {
+    let _turn = one_at_a_time();
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    // SAFETY: holds no `Gc`.
+    unsafe impl Trace for Counted {
+        const HOLDS_GC: bool = false;
+        const MUTABLE_EDGES: bool = false;
+        fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+    }
+    let units: Vec<Gc<Counted>> = (0..100).map(|_| Gc::new(Counted)).collect();
+    let large = Gc::new([7_u64; 200]);
+    let slice: Gc<[Counted]> =
+        janitor::coerce_gc!(Gc::new([Counted, Counted, Counted]) => [Counted]);
+    assert_eq!(slice.len(), 3);
+    let copy = large.clone();
+    std::thread::spawn(move || {
+        assert!(copy.iter().all(|&word| word == 7));
+        drop((units, copy, slice));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        DROPS.load(Ordering::SeqCst),
+        103,
+        "every unit and slice element dropped once"
+    );
+    assert_eq!(Gc::strong_count(&large), 1);
+}
