@@ -183,3 +183,79 @@ fn zero_sized_large_and_slice_values_round_trip_and_drop_on_other_threads() {
     );
     assert_eq!(Gc::strong_count(&large), 1);
 }
+
+/// A cycle member whose `Drop` runs a whole collection, as a finalizer-minded user might.
+#[derive(Trace)]
+struct Collecting {
+    other: GcCell<Option<Gc<Collecting>>>,
+    #[trace(skip)]
+    drops: &'static AtomicUsize,
+}
+
+impl Drop for Collecting {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        collect();
+    }
+}
+
+#[test]
+fn a_drop_that_collects_during_a_collection_frees_each_cycle_once_and_spares_the_living() {
+    let _turn = one_at_a_time();
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    let pair = || {
+        let a = Gc::new(Collecting {
+            other: GcCell::new(None),
+            drops: &DROPS,
+        });
+        let b = Gc::new(Collecting {
+            other: GcCell::new(Some(a.clone())),
+            drops: &DROPS,
+        });
+        *a.other.borrow_mut() = Some(b.clone());
+        (a, b)
+    };
+    let living = pair();
+    drop(pair());
+    drop(pair());
+    collect();
+    assert_eq!(
+        DROPS.load(Ordering::SeqCst),
+        4,
+        "both garbage cycles, nothing else"
+    );
+    // The survivors of the outer collection were pinned while the nested ones ran.
+    assert!(living.0.other.borrow().is_some() && living.1.other.borrow().is_some());
+    drop(living);
+    collect();
+    assert_eq!(DROPS.load(Ordering::SeqCst), 6);
+}
+
+#[test]
+fn tracked_objects_freed_by_a_thread_that_exits_are_unlinked() {
+    let _turn = one_at_a_time();
+    collect();
+    let before: usize = janitor::gc::memory_info()
+        .generations
+        .iter()
+        .map(|generation| generation.objects)
+        .sum();
+    std::thread::spawn(|| {
+        // Fewer than a retirement batch: they wait in the thread's batch until it exits.
+        for _ in 0..10 {
+            drop(Gc::new(GcCell::new(None::<Gc<u8>>)));
+        }
+        let kept: Vec<_> = (0..10)
+            .map(|_| Gc::new(GcCell::new(Some(Gc::new(1_u8)))))
+            .collect();
+        drop(kept);
+    })
+    .join()
+    .unwrap();
+    let after: usize = janitor::gc::memory_info()
+        .generations
+        .iter()
+        .map(|generation| generation.objects)
+        .sum();
+    assert_eq!(after, before);
+}
