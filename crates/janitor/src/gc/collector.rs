@@ -21,7 +21,8 @@
 //!    word moved, nothing is condemned: the isolate is left to a later collection.
 //! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
 //! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
-//!    that dereferences a member panics on the condemned bit), then free their memory, then unpin
+//!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
+//!    them, unless a `Drop` cloned a member out of the isolate: see `drop_isolate`), then unpin
 //!    the survivors (an unpin is an ordinary drop and may free).
 //!
 //! Why no thread can reach a condemned object: a thread reaches an object only through a `Gc`
