@@ -259,3 +259,55 @@ fn tracked_objects_freed_by_a_thread_that_exits_are_unlinked() {
         .sum();
     assert_eq!(after, before);
 }
+
+/// Panics when dropped.
+struct Explosive;
+
+impl Drop for Explosive {
+    fn drop(&mut self) {
+        panic!("Explosive dropped");
+    }
+}
+
+// SAFETY: holds no `Gc`.
+unsafe impl Trace for Explosive {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
+    fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+}
+
+#[test]
+fn a_panicking_drop_of_a_nested_object_does_not_stop_later_frees_on_its_thread() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    // SAFETY: holds no `Gc`.
+    unsafe impl Trace for Counted {
+        const HOLDS_GC: bool = false;
+        const MUTABLE_EDGES: bool = false;
+        fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+    }
+    std::thread::spawn(|| {
+        // The outer object's drop frees the inner one, which is queued, then panics.
+        let outer = Gc::new((Gc::new(Explosive), Gc::new(Counted)));
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(outer)));
+        assert!(dropped.is_err());
+        assert_eq!(
+            DROPS.load(Ordering::SeqCst),
+            1,
+            "the sibling was dropped too"
+        );
+        drop(Gc::new(Counted));
+        assert_eq!(
+            DROPS.load(Ordering::SeqCst),
+            2,
+            "a later free on the thread"
+        );
+    })
+    .join()
+    .unwrap();
+}
