@@ -53,12 +53,17 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
     struct Drain<'a>(&'a DropQueue);
     impl Drop for Drain<'_> {
         fn drop(&mut self) {
+            // A destructor that panics here unwinds out of the loop: this second guard then
+            // destroys the rest and ends the drain, or the thread would queue every later free
+            // and never destroy it.
+            let resume = Drain(self.0);
             loop {
                 let next = self.0.pending.borrow_mut().pop();
                 let Some(header) = next else { break };
                 // SAFETY: queued objects reached a count of zero: unreachable and ours.
                 unsafe { destroy(header) };
             }
+            std::mem::forget(resume);
             self.0.active.set(false);
         }
     }
