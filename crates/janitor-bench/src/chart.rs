@@ -30,14 +30,14 @@ use crate::report::format_ratio;
 /// Ratios spanning more than this factor (largest / smallest, 1.0 included) are drawn on a log scale.
 pub const LOG_SCALE_SPAN: f64 = 10.0;
 
-const WIDTH: u32 = 1000;
+const WIDTH: u32 = 1060;
 const HEADER_HEIGHT: u32 = 78;
 const ROW_HEIGHT: u32 = 22;
 const PANEL_TITLE_HEIGHT: u32 = 26;
 const PANEL_AXIS_HEIGHT: u32 = 22;
 const PANEL_GAP: u32 = 10;
 const NAME_WIDTH: u32 = 140;
-const NOTE_WIDTH: u32 = 330;
+const NOTE_WIDTH: u32 = 380;
 const FONT: &str = "sans-serif";
 
 const FASTER: RGBColor = RGBColor(0x3a, 0x78, 0xc9);
@@ -275,7 +275,7 @@ fn draw_key(area: &DrawingArea<SVGBackend, Shift>, log: bool) -> Result<(), Char
     area.draw(&Text::new(
         format!("janitor-bench: median time relative to each workload's baseline ({scale})"),
         (16, 20),
-        bold(17, HPos::Left),
+        bold(19, HPos::Left),
     ))?;
     let y = 52;
     let mut x = 16;
@@ -286,7 +286,7 @@ fn draw_key(area: &DrawingArea<SVGBackend, Shift>, log: bool) -> Result<(), Char
     area.draw(&Text::new(
         "baseline = 1.0",
         (x + 22, y),
-        text(13, &INK, HPos::Left),
+        text(15, &INK, HPos::Left),
     ))?;
     x += 140;
     for (color, label) in [
@@ -297,14 +297,14 @@ fn draw_key(area: &DrawingArea<SVGBackend, Shift>, log: bool) -> Result<(), Char
             [(x, y - 7), (x + 24, y + 7)],
             color.filled(),
         ))?;
-        area.draw(&Text::new(label, (x + 32, y), text(13, &INK, HPos::Left)))?;
+        area.draw(&Text::new(label, (x + 32, y), text(15, &INK, HPos::Left)))?;
         x += 205;
     }
     draw_hatched(area, (x, y - 7), (x + 24, y + 7), SLOWER)?;
     area.draw(&Text::new(
         "hatched: the row has a note (leaks cycles, frees nothing)",
         (x + 32, y),
-        text(13, &INK, HPos::Left),
+        text(15, &INK, HPos::Left),
     ))?;
     Ok(())
 }
@@ -324,7 +324,7 @@ where
     let mut chart = ChartBuilder::on(&area)
         .caption(
             format!("{} (ratio to {})", workload.name, workload.baseline),
-            bold(15, HPos::Left),
+            bold(17, HPos::Left),
         )
         .margin_right(NOTE_WIDTH)
         .y_label_area_size(NAME_WIDTH)
@@ -336,7 +336,7 @@ where
         .disable_y_axis()
         .x_labels(12)
         .x_label_formatter(&|value| axis_label(*value))
-        .x_label_style(text(11, &MUTED, HPos::Center))
+        .x_label_style(text(13, &MUTED, HPos::Center))
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .axis_style(MUTED)
@@ -359,7 +359,7 @@ where
         area.draw(&Text::new(
             row.implementation,
             (left - 8, middle),
-            text(13, name_color, HPos::Right),
+            text(15, name_color, HPos::Right),
         ))?;
         let label = match (row.ratio, &row.note) {
             (Some(ratio), Some(note)) => format!("{}  {note}", format_ratio(ratio)),
@@ -370,7 +370,7 @@ where
         area.draw(&Text::new(
             label,
             (right + 10, middle),
-            text(12, &INK, HPos::Left),
+            text(14, &INK, HPos::Left),
         ))?;
         let Some(ratio) = row.ratio.filter(|ratio| ratio.is_finite() && *ratio > 0.0) else {
             continue;
@@ -389,12 +389,12 @@ where
         area.draw(&Text::new(
             *implementation,
             (left - 8, middle),
-            text(13, &MUTED, HPos::Right),
+            text(15, &MUTED, HPos::Right),
         ))?;
         area.draw(&Text::new(
             "cannot express the workload",
             (right + 10, middle),
-            text(12, &MUTED, HPos::Left),
+            text(14, &MUTED, HPos::Left),
         ))?;
     }
     area.draw(&PathElement::new(
@@ -512,7 +512,7 @@ mod tests {
         let texts: Vec<&str> = document
             .descendants()
             .filter(|node| node.has_tag_name("text"))
-            .filter_map(|node| node.text())
+            .filter_map(|node| node.text().map(str::trim))
             .collect();
         for workload in results() {
             let names = workload.rows.iter().map(|row| row.implementation);
