@@ -3,9 +3,10 @@
 //!
 //! The binary (`cargo run --release -p janitor-bench -- --help`) is a thin layer over this library:
 //! [`workloads`] builds each workload's cases, [`harness`] runs them and checks that they agree,
-//! [`report`] prints the table or the JSON, and [`memory`] counts peak bytes through the global
-//! allocator the binary installs.
+//! [`report`] prints the table or the JSON, [`chart`] draws the SVG bar chart, and [`memory`]
+//! counts peak bytes through the global allocator the binary installs.
 
+pub mod chart;
 pub mod harness;
 pub mod memory;
 pub mod report;

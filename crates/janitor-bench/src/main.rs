@@ -1,11 +1,13 @@
-//! Runs janitor's benchmark workloads on janitor and its peers and prints one table (or JSON).
+//! Runs janitor's benchmark workloads on janitor and its peers and prints one table (or JSON), and
+//! with `--svg FILE` also writes the ratios as a bar chart.
 //!
 //! ```text
-//! cargo run --release -p janitor-bench -- [--smoke | --quick] [--json | --markdown] [--rounds N] [--workload NAME]...
+//! cargo run --release -p janitor-bench -- [--smoke | --quick] [--json | --markdown] [--svg FILE] [--rounds N] [--workload NAME]...
 //! ```
 
 use std::process::ExitCode;
 
+use janitor_bench::chart::SvgFile;
 use janitor_bench::harness::{self, Scale};
 use janitor_bench::memory::CountingAllocator;
 use janitor_bench::{report, workloads};
@@ -15,12 +17,13 @@ use janitor_bench::{report, workloads};
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const USAGE: &str = "\
-usage: janitor-bench [--smoke | --quick] [--json | --markdown] [--rounds N] [--workload NAME]...
+usage: janitor-bench [--smoke | --quick] [--json | --markdown] [--svg FILE] [--rounds N] [--workload NAME]...
 
   --smoke          tiny sizes, one round: every case runs and the checksums agree (CI)
   --quick          reduced sizes, three rounds: under a minute on a 2-core machine
   --json           print one JSON object instead of the table
   --markdown       print Markdown tables (the README's Performance section)
+  --svg FILE       also write the ratios as an SVG bar chart to FILE (opened before the run starts)
   --rounds N       rounds per workload (default: 1 smoke, 3 quick, 3 full)
   --workload NAME  run only this workload (repeatable); one of:";
 
@@ -38,6 +41,7 @@ struct Options {
     output: Output,
     rounds: Option<usize>,
     only: Vec<String>,
+    svg: Option<String>,
 }
 
 /// Reads the command line; `Err` carries the message to print.
@@ -47,6 +51,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         output: Output::Table,
         rounds: None,
         only: Vec::new(),
+        svg: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -63,6 +68,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                     .ok_or_else(|| format!("--rounds needs a positive number, not {value:?}"))?;
                 options.rounds = Some(rounds);
             }
+            "--svg" => options.svg = Some(args.next().ok_or("--svg needs a file name")?),
             "--workload" => options
                 .only
                 .push(args.next().ok_or("--workload needs a name")?),
@@ -96,6 +102,14 @@ fn main() -> ExitCode {
         eprintln!("janitor-bench: no workload named {unknown:?}\n{}", usage());
         return ExitCode::from(2);
     }
+    // Opened now so that a bad path fails before the run rather than after it.
+    let svg = match options.svg.as_deref().map(SvgFile::open).transpose() {
+        Ok(svg) => svg,
+        Err(error) => {
+            eprintln!("janitor-bench: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let rounds = options.rounds.unwrap_or(options.scale.default_rounds());
     let mut measured = Vec::new();
     for workload in workloads::all(options.scale) {
@@ -122,6 +136,12 @@ fn main() -> ExitCode {
         Output::Table => print!("{}", report::to_table(&measured)),
         Output::Json => println!("{}", report::to_json(&measured)),
         Output::Markdown => print!("{}", report::to_markdown(&measured)),
+    }
+    if let Some(svg) = svg
+        && let Err(error) = svg.write(&measured)
+    {
+        eprintln!("janitor-bench: {error}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

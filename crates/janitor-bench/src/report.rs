@@ -172,7 +172,7 @@ pub fn to_markdown(workloads: &[Measured]) -> String {
 }
 
 /// A ratio with two decimals, or three below 0.1 (a gen-0 pause is a few thousandths of a full one).
-fn format_ratio(ratio: f64) -> String {
+pub(crate) fn format_ratio(ratio: f64) -> String {
     if ratio < 0.1 {
         format!("{ratio:.3}")
     } else {
