@@ -249,6 +249,9 @@ pub struct MemoryInfo {
     pub promoted_objects: usize,
     /// Their bytes.
     pub promoted_bytes: usize,
+    /// Objects waiting in the f-reachable queue for their finalizer (.NET's
+    /// `FinalizationPendingCount`).
+    pub pending_finalizers: usize,
 }
 
 /// The state of the heap now.
@@ -275,5 +278,6 @@ pub fn memory_info() -> MemoryInfo {
         collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
         promoted_objects: stats.promoted_objects,
         promoted_bytes: stats.promoted_bytes,
+        pending_finalizers: super::finalizer::pending(),
     }
 }

@@ -16,9 +16,10 @@
 //!    internal.
 //! 4. *Mark.* Roots are objects with external references and opaque objects; everything reachable
 //!    from a root along recorded edges lives. The rest are *candidates*.
-//! 5. *Validate, then condemn.* If every candidate's word still equals its snapshot, each is
-//!    condemned by a compare-and-swap from exactly its snapshot to snapshot|CONDEMNED. If any
-//!    word moved, nothing is condemned: the isolate is left to a later collection.
+//! 5. *Validate by freezing, then condemn.* Each candidate is frozen by a compare-and-swap from
+//!    exactly its snapshot to snapshot|FROZEN (a weak upgrade that meets FROZEN waits). If any
+//!    word moved, the frozen ones are thawed and nothing is condemned: the isolate is left to a
+//!    later collection. Once all are frozen, all are condemned (waiting upgrades then fail).
 //! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
 //! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
 //!    that dereferences a member panics on the condemned bit), then free their memory, then unpin
@@ -36,8 +37,8 @@
 
 use super::heap::{Heap, Stats, Trigger};
 use super::object::{self, Header};
-use super::release;
 use super::trace::{EdgeSink, NOT_EXAMINED, Tracer};
+use super::{finalizer, release};
 use crate::gc::count::Snapshot;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -106,15 +107,19 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     // Steps 3 and 4: subtract internal references, mark from the roots.
     let live = mark_live(&examined, &sink.edges);
     let candidates: Vec<usize> = (0..examined.len()).filter(|&index| !live[index]).collect();
-    // Step 5: validate, then condemn.
-    let condemned = !candidates.is_empty() && condemn(&examined, &candidates);
+    let fates = decide_fates(&examined, &sink.edges, &candidates);
+    // Step 5: validate by freezing, then condemn (or queue for finalization).
+    let sealed = !candidates.is_empty() && seal(&examined, &candidates, &fates);
+    let (condemned, finalizable) = if sealed {
+        split_by_fate(&candidates, &fates)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // Step 6: release the cells, unlink the condemned, promote the survivors.
     release_held(&mut sink);
-    if condemned {
-        for &index in &candidates {
-            // SAFETY: a linked tracked object, and the lock is held.
-            unsafe { lists.remove(examined[index].header) };
-        }
+    for &index in &condemned {
+        // SAFETY: a linked tracked object, and the lock is held.
+        unsafe { lists.remove(examined[index].header) };
     }
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
@@ -130,26 +135,29 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     if max_generation == super::heap::OLDEST {
         heap.reset_pressure_since_full();
     }
-    let freed = if condemned { candidates.len() } else { 0 };
+    let freed = condemned.len();
     tracing::debug!(
         generation = max_generation,
         trigger = ?trigger,
         examined = examined.len(),
         freed,
+        finalizable = finalizable.len(),
         pause_us = pause.as_micros() as u64,
         "janitor: collection"
     );
     // Step 7: drop the isolate, free it, unpin the survivors.
+    let queued: Vec<NonNull<Header>> = finalizable
+        .iter()
+        .map(|&index| examined[index].header)
+        .collect();
+    // SAFETY: each took one count for the queue in `seal`, and has a finalizer (it was
+    // registered); one call queues them all, so normal entries come before critical ones.
+    unsafe { finalizer::enqueue(&queued) };
     let mut survivors = examined;
-    let isolate: Vec<NonNull<Header>> = if condemned {
-        let mut isolate = Vec::with_capacity(candidates.len());
-        for &index in candidates.iter().rev() {
-            isolate.push(survivors.swap_remove(index).header);
-        }
-        isolate
-    } else {
-        Vec::new()
-    };
+    let mut isolate = Vec::with_capacity(condemned.len());
+    for &index in condemned.iter().rev() {
+        isolate.push(survivors.swap_remove(index).header);
+    }
     // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
     // destroyed at the end, so no user code runs between the isolate's drops and the unpins: a
     // panicking `Drop` never leaves a survivor pinned.
@@ -192,26 +200,87 @@ fn mark_live(examined: &[Examined], edges: &[u32]) -> Vec<bool> {
     live
 }
 
-/// Step 5: condemns every candidate if none was cloned or dropped since its pin.
-fn condemn(examined: &[Examined], candidates: &[usize]) -> bool {
+/// What a collection does with a candidate once the isolate is sealed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fate {
+    /// Dropped and freed.
+    Condemn,
+    /// Registered for finalization: queued, with one more count.
+    Finalize,
+    /// Reachable from a registered candidate: kept whole for its finalizer.
+    Keep,
+}
+
+/// A candidate registered for finalization is queued instead of condemned, and everything it
+/// reaches is kept, so the finalizer finds its object whole; the rest of the isolate is
+/// condemned. (Registration is read from the snapshot; the freeze validates it, since a change
+/// of registration changes the word.)
+fn decide_fates(examined: &[Examined], edges: &[u32], candidates: &[usize]) -> Vec<Fate> {
+    let mut fates = vec![Fate::Condemn; examined.len()];
+    let mut stack = Vec::new();
+    for &index in candidates {
+        if examined[index].snapshot.is_registered() {
+            fates[index] = Fate::Finalize;
+            stack.push(index);
+        }
+    }
+    while let Some(index) = stack.pop() {
+        for &target in &edges[examined[index].edges.clone()] {
+            let target = target as usize;
+            if fates[target] == Fate::Condemn {
+                fates[target] = Fate::Keep;
+                stack.push(target);
+            }
+        }
+    }
+    fates
+}
+
+/// The candidates to condemn, and those to queue for finalization.
+fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize>) {
+    let pick = |fate| {
+        candidates
+            .iter()
+            .copied()
+            .filter(|&index| fates[index] == fate)
+            .collect()
+    };
+    (pick(Fate::Condemn), pick(Fate::Finalize))
+}
+
+/// Step 5: if no candidate was cloned, dropped or upgraded since its pin, condemns the isolate
+/// (queueing its registered members and keeping what they reach); returns whether it did.
+///
+/// Two phases, because weak upgrades can enter an isolate the collector has validated. Phase one
+/// freezes each candidate by a compare-and-swap from exactly its snapshot; an upgrade that finds
+/// a frozen object waits, and nothing else looks at the bit (so `Deref` never sees it). If some
+/// candidate's word moved, the frozen ones are thawed and nothing changes. Once all are frozen,
+/// no thread can get in: a way in is either a `Gc` to a candidate held outside the candidates
+/// (none existed at the end of tracing, by the module's argument, and creating one needs a clone,
+/// which moves a word and fails its freeze, or an upgrade), or an upgrade, which either came
+/// before that candidate's freeze (its word moved: the freeze failed) or waits. Phase two then
+/// condemns the members to free (their waiting upgrades fail), and thaws the ones kept for
+/// finalization with their short weak references cleared (waiting long upgrades succeed). No
+/// member is condemned before all are frozen, so a failed validation never shows a condemned bit
+/// to a thread that can still reach the isolate.
+fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) -> bool {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.
         &unsafe { examined[index].header.as_ref() }.count
     };
-    // Checking every word before condemning any means that a failed validation never shows a
-    // condemned bit to a thread that can still reach the isolate.
-    if !candidates
-        .iter()
-        .all(|&index| count(index).unchanged_since(examined[index].snapshot))
-    {
-        return false;
-    }
     for (position, &index) in candidates.iter().enumerate() {
-        if !count(index).condemn(examined[index].snapshot) {
+        if !count(index).freeze(examined[index].snapshot) {
             for &earlier in &candidates[..position] {
-                count(earlier).uncondemn();
+                count(earlier).thaw(false);
             }
             return false;
+        }
+    }
+    for &index in candidates {
+        match fates[index] {
+            Fate::Condemn => count(index).condemn_frozen(),
+            Fate::Finalize => count(index).queue_frozen(),
+            Fate::Keep => count(index).thaw(true),
         }
     }
     true
@@ -251,7 +320,7 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
     }
     for &header in isolate {
         // SAFETY: every value is dropped; the objects are unlinked and unreachable.
-        unsafe { object::deallocate(heap, header) };
+        unsafe { object::release_memory(heap, header) };
     }
     if let Some(panic) = first_panic {
         resume_unwind(panic);
@@ -367,6 +436,44 @@ mod loom {
                         !is_freed(&freed, 0) && !is_freed(&freed, 1),
                         "freed while reachable"
                     );
+                })
+            };
+            collect();
+            mutator.join().unwrap();
+            collect();
+            assert!(
+                is_freed(&freed, 0) && is_freed(&freed, 1),
+                "garbage left after the mutator let go"
+            );
+        });
+    }
+
+    /// A two-node cycle held from outside only by a weak reference to `b`. The mutator upgrades
+    /// it and walks to `a` while a collection decides the cycle's fate: the upgrade either wins
+    /// (and the collection frees nothing) or fails, and the walk never meets a condemned or freed
+    /// node. Without the freeze phase, an upgrade between validation and condemn would reach `a`
+    /// while it is condemned, or a freed one.
+    #[test]
+    fn loom_an_upgrade_racing_a_collection_wins_or_fails_whole() {
+        model(|| {
+            let freed = flags();
+            let b = node(1, &freed);
+            let a = node(0, &freed);
+            *a.next.borrow_mut() = Some(b.clone());
+            *b.next.borrow_mut() = Some(a.clone());
+            let weak = crate::gc::Gc::downgrade(&b);
+            drop((a, b));
+            let mutator = {
+                let freed = freed.clone();
+                loom::thread::spawn(move || {
+                    if let Some(b) = weak.upgrade() {
+                        let a = b.next.borrow().clone().expect("b points to a");
+                        assert_eq!(a.id, 0);
+                        assert!(
+                            !is_freed(&freed, 0) && !is_freed(&freed, 1),
+                            "freed while reachable"
+                        );
+                    }
                 })
             };
             collect();

@@ -4,9 +4,10 @@
 //! `Gc::new` or a clone) and given back exactly once, when it drops. The last one to drop frees
 //! the object (`release.rs`).
 
+use super::count::Dropped;
 use super::object::{self, Header, VTables, header_of};
 use super::trace::{Trace, Tracer};
-use super::{api, release};
+use super::{api, finalizer, release};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -73,6 +74,9 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         } else {
             &VTables::<T>::UNTRACKED
         };
+        if T::FINALIZER.is_some() {
+            finalizer::ensure_started();
+        }
         let heap = api::heap();
         let header = object::allocate(heap, value, vtable);
         let due = if tracked {
@@ -108,6 +112,22 @@ fn has_tracked_child<T: Trace>(value: &T) -> bool {
 }
 
 impl<T: ?Sized> Gc<T> {
+    /// # Safety
+    /// `value` is the value of a live object holding a count the new `Gc` takes over.
+    #[inline]
+    pub(crate) unsafe fn from_value(value: NonNull<T>) -> Self {
+        Self {
+            value,
+            owns: PhantomData,
+        }
+    }
+
+    /// The pointer to the value.
+    #[inline]
+    pub(crate) fn as_non_null(this: &Self) -> NonNull<T> {
+        this.value
+    }
+
     #[inline]
     pub(crate) fn header(&self) -> NonNull<Header> {
         // SAFETY: `value` points to a heap object's value.
@@ -238,9 +258,12 @@ impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         let header = self.header_ref();
+        let vtable = header.vtable;
         // The collector never pins an untracked object, so its only holder may free it without
-        // a read-modify-write (see `CountWord::is_unique`).
-        let last = if !header.vtable.tracked && header.count.is_unique() {
+        // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened objects).
+        let last = if vtable.has_finalizer() {
+            self.drop_finalizable()
+        } else if !vtable.tracked && header.count.is_unique() {
             true
         } else {
             header.count.decrement()
@@ -248,6 +271,24 @@ impl<T: ?Sized> Drop for Gc<T> {
         if last {
             // SAFETY: that was the last count: nobody can reach the object any more.
             unsafe { release::free(self.header()) }
+        }
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// The drop of a reference to an object whose type has a finalizer: the last reference of a
+    /// registered object goes to the finalizer queue with its count. Returns whether the object
+    /// is to be freed.
+    #[cold]
+    fn drop_finalizable(&self) -> bool {
+        match self.header_ref().count.decrement_or_finalize() {
+            Dropped::Shared => false,
+            Dropped::Last => true,
+            Dropped::Finalize => {
+                // SAFETY: the object is live and of a finalizable type; its count is handed over.
+                unsafe { finalizer::enqueue(&[self.header()]) };
+                false
+            }
         }
     }
 }

@@ -94,6 +94,6 @@ unsafe fn destroy(header: NonNull<Header>) {
         unsafe { retire::retire(header) };
     } else {
         // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable.
-        unsafe { object::deallocate(api::heap(), header) };
+        unsafe { object::release_memory(api::heap(), header) };
     }
 }
