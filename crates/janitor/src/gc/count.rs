@@ -430,3 +430,66 @@ mod tests {
         assert_eq!(word.strong_count(), 5);
     }
 }
+
+/// Loom models of the finalization transitions on the count word: the last drop of a registered
+/// object hands its count to the finalizer queue in one compare-and-swap, racing weak upgrades.
+#[cfg(all(test, loom))]
+mod loom {
+    use super::{CountWord, Dropped};
+    use ::loom::sync::Arc;
+
+    /// A long upgrade racing the last drop always succeeds: before the drop, the dropper still
+    /// holds its count; after it, the queue holds one. Exactly one drop hands the object to the
+    /// queue, and only the queue's own drop, after the finalizer, frees it.
+    #[test]
+    fn loom_a_long_upgrade_racing_the_last_drop_succeeds_and_one_drop_queues() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(true));
+            let upgrader = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    assert!(word.upgrade(true), "pending finalization: still upgradable");
+                    word.decrement_or_finalize()
+                })
+            };
+            let dropped = word.decrement_or_finalize();
+            let upgrader_dropped = upgrader.join().unwrap();
+            let queued = [dropped, upgrader_dropped]
+                .iter()
+                .filter(|&&outcome| outcome == Dropped::Finalize)
+                .count();
+            assert_eq!(queued, 1, "queued exactly once");
+            assert!(!dropped.eq(&Dropped::Last) && upgrader_dropped != Dropped::Last);
+            assert_eq!(
+                word.decrement_or_finalize(),
+                Dropped::Last,
+                "the queue's drop frees"
+            );
+        });
+    }
+
+    /// A short upgrade racing the last drop either comes first (then the upgrader's drop is the
+    /// one that queues) or fails, and fails forever after the object was queued.
+    #[test]
+    fn loom_a_short_upgrade_racing_the_last_drop_wins_first_or_fails_forever() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(true));
+            let upgrader = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    word.upgrade(false).then(|| word.decrement_or_finalize())
+                })
+            };
+            let dropped = word.decrement_or_finalize();
+            match upgrader.join().unwrap() {
+                Some(upgrader_dropped) => {
+                    assert_eq!(dropped, Dropped::Shared);
+                    assert_eq!(upgrader_dropped, Dropped::Finalize);
+                }
+                None => assert_eq!(dropped, Dropped::Finalize),
+            }
+            assert!(!word.upgrade(false), "short references stay cleared");
+            assert!(word.upgrade(true), "long ones track resurrection");
+        });
+    }
+}

@@ -50,6 +50,9 @@ pub(crate) struct Node {
     pub(crate) index: Cell<u32>,
 }
 
+/// Runs an object's finalizer, handing over a count; returns the panic that escaped it.
+type RunFinalizer = unsafe fn(NonNull<Header>) -> Result<(), Box<dyn Any + Send>>;
+
 /// What the engine knows about an object's concrete type.
 pub(crate) struct ObjectVTable {
     /// The whole allocation.
@@ -64,7 +67,7 @@ pub(crate) struct ObjectVTable {
     drop_value: unsafe fn(NonNull<Header>),
     /// Runs the type's finalizer and gives back the count handed over; `None` for a type
     /// without one (objects of such types are never registered).
-    finalize: Option<unsafe fn(NonNull<Header>) -> Result<(), Box<dyn Any + Send>>>,
+    finalize: Option<RunFinalizer>,
     /// Whether the finalizer is critical (runs after the normal ones).
     critical: bool,
     /// The type's name, for messages.

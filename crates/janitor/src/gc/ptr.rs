@@ -442,4 +442,26 @@ mod loom {
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         });
     }
+
+    /// The unique-holder drop must not run once a weak reference exists: the only `Gc` drops on
+    /// one thread while another upgrades a weak reference and reads the value. The value is
+    /// dropped exactly once, never while the upgrader holds it, and the upgrade fails only after.
+    #[test]
+    fn loom_an_upgrade_racing_the_only_drop_never_sees_a_dropped_value() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let only = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let weak = Gc::downgrade(&only);
+            let upgrader = ::loom::thread::spawn(move || {
+                if let Some(strong) = weak.upgrade() {
+                    assert_eq!(strong.drops.load(Ordering::SeqCst), 0, "dropped while held");
+                }
+            });
+            drop(only);
+            upgrader.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
 }
