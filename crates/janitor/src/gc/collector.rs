@@ -297,11 +297,8 @@ fn release_held(sink: &mut EdgeSink) {
 /// Gives back the collector's counts on survivors. Runs without the heap lock: an unpin may free.
 fn unpin(survivors: &[Examined]) {
     for object in survivors {
-        // SAFETY: pinned, so live.
-        if unsafe { object.header.as_ref() }.count.decrement() {
-            // SAFETY: that was the last count.
-            unsafe { release::free(object.header) };
-        }
+        // SAFETY: pinned, and the pin is the count given back.
+        unsafe { release::give_back(object.header) };
     }
 }
 

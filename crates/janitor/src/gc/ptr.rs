@@ -261,9 +261,12 @@ impl<T: ?Sized> Drop for Gc<T> {
         let vtable = header.vtable;
         // The collector never pins an untracked object, so its only holder may free it without
         // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened objects).
-        let last = if vtable.has_finalizer() {
-            self.drop_finalizable()
-        } else if !vtable.tracked && header.count.is_unique() {
+        if vtable.has_finalizer() {
+            // SAFETY: this `Gc`'s count, given back once, here.
+            unsafe { release::give_back(self.header()) };
+            return;
+        }
+        let last = if !vtable.tracked && header.count.is_unique() {
             true
         } else {
             header.count.decrement()
@@ -271,24 +274,6 @@ impl<T: ?Sized> Drop for Gc<T> {
         if last {
             // SAFETY: that was the last count: nobody can reach the object any more.
             unsafe { release::free(self.header()) }
-        }
-    }
-}
-
-impl<T: ?Sized> Gc<T> {
-    /// The drop of a reference to an object whose type has a finalizer: the last reference of a
-    /// registered object goes to the finalizer queue with its count. Returns whether the object
-    /// is to be freed.
-    #[cold]
-    fn drop_finalizable(&self) -> bool {
-        match self.header_ref().count.decrement_or_finalize() {
-            Dropped::Shared => false,
-            Dropped::Last => true,
-            Dropped::Finalize => {
-                // SAFETY: the object is live and of a finalizable type; its count is handed over.
-                unsafe { finalizer::enqueue(&[self.header()]) };
-                false
-            }
         }
     }
 }

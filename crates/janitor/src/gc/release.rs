@@ -6,8 +6,9 @@
 //! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
 //! uses constant stack: each value's drop glue runs one level deep.
 
+use super::count::Dropped;
 use super::object::{self, Header};
-use super::{api, retire};
+use super::{api, finalizer, retire};
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -43,6 +44,34 @@ pub(crate) unsafe fn free(header: NonNull<Header>) {
         // The thread-local is gone (thread exit): destroy recursively, as `Arc` would.
         // SAFETY: as above.
         Err(_) => unsafe { destroy(header) },
+    }
+}
+
+/// Gives back one count on an object, as the drop of a `Gc` would (without the unique-holder
+/// shortcut): frees the object if that was the last count, or queues it for its finalizer if
+/// it is registered.
+///
+/// # Safety
+/// The caller owns one count on the live object and never uses it again.
+pub(crate) unsafe fn give_back(header: NonNull<Header>) {
+    // SAFETY: the caller's count keeps the object live.
+    let header_ref = unsafe { header.as_ref() };
+    let last = if header_ref.vtable.has_finalizer() {
+        match header_ref.count.decrement_or_finalize() {
+            Dropped::Shared => false,
+            Dropped::Last => true,
+            Dropped::Finalize => {
+                // SAFETY: live, of a finalizable type; the count is handed over.
+                unsafe { finalizer::enqueue(&[header]) };
+                false
+            }
+        }
+    } else {
+        header_ref.count.decrement()
+    };
+    if last {
+        // SAFETY: that was the last count.
+        unsafe { free(header) };
     }
 }
 
