@@ -121,6 +121,15 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
         // SAFETY: a linked tracked object, and the lock is held.
         unsafe { lists.remove(examined[index].header) };
     }
+    let queued: Vec<NonNull<Header>> = finalizable
+        .iter()
+        .map(|&index| examined[index].header)
+        .collect();
+    // SAFETY: each took one count for the queue in `seal`, and has a finalizer (it was
+    // registered). One call queues them all, so normal entries come before critical ones; and
+    // under the heap lock, so that a `collect` that returns after this one has queued them (the
+    // queue's lock is a leaf: nothing is locked while holding it).
+    unsafe { finalizer::enqueue(&queued) };
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
     let total_pause = lists.stats.total_pause + pause;
@@ -146,13 +155,6 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
         "janitor: collection"
     );
     // Step 7: drop the isolate, free it, unpin the survivors.
-    let queued: Vec<NonNull<Header>> = finalizable
-        .iter()
-        .map(|&index| examined[index].header)
-        .collect();
-    // SAFETY: each took one count for the queue in `seal`, and has a finalizer (it was
-    // registered); one call queues them all, so normal entries come before critical ones.
-    unsafe { finalizer::enqueue(&queued) };
     let mut survivors = examined;
     let mut isolate = Vec::with_capacity(condemned.len());
     for &index in condemned.iter().rev() {
