@@ -38,7 +38,7 @@
 use super::heap::{Heap, Stats, Trigger};
 use super::object::{self, Header};
 use super::trace::{EdgeSink, NOT_EXAMINED, Tracer};
-use super::{finalizer, release};
+use super::{ephemeron, finalizer, release};
 use crate::gc::count::Snapshot;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -88,17 +88,25 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
         held: Vec::new(),
         opaque: false,
     };
+    // Attached values are edges of their keys: the side map is held like a cell until the
+    // isolate is sealed.
+    let attachments = ephemeron::hold();
     let traced = catch_unwind(AssertUnwindSafe(|| {
         for object in &mut examined {
             let start = sink.edges.len();
             sink.opaque = false;
+            let mut tracer = Tracer::collection(&mut sink);
             // SAFETY: the object is pinned, so its value is live.
-            unsafe { object::trace(object.header, &mut Tracer::collection(&mut sink)) };
+            unsafe { object::trace(object.header, &mut tracer) };
+            if let Some(attachments) = &attachments {
+                ephemeron::trace_attached(attachments, object.header, &mut tracer);
+            }
             object.edges = start..sink.edges.len();
             object.opaque = sink.opaque;
         }
     }));
     if let Err(panic) = traced {
+        drop(attachments);
         release_held(&mut sink);
         drop(lists);
         unpin(&examined);
@@ -116,6 +124,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
         (Vec::new(), Vec::new())
     };
     // Step 6: release the cells, unlink the condemned, promote the survivors.
+    drop(attachments);
     release_held(&mut sink);
     for &index in &condemned {
         // SAFETY: a linked tracked object, and the lock is held.
@@ -309,6 +318,13 @@ fn unpin(survivors: &[Examined]) {
 /// does not stop the others; the first one is resumed once everything is freed.
 fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
     let mut first_panic = None;
+    let mut detached = Vec::new();
+    for &header in isolate {
+        // SAFETY: pinned, so allocated.
+        if unsafe { header.as_ref() }.weak.is_attached() {
+            detached.extend(ephemeron::detach_all(header));
+        }
+    }
     for &header in isolate {
         // SAFETY: condemned: unreachable by any other thread, and dropped once, here; the pin
         // keeps the memory allocated.
@@ -316,6 +332,10 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
         if let Err(panic) = dropped {
             first_panic.get_or_insert(panic);
         }
+    }
+    // The detached values may be members: their counts drop while their memory is still there.
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(detached))) {
+        first_panic.get_or_insert(panic);
     }
     for &header in isolate {
         // SAFETY: every value is dropped; the objects are unlinked and unreachable.

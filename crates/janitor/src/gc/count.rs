@@ -324,8 +324,13 @@ impl CountWord {
 /// The weak count of one object: how many `WeakGc`s point to it, plus one held by the strong
 /// side as a whole (as in `Arc`). The memory is freed when it reaches zero. Used only once the
 /// object is weakened: an object never weakened has only the strong side's unit, and its memory
-/// is freed without touching this word.
+/// is freed without touching this word. Its top bit, ATTACHED, says that a
+/// `ConditionalWeakTable` attached a value to the object (set while a holder has a reference,
+/// never cleared): whoever destroys the object then detaches its values.
 pub(crate) struct WeakCount(AtomicUsize);
+
+/// Set once a value was attached to the object.
+const ATTACHED: usize = 1 << (usize::BITS - 1);
 
 impl WeakCount {
     pub(crate) fn new() -> Self {
@@ -334,7 +339,7 @@ impl WeakCount {
 
     /// One more `WeakGc`; the caller holds a reference of either kind.
     pub(crate) fn increment(&self) {
-        if self.0.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+        if self.0.fetch_add(1, Ordering::Relaxed) & !ATTACHED > isize::MAX as usize / 2 {
             std::process::abort();
         }
     }
@@ -342,11 +347,23 @@ impl WeakCount {
     /// One unit less; true when it was the last (then, after an `Acquire` fence pairing with the
     /// other units' `Release`, the memory is the caller's to free).
     pub(crate) fn decrement(&self) -> bool {
-        if self.0.fetch_sub(1, Ordering::Release) != 1 {
+        if self.0.fetch_sub(1, Ordering::Release) & !ATTACHED != 1 {
             return false;
         }
         fence(Ordering::Acquire);
         true
+    }
+
+    /// Records that values are attached to the object; the caller holds a reference.
+    pub(crate) fn mark_attached(&self) {
+        self.0.fetch_or(ATTACHED, Ordering::Relaxed);
+    }
+
+    /// Whether values were ever attached. Read by whoever destroys the object, after its count
+    /// reached zero: the `Acquire` fence of that last drop orders the attaching thread's
+    /// `fetch_or` (made while it held a reference, before its `Release` drop) before this load.
+    pub(crate) fn is_attached(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & ATTACHED != 0
     }
 }
 

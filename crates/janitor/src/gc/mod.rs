@@ -44,6 +44,7 @@ mod api;
 mod cell;
 mod collector;
 mod count;
+mod ephemeron;
 mod finalize;
 mod finalizer;
 mod heap;
@@ -61,6 +62,7 @@ pub use api::{
     total_memory,
 };
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
+pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent};
 pub use finalize::{
     Finalize, Finalizer, FinalizerRegistered, is_registered_for_finalize, keep_alive,
     reregister_for_finalize, suppress_finalize,

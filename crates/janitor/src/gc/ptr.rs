@@ -4,7 +4,6 @@
 //! `Gc::new` or a clone) and given back exactly once, when it drops. The last one to drop frees
 //! the object (`release.rs`).
 
-use super::count::Dropped;
 use super::object::{self, Header, VTables, header_of};
 use super::trace::{Trace, Tracer};
 use super::{api, finalizer, release};

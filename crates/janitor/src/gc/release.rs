@@ -8,7 +8,7 @@
 
 use super::count::Dropped;
 use super::object::{self, Header};
-use super::{api, finalizer, retire};
+use super::{api, ephemeron, finalizer, retire};
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -114,9 +114,17 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
     let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    // SAFETY: as above.
+    let detached = if unsafe { header.as_ref() }.weak.is_attached() {
+        ephemeron::detach_all(header)
+    } else {
+        Vec::new()
+    };
     // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
     // count is zero, so a pin refuses it); dropped once, here.
     unsafe { object::drop_value(header) };
+    // Values attached by tables die with their key (their frees queue behind this one).
+    drop(detached);
     if tracked {
         // SAFETY: tracked, linked (only whoever frees an object unlinks it: that is us), dead
         // and dropped.
