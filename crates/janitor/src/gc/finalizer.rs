@@ -4,10 +4,11 @@
 //! step that found it unreachable (`count.rs`: the last drop keeps its count; `collector.rs`:
 //! a garbage isolate's registered members get one), so it and everything it references stay
 //! alive and intact until its finalizer has run; then the finalizer thread gives the count back
-//! by dropping a `Gc`. The queue is two lists; the thread takes from the normal list while it
-//! is not empty, so once a critical finalizer starts, every normal entry queued before it has
-//! been finalized. One collection queues all its entries under one lock: hence, among the
-//! objects one collection finds dead, every normal finalizer runs before any critical one.
+//! by dropping a `Gc`. The queue is two lists; the thread takes the whole normal list as a batch
+//! while it is not empty, and the critical list only when the normal one is empty, so when a
+//! batch of critical finalizers starts, every normal entry queued before it was taken has been
+//! finalized. One collection queues all its entries under one lock: hence, among the objects
+//! one collection finds dead, every normal finalizer runs before any critical one.
 //!
 //! `wait_for_pending_finalizers` compares two counters (entries queued, entries finished) under
 //! the queue's lock; no lock is held while a finalizer runs, so finalizers may allocate,
@@ -35,6 +36,8 @@ struct State {
     finished: u64,
     /// Set at shutdown under `SkipFinalizers`: the thread stops, waiters return.
     stopped: bool,
+    /// Whether the thread waits for work (then a new entry must wake it).
+    idle: bool,
 }
 
 struct Queue {
@@ -52,6 +55,7 @@ static QUEUE: Queue = Queue {
         queued: 0,
         finished: 0,
         stopped: false,
+        idle: false,
     }),
     work: Condvar::new(),
     done: Condvar::new(),
@@ -60,6 +64,8 @@ static QUEUE: Queue = Queue {
 static STARTED: Once = Once::new();
 static THREAD: OnceLock<ThreadId> = OnceLock::new();
 static SHUTDOWN_STARTED: AtomicBool = AtomicBool::new(false);
+/// `State::stopped`, readable without the lock between two finalizers of a batch.
+static STOPPED: AtomicBool = AtomicBool::new(false);
 
 fn lock() -> MutexGuard<'static, State> {
     // Finalizers never run under the lock, so a poisoned lock means only that a waiter panicked.
@@ -102,36 +108,52 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
         }
     }
     state.queued += objects.len() as u64;
+    let wake = std::mem::take(&mut state.idle);
     drop(state);
-    QUEUE.work.notify_one();
+    if wake {
+        QUEUE.work.notify_one();
+    }
 }
 
-/// The finalizer thread's loop: take the next entry (normal first), run it without the lock,
-/// count it finished.
+/// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
+/// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
+/// per object low; taking the critical list only when the normal one is empty keeps the order.
 fn run() {
+    let mut batch = Vec::new();
     loop {
-        let entry = {
+        {
             let mut state = lock();
             loop {
                 if state.stopped {
                     return;
                 }
-                if let Some(entry) = state
-                    .normal
-                    .pop_front()
-                    .or_else(|| state.critical.pop_front())
-                {
-                    break entry;
+                if !state.normal.is_empty() {
+                    batch.extend(state.normal.drain(..));
+                    break;
                 }
+                if !state.critical.is_empty() {
+                    batch.extend(state.critical.drain(..));
+                    break;
+                }
+                state.idle = true;
                 state = QUEUE
                     .work
                     .wait(state)
                     .unwrap_or_else(PoisonError::into_inner);
             }
-        };
-        finalize(entry);
+        }
+        let ran = batch.len();
+        tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
+        let mut batch_entries = batch.drain(..);
+        for entry in batch_entries.by_ref() {
+            finalize(entry);
+            if STOPPED.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        drop(batch_entries);
         let mut state = lock();
-        state.finished += 1;
+        state.finished += ran as u64;
         drop(state);
         QUEUE.done.notify_all();
     }
@@ -142,7 +164,7 @@ fn finalize(Entry(header): Entry) {
     // SAFETY: the entry holds a count, so the object is live.
     let vtable = unsafe { header.as_ref() }.vtable;
     let type_name = vtable.type_name();
-    tracing::debug!(r#type = type_name, "janitor: running a finalizer");
+    tracing::trace!(r#type = type_name, "janitor: running a finalizer");
     // SAFETY: the entry's count is handed over; queued objects have a finalizer.
     let outcome = unsafe { vtable.run_finalizer(header) };
     if let Err(payload) = outcome {
@@ -393,6 +415,7 @@ impl Drop for ShutdownGuard {
                 }
             }
             ShutdownPolicy::SkipFinalizers => {
+                STOPPED.store(true, Ordering::Release);
                 lock().stopped = true;
                 QUEUE.work.notify_all();
                 QUEUE.done.notify_all();
