@@ -313,6 +313,18 @@ unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
     fn trace(&self, _: &mut Tracer<'_>) {}
 }
 
+/// A `SafeHandle` on the managed heap: `Gc<SafeHandle<K>>` releases its handle when the object is
+/// freed. An object with a finalizer that holds one can still use it in its finalizer: the
+/// handle is released after, when the finalized object (and then the handle's object) is freed,
+/// which is the order .NET gets by making `SafeHandle` a critical finalizer.
+// SAFETY: a handle holds no `Gc`.
+unsafe impl<K: crate::handle::HandleKind> Trace for crate::handle::SafeHandle<K> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
+    #[inline]
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
 // SAFETY: a box owns its content and reports what the content reports.
 unsafe impl<T: ?Sized + Trace> Trace for Box<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
