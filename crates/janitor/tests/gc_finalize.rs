@@ -114,6 +114,9 @@ fn keep_alive_prevents_finalization_until_after_the_call() {
     keep_alive(&object);
     *object.next.borrow_mut() = None;
     drop(object);
+    // A concurrent test's collection may hold a pin on it: its unpin queues it, and `collect`
+    // returns only after every earlier collection finished.
+    collect();
     wait_for_pending_finalizers();
     assert_eq!(log.finalized(), 1);
 }
@@ -164,6 +167,7 @@ fn reregistering_after_suppression_runs_the_finalizer_once() {
     reregister_for_finalize(&object);
     assert!(is_registered_for_finalize(&object));
     drop(object);
+    collect();
     wait_for_pending_finalizers();
     assert_eq!(log.finalized(), 1);
 }
@@ -176,6 +180,7 @@ fn a_resurrected_object_stays_usable_and_is_not_finalized_again_unless_reregiste
     let short = Gc::downgrade(&object);
     let long = Gc::downgrade_long(&object);
     drop(object);
+    collect();
     wait_for_pending_finalizers();
     assert_eq!(log.finalized(), 1);
     let saved = log.saved.lock().unwrap().pop().expect("resurrected");
@@ -186,6 +191,7 @@ fn a_resurrected_object_stays_usable_and_is_not_finalized_again_unless_reregiste
     );
     assert!(long.upgrade().is_some(), "long weak tracks resurrection");
     drop(saved);
+    collect();
     wait_for_pending_finalizers();
     assert_eq!(log.finalized(), 1, "not registered any more");
     assert_eq!(log.dropped(), 1, "freed when unreachable again");
@@ -198,10 +204,12 @@ fn a_resurrected_and_reregistered_object_is_finalized_again() {
     let object = probe(&log, 0);
     object.resurrect.store(true, Ordering::SeqCst);
     drop(object);
+    collect();
     wait_for_pending_finalizers();
     let saved = log.saved.lock().unwrap().pop().expect("resurrected");
     reregister_for_finalize(&saved);
     drop(saved);
+    collect();
     wait_for_pending_finalizers();
     assert_eq!(log.finalized(), 2);
     assert_eq!(log.dropped(), 1);

@@ -32,8 +32,43 @@ pub(crate) fn heap() -> &'static Heap {
     &HEAP
 }
 
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static COLLECTING: std::cell::Cell<bool> = std::cell::Cell::new(false);
+}
+
+/// Whether this thread is running a collection (and the drops of its garbage).
+pub(crate) fn is_collecting() -> bool {
+    COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
+/// Runs one collection. Collections are serialized whole, from the pins to the last unpin (which
+/// may queue an object for its finalizer): so when `collect` returns, every collection that ran
+/// before it has queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes
+/// it. A collection started from inside one on the same thread (a `Drop` of the isolate, a
+/// finalizer-free nested allocation) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
-    let _freed = collector::collect(heap(), generation.min(OLDEST), trigger);
+    let heap = heap();
+    let nested = COLLECTING.try_with(|collecting| collecting.replace(true));
+    let _turn = match nested {
+        Ok(false) => Some(
+            heap.collection
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
+        _ => None,
+    };
+    struct Done(bool);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = COLLECTING.try_with(|collecting| collecting.set(false));
+            }
+        }
+    }
+    let _done = Done(nested == Ok(false));
+    let _freed = collector::collect(heap, generation.min(OLDEST), trigger);
 }
 
 /// Runs the collection an allocation found due.

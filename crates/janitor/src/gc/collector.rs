@@ -321,7 +321,7 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
     let mut detached = Vec::new();
     for &header in isolate {
         // SAFETY: pinned, so allocated.
-        if unsafe { header.as_ref() }.weak.is_attached() {
+        if unsafe { header.as_ref() }.count.is_weakened() {
             detached.extend(ephemeron::detach_all(header));
         }
     }

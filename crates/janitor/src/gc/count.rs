@@ -1,5 +1,5 @@
 //! The versioned count word: an object's strong count, its modification version and its state
-//! bits, in one 64-bit atomic; and the weak count that keeps an object's memory.
+//! bits, in one 64-bit atomic.
 //!
 //! Invariant owned here: every clone and every drop of a `Gc` changes the word's version in the
 //! same read-modify-write that changes the count, so the collector can tell, with one
@@ -26,7 +26,8 @@
 //!   gone (thawed: the upgrade then succeeds; condemned: it fails). Nothing else looks at it.
 //! * `W`, weakened: set by the first [`WeakGc`](crate::gc::WeakGc) made to the object, while the
 //!   downgrader holds a reference. From then on a weak upgrade may add a count at any moment, so
-//!   the unique-holder drop (below) is disabled, and the memory is kept while weak references live.
+//!   the unique-holder drop (below) is disabled; the object has a weak count (`weak.rs`), which
+//!   keeps its memory while weak references live.
 //! * `S`, short-cleared: set when the object becomes unreachable while registered for
 //!   finalization; short weak upgrades fail from then on, forever, even after a resurrection.
 //! * `R`, registered for finalization: a drop that would take the count from one to zero keeps
@@ -37,8 +38,8 @@
 //! nothing needs to be published. Drop is `Release`, and the drop that reaches zero follows with an
 //! `Acquire` fence before freeing, so that every use of the object by other threads happens
 //! before it is freed (as in `Arc`). The drop of an untracked object's only reference skips the
-//! read-modify-write: an `Acquire` load that reads a count of one and no `W` proves the reference
-//! unique (see [`CountWord::is_unique`]). A weak upgrade is a compare-and-swap that is `Acquire`
+//! read-modify-write: an `Acquire` load that reads a count of one, no `W` and no `R` proves the
+//! reference unique (see [`CountWord::is_unique`]). A weak upgrade is a compare-and-swap that is `Acquire`
 //! on success (it pairs with the `Release` drops, as `Weak::upgrade`). The collector's pin,
 //! freeze and condemn are `AcqRel` read-modify-writes: they are links in the per-object
 //! modification order that the soundness argument reasons about, and `Acquire` lets the collector
@@ -46,7 +47,7 @@
 //! what the argument needs: every read-modify-write on one word is totally ordered, whatever its
 //! ordering, and a compare-and-swap reads the latest value in that order.
 
-use crate::sync::{AtomicU64, AtomicUsize, Ordering, fence, yield_now};
+use crate::sync::{AtomicU64, Ordering, fence, yield_now};
 
 /// The count bits.
 const COUNT_MASK: u64 = 0xFFFF_FFFF;
@@ -160,8 +161,8 @@ impl CountWord {
     }
 
     /// Whether the caller holds the only reference, for an object the collector never pins (an
-    /// untracked one) and nobody can upgrade to (never weakened): then its drop frees the object
-    /// without a read-modify-write.
+    /// untracked one) and nobody can upgrade to (never weakened), and that is not registered for
+    /// finalization: then its drop frees the object without a read-modify-write.
     ///
     /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
     /// from which to clone, the collector never touches an untracked object, no weak reference
@@ -171,7 +172,7 @@ impl CountWord {
     /// of the last other holder, so all of that holder's uses happen before the caller frees.
     #[inline]
     pub(crate) fn is_unique(&self) -> bool {
-        self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED) == 1
+        self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | REGISTERED) == 1
     }
 
     /// The current strong count (a moment's view: other threads may change it at once).
@@ -318,52 +319,6 @@ impl CountWord {
                 Err(actual) => current = actual,
             }
         }
-    }
-}
-
-/// The weak count of one object: how many `WeakGc`s point to it, plus one held by the strong
-/// side as a whole (as in `Arc`). The memory is freed when it reaches zero. Used only once the
-/// object is weakened: an object never weakened has only the strong side's unit, and its memory
-/// is freed without touching this word. Its top bit, ATTACHED, says that a
-/// `ConditionalWeakTable` attached a value to the object (set while a holder has a reference,
-/// never cleared): whoever destroys the object then detaches its values.
-pub(crate) struct WeakCount(AtomicUsize);
-
-/// Set once a value was attached to the object.
-const ATTACHED: usize = 1 << (usize::BITS - 1);
-
-impl WeakCount {
-    pub(crate) fn new() -> Self {
-        Self(AtomicUsize::new(1))
-    }
-
-    /// One more `WeakGc`; the caller holds a reference of either kind.
-    pub(crate) fn increment(&self) {
-        if self.0.fetch_add(1, Ordering::Relaxed) & !ATTACHED > isize::MAX as usize / 2 {
-            std::process::abort();
-        }
-    }
-
-    /// One unit less; true when it was the last (then, after an `Acquire` fence pairing with the
-    /// other units' `Release`, the memory is the caller's to free).
-    pub(crate) fn decrement(&self) -> bool {
-        if self.0.fetch_sub(1, Ordering::Release) & !ATTACHED != 1 {
-            return false;
-        }
-        fence(Ordering::Acquire);
-        true
-    }
-
-    /// Records that values are attached to the object; the caller holds a reference.
-    pub(crate) fn mark_attached(&self) {
-        self.0.fetch_or(ATTACHED, Ordering::Relaxed);
-    }
-
-    /// Whether values were ever attached. Read by whoever destroys the object, after its count
-    /// reached zero: the `Acquire` fence of that last drop orders the attaching thread's
-    /// `fetch_or` (made while it held a reference, before its `Release` drop) before this load.
-    pub(crate) fn is_attached(&self) -> bool {
-        self.0.load(Ordering::Relaxed) & ATTACHED != 0
     }
 }
 

@@ -6,7 +6,9 @@
 //! the isolate (as it holds a cell), and reports each attached value as an edge of its key. So a
 //! value that references its key (directly or through a cycle) forms a garbage cycle with it,
 //! which trial deletion frees; and a value lives exactly as long as its key, since whoever
-//! destroys the key (the drop of its last reference, or the collector) detaches its values.
+//! destroys the key (the drop of its last reference, or the collector) detaches its values: a
+//! key with values is weakened (the table's index holds a `WeakGc` to it), and the destroyer of a
+//! weakened object looks in the side map.
 //! Each table keeps its own index of weak references to its keys, for `iter`, `clear` and its
 //! drop; a weak reference keeps the key's memory block, so its address is never reused while
 //! the index names it.
@@ -251,8 +253,6 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
             return Err((existing, value));
         }
         IN_USE.store(true, Ordering::Release);
-        // SAFETY: `key` holds a count, so the object is live.
-        unsafe { key.header().as_ref() }.weak.mark_attached();
         map.get_or_insert_with(HashMap::new)
             .entry(address)
             .or_default()

@@ -294,8 +294,10 @@ fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
 
 /// Blocks until every object queued for finalization before the call has been finalized, as
 /// .NET's `GC.WaitForPendingFinalizers`. It does not collect: call
-/// [`collect`](crate::gc::collect) first to queue the garbage cycles. Returns at once on the
-/// finalizer thread (a finalizer that waits), and after shutdown has stopped the thread.
+/// [`collect`](crate::gc::collect) first to queue the garbage cycles (when `collect` returns,
+/// every collection before it, on any thread, has queued what it found). Returns at once on the
+/// finalizer thread (a finalizer that waits), inside a collection (the `Drop` of a garbage
+/// cycle's member), and after shutdown has stopped the thread.
 ///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, collect, wait_for_pending_finalizers};
@@ -320,7 +322,10 @@ fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
 /// assert_eq!(RUNS.load(Ordering::SeqCst), 10);
 /// ```
 pub fn wait_for_pending_finalizers() {
-    if is_finalizer_thread() {
+    // On the finalizer thread it would wait for itself; inside a collection (a `Drop` of a garbage
+    // cycle's member) it would hold the collection's turn that a finalizer calling `collect`
+    // waits for.
+    if is_finalizer_thread() || super::api::is_collecting() {
         return;
     }
     let mut state = lock();

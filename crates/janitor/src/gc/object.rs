@@ -2,8 +2,8 @@
 //! the value, and the per-type table of operations the engine calls on an erased object.
 //!
 //! ```text
-//! tracked:    [pad] [Node: prev, next, generation, index] [Header: count, weak, vtable] [value]
-//! untracked:  [pad]                                       [Header: count, weak, vtable] [value]
+//! tracked:    [pad] [Node: prev, next, generation, index] [Header: count word, vtable] [value]
+//! untracked:  [pad]                                       [Header: count word, vtable] [value]
 //!                                                          ^ value - size_of::<Header>()
 //! ```
 //!
@@ -16,25 +16,24 @@
 //!
 //! An object's value is dropped when its strong count reaches zero (or its garbage isolate is
 //! condemned); its memory is freed then too, unless weak references exist: then the last of them
-//! frees it ([`release_memory`]).
+//! frees it ([`release_memory`], `weak.rs`).
 
 use super::alloc;
-use super::count::{CountWord, WeakCount};
+use super::count::CountWord;
 use super::finalize;
 use super::heap::Heap;
 use super::trace::{NOT_EXAMINED, Trace, Tracer};
+use super::weak;
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-/// The part of every object the engine reads: its count word, its weak count and its type's
-/// operations.
+/// The part of every object the engine reads: its count word and its type's operations.
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) count: CountWord,
-    pub(crate) weak: WeakCount,
     pub(crate) vtable: &'static ObjectVTable,
 }
 
@@ -221,7 +220,6 @@ pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) 
     unsafe {
         header.write(Header {
             count: CountWord::new(vtable.has_finalizer()),
-            weak: WeakCount::new(),
             vtable,
         });
         value_of::<T>(header).write(value);
@@ -275,8 +273,8 @@ pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
     }
 }
 
-/// Gives back the strong side's unit of the weak count once the value is dropped, and frees
-/// the memory if no weak reference is left (or none was ever made).
+/// Frees the memory of an object whose value is dropped, or, if weak references to it exist,
+/// gives back the strong side's unit of its weak count (the last weak reference then frees it).
 ///
 /// # Safety
 /// The value has been dropped, the object is unlinked from the heap, no strong reference will be
@@ -284,8 +282,8 @@ pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
 #[inline]
 pub(crate) unsafe fn release_memory(heap: &Heap, header: NonNull<Header>) {
     // SAFETY: the memory is allocated until freed below, or by the last weak reference.
-    let header_ref = unsafe { header.as_ref() };
-    if !header_ref.count.is_weakened() || header_ref.weak.decrement() {
+    let weakened = unsafe { header.as_ref() }.count.is_weakened();
+    if !weakened || weak::release_unit(header) {
         // SAFETY: the caller's contract, and no weak reference is left.
         unsafe { deallocate(heap, header) };
     }

@@ -259,14 +259,14 @@ impl<T: ?Sized> Drop for Gc<T> {
         let header = self.header_ref();
         let vtable = header.vtable;
         // The collector never pins an untracked object, so its only holder may free it without
-        // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened objects).
-        if vtable.has_finalizer() {
+        // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened and
+        // registered objects: a registered one goes to the finalizer queue instead).
+        let last = if !vtable.tracked && header.count.is_unique() {
+            true
+        } else if vtable.has_finalizer() {
             // SAFETY: this `Gc`'s count, given back once, here.
             unsafe { release::give_back(self.header()) };
             return;
-        }
-        let last = if !vtable.tracked && header.count.is_unique() {
-            true
         } else {
             header.count.decrement()
         };

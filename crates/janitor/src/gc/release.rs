@@ -53,6 +53,8 @@ pub(crate) unsafe fn free(header: NonNull<Header>) {
 ///
 /// # Safety
 /// The caller owns one count on the live object and never uses it again.
+#[cold]
+#[inline(never)]
 pub(crate) unsafe fn give_back(header: NonNull<Header>) {
     // SAFETY: the caller's count keeps the object live.
     let header_ref = unsafe { header.as_ref() };
@@ -113,24 +115,47 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 #[inline]
 unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
-    let tracked = unsafe { header.as_ref() }.vtable.tracked;
-    // SAFETY: as above.
-    let detached = if unsafe { header.as_ref() }.weak.is_attached() {
-        ephemeron::detach_all(header)
-    } else {
-        Vec::new()
-    };
+    let header_ref = unsafe { header.as_ref() };
+    if header_ref.count.is_weakened() {
+        // SAFETY: the caller's contract.
+        return unsafe { destroy_weakened(header) };
+    }
+    let tracked = header_ref.vtable.tracked;
     // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
     // count is zero, so a pin refuses it); dropped once, here.
     unsafe { object::drop_value(header) };
-    // Values attached by tables die with their key (their frees queue behind this one).
-    drop(detached);
     if tracked {
         // SAFETY: tracked, linked (only whoever frees an object unlinks it: that is us), dead
         // and dropped.
         unsafe { retire::retire(header) };
     } else {
-        // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable.
+        // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable;
+        // never weakened, so no weak reference waits for the memory.
+        unsafe { object::deallocate(api::heap(), header) };
+    }
+}
+
+/// [`destroy`] for an object that weak references (or a `ConditionalWeakTable`) point to: its
+/// attached values are detached and dropped after its value, and its memory waits for the last
+/// weak reference.
+///
+/// # Safety
+/// As for [`destroy`].
+#[cold]
+#[inline(never)]
+unsafe fn destroy_weakened(header: NonNull<Header>) {
+    // SAFETY: the object is live until its memory is released below.
+    let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    let detached = ephemeron::detach_all(header);
+    // SAFETY: as in `destroy`.
+    unsafe { object::drop_value(header) };
+    // Values attached by tables die with their key (their frees queue behind this one).
+    drop(detached);
+    if tracked {
+        // SAFETY: as in `destroy`; the retire batch releases the memory.
+        unsafe { retire::retire(header) };
+    } else {
+        // SAFETY: the value is dropped; in no list; unreachable.
         unsafe { object::release_memory(api::heap(), header) };
     }
 }

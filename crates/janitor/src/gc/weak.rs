@@ -1,16 +1,77 @@
 //! `WeakGc<T>`: a reference that does not keep its object alive.
 //!
 //! Invariant owned here: every `WeakGc` holds one unit of its object's weak count, taken when it
-//! was made and given back once, when it drops; the object's memory (never its value) lives while
+//! was made and given back once, when it drops; the strong references together hold one more
+//! unit, given back when the value is dropped; the object's memory (never its value) lives while
 //! the weak count is above zero. A `WeakGc` reads its object only through the header, which
 //! outlives the value, and reaches the value only through a successful upgrade, which is a `Gc`.
+//!
+//! Weak counts live in a side table keyed by header address, not in the header: most objects
+//! never get a weak reference, and a header word costs every object 8 bytes (it moved
+//! binary-trees' nodes to a larger size class, 20% slower). An object has an entry from its first
+//! downgrade (the count word's `W` bit says so) until its memory is freed; the table is sharded
+//! by address, so unrelated objects rarely share a lock. Only downgrades, weak clones and drops,
+//! and the freeing of weakened objects touch it; an upgrade never does.
 
 use super::object::{self, Header, header_of};
 use super::ptr::Gc;
 use super::{api, trace::Trace, trace::Tracer};
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::{Mutex, PoisonError};
+
+/// Shards of the weak-count table.
+const SHARDS: usize = 16;
+
+/// Weak counts by header address.
+struct Shard(Mutex<Option<HashMap<usize, usize>>>);
+
+// SAFETY: the map holds addresses and counts only.
+unsafe impl Sync for Shard {}
+
+static WEAK_COUNTS: [Shard; SHARDS] = [const { Shard(Mutex::new(None)) }; SHARDS];
+
+fn shard(header: NonNull<Header>) -> std::sync::MutexGuard<'static, Option<HashMap<usize, usize>>> {
+    let address = header.as_ptr() as usize;
+    // Objects are at least 16-byte aligned and blocks of one size class are adjacent.
+    WEAK_COUNTS[(address >> 4) % SHARDS]
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Adds one weak unit; the first one of an object (`first`, and no entry yet) also records the
+/// strong side's unit. The caller holds a reference of either kind.
+fn add_unit(header: NonNull<Header>, first: bool) {
+    let mut shard = shard(header);
+    let count = shard
+        .get_or_insert_with(HashMap::new)
+        .entry(header.as_ptr() as usize)
+        .or_insert(usize::from(first));
+    *count += 1;
+}
+
+/// Gives back one weak unit; true when it was the last (the entry is gone, and the memory is the
+/// caller's to free). The lock orders every unit's holder before the one that frees.
+pub(crate) fn release_unit(header: NonNull<Header>) -> bool {
+    let mut shard = shard(header);
+    let Some(map) = shard.as_mut() else {
+        return true;
+    };
+    let address = header.as_ptr() as usize;
+    match map.get_mut(&address) {
+        Some(count) if *count > 1 => {
+            *count -= 1;
+            false
+        }
+        _ => {
+            map.remove(&address);
+            true
+        }
+    }
+}
 
 /// A weak reference to an object on the managed heap, from [`Gc::downgrade`] (short) or
 /// [`Gc::downgrade_long`] (long, tracking resurrection), as .NET's `WeakReference`.
@@ -87,10 +148,11 @@ impl<T: ?Sized> WeakGc<T> {
         let header = strong.header();
         // SAFETY: `strong` holds a count, so the object is live.
         let header_ref = unsafe { header.as_ref() };
-        // The bit goes first: from the moment a weak reference exists, the unique-holder drop
-        // would race with its upgrades.
+        // The count comes first, then the bit: from the moment a weak reference exists, the
+        // unique-holder drop would race with its upgrades, and whoever frees the object reads the
+        // bit to know that an entry exists. Both happen while `strong` holds a count.
+        add_unit(header, true);
         header_ref.count.mark_weakened();
-        header_ref.weak.increment();
         Self {
             value: Gc::as_non_null(strong),
             track_resurrection,
@@ -167,8 +229,7 @@ impl<T: ?Sized> Clone for WeakGc<T> {
     /// assert!(weak.clone().upgrade().is_some());
     /// ```
     fn clone(&self) -> Self {
-        // SAFETY: this weak reference keeps the header allocated.
-        unsafe { self.header().as_ref() }.weak.increment();
+        add_unit(self.header(), false);
         Self {
             value: self.value,
             track_resurrection: self.track_resurrection,
@@ -179,8 +240,7 @@ impl<T: ?Sized> Clone for WeakGc<T> {
 
 impl<T: ?Sized> Drop for WeakGc<T> {
     fn drop(&mut self) {
-        // SAFETY: this weak reference keeps the header allocated until its unit is given back.
-        if unsafe { self.header().as_ref() }.weak.decrement() {
+        if release_unit(self.header()) {
             // SAFETY: that was the last unit, the strong side's included: the value is dropped
             // (the strong side gives its unit back only then) and the object unlinked.
             unsafe { object::deallocate(api::heap(), self.header()) };
