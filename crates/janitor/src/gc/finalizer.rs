@@ -374,9 +374,8 @@ pub enum ShutdownPolicy {
 /// use janitor::gc::{ShutdownPolicy, shutdown_guard};
 /// fn main() {
 ///     let _shutdown = shutdown_guard(ShutdownPolicy::RunFinalizers);
-///     // the program
+///     // the program; at the end of `main` the guard runs the pending finalizers
 /// }
-/// # main();
 /// ```
 #[must_use = "the policy runs when the guard drops: bind it to a variable at the top of main"]
 #[derive(Debug)]
