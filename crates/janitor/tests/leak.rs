@@ -307,13 +307,14 @@ fn a_check_reports_a_resource_held_by_a_garbage_cycle() {
     struct Holder {
         next: GcCell<Option<Gc<Holder>>>,
         #[trace(skip)]
-        tracker: LeakTracker,
+        /// Held for its drop, which reports the leak.
+        _tracker: LeakTracker,
     }
     leak::set_level(LeakLevel::Full);
     let check = LeakCheck::start();
     let holder = Gc::new(Holder {
         next: GcCell::new(None),
-        tracker: LeakTracker::new::<Holder>(),
+        _tracker: LeakTracker::new::<Holder>(),
     });
     *holder.next.borrow_mut() = Some(holder.clone());
     drop(holder);
