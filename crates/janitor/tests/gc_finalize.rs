@@ -525,3 +525,25 @@ fn a_finalizer_panic_without_a_handler_aborts_naming_the_type() {
         "{stderr}"
     );
 }
+
+/// WeakReferenceTests: a long reference to an object with a finalizer that does not resurrect
+/// stays upgradable while finalization is pending and is dead after collect, wait, collect; a
+/// short one is dead as soon as the object is found unreachable.
+#[test]
+fn long_weak_to_a_non_resurrecting_object_is_dead_after_collect_wait_collect() {
+    let log = Arc::new(Log::default());
+    let object = probe(&log, 0);
+    *object.next.borrow_mut() = Some(object.clone());
+    let (short, long) = (Gc::downgrade(&object), Gc::downgrade_long(&object));
+    drop(object);
+    collect();
+    assert!(
+        short.upgrade().is_none(),
+        "short: cleared when found unreachable"
+    );
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    collect();
+    assert!(long.upgrade().is_none(), "long: cleared when freed");
+    assert_eq!(log.dropped(), 1);
+}

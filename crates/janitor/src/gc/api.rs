@@ -46,19 +46,19 @@ pub(crate) fn is_collecting() -> bool {
 /// Runs one collection. Collections are serialized whole, from the pins to the last unpin (which
 /// may queue an object for its finalizer): so when `collect` returns, every collection that ran
 /// before it has queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes
-/// it. A collection started from inside one on the same thread (a `Drop` of the isolate, a
-/// finalizer-free nested allocation) runs inside the outer one's turn.
+/// it. A collection started from inside one on the same thread (by a `Drop` of the isolate, or
+/// an allocation there) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
     let heap = heap();
-    let nested = COLLECTING.try_with(|collecting| collecting.replace(true));
-    let _turn = match nested {
-        Ok(false) => Some(
-            heap.collection
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        ),
-        _ => None,
-    };
+    let outermost = matches!(
+        COLLECTING.try_with(|collecting| collecting.replace(true)),
+        Ok(false)
+    );
+    let _turn = outermost.then(|| {
+        heap.collection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    });
     struct Done(bool);
     impl Drop for Done {
         fn drop(&mut self) {
@@ -67,7 +67,7 @@ fn run(generation: u8, trigger: Trigger) {
             }
         }
     }
-    let _done = Done(nested == Ok(false));
+    let _done = Done(outermost);
     let _freed = collector::collect(heap, generation.min(OLDEST), trigger);
 }
 
