@@ -405,15 +405,38 @@ fn memory_info_reports_tracked_objects_and_pauses() {
     drop(kept);
 }
 
+/// A self-referencing node with a kilobyte of payload: only a collection can free it.
+#[derive(Trace)]
+struct HeavyLoop {
+    itself: GcCell<Option<Gc<HeavyLoop>>>,
+    #[trace(skip)]
+    payload: [u64; 128],
+    token: DropToken,
+}
+
 #[test]
 fn total_memory_grows_with_the_heap_and_shrinks_after_a_forced_collection() {
     let _serial = serial();
-    let blocks: Vec<_> = (0..2000).map(|_| Gc::new([0_u64; 128])).collect();
-    let with_blocks = total_memory(false);
-    assert!(with_blocks >= 2000 * 1024);
-    drop(blocks);
-    // Other tests allocate in parallel; the blocks are 2 MB, far more than they keep.
-    assert!(total_memory(true) < with_blocks);
+    let drops = Drops::default();
+    let loops: Vec<_> = (0..2000)
+        .map(|_| {
+            let heavy = Gc::new(HeavyLoop {
+                itself: GcCell::new(None),
+                payload: [7; 128],
+                token: drops.token(),
+            });
+            *heavy.itself.borrow_mut() = Some(heavy.clone());
+            heavy
+        })
+        .collect();
+    assert!(loops.iter().all(|heavy| heavy.payload[127] == 7));
+    let with_loops = total_memory(false);
+    assert!(with_loops >= 2000 * 1024);
+    drop(loops);
+    // Every node still holds itself: counting alone frees none of them; the forced collection does.
+    // Other tests allocate in parallel, but keep far less than these 2 MB.
+    assert!(total_memory(true) < with_loops);
+    assert_eq!(drops.count(), 2000);
 }
 
 trait Shape: Send + Sync {

@@ -32,6 +32,11 @@ static FINALIZED: AtomicUsize = AtomicUsize::new(0);
 static FINALIZER_FAILURES: AtomicUsize = AtomicUsize::new(0);
 /// Nodes whose finalizer resurrected them.
 static RESURRECTED: Mutex<Vec<Gc<Node>>> = Mutex::new(Vec::new());
+/// Collections finished by the collector thread so far.
+static COLLECTIONS: AtomicUsize = AtomicUsize::new(0);
+/// Mutators keep going past their deadline until this many collections ran beside them, so that a
+/// slow machine (or valgrind) cannot end the test before the collector raced them at all.
+const MIN_COLLECTIONS: usize = 3;
 
 #[derive(Trace)]
 #[trace(finalize)]
@@ -162,7 +167,7 @@ fn mutate(slots: Slots, seed: u64, deadline: Instant) {
     let mut held: Vec<Gc<Node>> = Vec::new();
     let mut weak: Vec<WeakGc<Node>> = Vec::new();
     let mut next_id = seed << 32;
-    while Instant::now() < deadline {
+    while Instant::now() < deadline || COLLECTIONS.load(Ordering::SeqCst) < MIN_COLLECTIONS {
         match random.below(10) {
             0 | 1 => {
                 next_id += 1;
@@ -273,23 +278,21 @@ fn mutators_and_collectors_never_free_a_reachable_node_and_free_every_node_at_th
         let stop = stop.clone();
         std::thread::spawn(move || {
             let mut random = Random(42);
-            let mut collections = 0_u64;
             while !stop.load(Ordering::SeqCst) {
                 match random.below(3) {
                     0 => collect(),
                     generation => collect_generation(generation as u8 - 1),
                 }
-                collections += 1;
+                COLLECTIONS.fetch_add(1, Ordering::SeqCst);
                 std::thread::yield_now();
             }
-            collections
         })
     };
     for mutator in mutators {
         mutator.join().unwrap();
     }
     stop.store(true, Ordering::SeqCst);
-    let collections = collector.join().unwrap();
+    collector.join().unwrap();
     for slot in slots.iter() {
         slot.lock().unwrap().take();
     }
@@ -313,7 +316,7 @@ fn mutators_and_collectors_never_free_a_reachable_node_and_free_every_node_at_th
             break;
         }
     }
-    assert!(collections > 0);
+    assert!(COLLECTIONS.load(Ordering::SeqCst) >= MIN_COLLECTIONS);
     assert_eq!(
         FINALIZER_FAILURES.load(Ordering::SeqCst),
         0,

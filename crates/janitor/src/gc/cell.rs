@@ -388,7 +388,10 @@ mod tests {
         std::thread::scope(|scope| {
             let writer = scope.spawn(|| *cell.borrow_mut() = 2);
             std::thread::sleep(std::time::Duration::from_millis(20));
-            assert_eq!(*cell.borrow(), 1);
+            // Read as the collector does, under its hold: a reader's borrow here would race the
+            // writer's, which then fails as a conflicting borrow instead of waiting.
+            // SAFETY: the hold excludes the writer.
+            assert_eq!(unsafe { *cell.value.get() }, 1);
             // SAFETY: this thread took the hold above.
             unsafe { cell.flag.release() };
             writer.join().unwrap();

@@ -22,7 +22,8 @@
 //!    later collection. Once all are frozen, all are condemned (waiting upgrades then fail).
 //! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
 //! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
-//!    that dereferences a member panics on the condemned bit), then free their memory, then unpin
+//!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
+//!    them, unless a `Drop` cloned a member out of the isolate: see `drop_isolate`), then unpin
 //!    the survivors (an unpin is an ordinary drop and may free).
 //!
 //! Why no thread can reach a condemned object: a thread reaches an object only through a `Gc`
@@ -127,8 +128,15 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     drop(attachments);
     release_held(&mut sink);
     for &index in &condemned {
+        let header = examined[index].header;
         // SAFETY: a linked tracked object, and the lock is held.
-        unsafe { lists.remove(examined[index].header) };
+        unsafe { lists.remove(header) };
+        // A `Drop` of the isolate may clone a member out of it (step 7): a later collection
+        // that traces that clone must not take this collection's index for its own.
+        // SAFETY: tracked, so it has a node; the lock guards the node's fields.
+        unsafe { object::node_of(header).as_ref() }
+            .index
+            .set(NOT_EXAMINED);
     }
     let queued: Vec<NonNull<Header>> = finalizable
         .iter()
@@ -338,8 +346,15 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
         first_panic.get_or_insert(panic);
     }
     for &header in isolate {
-        // SAFETY: every value is dropped; the objects are unlinked and unreachable.
-        unsafe { object::release_memory(heap, header) };
+        // A `Drop` may have cloned a member (a clone touches only the count word), so the pin is
+        // given back like any count: the memory is released by whoever gives back the last one,
+        // here or at the last clone's drop (`release.rs` knows a condemned object's value is
+        // already dropped). Until then a clone's deref panics on the condemned bit.
+        // SAFETY: the pin keeps the object allocated until this decrement.
+        if unsafe { header.as_ref() }.count.decrement() {
+            // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
+            unsafe { object::release_memory(heap, header) };
+        }
     }
     if let Some(panic) = first_panic {
         resume_unwind(panic);

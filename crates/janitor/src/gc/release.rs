@@ -84,12 +84,17 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
     struct Drain<'a>(&'a DropQueue);
     impl Drop for Drain<'_> {
         fn drop(&mut self) {
+            // A destructor that panics here unwinds out of the loop: this second guard then
+            // destroys the rest and ends the drain, or the thread would queue every later free
+            // and never destroy it.
+            let resume = Drain(self.0);
             loop {
                 let next = self.0.pending.borrow_mut().pop();
                 let Some(header) = next else { break };
                 // SAFETY: queued objects reached a count of zero: unreachable and ours.
                 unsafe { destroy(header) };
             }
+            std::mem::forget(resume);
             self.0.active.set(false);
         }
     }
@@ -116,6 +121,14 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
     let header_ref = unsafe { header.as_ref() };
+    if header_ref.count.is_condemned() {
+        // A garbage isolate's member cloned out by a `Drop` of its isolate: the collector dropped
+        // its value, detached what a table attached to it, and unlinked it; this was the clone's
+        // last count.
+        // SAFETY: the value is dropped, the object in no list, and unreachable.
+        unsafe { object::release_memory(api::heap(), header) };
+        return;
+    }
     if header_ref.count.is_weakened() {
         // SAFETY: the caller's contract.
         return unsafe { destroy_weakened(header) };

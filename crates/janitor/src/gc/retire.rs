@@ -83,3 +83,47 @@ unsafe fn unlink_and_free(batch: &[NonNull<Header>]) {
         unsafe { object::release_memory(heap, header) };
     }
 }
+
+/// Loom model of a dead tracked object meeting a collection: its last `Gc` drops while the
+/// collector pins, traces and unpins it. Whichever comes first, the value is dropped exactly once,
+/// and never while the collector traces it.
+#[cfg(all(test, loom))]
+mod loom_review {
+    use crate::gc::{Gc, GcCell, Trace, collect};
+    use crate::sync::{AtomicUsize, Ordering};
+    use loom::sync::Arc;
+
+    #[derive(Trace)]
+    struct Node {
+        next: GcCell<Option<Gc<Node>>>,
+        #[trace(skip)]
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Drop for Node {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_a_tracked_object_dropped_during_a_collection_is_dropped_once() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let node = |next| {
+                Gc::new(Node {
+                    next: GcCell::new(next),
+                    drops: drops.clone(),
+                })
+            };
+            // `head` points to `tail`; the mutator holds the only `Gc` to `head`.
+            let head = node(Some(node(None)));
+            let mutator = loom::thread::spawn(move || drop(head));
+            collect();
+            mutator.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 2, "each object dropped once");
+        });
+    }
+}

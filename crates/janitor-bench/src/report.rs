@@ -1,0 +1,228 @@
+//! Turns measured workloads into the human table, the Markdown tables and the JSON object.
+//!
+//! Invariant: every form shows the same rows with the same numbers; the JSON keeps raw numbers
+//! (nanoseconds, bytes), the tables round them for reading.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::harness::Measured;
+
+/// The JSON object `{"workloads": {name: {implementation: {median_ns, ratio_to_janitor, ...}}}}`.
+///
+/// `ratio_to_janitor` is relative to the workload's baseline, which is `janitor` except where a
+/// workload compares janitor with itself (`gen0-pause`: gen-0 collection against a full one).
+/// Implementations that cannot express a workload are left out.
+///
+/// ```
+/// use janitor_bench::harness::{Measured, Row};
+/// use std::time::Duration;
+/// let measured = Measured {
+///     name: "w",
+///     baseline: "janitor",
+///     rows: vec![Row {
+///         implementation: "janitor",
+///         median: Duration::from_nanos(5),
+///         ratio: Some(1.0),
+///         peak_bytes: None,
+///         note: None,
+///     }],
+///     absent: vec!["box"],
+/// };
+/// let json = janitor_bench::report::to_json(&[measured]);
+/// assert_eq!(json["workloads"]["w"]["janitor"]["median_ns"], 5);
+/// ```
+pub fn to_json(workloads: &[Measured]) -> Value {
+    let mut by_name = Map::new();
+    for workload in workloads {
+        let mut rows = Map::new();
+        for row in &workload.rows {
+            let mut fields = Map::new();
+            fields.insert("median_ns".into(), json!(row.median.as_nanos() as u64));
+            if let Some(ratio) = row.ratio {
+                fields.insert("ratio_to_janitor".into(), json!(ratio));
+            }
+            if let Some(peak) = row.peak_bytes {
+                fields.insert("peak_bytes".into(), json!(peak));
+            }
+            if let Some(note) = &row.note {
+                fields.insert("note".into(), json!(note));
+            }
+            rows.insert(row.implementation.into(), Value::Object(fields));
+        }
+        by_name.insert(workload.name.into(), Value::Object(rows));
+    }
+    json!({ "workloads": by_name })
+}
+
+/// A plain-text table, one block per workload, one line per implementation.
+///
+/// ```
+/// use janitor_bench::harness::{Measured, Row};
+/// use std::time::Duration;
+/// let measured = Measured {
+///     name: "w",
+///     baseline: "janitor",
+///     rows: vec![Row {
+///         implementation: "janitor",
+///         median: Duration::from_millis(12),
+///         ratio: Some(1.0),
+///         peak_bytes: Some(2 << 20),
+///         note: None,
+///     }],
+///     absent: vec!["box"],
+/// };
+/// let table = janitor_bench::report::to_table(&[measured]);
+/// assert!(table.contains("12.0 ms"));
+/// assert!(table.contains("box"));
+/// ```
+pub fn to_table(workloads: &[Measured]) -> String {
+    let mut out = String::new();
+    for workload in workloads {
+        let _ = writeln!(
+            out,
+            "\n{} (ratio: median / median of {})",
+            workload.name, workload.baseline
+        );
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>12} {:>8} {:>12}  note",
+            "implementation", "median", "ratio", "peak memory"
+        );
+        for row in &workload.rows {
+            let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
+            let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
+            let _ = writeln!(
+                out,
+                "  {:<16} {:>12} {:>8} {:>12}  {}",
+                row.implementation,
+                format_duration(row.median),
+                ratio,
+                peak,
+                row.note.as_deref().unwrap_or("")
+            );
+        }
+        for implementation in &workload.absent {
+            let _ = writeln!(
+                out,
+                "  {implementation:<16} {:>12} {:>8} {:>12}",
+                "—", "—", "—"
+            );
+        }
+    }
+    out
+}
+
+/// The same rows as [`to_table`], as one Markdown table per workload (for the README).
+///
+/// ```
+/// use janitor_bench::harness::{Measured, Row};
+/// use std::time::Duration;
+/// let measured = Measured {
+///     name: "w",
+///     baseline: "janitor",
+///     rows: vec![Row {
+///         implementation: "rc",
+///         median: Duration::from_millis(3),
+///         ratio: Some(0.5),
+///         peak_bytes: None,
+///         note: Some("leaks cycles".into()),
+///     }],
+///     absent: vec![],
+/// };
+/// let markdown = janitor_bench::report::to_markdown(&[measured]);
+/// assert!(markdown.contains("| rc | 3.0 ms | 0.50 | — | leaks cycles |"));
+/// ```
+pub fn to_markdown(workloads: &[Measured]) -> String {
+    let mut out = String::new();
+    for workload in workloads {
+        let _ = writeln!(
+            out,
+            "\n**{}** (ratio to `{}`)\n",
+            workload.name, workload.baseline
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | median | ratio | peak memory | note |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---|");
+        for row in &workload.rows {
+            let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
+            let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.implementation,
+                format_duration(row.median),
+                ratio,
+                peak,
+                row.note.as_deref().unwrap_or("")
+            );
+        }
+        for implementation in &workload.absent {
+            let _ = writeln!(
+                out,
+                "| {implementation} | — | — | — | cannot express the workload |"
+            );
+        }
+    }
+    out
+}
+
+/// A ratio with two decimals, or three below 0.1 (a gen-0 pause is a few thousandths of a full one).
+fn format_ratio(ratio: f64) -> String {
+    if ratio < 0.1 {
+        format!("{ratio:.3}")
+    } else {
+        format!("{ratio:.2}")
+    }
+}
+
+/// A duration with a unit that keeps three or four significant digits.
+fn format_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos() as f64;
+    if nanos >= 1e9 {
+        format!("{:.2} s", nanos / 1e9)
+    } else if nanos >= 1e6 {
+        format!("{:.1} ms", nanos / 1e6)
+    } else if nanos >= 1e3 {
+        format!("{:.1} µs", nanos / 1e3)
+    } else {
+        format!("{nanos} ns")
+    }
+}
+
+/// Bytes in MiB (or KiB below one MiB).
+fn format_bytes(bytes: usize) -> String {
+    let bytes = bytes as f64;
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", bytes / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        assert_eq!(format_duration(Duration::from_nanos(1_500)), "1.5 µs");
+        assert_eq!(format_duration(Duration::from_millis(2_500)), "2.50 s");
+    }
+
+    #[test]
+    fn small_ratios_keep_a_third_decimal() {
+        assert_eq!(format_ratio(0.0049), "0.005");
+        assert_eq!(format_ratio(1.234), "1.23");
+    }
+
+    #[test]
+    fn bytes_below_a_mebibyte_are_shown_in_kibibytes() {
+        assert_eq!(format_bytes(2048), "2.0 KiB");
+        assert_eq!(format_bytes(3 << 20), "3.0 MiB");
+    }
+}
