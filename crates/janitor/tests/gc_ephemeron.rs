@@ -1,5 +1,7 @@
 //! `ConditionalWeakTable`: ports of .NET's DependentHandle and ConditionalWeakTable scenarios.
-//! Each test counts its own objects.
+//! Each test counts its own objects. Tests run in parallel, and a collection started by one may
+//! hold a pin on another's object for a moment, deferring its free to the unpin; so before
+//! counting drops a test calls `collect`, which returns after every earlier collection finished.
 
 use janitor::gc::{ConditionalWeakTable, Gc, GcCell, Trace, WeakGc, collect};
 use std::sync::Arc;
@@ -74,11 +76,8 @@ fn the_value_dies_when_its_key_dies() {
     let weak = Gc::downgrade(&v);
     table.add(&k, v).unwrap();
     drop(k);
-    assert_eq!(
-        drops.load(Ordering::SeqCst),
-        2,
-        "key and value, by counting"
-    );
+    collect();
+    assert_eq!(drops.load(Ordering::SeqCst), 2, "key and value");
     assert!(weak.upgrade().is_none());
     assert_eq!(table.iter().count(), 0);
 }
@@ -134,6 +133,7 @@ fn remove_drops_the_value_and_a_removed_key_can_be_added_again() {
     let k = key(&drops);
     table.add(&k, value(&drops)).unwrap();
     assert!(table.remove(&k));
+    collect();
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     assert!(!table.remove(&k));
     table.add(&k, value(&drops)).unwrap();
@@ -172,6 +172,7 @@ fn an_iterator_keeps_nothing_alive() {
     table.add(&k, value(&drops)).unwrap();
     let entries = table.iter();
     drop(k);
+    collect();
     assert_eq!(drops.load(Ordering::SeqCst), 2);
     assert_eq!(entries.count(), 0);
 }
@@ -185,12 +186,14 @@ fn clear_and_dropping_the_table_drop_every_value() {
         table.add(k, value(&drops)).unwrap();
     }
     table.clear();
+    collect();
     assert_eq!(drops.load(Ordering::SeqCst), 3);
     let table = ConditionalWeakTable::new();
     for k in &keys {
         table.add(k, value(&drops)).unwrap();
     }
     drop(table);
+    collect();
     assert_eq!(drops.load(Ordering::SeqCst), 6);
     assert!(keys.iter().all(|k| k.other.borrow().is_none()));
 }
@@ -237,6 +240,7 @@ fn concurrent_adds_and_gets_from_four_threads_agree_on_one_value_per_key() {
         "one winner per key"
     );
     assert!(made.load(Ordering::SeqCst) >= 200);
+    collect();
     assert_eq!(
         drops.load(Ordering::SeqCst),
         made.load(Ordering::SeqCst) - 200,
