@@ -4,6 +4,10 @@
 //! `#[trace(skip)]`; the constants `HOLDS_GC` and `MUTABLE_EDGES` are the OR of the traced fields'.
 //! Every type parameter is bounded by `Trace`. The implementation is sound by construction: a
 //! value owns its fields, and each is reported once.
+//!
+//! `#[trace(finalize)]` on the type adds the finalizer hook (`FINALIZER`, which only compiles if
+//! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
+//! requires): registration cannot be forgotten in either direction.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -17,6 +21,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 }
 
 fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
+    let finalize = has_finalize_attribute(&input.attrs)?;
     let mut traced_types = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
@@ -49,6 +54,21 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
     }
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    let (hook, registered) = if finalize {
+        (
+            quote! {
+                const FINALIZER: ::core::option::Option<::janitor::gc::Finalizer<Self>> =
+                    ::core::option::Option::Some(::janitor::gc::Finalizer::of());
+            },
+            quote! {
+                // SAFETY: generated together with the `FINALIZER` hook above.
+                #[automatically_derived]
+                unsafe impl #impl_generics ::janitor::gc::FinalizerRegistered for #name #type_generics #where_clause {}
+            },
+        )
+    } else {
+        (quote! {}, quote! {})
+    };
     Ok(quote! {
         // SAFETY: generated: every field not marked `#[trace(skip)]` is traced once, and the
         // value owns its fields.
@@ -56,13 +76,35 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
         unsafe impl #impl_generics ::janitor::gc::Trace for #name #type_generics #where_clause {
             const HOLDS_GC: bool = false #(|| <#traced_types as ::janitor::gc::Trace>::HOLDS_GC)*;
             const MUTABLE_EDGES: bool = false #(|| <#traced_types as ::janitor::gc::Trace>::MUTABLE_EDGES)*;
+            #hook
             #[inline]
             #[allow(unused_variables)]
             fn trace(&self, tracer: &mut ::janitor::gc::Tracer<'_>) {
                 #body
             }
         }
+        #registered
     })
+}
+
+/// Whether the type carries `#[trace(finalize)]`.
+fn has_finalize_attribute(attributes: &[syn::Attribute]) -> syn::Result<bool> {
+    let mut finalize = false;
+    for attribute in attributes
+        .iter()
+        .filter(|attribute| attribute.path().is_ident("trace"))
+    {
+        attribute.parse_nested_meta(|meta| {
+            if meta.path.is_ident("finalize") {
+                finalize = true;
+                Ok(())
+            } else {
+                Err(meta
+                    .error("unknown trace option on a type: the only one is `#[trace(finalize)]`"))
+            }
+        })?;
+    }
+    Ok(finalize)
 }
 
 /// A pattern binding the traced fields, and the calls that trace them.

@@ -297,3 +297,28 @@ fn reports_of<T>(reports: Vec<LeakReport>) -> u64 {
         .map(LeakReport::count)
         .sum()
 }
+
+/// A resource held by a garbage cycle is dropped only by a collection: ending the check
+/// collects first, so the leak is the check's.
+#[test]
+fn a_check_reports_a_resource_held_by_a_garbage_cycle() {
+    use janitor::gc::{Gc, GcCell, Trace};
+    #[derive(Trace)]
+    struct Holder {
+        next: GcCell<Option<Gc<Holder>>>,
+        #[trace(skip)]
+        /// Held for its drop, which reports the leak.
+        _tracker: LeakTracker,
+    }
+    leak::set_level(LeakLevel::Full);
+    let check = LeakCheck::start();
+    let holder = Gc::new(Holder {
+        next: GcCell::new(None),
+        _tracker: LeakTracker::new::<Holder>(),
+    });
+    *holder.next.borrow_mut() = Some(holder.clone());
+    drop(holder);
+    let reports = check.finish();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].type_name().ends_with("Holder"));
+}

@@ -322,3 +322,46 @@ impl tracing::field::Visit for Message {
         }
     }
 }
+
+/// A `SafeHandle` held in the managed heap by an object with a normal finalizer: the finalizer
+/// can still use the handle, which is released once, after it.
+#[test]
+fn a_heap_safe_handle_is_released_after_the_finalizer_of_its_holder() {
+    use janitor::gc::{Finalize, Gc, GcCell, Trace, collect, wait_for_pending_finalizers};
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Stream {
+        handle: Gc<SafeHandle<Counting>>,
+        cycle: GcCell<Option<Gc<Stream>>>,
+        #[trace(skip)]
+        resource: &'static Resource,
+        #[trace(skip)]
+        seen_in_finalizer: Arc<Mutex<Option<(bool, usize)>>>,
+    }
+    impl Finalize for Stream {
+        fn finalize(this: &Gc<Self>) {
+            let usable = this.handle.add_ref().is_ok();
+            *this.seen_in_finalizer.lock().unwrap() =
+                Some((usable, this.resource.releases.load(Ordering::SeqCst)));
+        }
+    }
+    let (handle, resource) = owned();
+    let seen = Arc::new(Mutex::new(None));
+    let stream = Gc::new(Stream {
+        handle: Gc::new(handle),
+        cycle: GcCell::new(None),
+        resource,
+        seen_in_finalizer: seen.clone(),
+    });
+    *stream.cycle.borrow_mut() = Some(stream.clone());
+    drop(stream);
+    collect();
+    wait_for_pending_finalizers();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some((true, 0)),
+        "usable, not yet released"
+    );
+    collect();
+    assert_eq!(resource.releases.load(Ordering::SeqCst), 1);
+}

@@ -4,10 +4,18 @@
 //! the node drops: a node freed while reachable shows up as a canary failure (or, under
 //! valgrind, as an invalid read). At the end every node must have been freed exactly once.
 //!
+//! Nodes have a finalizer: most stay registered (some are suppressed at creation), some
+//! resurrect themselves once, and mutators also reach nodes through weak references. Every
+//! registered node must be finalized exactly once, before it is freed, never after; a canary
+//! poisoned in a finalizer's object would mean it was freed while queued.
+//!
 //! `JANITOR_STRESS_MS` sets how long the mutators run (default 2000 ms; CI's valgrind run uses a
 //! short setting).
 
-use janitor::gc::{Gc, GcCell, GcMutex, GcRwLock, Trace, collect, collect_generation};
+use janitor::gc::{
+    Finalize, Gc, GcCell, GcMutex, GcRwLock, Trace, WeakGc, collect, collect_generation,
+    suppress_finalize, wait_for_pending_finalizers,
+};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,6 +27,11 @@ const SLOTS: usize = 64;
 static ALIVE: AtomicUsize = AtomicUsize::new(0);
 static CREATED: AtomicUsize = AtomicUsize::new(0);
 static CANARY_FAILURES: AtomicUsize = AtomicUsize::new(0);
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
+static FINALIZED: AtomicUsize = AtomicUsize::new(0);
+static FINALIZER_FAILURES: AtomicUsize = AtomicUsize::new(0);
+/// Nodes whose finalizer resurrected them.
+static RESURRECTED: Mutex<Vec<Gc<Node>>> = Mutex::new(Vec::new());
 /// Collections finished by the collector thread so far.
 static COLLECTIONS: AtomicUsize = AtomicUsize::new(0);
 /// Mutators keep going past their deadline until this many collections ran beside them, so that a
@@ -26,11 +39,17 @@ static COLLECTIONS: AtomicUsize = AtomicUsize::new(0);
 const MIN_COLLECTIONS: usize = 3;
 
 #[derive(Trace)]
+#[trace(finalize)]
 struct Node {
     #[trace(skip)]
     id: u64,
     #[trace(skip)]
     canary: u64,
+    /// Registered at creation and not suppressed: must be finalized before it drops.
+    #[trace(skip)]
+    registered: bool,
+    #[trace(skip)]
+    finalized: AtomicBool,
     edges: GcMutex<Vec<Gc<Node>>>,
     cell: GcCell<Option<Gc<Node>>>,
     shared: GcRwLock<Option<Gc<Node>>>,
@@ -40,13 +59,22 @@ impl Node {
     fn new(id: u64) -> Gc<Node> {
         ALIVE.fetch_add(1, Ordering::SeqCst);
         CREATED.fetch_add(1, Ordering::SeqCst);
-        Gc::new(Node {
+        let registered = id % 4 != 0;
+        let node = Gc::new(Node {
             id,
             canary: CANARY ^ id,
+            registered,
+            finalized: AtomicBool::new(false),
             edges: GcMutex::new(Vec::new()),
             cell: GcCell::new(None),
             shared: GcRwLock::new(None),
-        })
+        });
+        if registered {
+            REGISTERED.fetch_add(1, Ordering::SeqCst);
+        } else {
+            suppress_finalize(&node);
+        }
+        node
     }
 
     fn check(&self) {
@@ -56,9 +84,28 @@ impl Node {
     }
 }
 
+impl Finalize for Node {
+    fn finalize(this: &Gc<Self>) {
+        this.check();
+        for edge in this.edges.lock().iter() {
+            edge.check();
+        }
+        if !this.registered || this.finalized.swap(true, Ordering::SeqCst) {
+            FINALIZER_FAILURES.fetch_add(1, Ordering::SeqCst);
+        }
+        FINALIZED.fetch_add(1, Ordering::SeqCst);
+        if this.id % 8 == 1 {
+            RESURRECTED.lock().unwrap().push(this.clone());
+        }
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         self.check();
+        if self.registered && !self.finalized.load(Ordering::SeqCst) {
+            FINALIZER_FAILURES.fetch_add(1, Ordering::SeqCst);
+        }
         self.canary = 0;
         ALIVE.fetch_sub(1, Ordering::SeqCst);
     }
@@ -118,6 +165,7 @@ fn walk(mut node: Gc<Node>, random: &mut Random) -> Gc<Node> {
 fn mutate(slots: Slots, seed: u64, deadline: Instant) {
     let mut random = Random(seed);
     let mut held: Vec<Gc<Node>> = Vec::new();
+    let mut weak: Vec<WeakGc<Node>> = Vec::new();
     let mut next_id = seed << 32;
     while Instant::now() < deadline || COLLECTIONS.load(Ordering::SeqCst) < MIN_COLLECTIONS {
         match random.below(10) {
@@ -174,7 +222,16 @@ fn mutate(slots: Slots, seed: u64, deadline: Instant) {
             }
             6 => {
                 if let Some(node) = take_root(&slots, &mut random) {
-                    held.push(walk(node, &mut random));
+                    let node = walk(node, &mut random);
+                    if random.below(2) == 0 {
+                        weak.push(Gc::downgrade(&node));
+                    } else {
+                        weak.push(Gc::downgrade_long(&node));
+                    }
+                    held.push(node);
+                }
+                if weak.len() > 64 {
+                    weak.drain(..32);
                 }
             }
             7 => {
@@ -184,6 +241,11 @@ fn mutate(slots: Slots, seed: u64, deadline: Instant) {
                 }
             }
             8 => drop(slots[random.below(SLOTS)].lock().unwrap().take()),
+            9 if !weak.is_empty() => {
+                if let Some(node) = weak[random.below(weak.len())].upgrade() {
+                    held.push(walk(node, &mut random));
+                }
+            }
             _ => {
                 for node in &held {
                     node.check();
@@ -234,8 +296,37 @@ fn mutators_and_collectors_never_free_a_reachable_node_and_free_every_node_at_th
     for slot in slots.iter() {
         slot.lock().unwrap().take();
     }
-    collect();
+    // Garbage cycles are queued by a collection, finalized, then freed by the next one; a
+    // finalized object's drop can queue what it alone held, one level per round; the
+    // resurrected come back once, unregistered, and go for good. Rounds go on while they make
+    // progress.
+    loop {
+        let before = (
+            ALIVE.load(Ordering::SeqCst),
+            FINALIZED.load(Ordering::SeqCst),
+        );
+        collect();
+        wait_for_pending_finalizers();
+        RESURRECTED.lock().unwrap().clear();
+        if (
+            ALIVE.load(Ordering::SeqCst),
+            FINALIZED.load(Ordering::SeqCst),
+        ) == before
+        {
+            break;
+        }
+    }
     assert!(COLLECTIONS.load(Ordering::SeqCst) >= MIN_COLLECTIONS);
+    assert_eq!(
+        FINALIZER_FAILURES.load(Ordering::SeqCst),
+        0,
+        "a node was finalized twice, finalized while suppressed, or freed unfinalized"
+    );
+    assert_eq!(
+        FINALIZED.load(Ordering::SeqCst),
+        REGISTERED.load(Ordering::SeqCst),
+        "every registered node is finalized exactly once"
+    );
     assert!(CREATED.load(Ordering::SeqCst) > 0);
     assert_eq!(
         CANARY_FAILURES.load(Ordering::SeqCst),

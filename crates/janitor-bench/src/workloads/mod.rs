@@ -7,9 +7,11 @@ use crate::harness::{Scale, Workload};
 pub mod binary_trees;
 pub mod cycle_churn;
 pub mod di_resolve;
+pub mod finalizable_churn;
 pub mod gcbench;
 pub mod gen0_pause;
 pub mod handle_guard;
+pub mod weak_upgrade;
 
 /// The workloads' names, in the order [`all`] returns them.
 ///
@@ -38,5 +40,7 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         gen0_pause::workload(scale),
         handle_guard::workload(scale),
         di_resolve::workload(scale),
+        finalizable_churn::workload(scale),
+        weak_upgrade::workload(scale),
     ]
 }

@@ -7,6 +7,7 @@
 
 mod di;
 mod dispose;
+mod finalize;
 mod gc;
 mod handle;
 mod leak;
@@ -17,6 +18,7 @@ use timeline::Timeline;
 fn main() {
     let mut tour = Timeline::new();
     gc::run(&mut tour);
+    finalize::run(&mut tour);
     dispose::run(&mut tour);
     handle::run(&mut tour);
     di::run(&mut tour);

@@ -32,8 +32,43 @@ pub(crate) fn heap() -> &'static Heap {
     &HEAP
 }
 
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static COLLECTING: std::cell::Cell<bool> = std::cell::Cell::new(false);
+}
+
+/// Whether this thread is running a collection (and the drops of its garbage).
+pub(crate) fn is_collecting() -> bool {
+    COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
+/// Runs one collection. Collections are serialized whole, from the pins to the last unpin (which
+/// may queue an object for its finalizer): so when `collect` returns, every collection that ran
+/// before it has queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes
+/// it. A collection started from inside one on the same thread (by a `Drop` of the isolate, or
+/// an allocation there) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
-    let _freed = collector::collect(heap(), generation.min(OLDEST), trigger);
+    let heap = heap();
+    let outermost = matches!(
+        COLLECTING.try_with(|collecting| collecting.replace(true)),
+        Ok(false)
+    );
+    let _turn = outermost.then(|| {
+        heap.collection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    });
+    struct Done(bool);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = COLLECTING.try_with(|collecting| collecting.set(false));
+            }
+        }
+    }
+    let _done = Done(outermost);
+    let _freed = collector::collect(heap, generation.min(OLDEST), trigger);
 }
 
 /// Runs the collection an allocation found due.
@@ -249,6 +284,9 @@ pub struct MemoryInfo {
     pub promoted_objects: usize,
     /// Their bytes.
     pub promoted_bytes: usize,
+    /// Objects waiting in the f-reachable queue for their finalizer (.NET's
+    /// `FinalizationPendingCount`).
+    pub pending_finalizers: usize,
 }
 
 /// The state of the heap now.
@@ -275,5 +313,6 @@ pub fn memory_info() -> MemoryInfo {
         collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
         promoted_objects: stats.promoted_objects,
         promoted_bytes: stats.promoted_bytes,
+        pending_finalizers: super::finalizer::pending(),
     }
 }

@@ -16,9 +16,10 @@
 //!    internal.
 //! 4. *Mark.* Roots are objects with external references and opaque objects; everything reachable
 //!    from a root along recorded edges lives. The rest are *candidates*.
-//! 5. *Validate, then condemn.* If every candidate's word still equals its snapshot, each is
-//!    condemned by a compare-and-swap from exactly its snapshot to snapshot|CONDEMNED. If any
-//!    word moved, nothing is condemned: the isolate is left to a later collection.
+//! 5. *Validate by freezing, then condemn.* Each candidate is frozen by a compare-and-swap from
+//!    exactly its snapshot to snapshot|FROZEN (a weak upgrade that meets FROZEN waits). If any
+//!    word moved, the frozen ones are thawed and nothing is condemned: the isolate is left to a
+//!    later collection. Once all are frozen, all are condemned (waiting upgrades then fail).
 //! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
 //! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
 //!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
@@ -37,8 +38,8 @@
 
 use super::heap::{Heap, Stats, Trigger};
 use super::object::{self, Header};
-use super::release;
 use super::trace::{EdgeSink, NOT_EXAMINED, Tracer};
+use super::{ephemeron, finalizer, release};
 use crate::gc::count::Snapshot;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -88,17 +89,25 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
         held: Vec::new(),
         opaque: false,
     };
+    // Attached values are edges of their keys: the side map is held like a cell until the
+    // isolate is sealed.
+    let attachments = ephemeron::hold();
     let traced = catch_unwind(AssertUnwindSafe(|| {
         for object in &mut examined {
             let start = sink.edges.len();
             sink.opaque = false;
+            let mut tracer = Tracer::collection(&mut sink);
             // SAFETY: the object is pinned, so its value is live.
-            unsafe { object::trace(object.header, &mut Tracer::collection(&mut sink)) };
+            unsafe { object::trace(object.header, &mut tracer) };
+            if let Some(attachments) = &attachments {
+                ephemeron::trace_attached(attachments, object.header, &mut tracer);
+            }
             object.edges = start..sink.edges.len();
             object.opaque = sink.opaque;
         }
     }));
     if let Err(panic) = traced {
+        drop(attachments);
         release_held(&mut sink);
         drop(lists);
         unpin(&examined);
@@ -107,23 +116,37 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     // Steps 3 and 4: subtract internal references, mark from the roots.
     let live = mark_live(&examined, &sink.edges);
     let candidates: Vec<usize> = (0..examined.len()).filter(|&index| !live[index]).collect();
-    // Step 5: validate, then condemn.
-    let condemned = !candidates.is_empty() && condemn(&examined, &candidates);
+    let fates = decide_fates(&examined, &sink.edges, &candidates);
+    // Step 5: validate by freezing, then condemn (or queue for finalization).
+    let sealed = !candidates.is_empty() && seal(&examined, &candidates, &fates);
+    let (condemned, finalizable) = if sealed {
+        split_by_fate(&candidates, &fates)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // Step 6: release the cells, unlink the condemned, promote the survivors.
+    drop(attachments);
     release_held(&mut sink);
-    if condemned {
-        for &index in &candidates {
-            let header = examined[index].header;
-            // SAFETY: a linked tracked object, and the lock is held.
-            unsafe { lists.remove(header) };
-            // A `Drop` of the isolate may clone a member out of it (step 7): a later collection
-            // that traces that clone must not take this collection's index for its own.
-            // SAFETY: tracked, so it has a node; the lock guards the node's fields.
-            unsafe { object::node_of(header).as_ref() }
-                .index
-                .set(NOT_EXAMINED);
-        }
+    for &index in &condemned {
+        let header = examined[index].header;
+        // SAFETY: a linked tracked object, and the lock is held.
+        unsafe { lists.remove(header) };
+        // A `Drop` of the isolate may clone a member out of it (step 7): a later collection
+        // that traces that clone must not take this collection's index for its own.
+        // SAFETY: tracked, so it has a node; the lock guards the node's fields.
+        unsafe { object::node_of(header).as_ref() }
+            .index
+            .set(NOT_EXAMINED);
     }
+    let queued: Vec<NonNull<Header>> = finalizable
+        .iter()
+        .map(|&index| examined[index].header)
+        .collect();
+    // SAFETY: each took one count for the queue in `seal`, and has a finalizer (it was
+    // registered). One call queues them all, so normal entries come before critical ones; and
+    // under the heap lock, so that a `collect` that returns after this one has queued them (the
+    // queue's lock is a leaf: nothing is locked while holding it).
+    unsafe { finalizer::enqueue(&queued) };
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
     let total_pause = lists.stats.total_pause + pause;
@@ -138,26 +161,22 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
     if max_generation == super::heap::OLDEST {
         heap.reset_pressure_since_full();
     }
-    let freed = if condemned { candidates.len() } else { 0 };
+    let freed = condemned.len();
     tracing::debug!(
         generation = max_generation,
         trigger = ?trigger,
         examined = examined.len(),
         freed,
+        finalizable = finalizable.len(),
         pause_us = pause.as_micros() as u64,
         "janitor: collection"
     );
     // Step 7: drop the isolate, free it, unpin the survivors.
     let mut survivors = examined;
-    let isolate: Vec<NonNull<Header>> = if condemned {
-        let mut isolate = Vec::with_capacity(candidates.len());
-        for &index in candidates.iter().rev() {
-            isolate.push(survivors.swap_remove(index).header);
-        }
-        isolate
-    } else {
-        Vec::new()
-    };
+    let mut isolate = Vec::with_capacity(condemned.len());
+    for &index in condemned.iter().rev() {
+        isolate.push(survivors.swap_remove(index).header);
+    }
     // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
     // destroyed at the end, so no user code runs between the isolate's drops and the unpins: a
     // panicking `Drop` never leaves a survivor pinned.
@@ -200,26 +219,87 @@ fn mark_live(examined: &[Examined], edges: &[u32]) -> Vec<bool> {
     live
 }
 
-/// Step 5: condemns every candidate if none was cloned or dropped since its pin.
-fn condemn(examined: &[Examined], candidates: &[usize]) -> bool {
+/// What a collection does with a candidate once the isolate is sealed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fate {
+    /// Dropped and freed.
+    Condemn,
+    /// Registered for finalization: queued, with one more count.
+    Finalize,
+    /// Reachable from a registered candidate: kept whole for its finalizer.
+    Keep,
+}
+
+/// A candidate registered for finalization is queued instead of condemned, and everything it
+/// reaches is kept, so the finalizer finds its object whole; the rest of the isolate is
+/// condemned. (Registration is read from the snapshot; the freeze validates it, since a change
+/// of registration changes the word.)
+fn decide_fates(examined: &[Examined], edges: &[u32], candidates: &[usize]) -> Vec<Fate> {
+    let mut fates = vec![Fate::Condemn; examined.len()];
+    let mut stack = Vec::new();
+    for &index in candidates {
+        if examined[index].snapshot.is_registered() {
+            fates[index] = Fate::Finalize;
+            stack.push(index);
+        }
+    }
+    while let Some(index) = stack.pop() {
+        for &target in &edges[examined[index].edges.clone()] {
+            let target = target as usize;
+            if fates[target] == Fate::Condemn {
+                fates[target] = Fate::Keep;
+                stack.push(target);
+            }
+        }
+    }
+    fates
+}
+
+/// The candidates to condemn, and those to queue for finalization.
+fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize>) {
+    let pick = |fate| {
+        candidates
+            .iter()
+            .copied()
+            .filter(|&index| fates[index] == fate)
+            .collect()
+    };
+    (pick(Fate::Condemn), pick(Fate::Finalize))
+}
+
+/// Step 5: if no candidate was cloned, dropped or upgraded since its pin, condemns the isolate
+/// (queueing its registered members and keeping what they reach); returns whether it did.
+///
+/// Two phases, because weak upgrades can enter an isolate the collector has validated. Phase one
+/// freezes each candidate by a compare-and-swap from exactly its snapshot; an upgrade that finds
+/// a frozen object waits, and nothing else looks at the bit (so `Deref` never sees it). If some
+/// candidate's word moved, the frozen ones are thawed and nothing changes. Once all are frozen,
+/// no thread can get in: a way in is either a `Gc` to a candidate held outside the candidates
+/// (none existed at the end of tracing, by the module's argument, and creating one needs a clone,
+/// which moves a word and fails its freeze, or an upgrade), or an upgrade, which either came
+/// before that candidate's freeze (its word moved: the freeze failed) or waits. Phase two then
+/// condemns the members to free (their waiting upgrades fail), and thaws the ones kept for
+/// finalization with their short weak references cleared (waiting long upgrades succeed). No
+/// member is condemned before all are frozen, so a failed validation never shows a condemned bit
+/// to a thread that can still reach the isolate.
+fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) -> bool {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.
         &unsafe { examined[index].header.as_ref() }.count
     };
-    // Checking every word before condemning any means that a failed validation never shows a
-    // condemned bit to a thread that can still reach the isolate.
-    if !candidates
-        .iter()
-        .all(|&index| count(index).unchanged_since(examined[index].snapshot))
-    {
-        return false;
-    }
     for (position, &index) in candidates.iter().enumerate() {
-        if !count(index).condemn(examined[index].snapshot) {
+        if !count(index).freeze(examined[index].snapshot) {
             for &earlier in &candidates[..position] {
-                count(earlier).uncondemn();
+                count(earlier).thaw(false);
             }
             return false;
+        }
+    }
+    for &index in candidates {
+        match fates[index] {
+            Fate::Condemn => count(index).condemn_frozen(),
+            Fate::Finalize => count(index).queue_frozen(),
+            Fate::Keep => count(index).thaw(true),
         }
     }
     true
@@ -236,11 +316,8 @@ fn release_held(sink: &mut EdgeSink) {
 /// Gives back the collector's counts on survivors. Runs without the heap lock: an unpin may free.
 fn unpin(survivors: &[Examined]) {
     for object in survivors {
-        // SAFETY: pinned, so live.
-        if unsafe { object.header.as_ref() }.count.decrement() {
-            // SAFETY: that was the last count.
-            unsafe { release::free(object.header) };
-        }
+        // SAFETY: pinned, and the pin is the count given back.
+        unsafe { release::give_back(object.header) };
     }
 }
 
@@ -249,6 +326,13 @@ fn unpin(survivors: &[Examined]) {
 /// does not stop the others; the first one is resumed once everything is freed.
 fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
     let mut first_panic = None;
+    let mut detached = Vec::new();
+    for &header in isolate {
+        // SAFETY: pinned, so allocated.
+        if unsafe { header.as_ref() }.count.is_weakened() {
+            detached.extend(ephemeron::detach_all(header));
+        }
+    }
     for &header in isolate {
         // SAFETY: condemned: unreachable by any other thread, and dropped once, here; the pin
         // keeps the memory allocated.
@@ -257,15 +341,19 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
             first_panic.get_or_insert(panic);
         }
     }
+    // The detached values may be members: their counts drop while their memory is still there.
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(detached))) {
+        first_panic.get_or_insert(panic);
+    }
     for &header in isolate {
         // A `Drop` may have cloned a member (a clone touches only the count word), so the pin is
-        // given back like any count: the memory is freed by whoever gives back the last one,
+        // given back like any count: the memory is released by whoever gives back the last one,
         // here or at the last clone's drop (`release.rs` knows a condemned object's value is
         // already dropped). Until then a clone's deref panics on the condemned bit.
         // SAFETY: the pin keeps the object allocated until this decrement.
         if unsafe { header.as_ref() }.count.decrement() {
             // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
-            unsafe { object::deallocate(heap, header) };
+            unsafe { object::release_memory(heap, header) };
         }
     }
     if let Some(panic) = first_panic {
@@ -382,6 +470,44 @@ mod loom {
                         !is_freed(&freed, 0) && !is_freed(&freed, 1),
                         "freed while reachable"
                     );
+                })
+            };
+            collect();
+            mutator.join().unwrap();
+            collect();
+            assert!(
+                is_freed(&freed, 0) && is_freed(&freed, 1),
+                "garbage left after the mutator let go"
+            );
+        });
+    }
+
+    /// A two-node cycle held from outside only by a weak reference to `b`. The mutator upgrades
+    /// it and walks to `a` while a collection decides the cycle's fate: the upgrade either wins
+    /// (and the collection frees nothing) or fails, and the walk never meets a condemned or freed
+    /// node. Without the freeze phase, an upgrade between validation and condemn would reach `a`
+    /// while it is condemned, or a freed one.
+    #[test]
+    fn loom_an_upgrade_racing_a_collection_wins_or_fails_whole() {
+        model(|| {
+            let freed = flags();
+            let b = node(1, &freed);
+            let a = node(0, &freed);
+            *a.next.borrow_mut() = Some(b.clone());
+            *b.next.borrow_mut() = Some(a.clone());
+            let weak = crate::gc::Gc::downgrade(&b);
+            drop((a, b));
+            let mutator = {
+                let freed = freed.clone();
+                loom::thread::spawn(move || {
+                    if let Some(b) = weak.upgrade() {
+                        let a = b.next.borrow().clone().expect("b points to a");
+                        assert_eq!(a.id, 0);
+                        assert!(
+                            !is_freed(&freed, 0) && !is_freed(&freed, 1),
+                            "freed while reachable"
+                        );
+                    }
                 })
             };
             collect();

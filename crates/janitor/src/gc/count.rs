@@ -1,15 +1,15 @@
-//! The versioned count word: an object's strong count, its modification version and its
-//! condemned bit, in one 64-bit atomic.
+//! The versioned count word: an object's strong count, its modification version and its state
+//! bits, in one 64-bit atomic.
 //!
 //! Invariant owned here: every clone and every drop of a `Gc` changes the word's version in the
 //! same read-modify-write that changes the count, so the collector can tell, with one
 //! compare-and-swap, whether any clone or drop happened on an object since it read the word.
 //!
 //! ```text
-//!  63                                 33   32   31                      0
-//! +-------------------------------------+----+---------------------------+
-//! | version (31 bits, wraps)            | C  | strong count (32 bits)    |
-//! +-------------------------------------+----+---------------------------+
+//!  63                      37   36   35   34   33   32   31                      0
+//! +--------------------------+----+----+----+----+----+---------------------------+
+//! | version (27 bits, wraps) | R  | S  | W  | F  | C  | strong count (32 bits)    |
+//! +--------------------------+----+----+----+----+----+---------------------------+
 //! ```
 //!
 //! * A clone is one `fetch_add(1 + VERSION_ONE)`, a drop one `fetch_add(VERSION_ONE - 1)`: in two's
@@ -18,31 +18,51 @@
 //!   version's carry leaves the word at bit 63: the version wraps, nothing else changes.
 //! * The count never reaches bit 32: a clone that finds it above [`MAX_COUNT`] aborts the process,
 //!   as `Arc` does, long before 2^32.
-//! * `C`, the condemned bit, is set by the collector with a single compare-and-swap from exactly
-//!   the word it read when it pinned the object (see `collector.rs`). It is never set on an
-//!   object that a thread can still reach, so only the dropping of a garbage cycle's members can
-//!   observe it.
+//! * `C`, condemned: set by the collector on the members of a garbage isolate once they are all
+//!   frozen (see `collector.rs`). It is never set on an object that a thread can still reach, so
+//!   only the dropping of a garbage cycle's members can observe it.
+//! * `F`, frozen: set by the collector's first condemn phase, by a compare-and-swap from exactly
+//!   the word it read when it pinned the object. A weak upgrade that finds it waits until it is
+//!   gone (thawed: the upgrade then succeeds; condemned: it fails). Nothing else looks at it.
+//! * `W`, weakened: set by the first [`WeakGc`](crate::gc::WeakGc) made to the object, while the
+//!   downgrader holds a reference. From then on a weak upgrade may add a count at any moment, so
+//!   the unique-holder drop (below) is disabled; the object has a weak count (`weak.rs`), which
+//!   keeps its memory while weak references live.
+//! * `S`, short-cleared: set when the object becomes unreachable while registered for
+//!   finalization; short weak upgrades fail from then on, forever, even after a resurrection.
+//! * `R`, registered for finalization: a drop that would take the count from one to zero keeps
+//!   the count for the finalizer queue instead, in the same compare-and-swap that clears `R` and
+//!   sets `S`.
 //!
 //! Orderings. Clone is `Relaxed` (as in `Arc`): a thread that clones already holds a count, so
 //! nothing needs to be published. Drop is `Release`, and the drop that reaches zero follows with an
 //! `Acquire` fence before freeing, so that every use of the object by other threads happens
 //! before it is freed (as in `Arc`). The drop of an untracked object's only reference skips the
-//! read-modify-write: an `Acquire` load that reads a count of one proves the reference unique
-//! (see [`CountWord::is_unique`]). The collector's pin and condemn are `AcqRel` read-modify-writes:
-//! they are links in the per-object modification order that the soundness argument reasons
-//! about, and `Acquire` lets the collector see the value as published by the last thread that
-//! dropped a reference. Modification order is what the argument needs: every read-modify-write on
-//! one word is totally ordered, whatever its ordering, and a compare-and-swap reads the latest
-//! value in that order.
+//! read-modify-write: an `Acquire` load that reads a count of one, no `W` and no `R` proves the
+//! reference unique (see [`CountWord::is_unique`]). A weak upgrade is a compare-and-swap that is `Acquire`
+//! on success (it pairs with the `Release` drops, as `Weak::upgrade`). The collector's pin,
+//! freeze and condemn are `AcqRel` read-modify-writes: they are links in the per-object
+//! modification order that the soundness argument reasons about, and `Acquire` lets the collector
+//! see the value as published by the last thread that dropped a reference. Modification order is
+//! what the argument needs: every read-modify-write on one word is totally ordered, whatever its
+//! ordering, and a compare-and-swap reads the latest value in that order.
 
-use crate::sync::{AtomicU64, Ordering, fence};
+use crate::sync::{AtomicU64, Ordering, fence, yield_now};
 
 /// The count bits.
 const COUNT_MASK: u64 = 0xFFFF_FFFF;
 /// Set on the members of a garbage isolate while they are being dropped.
 const CONDEMNED: u64 = 1 << 32;
+/// Set on the members of a candidate isolate between the collector's two condemn phases.
+const FROZEN: u64 = 1 << 33;
+/// Set once a weak reference to the object was made.
+const WEAKENED: u64 = 1 << 34;
+/// Set when a registered object became unreachable: short weak references are dead.
+const SHORT_CLEARED: u64 = 1 << 35;
+/// Set while the object is registered for finalization.
+const REGISTERED: u64 = 1 << 36;
 /// One step of the version.
-const VERSION_ONE: u64 = 1 << 33;
+const VERSION_ONE: u64 = 1 << 37;
 /// The largest count a clone may start from; above it the process aborts (a count that wrapped
 /// would free a live object).
 const MAX_COUNT: u64 = i32::MAX as u64;
@@ -59,12 +79,30 @@ impl Snapshot {
     pub(crate) fn count(self) -> u64 {
         self.0 & COUNT_MASK
     }
+
+    /// Whether the object was registered for finalization.
+    pub(crate) fn is_registered(self) -> bool {
+        self.0 & REGISTERED != 0
+    }
+}
+
+/// What a drop of a registered-type object's reference did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Dropped {
+    /// Other references remain.
+    Shared,
+    /// That was the last reference: free the object.
+    Last,
+    /// That was the last reference of a registered object: it kept its count, which now belongs
+    /// to the finalizer queue.
+    Finalize,
 }
 
 impl CountWord {
-    /// The word of a new object: one count (the `Gc` that `Gc::new` returns), version zero.
-    pub(crate) fn new() -> Self {
-        Self(AtomicU64::new(1))
+    /// The word of a new object: one count (the `Gc` that `Gc::new` returns), version zero,
+    /// registered for finalization if `registered`.
+    pub(crate) fn new(registered: bool) -> Self {
+        Self(AtomicU64::new(if registered { 1 | REGISTERED } else { 1 }))
     }
 
     /// Adds one reference. Aborts if the count would pass [`MAX_COUNT`].
@@ -90,17 +128,51 @@ impl CountWord {
         true
     }
 
+    /// Removes one reference of an object whose type has a finalizer: the last one of a
+    /// registered object is not given back but handed to the finalizer queue, in the same
+    /// compare-and-swap that unregisters the object and clears its short weak references. A
+    /// long weak upgrade racing with it either comes first (then this is not the last
+    /// reference) or finds the object pending finalization, with its count, and succeeds.
+    pub(crate) fn decrement_or_finalize(&self) -> Dropped {
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            let last = current & COUNT_MASK == 1;
+            let next = if last && current & REGISTERED != 0 {
+                (current.wrapping_add(VERSION_ONE) & !REGISTERED) | SHORT_CLEARED
+            } else {
+                current.wrapping_add(VERSION_ONE.wrapping_sub(1))
+            };
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) if !last => return Dropped::Shared,
+                Ok(_) => {
+                    fence(Ordering::Acquire);
+                    return if next & COUNT_MASK == 1 {
+                        Dropped::Finalize
+                    } else {
+                        Dropped::Last
+                    };
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
     /// Whether the caller holds the only reference, for an object the collector never pins (an
-    /// untracked one): then its drop frees the object without a read-modify-write.
+    /// untracked one) and nobody can upgrade to (never weakened), and that is not registered for
+    /// finalization: then its drop frees the object without a read-modify-write.
     ///
     /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
-    /// from which to clone, the collector never touches an untracked object, and the holder's own
-    /// earlier clones precede this load, so it cannot read a value from before them. The load is
-    /// `Acquire`: a count of one was written by the `Release` drop of the last other holder, so
-    /// all of that holder's uses happen before the caller frees.
+    /// from which to clone, the collector never touches an untracked object, no weak reference
+    /// exists to upgrade from (making one needs a reference, and sets `W` first), and the
+    /// holder's own earlier clones and downgrades precede this load, so it cannot read a value
+    /// from before them. The load is `Acquire`: a count of one was written by the `Release` drop
+    /// of the last other holder, so all of that holder's uses happen before the caller frees.
     #[inline]
     pub(crate) fn is_unique(&self) -> bool {
-        self.0.load(Ordering::Acquire) & COUNT_MASK == 1
+        self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | REGISTERED) == 1
     }
 
     /// The current strong count (a moment's view: other threads may change it at once).
@@ -113,6 +185,70 @@ impl CountWord {
     #[inline]
     pub(crate) fn is_condemned(&self) -> bool {
         self.0.load(Ordering::Relaxed) & CONDEMNED != 0
+    }
+
+    /// Marks the object as having weak references; the caller holds a reference. Returns nothing:
+    /// the bit is never cleared.
+    pub(crate) fn mark_weakened(&self) {
+        if self.0.load(Ordering::Relaxed) & WEAKENED == 0 {
+            self.0.fetch_or(WEAKENED, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a weak reference was ever made. Read by whoever frees the object, after its count
+    /// reached zero: the bit was set before the last reference went, by a read-modify-write that
+    /// precedes the last one in the word's modification order, so any load after it sees it.
+    pub(crate) fn is_weakened(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & WEAKENED != 0
+    }
+
+    /// Whether the object is registered for finalization (a moment's view).
+    pub(crate) fn is_registered(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & REGISTERED != 0
+    }
+
+    /// Unregisters the object for finalization; returns whether it was registered.
+    pub(crate) fn suppress(&self) -> bool {
+        self.0.fetch_and(!REGISTERED, Ordering::AcqRel) & REGISTERED != 0
+    }
+
+    /// Registers the object for finalization again; returns whether it was unregistered.
+    pub(crate) fn reregister(&self) -> bool {
+        self.0.fetch_or(REGISTERED, Ordering::AcqRel) & REGISTERED == 0
+    }
+
+    /// A weak upgrade: adds one reference unless the object is dead (count zero), condemned, or,
+    /// for a short (`track_resurrection == false`) reference, short-cleared. Waits while the
+    /// object is frozen by a collection deciding its fate.
+    pub(crate) fn upgrade(&self, track_resurrection: bool) -> bool {
+        let refused = if track_resurrection {
+            CONDEMNED
+        } else {
+            CONDEMNED | SHORT_CLEARED
+        };
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            if current & COUNT_MASK == 0 || current & refused != 0 {
+                return false;
+            }
+            if current & FROZEN != 0 {
+                yield_now();
+                current = self.0.load(Ordering::Relaxed);
+                continue;
+            }
+            if current & COUNT_MASK > MAX_COUNT {
+                std::process::abort();
+            }
+            match self.0.compare_exchange_weak(
+                current,
+                current.wrapping_add(1 + VERSION_ONE),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
     }
 
     /// The collector's pin: adds one reference unless the count is already zero (the object is
@@ -138,28 +274,51 @@ impl CountWord {
         }
     }
 
-    /// Whether the word still is exactly `snapshot`: no clone or drop since the pin (up to the
-    /// version's wrap, quantified in ARCHITECTURE.md).
-    pub(crate) fn unchanged_since(&self, snapshot: Snapshot) -> bool {
-        self.0.load(Ordering::Acquire) == snapshot.0
-    }
-
-    /// Condemns the object if its word is still exactly `snapshot`: one compare-and-swap that both
-    /// validates (no clone or drop since the pin) and condemns.
-    pub(crate) fn condemn(&self, snapshot: Snapshot) -> bool {
+    /// The first condemn phase: freezes the object if its word is still exactly `snapshot` (no
+    /// clone, drop or upgrade since the pin, up to the version's wrap, quantified in
+    /// ARCHITECTURE.md). From then on weak upgrades wait.
+    pub(crate) fn freeze(&self, snapshot: Snapshot) -> bool {
         self.0
             .compare_exchange(
                 snapshot.0,
-                snapshot.0 | CONDEMNED,
+                snapshot.0 | FROZEN,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             )
             .is_ok()
     }
 
-    /// Takes the condemned bit back, when a later member of the same isolate failed validation.
-    pub(crate) fn uncondemn(&self) {
-        self.0.fetch_and(!CONDEMNED, Ordering::AcqRel);
+    /// Takes the frozen bit back (another member of the isolate could not be frozen, or the
+    /// object survives); waiting upgrades proceed. With `clear_short`, short weak references die
+    /// in the same step (the object is kept only for a finalizer).
+    pub(crate) fn thaw(&self, clear_short: bool) {
+        if clear_short {
+            self.0.fetch_or(SHORT_CLEARED, Ordering::AcqRel);
+        }
+        self.0.fetch_and(!FROZEN, Ordering::AcqRel);
+    }
+
+    /// The second condemn phase: a frozen object becomes condemned; waiting upgrades fail.
+    pub(crate) fn condemn_frozen(&self) {
+        self.0.fetch_xor(FROZEN | CONDEMNED, Ordering::AcqRel);
+    }
+
+    /// The second phase for a registered member of a garbage isolate: it takes one more count,
+    /// for the finalizer queue, is unregistered, and its short weak references die; waiting
+    /// long upgrades then succeed.
+    pub(crate) fn queue_frozen(&self) {
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            let next =
+                (current.wrapping_add(1 + VERSION_ONE) & !(FROZEN | REGISTERED)) | SHORT_CLEARED;
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
     }
 }
 
@@ -169,11 +328,11 @@ mod tests {
 
     #[test]
     fn increment_and_decrement_move_the_count_and_the_version() {
-        let word = CountWord::new();
+        let word = CountWord::new(false);
         let before = word.pin().unwrap();
         word.increment();
         assert_eq!(word.strong_count(), 3);
-        assert!(!word.unchanged_since(before));
+        assert!(!word.freeze(before));
         assert!(!word.decrement());
         assert!(!word.decrement());
         assert!(word.decrement());
@@ -182,39 +341,128 @@ mod tests {
 
     #[test]
     fn pin_refuses_an_object_whose_count_reached_zero() {
-        let word = CountWord::new();
+        let word = CountWord::new(false);
         assert!(word.decrement());
         assert!(word.pin().is_none());
     }
 
     #[test]
-    fn condemn_fails_after_a_clone_and_a_drop_that_restore_the_count() {
-        let word = CountWord::new();
+    fn freeze_fails_after_a_clone_and_a_drop_that_restore_the_count() {
+        let word = CountWord::new(false);
         let snapshot = word.pin().unwrap();
         word.increment();
         word.decrement();
         assert_eq!(word.strong_count(), snapshot.count());
-        assert!(!word.condemn(snapshot));
-        assert!(!word.is_condemned());
+        assert!(!word.freeze(snapshot));
     }
 
     #[test]
-    fn condemn_succeeds_on_an_untouched_word_and_can_be_taken_back() {
-        let word = CountWord::new();
+    fn a_frozen_word_thaws_unchanged_or_becomes_condemned() {
+        let word = CountWord::new(false);
         let snapshot = word.pin().unwrap();
-        assert!(word.condemn(snapshot));
+        assert!(word.freeze(snapshot));
+        word.thaw(false);
+        assert!(word.freeze(snapshot));
+        word.condemn_frozen();
         assert!(word.is_condemned());
-        word.uncondemn();
-        assert!(!word.is_condemned());
+        assert!(!word.upgrade(true));
+    }
+
+    #[test]
+    fn the_last_drop_of_a_registered_object_keeps_its_count_for_the_queue() {
+        let word = CountWord::new(true);
+        word.increment();
+        assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
+        assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
+        assert_eq!(word.strong_count(), 1);
+        assert!(!word.is_registered());
+        assert!(!word.upgrade(false), "short weak references are cleared");
+        assert!(word.upgrade(true), "long ones still upgrade");
+        assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
+        assert_eq!(word.decrement_or_finalize(), Dropped::Last);
+    }
+
+    #[test]
+    fn a_weakened_object_is_never_unique() {
+        let word = CountWord::new(false);
+        assert!(word.is_unique());
+        word.mark_weakened();
+        assert!(!word.is_unique());
     }
 
     #[test]
     fn the_version_wraps_without_touching_count_or_condemned_bit() {
-        let word = CountWord(AtomicU64::new((!CONDEMNED & !COUNT_MASK) | 5));
+        let word = CountWord(AtomicU64::new(
+            !(COUNT_MASK | CONDEMNED | FROZEN | WEAKENED | SHORT_CLEARED | REGISTERED) | 5,
+        ));
         word.increment();
         assert_eq!(word.strong_count(), 6);
         assert!(!word.is_condemned());
         assert!(!word.decrement());
         assert_eq!(word.strong_count(), 5);
+    }
+}
+
+/// Loom models of the finalization transitions on the count word: the last drop of a registered
+/// object hands its count to the finalizer queue in one compare-and-swap, racing weak upgrades.
+#[cfg(all(test, loom))]
+mod loom {
+    use super::{CountWord, Dropped};
+    use ::loom::sync::Arc;
+
+    /// A long upgrade racing the last drop always succeeds: before the drop, the dropper still
+    /// holds its count; after it, the queue holds one. Exactly one drop hands the object to the
+    /// queue, and only the queue's own drop, after the finalizer, frees it.
+    #[test]
+    fn loom_a_long_upgrade_racing_the_last_drop_succeeds_and_one_drop_queues() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(true));
+            let upgrader = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    assert!(word.upgrade(true), "pending finalization: still upgradable");
+                    word.decrement_or_finalize()
+                })
+            };
+            let dropped = word.decrement_or_finalize();
+            let upgrader_dropped = upgrader.join().unwrap();
+            let queued = [dropped, upgrader_dropped]
+                .iter()
+                .filter(|&&outcome| outcome == Dropped::Finalize)
+                .count();
+            assert_eq!(queued, 1, "queued exactly once");
+            assert!(!dropped.eq(&Dropped::Last) && upgrader_dropped != Dropped::Last);
+            assert_eq!(
+                word.decrement_or_finalize(),
+                Dropped::Last,
+                "the queue's drop frees"
+            );
+        });
+    }
+
+    /// A short upgrade racing the last drop either comes first (then whichever of the two drops
+    /// is last queues the object) or fails, and fails forever after the object was queued.
+    #[test]
+    fn loom_a_short_upgrade_racing_the_last_drop_wins_first_or_fails_forever() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(true));
+            let upgrader = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    word.upgrade(false).then(|| word.decrement_or_finalize())
+                })
+            };
+            let dropped = word.decrement_or_finalize();
+            match upgrader.join().unwrap() {
+                Some(upgrader_dropped) => {
+                    let mut outcomes = [dropped, upgrader_dropped];
+                    outcomes.sort_by_key(|outcome| *outcome == Dropped::Finalize);
+                    assert_eq!(outcomes, [Dropped::Shared, Dropped::Finalize]);
+                }
+                None => assert_eq!(dropped, Dropped::Finalize),
+            }
+            assert!(!word.upgrade(false), "short references stay cleared");
+            assert!(word.upgrade(true), "long ones track resurrection");
+        });
     }
 }

@@ -33,6 +33,8 @@ const PRESSURE_BUDGET: usize = 4 << 20;
 /// The global heap.
 pub(crate) struct Heap {
     lists: Mutex<Lists>,
+    /// Held for a whole collection, its drops and unpins included (`api.rs`).
+    pub(crate) collection: Mutex<()>,
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
@@ -99,6 +101,7 @@ impl Heap {
                 gen2_after_full: 0,
                 stats: Stats::default(),
             }),
+            collection: Mutex::new(()),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
             bytes: AtomicUsize::new(0),
             pressure: AtomicUsize::new(0),

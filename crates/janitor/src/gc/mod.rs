@@ -44,6 +44,9 @@ mod api;
 mod cell;
 mod collector;
 mod count;
+mod ephemeron;
+mod finalize;
+mod finalizer;
 mod heap;
 mod lock;
 mod object;
@@ -51,6 +54,7 @@ mod ptr;
 mod release;
 mod retire;
 mod trace;
+mod weak;
 
 pub use api::{
     GenerationInfo, MAX_GENERATION, MemoryInfo, ZeroMemoryPressure, add_memory_pressure, collect,
@@ -58,9 +62,21 @@ pub use api::{
     total_memory,
 };
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
+pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent};
+pub use finalize::{
+    Finalize, Finalizer, FinalizerRegistered, is_registered_for_finalize, keep_alive,
+    reregister_for_finalize, suppress_finalize,
+};
+pub use finalizer::{
+    FinalizerPanic, FinalizerPanicAction, ShutdownGuard, ShutdownPolicy, has_shutdown_started,
+    set_finalizer_panic_handler, shutdown_guard, wait_for_pending_finalizers,
+};
 /// `#[derive(Trace)]`: implements [`Trace`] by tracing every field; `#[trace(skip)]` leaves out a
 /// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
+/// `#[trace(finalize)]` on the type registers its objects for finalization: the type must then
+/// implement [`Finalize`].
 pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;
 pub use trace::{Trace, Tracer};
+pub use weak::WeakGc;

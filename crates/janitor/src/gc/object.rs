@@ -13,12 +13,19 @@
 //! only the header to find everything else through the header's vtable, which describes the
 //! concrete type the object was created with. Whether an object is tracked is fixed at creation
 //! and recorded by which of the type's two vtables its header points to.
+//!
+//! An object's value is dropped when its strong count reaches zero (or its garbage isolate is
+//! condemned); its memory is freed then too, unless weak references exist: then the last of them
+//! frees it ([`release_memory`], `weak.rs`).
 
 use super::alloc;
 use super::count::CountWord;
+use super::finalize;
 use super::heap::Heap;
 use super::trace::{NOT_EXAMINED, Trace, Tracer};
+use super::weak;
 use std::alloc::Layout;
+use std::any::Any;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -42,6 +49,9 @@ pub(crate) struct Node {
     pub(crate) index: Cell<u32>,
 }
 
+/// Runs an object's finalizer, handing over a count; returns the panic that escaped it.
+type RunFinalizer = unsafe fn(NonNull<Header>) -> Result<(), Box<dyn Any + Send>>;
+
 /// What the engine knows about an object's concrete type.
 pub(crate) struct ObjectVTable {
     /// The whole allocation.
@@ -54,6 +64,13 @@ pub(crate) struct ObjectVTable {
     trace: unsafe fn(NonNull<Header>, &mut Tracer<'_>),
     /// Drops the value in place.
     drop_value: unsafe fn(NonNull<Header>),
+    /// Runs the type's finalizer and gives back the count handed over; `None` for a type
+    /// without one (objects of such types are never registered).
+    finalize: Option<RunFinalizer>,
+    /// Whether the finalizer is critical (runs after the normal ones).
+    critical: bool,
+    /// The type's name, for messages.
+    type_name: fn() -> &'static str,
 }
 
 const HEADER_SIZE: usize = size_of::<Header>();
@@ -87,6 +104,44 @@ impl ObjectVTable {
             tracked,
             trace: trace_erased::<T>,
             drop_value: drop_erased::<T>,
+            finalize: if T::FINALIZER.is_some() {
+                Some(finalize::run_erased::<T>)
+            } else {
+                None
+            },
+            critical: finalize::is_critical::<T>(),
+            type_name: std::any::type_name::<T>,
+        }
+    }
+
+    /// Whether objects of this type have a finalizer.
+    #[inline]
+    pub(crate) fn has_finalizer(&self) -> bool {
+        self.finalize.is_some()
+    }
+
+    /// Whether the type's finalizer is critical.
+    pub(crate) fn finalizer_is_critical(&self) -> bool {
+        self.critical
+    }
+
+    /// The type's name.
+    pub(crate) fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+
+    /// Runs the finalizer of the object, handing over a count; returns the panic that escaped.
+    ///
+    /// # Safety
+    /// `header` is a live object with this vtable, and the caller hands over one count on it.
+    pub(crate) unsafe fn run_finalizer(
+        &self,
+        header: NonNull<Header>,
+    ) -> Result<(), Box<dyn Any + Send>> {
+        match self.finalize {
+            // SAFETY: the caller's contract; the function was made for this vtable's type.
+            Some(run) => unsafe { run(header) },
+            None => Ok(()),
         }
     }
 
@@ -164,7 +219,7 @@ pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) 
     // and the node, for a tracked vtable, fits between the start and the header.
     unsafe {
         header.write(Header {
-            count: CountWord::new(),
+            count: CountWord::new(vtable.has_finalizer()),
             vtable,
         });
         value_of::<T>(header).write(value);
@@ -215,5 +270,21 @@ pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
             header.byte_sub(vtable.header_offset).cast::<u8>(),
             vtable.layout,
         )
+    }
+}
+
+/// Frees the memory of an object whose value is dropped, or, if weak references to it exist,
+/// gives back the strong side's unit of its weak count (the last weak reference then frees it).
+///
+/// # Safety
+/// The value has been dropped, the object is unlinked from the heap, no strong reference will be
+/// used again, and this is called once per object.
+#[inline]
+pub(crate) unsafe fn release_memory(heap: &Heap, header: NonNull<Header>) {
+    // SAFETY: the memory is allocated until freed below, or by the last weak reference.
+    let weakened = unsafe { header.as_ref() }.count.is_weakened();
+    if !weakened || weak::release_unit(header) {
+        // SAFETY: the caller's contract, and no weak reference is left.
+        unsafe { deallocate(heap, header) };
     }
 }

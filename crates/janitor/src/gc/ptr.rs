@@ -6,7 +6,7 @@
 
 use super::object::{self, Header, VTables, header_of};
 use super::trace::{Trace, Tracer};
-use super::{api, release};
+use super::{api, finalizer, release};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -73,6 +73,9 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         } else {
             &VTables::<T>::UNTRACKED
         };
+        if T::FINALIZER.is_some() {
+            finalizer::ensure_started();
+        }
         let heap = api::heap();
         let header = object::allocate(heap, value, vtable);
         let due = if tracked {
@@ -108,6 +111,22 @@ fn has_tracked_child<T: Trace>(value: &T) -> bool {
 }
 
 impl<T: ?Sized> Gc<T> {
+    /// # Safety
+    /// `value` is the value of a live object holding a count the new `Gc` takes over.
+    #[inline]
+    pub(crate) unsafe fn from_value(value: NonNull<T>) -> Self {
+        Self {
+            value,
+            owns: PhantomData,
+        }
+    }
+
+    /// The pointer to the value.
+    #[inline]
+    pub(crate) fn as_non_null(this: &Self) -> NonNull<T> {
+        this.value
+    }
+
     #[inline]
     pub(crate) fn header(&self) -> NonNull<Header> {
         // SAFETY: `value` points to a heap object's value.
@@ -238,10 +257,16 @@ impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         let header = self.header_ref();
+        let vtable = header.vtable;
         // The collector never pins an untracked object, so its only holder may free it without
-        // a read-modify-write (see `CountWord::is_unique`).
-        let last = if !header.vtable.tracked && header.count.is_unique() {
+        // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened and
+        // registered objects: a registered one goes to the finalizer queue instead).
+        let last = if !vtable.tracked && header.count.is_unique() {
             true
+        } else if vtable.has_finalizer() {
+            // SAFETY: this `Gc`'s count, given back once, here.
+            unsafe { release::give_back(self.header()) };
+            return;
         } else {
             header.count.decrement()
         };
@@ -398,6 +423,28 @@ mod loom {
             assert_eq!(first.drops.load(Ordering::SeqCst), 0, "dropped while held");
             drop(first);
             holder.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// The unique-holder drop must not run once a weak reference exists: the only `Gc` drops on
+    /// one thread while another upgrades a weak reference and reads the value. The value is
+    /// dropped exactly once, never while the upgrader holds it, and the upgrade fails only after.
+    #[test]
+    fn loom_an_upgrade_racing_the_only_drop_never_sees_a_dropped_value() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let only = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let weak = Gc::downgrade(&only);
+            let upgrader = ::loom::thread::spawn(move || {
+                if let Some(strong) = weak.upgrade() {
+                    assert_eq!(strong.drops.load(Ordering::SeqCst), 0, "dropped while held");
+                }
+            });
+            drop(only);
+            upgrader.join().unwrap();
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         });
     }

@@ -6,8 +6,9 @@
 //! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
 //! uses constant stack: each value's drop glue runs one level deep.
 
+use super::count::Dropped;
 use super::object::{self, Header};
-use super::{api, retire};
+use super::{api, ephemeron, finalizer, retire};
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -43,6 +44,36 @@ pub(crate) unsafe fn free(header: NonNull<Header>) {
         // The thread-local is gone (thread exit): destroy recursively, as `Arc` would.
         // SAFETY: as above.
         Err(_) => unsafe { destroy(header) },
+    }
+}
+
+/// Gives back one count on an object, as the drop of a `Gc` would (without the unique-holder
+/// shortcut): frees the object if that was the last count, or queues it for its finalizer if
+/// it is registered.
+///
+/// # Safety
+/// The caller owns one count on the live object and never uses it again.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn give_back(header: NonNull<Header>) {
+    // SAFETY: the caller's count keeps the object live.
+    let header_ref = unsafe { header.as_ref() };
+    let last = if header_ref.vtable.has_finalizer() {
+        match header_ref.count.decrement_or_finalize() {
+            Dropped::Shared => false,
+            Dropped::Last => true,
+            Dropped::Finalize => {
+                // SAFETY: live, of a finalizable type; the count is handed over.
+                unsafe { finalizer::enqueue(&[header]) };
+                false
+            }
+        }
+    } else {
+        header_ref.count.decrement()
+    };
+    if last {
+        // SAFETY: that was the last count.
+        unsafe { free(header) };
     }
 }
 
@@ -92,10 +123,15 @@ unsafe fn destroy(header: NonNull<Header>) {
     let header_ref = unsafe { header.as_ref() };
     if header_ref.count.is_condemned() {
         // A garbage isolate's member cloned out by a `Drop` of its isolate: the collector dropped
-        // its value and unlinked it; this was the clone's last count.
+        // its value, detached what a table attached to it, and unlinked it; this was the clone's
+        // last count.
         // SAFETY: the value is dropped, the object in no list, and unreachable.
-        unsafe { object::deallocate(api::heap(), header) };
+        unsafe { object::release_memory(api::heap(), header) };
         return;
+    }
+    if header_ref.count.is_weakened() {
+        // SAFETY: the caller's contract.
+        return unsafe { destroy_weakened(header) };
     }
     let tracked = header_ref.vtable.tracked;
     // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
@@ -106,7 +142,33 @@ unsafe fn destroy(header: NonNull<Header>) {
         // and dropped.
         unsafe { retire::retire(header) };
     } else {
-        // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable.
+        // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable;
+        // never weakened, so no weak reference waits for the memory.
         unsafe { object::deallocate(api::heap(), header) };
+    }
+}
+
+/// [`destroy`] for an object that weak references (or a `ConditionalWeakTable`) point to: its
+/// attached values are detached and dropped after its value, and its memory waits for the last
+/// weak reference.
+///
+/// # Safety
+/// As for [`destroy`].
+#[cold]
+#[inline(never)]
+unsafe fn destroy_weakened(header: NonNull<Header>) {
+    // SAFETY: the object is live until its memory is released below.
+    let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    let detached = ephemeron::detach_all(header);
+    // SAFETY: as in `destroy`.
+    unsafe { object::drop_value(header) };
+    // Values attached by tables die with their key (their frees queue behind this one).
+    drop(detached);
+    if tracked {
+        // SAFETY: as in `destroy`; the retire batch releases the memory.
+        unsafe { retire::retire(header) };
+    } else {
+        // SAFETY: the value is dropped; in no list; unreachable.
+        unsafe { object::release_memory(api::heap(), header) };
     }
 }

@@ -80,7 +80,7 @@ unsafe fn unlink_and_free(batch: &[NonNull<Header>]) {
     }
     for &header in batch {
         // SAFETY: dropped, unlinked, and unreachable (count zero).
-        unsafe { object::deallocate(heap, header) };
+        unsafe { object::release_memory(heap, header) };
     }
 }
 

@@ -4,6 +4,7 @@
 //! only by the engine (at construction, to decide tracking, and in a collection). Users implement
 //! [`Trace`] by calling `trace` on their fields; they never see what a tracer does with an edge.
 
+use super::finalize::Finalizer;
 use super::object::{Header, node_of};
 use std::ptr::NonNull;
 
@@ -89,6 +90,23 @@ pub unsafe trait Trace {
     /// assert!(!<GcCell<u8>>::MUTABLE_EDGES); // no `Gc` inside: nothing can change
     /// ```
     const MUTABLE_EDGES: bool = true;
+
+    /// The type's finalizer hook: `Some(Finalizer::of())` for a type that implements
+    /// [`Finalize`](crate::gc::Finalize), which registers every object of the type for
+    /// finalization when it is allocated. `#[trace(finalize)]` sets it; the default is `None`.
+    ///
+    /// ```
+    /// use janitor::gc::{Finalize, Gc, Trace};
+    /// #[derive(Trace)]
+    /// #[trace(finalize)]
+    /// struct Socket;
+    /// impl Finalize for Socket {
+    ///     fn finalize(_: &Gc<Self>) {}
+    /// }
+    /// assert!(Socket::FINALIZER.is_some());
+    /// assert!(String::FINALIZER.is_none());
+    /// ```
+    const FINALIZER: Option<Finalizer<Self>> = None;
 
     /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
     ///
@@ -292,6 +310,18 @@ unsafe impl<T: ?Sized + 'static> Trace for &'static T {
 unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+/// A `SafeHandle` on the managed heap: `Gc<SafeHandle<K>>` releases its handle when the object is
+/// freed. An object with a finalizer that holds one can still use it in its finalizer: the
+/// handle is released after, when the finalized object (and then the handle's object) is freed,
+/// which is the order .NET gets by making `SafeHandle` a critical finalizer.
+// SAFETY: a handle holds no `Gc`.
+unsafe impl<K: crate::handle::HandleKind> Trace for crate::handle::SafeHandle<K> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
+    #[inline]
     fn trace(&self, _: &mut Tracer<'_>) {}
 }
 

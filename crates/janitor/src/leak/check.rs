@@ -74,7 +74,9 @@ pub fn assert_no_leaks() {
 
 /// A guard for a test: every tracked resource created on this thread while it runs and dropped
 /// without dispose is reported to it, and dropping the guard panics, listing the leaks, if there
-/// were any. [`finish`](Self::finish) ends it and returns the leaks instead.
+/// were any. [`finish`](Self::finish) ends it and returns the leaks instead. Ending a check first
+/// collects and waits for pending finalizers, so resources held by garbage cycles or finalizable
+/// objects are reported to it.
 ///
 /// Checks nest (the innermost one owns a creation) and stay on their thread (`!Send`). A leak
 /// found while its check runs is the check's alone: it never reaches [`take_reports`]. Set the level to
@@ -140,6 +142,13 @@ impl LeakCheck {
     }
 
     fn end(&self) -> Vec<LeakReport> {
+        // Resources held by garbage cycles or waiting for their finalizer are reported on their
+        // finalization path: let it run first, so their leaks land in this check. Not while
+        // unwinding: a collection runs `Drop`s, and a second panic would abort.
+        if !std::thread::panicking() {
+            crate::gc::collect();
+            crate::gc::wait_for_pending_finalizers();
+        }
         // The guard is `!Send`, so this is the thread whose current scope it set. `try_with`: a
         // guard kept in another thread-local may end after ours is destroyed, with nothing left
         // to restore.

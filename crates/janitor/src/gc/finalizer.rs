@@ -1,0 +1,440 @@
+//! The f-reachable queue and the finalizer thread.
+//!
+//! Invariant owned here: every object in the queue holds one count, the queue's, taken in the
+//! step that found it unreachable (`count.rs`: the last drop keeps its count; `collector.rs`:
+//! a garbage isolate's registered members get one), so it and everything it references stay
+//! alive and intact until its finalizer has run; then the finalizer thread gives the count back
+//! by dropping a `Gc`. The queue is two lists; the thread takes the whole normal list as a batch
+//! while it is not empty, and the critical list only when the normal one is empty, so when a
+//! batch of critical finalizers starts, every normal entry queued before it was taken has been
+//! finalized. One collection queues all its entries under one lock: hence, among the objects
+//! one collection finds dead, every normal finalizer runs before any critical one.
+//!
+//! `wait_for_pending_finalizers` compares two counters (entries queued, entries finished) under
+//! the queue's lock; no lock is held while a finalizer runs, so finalizers may allocate,
+//! collect, drop objects (which queues more) and wait (which returns at once on this thread).
+
+use super::object::Header;
+use std::any::Any;
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError, RwLock};
+use std::thread::ThreadId;
+
+/// An object waiting for its finalizer, holding the queue's count.
+struct Entry(NonNull<Header>);
+
+// SAFETY: finalizable objects are `Send + Sync` (`Finalize` requires it); the entry is a count.
+unsafe impl Send for Entry {}
+
+#[derive(Default)]
+struct State {
+    normal: VecDeque<Entry>,
+    critical: VecDeque<Entry>,
+    queued: u64,
+    finished: u64,
+    /// Set at shutdown under `SkipFinalizers`: the thread stops, waiters return.
+    stopped: bool,
+    /// Whether the thread waits for work (then a new entry must wake it).
+    idle: bool,
+}
+
+struct Queue {
+    state: Mutex<State>,
+    /// Signalled when entries arrive or the thread must stop.
+    work: Condvar,
+    /// Signalled when entries finish.
+    done: Condvar,
+}
+
+static QUEUE: Queue = Queue {
+    state: Mutex::new(State {
+        normal: VecDeque::new(),
+        critical: VecDeque::new(),
+        queued: 0,
+        finished: 0,
+        stopped: false,
+        idle: false,
+    }),
+    work: Condvar::new(),
+    done: Condvar::new(),
+};
+
+static STARTED: Once = Once::new();
+static THREAD: OnceLock<ThreadId> = OnceLock::new();
+static SHUTDOWN_STARTED: AtomicBool = AtomicBool::new(false);
+/// `State::stopped`, readable without the lock between two finalizers of a batch.
+static STOPPED: AtomicBool = AtomicBool::new(false);
+
+fn lock() -> MutexGuard<'static, State> {
+    // Finalizers never run under the lock, so a poisoned lock means only that a waiter panicked.
+    QUEUE.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts the finalizer thread if it is not running: called when a finalizable object is
+/// allocated, so the thread exists before anything can be queued.
+#[inline]
+pub(crate) fn ensure_started() {
+    STARTED.call_once(|| {
+        let thread = std::thread::Builder::new()
+            .name("janitor-finalizer".into())
+            .spawn(run)
+            .unwrap_or_else(|error| {
+                panic!("janitor: could not start the finalizer thread: {error}")
+            });
+        // The thread's id is recorded before any finalizer can run (it waits for entries,
+        // which need this call to have returned first).
+        let _ = THREAD.set(thread.thread().id());
+    });
+}
+
+/// Queues unreachable registered objects for finalization.
+///
+/// # Safety
+/// Each object is registered-type, live, and the caller hands over one count on it.
+pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
+    if objects.is_empty() {
+        return;
+    }
+    let mut state = lock();
+    for &header in objects {
+        // SAFETY: live (the handed-over count).
+        let critical = unsafe { header.as_ref() }.vtable.finalizer_is_critical();
+        if critical {
+            state.critical.push_back(Entry(header));
+        } else {
+            state.normal.push_back(Entry(header));
+        }
+    }
+    state.queued += objects.len() as u64;
+    let wake = std::mem::take(&mut state.idle);
+    drop(state);
+    if wake {
+        QUEUE.work.notify_one();
+    }
+}
+
+/// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
+/// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
+/// per object low; taking the critical list only when the normal one is empty keeps the order.
+fn run() {
+    let mut batch = Vec::new();
+    loop {
+        {
+            let mut state = lock();
+            loop {
+                if state.stopped {
+                    return;
+                }
+                if !state.normal.is_empty() {
+                    batch.extend(state.normal.drain(..));
+                    break;
+                }
+                if !state.critical.is_empty() {
+                    batch.extend(state.critical.drain(..));
+                    break;
+                }
+                state.idle = true;
+                state = QUEUE
+                    .work
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        let ran = batch.len();
+        tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
+        let mut batch_entries = batch.drain(..);
+        for entry in batch_entries.by_ref() {
+            finalize(entry);
+            if STOPPED.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        drop(batch_entries);
+        let mut state = lock();
+        state.finished += ran as u64;
+        drop(state);
+        QUEUE.done.notify_all();
+    }
+}
+
+/// Runs one entry's finalizer and gives the queue's count back.
+fn finalize(Entry(header): Entry) {
+    // SAFETY: the entry holds a count, so the object is live.
+    let vtable = unsafe { header.as_ref() }.vtable;
+    let type_name = vtable.type_name();
+    tracing::trace!(r#type = type_name, "janitor: running a finalizer");
+    // SAFETY: the entry's count is handed over; queued objects have a finalizer.
+    let outcome = unsafe { vtable.run_finalizer(header) };
+    if let Err(payload) = outcome {
+        report_panic(type_name, payload);
+    }
+}
+
+/// What to do after a finalizer panicked, as decided by the handler installed with
+/// [`set_finalizer_panic_handler`].
+///
+/// ```
+/// use janitor::gc::FinalizerPanicAction;
+/// assert_ne!(FinalizerPanicAction::Continue, FinalizerPanicAction::Abort);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FinalizerPanicAction {
+    /// Treat the object as finalized and go on with the next finalizer.
+    Continue,
+    /// Abort the process (what happens without a handler, as in .NET).
+    Abort,
+}
+
+/// A panic that escaped a finalizer, as shown to the handler.
+///
+/// ```
+/// use janitor::gc::{FinalizerPanic, FinalizerPanicAction, set_finalizer_panic_handler};
+/// set_finalizer_panic_handler(|panic: &FinalizerPanic| {
+///     eprintln!("{} panicked: {}", panic.type_name(), panic.message());
+///     FinalizerPanicAction::Continue
+/// });
+/// ```
+#[derive(Debug)]
+pub struct FinalizerPanic {
+    type_name: &'static str,
+    message: String,
+}
+
+impl FinalizerPanic {
+    /// The type whose finalizer panicked.
+    ///
+    /// ```
+    /// # use janitor::gc::{FinalizerPanic, FinalizerPanicAction, set_finalizer_panic_handler};
+    /// set_finalizer_panic_handler(|panic: &FinalizerPanic| {
+    ///     assert!(!panic.type_name().is_empty());
+    ///     FinalizerPanicAction::Continue
+    /// });
+    /// ```
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The panic's message, when it was a string.
+    ///
+    /// ```
+    /// # use janitor::gc::{FinalizerPanic, FinalizerPanicAction, set_finalizer_panic_handler};
+    /// set_finalizer_panic_handler(|panic: &FinalizerPanic| {
+    ///     let _ = panic.message();
+    ///     FinalizerPanicAction::Continue
+    /// });
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+type Handler = Arc<dyn Fn(&FinalizerPanic) -> FinalizerPanicAction + Send + Sync>;
+
+static HANDLER: RwLock<Option<Handler>> = RwLock::new(None);
+
+/// Installs the function that decides what happens when a panic escapes a finalizer (or the drop
+/// of the object it finalized), replacing any earlier one. Without a handler the process aborts
+/// with a message naming the type, as .NET terminates the process on an exception escaping a
+/// finalizer. The handler runs on the finalizer thread; with
+/// [`Continue`](FinalizerPanicAction::Continue) the object counts as finalized.
+///
+/// ```
+/// use janitor::gc::{Finalize, FinalizerPanicAction, Gc, Trace, set_finalizer_panic_handler,
+///                   wait_for_pending_finalizers};
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Flaky;
+/// impl Finalize for Flaky {
+///     fn finalize(_: &Gc<Self>) {
+///         panic!("cannot flush");
+///     }
+/// }
+///
+/// set_finalizer_panic_handler(|panic| {
+///     assert!(panic.type_name().ends_with("Flaky"));
+///     FinalizerPanicAction::Continue
+/// });
+/// drop(Gc::new(Flaky));
+/// wait_for_pending_finalizers(); // the process lives on
+/// ```
+pub fn set_finalizer_panic_handler(
+    handler: impl Fn(&FinalizerPanic) -> FinalizerPanicAction + Send + Sync + 'static,
+) {
+    *HANDLER.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(handler));
+}
+
+fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic payload that is not a string)".to_owned());
+    let panic = FinalizerPanic { type_name, message };
+    let handler = HANDLER
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let action = match handler {
+        Some(handler) => handler(&panic),
+        None => FinalizerPanicAction::Abort,
+    };
+    if action == FinalizerPanicAction::Abort {
+        eprintln!(
+            "janitor: the finalizer of `{type_name}` panicked: {}; aborting the process \
+             (a finalizer must not panic; install a handler with \
+             janitor::gc::set_finalizer_panic_handler to continue instead)",
+            panic.message
+        );
+        std::process::abort();
+    }
+}
+
+/// Blocks until every object queued for finalization before the call has been finalized, as
+/// .NET's `GC.WaitForPendingFinalizers`. It does not collect: call
+/// [`collect`](crate::gc::collect) first to queue the garbage cycles (when `collect` returns,
+/// every collection before it, on any thread, has queued what it found). Returns at once on the
+/// finalizer thread (a finalizer that waits), inside a collection (the `Drop` of a garbage
+/// cycle's member), and after shutdown has stopped the thread.
+///
+/// ```
+/// use janitor::gc::{Finalize, Gc, Trace, collect, wait_for_pending_finalizers};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static RUNS: AtomicUsize = AtomicUsize::new(0);
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Buffer;
+/// impl Finalize for Buffer {
+///     fn finalize(_: &Gc<Self>) {
+///         RUNS.fetch_add(1, Ordering::SeqCst);
+///     }
+/// }
+///
+/// for _ in 0..10 {
+///     drop(Gc::new(Buffer));
+/// }
+/// collect();
+/// wait_for_pending_finalizers();
+/// assert_eq!(RUNS.load(Ordering::SeqCst), 10);
+/// ```
+pub fn wait_for_pending_finalizers() {
+    // On the finalizer thread it would wait for itself; inside a collection (a `Drop` of a garbage
+    // cycle's member) it would hold the collection's turn that a finalizer calling `collect`
+    // waits for.
+    if is_finalizer_thread() || super::api::is_collecting() {
+        return;
+    }
+    let mut state = lock();
+    let target = state.queued;
+    while state.finished < target && !state.stopped {
+        state = QUEUE
+            .done
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+fn is_finalizer_thread() -> bool {
+    THREAD.get() == Some(&std::thread::current().id())
+}
+
+/// Objects waiting for their finalizer now.
+pub(crate) fn pending() -> usize {
+    let state = lock();
+    (state.queued - state.finished) as usize
+}
+
+/// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].
+///
+/// ```
+/// use janitor::gc::ShutdownPolicy;
+/// assert_eq!(ShutdownPolicy::default(), ShutdownPolicy::SkipFinalizers);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum ShutdownPolicy {
+    /// Pending finalizers never run; the finalizer thread stops after the finalizer it is
+    /// running (.NET Core and later).
+    #[default]
+    SkipFinalizers,
+    /// Collect, then run every pending finalizer, including those of objects that become
+    /// unreachable while they run, before the guard's drop returns (.NET Framework ran
+    /// finalizers at exit). Objects still reachable when the guard drops (in statics, say) are
+    /// not finalized.
+    RunFinalizers,
+}
+
+/// Runs the shutdown policy when dropped: hold it at the top of `main`. Made by
+/// [`shutdown_guard`].
+///
+/// ```
+/// use janitor::gc::{ShutdownPolicy, shutdown_guard};
+/// fn main() {
+///     let _shutdown = shutdown_guard(ShutdownPolicy::RunFinalizers);
+///     // the program; at the end of `main` the guard runs the pending finalizers
+/// }
+/// ```
+#[must_use = "the policy runs when the guard drops: bind it to a variable at the top of main"]
+#[derive(Debug)]
+pub struct ShutdownGuard {
+    policy: ShutdownPolicy,
+}
+
+/// The guard that ends the program's managed heap: hold it at the top of `main`
+/// (`let _shutdown = shutdown_guard(policy);`). When it drops, at the end of `main`,
+/// [`has_shutdown_started`] becomes true (finalizers that run from then on can tell) and the
+/// policy applies. Rust runs no code after `main` returns except destructors, so this is the
+/// place for it; without a guard, pending finalizers are simply not run at exit (the default
+/// policy).
+///
+/// ```
+/// use janitor::gc::{ShutdownPolicy, has_shutdown_started, shutdown_guard};
+/// let guard = shutdown_guard(ShutdownPolicy::RunFinalizers);
+/// assert!(!has_shutdown_started());
+/// drop(guard); // the end of main
+/// assert!(has_shutdown_started());
+/// ```
+pub fn shutdown_guard(policy: ShutdownPolicy) -> ShutdownGuard {
+    ShutdownGuard { policy }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        SHUTDOWN_STARTED.store(true, Ordering::SeqCst);
+        match self.policy {
+            ShutdownPolicy::RunFinalizers => {
+                // Finalizers may drop objects that queue more; each round drains what the last
+                // one queued, until a collection finds nothing new.
+                loop {
+                    super::collect();
+                    let before = lock().queued;
+                    wait_for_pending_finalizers();
+                    super::collect();
+                    if lock().queued == before {
+                        break;
+                    }
+                }
+            }
+            ShutdownPolicy::SkipFinalizers => {
+                STOPPED.store(true, Ordering::Release);
+                lock().stopped = true;
+                QUEUE.work.notify_all();
+                QUEUE.done.notify_all();
+            }
+        }
+    }
+}
+
+/// Whether the program's shutdown has begun (a [`ShutdownGuard`] dropped), as .NET's
+/// `Environment.HasShutdownStarted`. A finalizer can test it to skip work that makes no sense
+/// at exit.
+///
+/// ```
+/// assert!(!janitor::gc::has_shutdown_started());
+/// ```
+pub fn has_shutdown_started() -> bool {
+    SHUTDOWN_STARTED.load(Ordering::SeqCst)
+}

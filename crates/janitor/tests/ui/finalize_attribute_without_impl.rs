@@ -1,0 +1,7 @@
+use janitor::gc::Trace;
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct NoFinalizer;
+
+fn main() {}
