@@ -269,22 +269,30 @@ fn racing_uses_and_disposes_release_exactly_once_after_every_use() {
     }
 }
 
-/// Runs `body` with a subscriber that records every event (level and message) on this thread.
-fn capture_events(body: impl FnOnce()) -> Vec<(tracing::Level, String)> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    tracing::subscriber::with_default(
-        Recorder {
-            events: Arc::clone(&events),
-        },
-        body,
-    );
-    let events = events.lock().unwrap();
-    events.clone()
+thread_local! {
+    /// The events of this thread, while a `capture_events` body runs on it.
+    static CAPTURED: std::cell::RefCell<Option<Vec<(tracing::Level, String)>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
-struct Recorder {
-    events: Arc<Mutex<Vec<(tracing::Level, String)>>>,
+/// Runs `body` and returns every event (level and message) it emitted on this thread.
+///
+/// One global subscriber, installed before the first capture, rather than a scoped one per call:
+/// `tracing` caches each callsite's interest, and a callsite first reached by a parallel test while
+/// no subscriber was set would be cached as "never" and missed by a scoped subscriber.
+fn capture_events(body: impl FnOnce()) -> Vec<(tracing::Level, String)> {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(Recorder)
+            .expect("no other global subscriber in this test binary");
+    });
+    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    body();
+    CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default())
 }
+
+/// Keeps the events of threads inside `capture_events`, drops the rest.
+struct Recorder;
 
 impl tracing::Subscriber for Recorder {
     fn enabled(&self, _metadata: &tracing::Metadata<'_>) -> bool {
@@ -300,12 +308,13 @@ impl tracing::Subscriber for Recorder {
     fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
 
     fn event(&self, event: &tracing::Event<'_>) {
-        let mut message = Message(String::new());
-        event.record(&mut message);
-        self.events
-            .lock()
-            .unwrap()
-            .push((*event.metadata().level(), message.0));
+        CAPTURED.with(|captured| {
+            if let Some(events) = captured.borrow_mut().as_mut() {
+                let mut message = Message(String::new());
+                event.record(&mut message);
+                events.push((*event.metadata().level(), message.0));
+            }
+        });
     }
 
     fn enter(&self, _span: &tracing::span::Id) {}

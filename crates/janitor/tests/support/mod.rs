@@ -2,8 +2,9 @@
 
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use janitor::{Dispose, DisposeFlag, ObjectDisposed};
 use tracing::field::{Field, Visit};
@@ -60,9 +61,17 @@ pub struct Logged {
     pub fields: String,
 }
 
-/// A subscriber that keeps every event.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Logged>>>);
+thread_local! {
+    /// The events of this thread, while a `capture_logs` body runs on it.
+    static CAPTURED: RefCell<Option<Vec<Logged>>> = const { RefCell::new(None) };
+}
+
+/// The process-wide subscriber of a test binary: it keeps the events of threads that are inside
+/// `capture_logs`, and drops the rest. One global subscriber, installed before the first capture,
+/// rather than a scoped one per capture: `tracing` caches each callsite's interest, and a callsite
+/// first reached by another thread while no subscriber was set would be cached as "never", so a
+/// scoped subscriber could miss it (a flaky test, seen).
+struct Capture;
 
 struct FieldText<'a>(&'a mut String);
 
@@ -86,11 +95,15 @@ impl Subscriber for Capture {
     fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut fields = String::new();
-        event.record(&mut FieldText(&mut fields));
-        self.0.lock().unwrap().push(Logged {
-            level: *event.metadata().level(),
-            fields,
+        CAPTURED.with(|captured| {
+            if let Some(logged) = captured.borrow_mut().as_mut() {
+                let mut fields = String::new();
+                event.record(&mut FieldText(&mut fields));
+                logged.push(Logged {
+                    level: *event.metadata().level(),
+                    fields,
+                });
+            }
         });
     }
 
@@ -101,9 +114,14 @@ impl Subscriber for Capture {
 
 /// Runs `body` with every `tracing` event of this thread captured, and returns them with its result.
 pub fn capture_logs<R>(body: impl FnOnce() -> R) -> (R, Vec<Logged>) {
-    let capture = Capture::default();
-    let result = tracing::subscriber::with_default(capture.clone(), body);
-    let logged = capture.0.lock().unwrap().clone();
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(Capture)
+            .expect("no other global subscriber in the integration tests");
+    });
+    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    let result = body();
+    let logged = CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default());
     (result, logged)
 }
 
