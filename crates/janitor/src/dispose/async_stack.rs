@@ -11,11 +11,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use crate::dispose::async_dispose::{AsyncDispose, catch_unwind};
+use crate::dispose::entries::EntryList;
 use crate::dispose::failure::{BoxError, DisposeError, DisposeOutcome, Failures};
-use crate::leak::LeakTracker;
 use crate::{Dispose, ObjectDisposed};
 
 /// The future of an async entry.
@@ -72,9 +72,7 @@ enum Entry<'a> {
 /// ```
 #[must_use = "an undisposed AsyncDisposeStack cannot release its entries when dropped"]
 pub struct AsyncDisposeStack<'a> {
-    entries: Mutex<Option<Vec<Entry<'a>>>>,
-    /// Closed by dispose and `take`; reported by a drop that still finds entries.
-    leak: LeakTracker,
+    entries: EntryList<Entry<'a>>,
 }
 
 impl<'a> AsyncDisposeStack<'a> {
@@ -92,8 +90,7 @@ impl<'a> AsyncDisposeStack<'a> {
     #[track_caller]
     fn holding(entries: Vec<Entry<'a>>) -> Self {
         Self {
-            entries: Mutex::new(Some(entries)),
-            leak: LeakTracker::new::<Self>(),
+            entries: EntryList::open::<Self>(entries),
         }
     }
 
@@ -254,8 +251,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// ```
     #[track_caller]
     pub fn take(&self) -> Result<AsyncDisposeStack<'a>, ObjectDisposed> {
-        let entries = self.lock().take().ok_or_else(Self::disposed_error)?;
-        self.leak.close();
+        let entries = self.entries.close().ok_or_else(Self::disposed_error)?;
         Ok(Self::holding(entries))
     }
 
@@ -287,9 +283,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// assert_eq!(*order.lock().unwrap(), ["last registered", "first registered"]);
     /// ```
     pub async fn dispose_async(&self) -> Result<(), DisposeError> {
-        let entries = self.lock().take();
-        self.leak.close();
-        match entries {
+        match self.entries.close() {
             Some(entries) => run_in_reverse(entries).await.finish(),
             None => Ok(()),
         }
@@ -303,7 +297,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// assert!(stack.is_disposed());
     /// ```
     pub fn is_disposed(&self) -> bool {
-        self.lock().is_none()
+        self.entries.is_closed()
     }
 
     fn register_sync<O: DisposeOutcome>(
@@ -323,10 +317,9 @@ impl<'a> AsyncDisposeStack<'a> {
     }
 
     fn register(&self, entry: Entry<'a>) -> Result<(), ObjectDisposed> {
-        if let Some(entries) = self.lock().as_mut() {
-            entries.push(entry);
+        let Err(entry) = self.entries.push(entry) else {
             return Ok(());
-        }
+        };
         match entry {
             Entry::Sync(cleanup) => {
                 let mut failures = Failures::default();
@@ -346,11 +339,6 @@ impl<'a> AsyncDisposeStack<'a> {
     /// The error of a registration or `take` on a disposed stack, named by the stack's public path.
     fn disposed_error() -> ObjectDisposed {
         ObjectDisposed::named("janitor::dispose::AsyncDisposeStack")
-    }
-
-    /// The entries; no user code ever runs under this lock (see `DisposeStack::lock`).
-    fn lock(&self) -> MutexGuard<'_, Option<Vec<Entry<'a>>>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -393,8 +381,8 @@ impl Default for AsyncDisposeStack<'_> {
 impl fmt::Debug for AsyncDisposeStack<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = formatter.debug_struct("AsyncDisposeStack");
-        match self.lock().as_ref() {
-            Some(entries) => debug.field("entries", &entries.len()),
+        match self.entries.len() {
+            Some(entries) => debug.field("entries", &entries),
             None => debug.field("disposed", &true),
         };
         debug.finish()
@@ -414,9 +402,7 @@ impl fmt::Debug for AsyncDisposeStack<'_> {
 /// ```
 impl AsyncDispose for AsyncDisposeStack<'_> {
     async fn dispose_async(&self) {
-        let entries = self.lock().take();
-        self.leak.close();
-        if let Some(entries) = entries {
+        if let Some(entries) = self.entries.close() {
             run_in_reverse(entries)
                 .await
                 .finish_unreturned("disposing an AsyncDisposeStack through AsyncDispose failed");
@@ -426,17 +412,6 @@ impl AsyncDispose for AsyncDisposeStack<'_> {
 
 impl Drop for AsyncDisposeStack<'_> {
     fn drop(&mut self) {
-        let entries = self
-            .entries
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        // Only a stack that still holds entries had something to dispose: an empty one leaked
-        // nothing.
-        match &entries {
-            Some(entries) if !entries.is_empty() => self.leak.report_leak(),
-            _ => self.leak.close(),
-        }
-        drop(entries.map(Remaining));
+        drop(self.entries.close_on_drop().map(Remaining));
     }
 }

@@ -25,6 +25,7 @@
 mod async_dispose;
 mod async_stack;
 mod cascade;
+mod entries;
 mod error;
 mod failure;
 mod flag;

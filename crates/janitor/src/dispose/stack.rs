@@ -16,10 +16,10 @@
 //! Entries run after the lock is released, so an entry may use the stack (and find it disposed).
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
+use crate::dispose::entries::EntryList;
 use crate::dispose::failure::{BoxError, DisposeError, DisposeOutcome, Failures};
-use crate::leak::LeakTracker;
 use crate::{Dispose, ObjectDisposed};
 
 /// One registered cleanup.
@@ -119,9 +119,7 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 /// ```
 #[must_use = "an unused stack disposes its entries at once when dropped"]
 pub struct DisposeStack<'a> {
-    entries: Mutex<Option<Vec<Entry<'a>>>>,
-    /// Closed by dispose and `take`; reported by a drop that still finds entries.
-    leak: LeakTracker,
+    entries: EntryList<Entry<'a>>,
 }
 
 impl<'a> DisposeStack<'a> {
@@ -139,8 +137,7 @@ impl<'a> DisposeStack<'a> {
     #[track_caller]
     fn holding(entries: Vec<Entry<'a>>) -> Self {
         Self {
-            entries: Mutex::new(Some(entries)),
-            leak: LeakTracker::new::<Self>(),
+            entries: EntryList::open::<Self>(entries),
         }
     }
 
@@ -259,8 +256,7 @@ impl<'a> DisposeStack<'a> {
     /// ```
     #[track_caller]
     pub fn take(&self) -> Result<DisposeStack<'a>, ObjectDisposed> {
-        let entries = self.lock().take().ok_or_else(Self::disposed_error)?;
-        self.leak.close();
+        let entries = self.entries.close().ok_or_else(Self::disposed_error)?;
         Ok(Self::holding(entries))
     }
 
@@ -290,9 +286,7 @@ impl<'a> DisposeStack<'a> {
     /// assert_eq!(*order.lock().unwrap(), [3, 2, 1]);
     /// ```
     pub fn dispose(&self) -> Result<(), DisposeError> {
-        let entries = self.lock().take();
-        self.leak.close();
-        match entries {
+        match self.entries.close() {
             Some(entries) => run_in_reverse(entries).finish(),
             None => Ok(()),
         }
@@ -306,17 +300,13 @@ impl<'a> DisposeStack<'a> {
     /// assert!(stack.is_disposed());
     /// ```
     pub fn is_disposed(&self) -> bool {
-        self.lock().is_none()
+        self.entries.is_closed()
     }
 
     fn register(&self, entry: Entry<'a>) -> Result<(), ObjectDisposed> {
-        {
-            let mut entries = self.lock();
-            if let Some(entries) = entries.as_mut() {
-                entries.push(entry);
-                return Ok(());
-            }
-        }
+        let Err(entry) = self.entries.push(entry) else {
+            return Ok(());
+        };
         let mut failures = Failures::default();
         failures.run(entry);
         failures
@@ -327,12 +317,6 @@ impl<'a> DisposeStack<'a> {
     /// The error of a registration or `take` on a disposed stack, named by the stack's public path.
     fn disposed_error() -> ObjectDisposed {
         ObjectDisposed::named("janitor::dispose::DisposeStack")
-    }
-
-    /// The entries; no user code ever runs under this lock, so it cannot be poisoned by a panic
-    /// of an entry, and a poisoned lock (a failed allocation mid-push) still holds a valid vector.
-    fn lock(&self) -> MutexGuard<'_, Option<Vec<Entry<'a>>>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -353,10 +337,10 @@ impl Default for DisposeStack<'_> {
 
 impl fmt::Debug for DisposeStack<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.lock().as_ref() {
+        match self.entries.len() {
             Some(entries) => formatter
                 .debug_struct("DisposeStack")
-                .field("entries", &entries.len())
+                .field("entries", &entries)
                 .finish(),
             None => formatter
                 .debug_struct("DisposeStack")
@@ -380,9 +364,7 @@ impl fmt::Debug for DisposeStack<'_> {
 /// ```
 impl Dispose for DisposeStack<'_> {
     fn dispose(&self) {
-        let entries = self.lock().take();
-        self.leak.close();
-        if let Some(entries) = entries {
+        if let Some(entries) = self.entries.close() {
             run_in_reverse(entries)
                 .finish_unreturned("disposing a DisposeStack through Dispose::dispose failed");
         }
@@ -391,18 +373,7 @@ impl Dispose for DisposeStack<'_> {
 
 impl Drop for DisposeStack<'_> {
     fn drop(&mut self) {
-        let entries = self
-            .entries
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        // Only a stack that still holds entries had something to dispose: an empty one leaked
-        // nothing.
-        match &entries {
-            Some(entries) if !entries.is_empty() => self.leak.report_leak(),
-            _ => self.leak.close(),
-        }
-        if let Some(entries) = entries {
+        if let Some(entries) = self.entries.close_on_drop() {
             run_in_reverse(entries)
                 .finish_unreturned("an undisposed DisposeStack was dropped and its cleanup failed");
         }
