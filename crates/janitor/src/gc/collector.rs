@@ -403,6 +403,22 @@ mod loom {
         freed[id].load(Ordering::SeqCst)
     }
 
+    /// The safety property: nothing is freed while the mutator can still reach it.
+    fn assert_none_freed(freed: &[AtomicBool; 2]) {
+        assert!(
+            !is_freed(freed, 0) && !is_freed(freed, 1),
+            "freed while reachable"
+        );
+    }
+
+    /// The liveness property: once the mutator let go, a collection frees the whole cycle.
+    fn assert_all_freed(freed: &[AtomicBool; 2]) {
+        assert!(
+            is_freed(freed, 0) && is_freed(freed, 1),
+            "garbage left after the mutator let go"
+        );
+    }
+
     fn model(body: impl Fn() + Sync + Send + 'static) {
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(3);
@@ -429,25 +445,16 @@ mod loom {
                 loom::thread::spawn(move || {
                     let b = a.next.borrow().clone().expect("a points to b");
                     drop(a);
-                    assert!(
-                        !is_freed(&freed, 0) && !is_freed(&freed, 1),
-                        "freed while reachable"
-                    );
+                    assert_none_freed(&freed);
                     let back = b.next.borrow().clone().expect("b points to a");
                     assert_eq!(back.id, 0);
-                    assert!(
-                        !is_freed(&freed, 0) && !is_freed(&freed, 1),
-                        "freed while reachable"
-                    );
+                    assert_none_freed(&freed);
                 })
             };
             collect();
             mutator.join().unwrap();
             collect();
-            assert!(
-                is_freed(&freed, 0) && is_freed(&freed, 1),
-                "garbage left after the mutator let go"
-            );
+            assert_all_freed(&freed);
         });
     }
 
@@ -466,19 +473,13 @@ mod loom {
                     *a.next.borrow_mut() = Some(b);
                     let b = a.next.borrow().clone().expect("a points to b");
                     assert_eq!(b.id, 1);
-                    assert!(
-                        !is_freed(&freed, 0) && !is_freed(&freed, 1),
-                        "freed while reachable"
-                    );
+                    assert_none_freed(&freed);
                 })
             };
             collect();
             mutator.join().unwrap();
             collect();
-            assert!(
-                is_freed(&freed, 0) && is_freed(&freed, 1),
-                "garbage left after the mutator let go"
-            );
+            assert_all_freed(&freed);
         });
     }
 
@@ -503,20 +504,14 @@ mod loom {
                     if let Some(b) = weak.upgrade() {
                         let a = b.next.borrow().clone().expect("b points to a");
                         assert_eq!(a.id, 0);
-                        assert!(
-                            !is_freed(&freed, 0) && !is_freed(&freed, 1),
-                            "freed while reachable"
-                        );
+                        assert_none_freed(&freed);
                     }
                 })
             };
             collect();
             mutator.join().unwrap();
             collect();
-            assert!(
-                is_freed(&freed, 0) && is_freed(&freed, 1),
-                "garbage left after the mutator let go"
-            );
+            assert_all_freed(&freed);
         });
     }
 }
