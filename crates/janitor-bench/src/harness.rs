@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::memory;
+use crate::memory::{self, Peak};
 
 /// How big the workloads are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,8 +148,8 @@ pub struct Row {
     pub median: Duration,
     /// `median / baseline median`, or `None` when the baseline was not run.
     pub ratio: Option<f64>,
-    /// The highest peak memory of any round, when meaningful.
-    pub peak_bytes: Option<usize>,
+    /// The highest peak memory of any round (each measure on its own), when meaningful.
+    pub peak_bytes: Option<Peak>,
     /// The note of the last round, if any.
     pub note: Option<String>,
 }
@@ -212,7 +212,7 @@ pub fn measure(
 ) -> Result<Measured, ChecksumMismatch> {
     let cases = &workload.cases;
     let mut samples: Vec<Vec<Sample>> = cases.iter().map(|_| Vec::new()).collect();
-    let mut peaks = vec![0usize; cases.len()];
+    let mut peaks = vec![Peak::default(); cases.len()];
     let mut reference: Option<(&'static str, u64)> = None;
     for round in 0..rounds {
         for offset in 0..cases.len() {

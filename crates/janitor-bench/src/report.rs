@@ -9,11 +9,14 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::harness::Measured;
+use crate::memory::Peak;
 
 /// The JSON object `{"workloads": {name: {implementation: {median_ns, ratio_to_janitor, ...}}}}`.
 ///
 /// `ratio_to_janitor` is relative to the workload's baseline, which is `janitor` except where a
 /// workload compares janitor with itself (`gen0-pause`: gen-0 collection against a full one).
+/// Where peak memory is meaningful, `peak_bytes` is the requested measure and `peak_reserved_bytes`
+/// the reserved one (see [`crate::memory`]).
 /// Implementations that cannot express a workload are left out.
 ///
 /// ```
@@ -45,7 +48,8 @@ pub fn to_json(workloads: &[Measured]) -> Value {
                 fields.insert("ratio_to_janitor".into(), json!(ratio));
             }
             if let Some(peak) = row.peak_bytes {
-                fields.insert("peak_bytes".into(), json!(peak));
+                fields.insert("peak_bytes".into(), json!(peak.requested));
+                fields.insert("peak_reserved_bytes".into(), json!(peak.reserved));
             }
             if let Some(note) = &row.note {
                 fields.insert("note".into(), json!(note));
@@ -57,10 +61,12 @@ pub fn to_json(workloads: &[Measured]) -> Value {
     json!({ "workloads": by_name })
 }
 
-/// A plain-text table, one block per workload, one line per implementation.
+/// A plain-text table, one block per workload, one line per implementation; peak memory in both
+/// measures (requested, then reserved).
 ///
 /// ```
 /// use janitor_bench::harness::{Measured, Row};
+/// use janitor_bench::memory::Peak;
 /// use std::time::Duration;
 /// let measured = Measured {
 ///     name: "w",
@@ -69,13 +75,14 @@ pub fn to_json(workloads: &[Measured]) -> Value {
 ///         implementation: "janitor",
 ///         median: Duration::from_millis(12),
 ///         ratio: Some(1.0),
-///         peak_bytes: Some(2 << 20),
+///         peak_bytes: Some(Peak { requested: 2 << 20, reserved: 3 << 20 }),
 ///         note: None,
 ///     }],
 ///     absent: vec!["box"],
 /// };
 /// let table = janitor_bench::report::to_table(&[measured]);
 /// assert!(table.contains("12.0 ms"));
+/// assert!(table.contains("2.0 MiB") && table.contains("3.0 MiB"));
 /// assert!(table.contains("box"));
 /// ```
 pub fn to_table(workloads: &[Measured]) -> String {
@@ -88,27 +95,28 @@ pub fn to_table(workloads: &[Measured]) -> String {
         );
         let _ = writeln!(
             out,
-            "  {:<16} {:>12} {:>8} {:>12}  note",
-            "implementation", "median", "ratio", "peak memory"
+            "  {:<16} {:>12} {:>8} {:>14} {:>14}  note",
+            "implementation", "median", "ratio", "peak requested", "peak reserved"
         );
         for row in &workload.rows {
             let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
-            let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
+            let (requested, reserved) = format_peak(row.peak_bytes);
             let _ = writeln!(
                 out,
-                "  {:<16} {:>12} {:>8} {:>12}  {}",
+                "  {:<16} {:>12} {:>8} {:>14} {:>14}  {}",
                 row.implementation,
                 format_duration(row.median),
                 ratio,
-                peak,
+                requested,
+                reserved,
                 row.note.as_deref().unwrap_or("")
             );
         }
         for implementation in &workload.absent {
             let _ = writeln!(
                 out,
-                "  {implementation:<16} {:>12} {:>8} {:>12}",
-                "—", "—", "—"
+                "  {implementation:<16} {:>12} {:>8} {:>14} {:>14}",
+                "—", "—", "—", "—"
             );
         }
     }
@@ -133,7 +141,7 @@ pub fn to_table(workloads: &[Measured]) -> String {
 ///     absent: vec![],
 /// };
 /// let markdown = janitor_bench::report::to_markdown(&[measured]);
-/// assert!(markdown.contains("| rc | 3.0 ms | 0.50 | — | leaks cycles |"));
+/// assert!(markdown.contains("| rc | 3.0 ms | 0.50 | — | — | leaks cycles |"));
 /// ```
 pub fn to_markdown(workloads: &[Measured]) -> String {
     let mut out = String::new();
@@ -145,26 +153,27 @@ pub fn to_markdown(workloads: &[Measured]) -> String {
         );
         let _ = writeln!(
             out,
-            "| implementation | median | ratio | peak memory | note |"
+            "| implementation | median | ratio | peak requested | peak reserved | note |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---|");
         for row in &workload.rows {
             let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
-            let peak = row.peak_bytes.map_or_else(|| "—".to_owned(), format_bytes);
+            let (requested, reserved) = format_peak(row.peak_bytes);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 row.implementation,
                 format_duration(row.median),
                 ratio,
-                peak,
+                requested,
+                reserved,
                 row.note.as_deref().unwrap_or("")
             );
         }
         for implementation in &workload.absent {
             let _ = writeln!(
                 out,
-                "| {implementation} | — | — | — | cannot express the workload |"
+                "| {implementation} | — | — | — | — | cannot express the workload |"
             );
         }
     }
@@ -192,6 +201,14 @@ fn format_duration(duration: Duration) -> String {
     } else {
         format!("{nanos} ns")
     }
+}
+
+/// Both measures of a peak, or dashes where peak memory says nothing.
+fn format_peak(peak: Option<Peak>) -> (String, String) {
+    peak.map_or_else(
+        || ("—".to_owned(), "—".to_owned()),
+        |peak| (format_bytes(peak.requested), format_bytes(peak.reserved)),
+    )
 }
 
 /// Bytes in MiB (or KiB below one MiB).
