@@ -7,6 +7,7 @@ use super::alloc;
 use super::collector;
 use super::heap::{Heap, OLDEST, Trigger};
 use super::ptr::Gc;
+use super::weak::WeakGc;
 use std::time::Duration;
 
 /// The oldest generation, as .NET's `GC.MaxGeneration`.
@@ -161,8 +162,47 @@ pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
     }
 }
 
+/// The generation of a weak reference's object, as .NET's `GC.GetGeneration(WeakReference)`;
+/// an error once the reference is dead (what .NET reports with an `ArgumentNullException`).
+///
+/// A short weak reference dies when its object becomes unreachable, a long one when its memory is
+/// reclaimed (see [`WeakGc`]); the generation is the object's, as [`generation`] reports it.
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, collect, generation, weak_generation};
+///
+/// let object = Gc::new(GcCell::new(None::<Gc<u8>>));
+/// let weak = Gc::downgrade(&object);
+/// assert_eq!(weak_generation(&weak), Ok(generation(&object)));
+/// drop(object);
+/// collect();
+/// assert!(weak_generation(&weak).is_err());
+/// ```
+pub fn weak_generation<T: ?Sized>(weak: &WeakGc<T>) -> Result<u8, WeakTargetCollected> {
+    weak.upgrade()
+        .map(|object| generation(&object))
+        .ok_or(WeakTargetCollected)
+}
+
+/// [`weak_generation`] was asked about a weak reference whose object is gone.
+///
+/// ```
+/// let message = janitor::gc::WeakTargetCollected.to_string();
+/// assert!(message.contains("upgrade"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the weak reference's object has been collected, so it has no generation: check that \
+     `upgrade()` succeeds before asking for the generation"
+)]
+pub struct WeakTargetCollected;
+
 /// The bytes of all live heap objects, as .NET's `GC.GetTotalMemory`. With `force_full_collection`,
-/// collects first, repeating (at most 20 times) until the figure changes by less than 5%.
+/// first collects and waits for pending finalizers, repeating (at most 20 times, as .NET) until
+/// the figure changes by less than 5%. .NET waits, then collects; janitor waits after each
+/// collection, so that what the finalizers of the objects it found release is already counted
+/// when the figure first barely moves. (On the finalizer thread the wait returns at once, so there
+/// it only collects.)
 ///
 /// The figure counts every object's allocation (header and value), tracked or not; each thread
 /// batches its changes, so it can lag by up to 256 KiB per thread.
@@ -180,6 +220,7 @@ pub fn total_memory(force_full_collection: bool) -> usize {
     if force_full_collection {
         for _ in 0..20 {
             collect();
+            super::finalizer::wait_for_pending_finalizers();
             let after = alloc::total_bytes(heap());
             let changed = total.abs_diff(after);
             total = after;

@@ -57,9 +57,9 @@ mod trace;
 mod weak;
 
 pub use api::{
-    GenerationInfo, MAX_GENERATION, MemoryInfo, ZeroMemoryPressure, add_memory_pressure, collect,
-    collect_generation, collection_count, generation, memory_info, remove_memory_pressure,
-    total_memory,
+    GenerationInfo, MAX_GENERATION, MemoryInfo, WeakTargetCollected, ZeroMemoryPressure,
+    add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
+    remove_memory_pressure, total_memory, weak_generation,
 };
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
 pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent};
