@@ -7,6 +7,7 @@ use super::alloc;
 use super::collector;
 use super::heap::{Heap, OLDEST, Trigger};
 use super::ptr::Gc;
+use super::reclaim;
 use super::weak::WeakGc;
 use std::time::Duration;
 
@@ -39,18 +40,30 @@ crate::sync::thread_local! {
     static COLLECTING: std::cell::Cell<bool> = std::cell::Cell::new(false);
 }
 
-/// Whether this thread is running a collection (and the drops of its garbage).
+/// Whether this thread is running a collection's drops: inside one, or on the reclaimer, which
+/// runs nothing else. Waiting for finalizers there could deadlock with a finalizer that collects.
 pub(crate) fn is_collecting() -> bool {
-    COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false)
+    COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false) || reclaim::is_reclaimer_thread()
 }
 
-/// Runs one collection. Collections are serialized whole, from the pins to the last unpin (which
-/// may queue an object for its finalizer): so when `collect` returns, every collection that ran
-/// before it has queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes
-/// it. A collection started from inside one on the same thread (by a `Drop` of the isolate, or
-/// an allocation there) runs inside the outer one's turn.
+/// Runs one collection. Collections are serialized on the heap's collection turn. An induced
+/// collection first waits for the reclaimer to finish the aftermaths of earlier automatic ones,
+/// then finishes its own within its turn, from the pins to the last unpin (which may queue an
+/// object for its finalizer): so when `collect` returns, every collection that ran before it has
+/// freed and queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes it.
+/// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`), or is postponed
+/// while the reclaimer is behind. A collection started from inside one on the same thread (by a
+/// `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
     let heap = heap();
+    let induced = trigger == Trigger::Induced;
+    let nested = COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false);
+    if induced && !nested {
+        // Not while nested: the outer collection holds the turn a reclaiming `Drop` may need.
+        reclaim::wait_for_earlier_aftermaths();
+    } else if !induced && reclaim::is_behind() {
+        return;
+    }
     let outermost = matches!(
         COLLECTING.try_with(|collecting| collecting.replace(true)),
         Ok(false)
@@ -69,7 +82,14 @@ fn run(generation: u8, trigger: Trigger) {
         }
     }
     let _done = Done(outermost);
-    let _freed = collector::collect(heap, generation.min(OLDEST), trigger);
+    let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
+    if induced {
+        if let Err((_, panic)) = aftermath.finish(heap) {
+            std::panic::resume_unwind(panic);
+        }
+    } else {
+        reclaim::hand_over(aftermath.unpin_shared_survivors());
+    }
 }
 
 /// Runs the collection an allocation found due.
@@ -83,6 +103,12 @@ pub(crate) fn collect_automatically(generation: u8) {
 /// Acyclic garbage never waits for a collection: it is freed when its last `Gc` drops. A
 /// collection finds the cycles. It runs on the calling thread while other threads keep working;
 /// it panics only if the `Drop` of a cycle's object panics (after freeing the whole cycle).
+///
+/// Collections also start on their own, when tracked allocations spend a budget or
+/// [`add_memory_pressure`] passes its own. Those never run a destructor on the allocating thread
+/// (which may hold any lock): the garbage they find is dropped on the `janitor-reclaimer` thread.
+/// `collect` first waits until the reclaimer has dropped what earlier automatic collections
+/// found, so when it returns, every cycle that was garbage when it was called is freed.
 ///
 /// ```
 /// use janitor::gc::{Gc, GcCell, Trace, collect, collection_count};

@@ -24,7 +24,10 @@
 //! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
 //!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
 //!    them, unless a `Drop` cloned a member out of the isolate: see `drop_isolate`), then unpin
-//!    the survivors (an unpin is an ordinary drop and may free).
+//!    the survivors (an unpin is an ordinary drop and may free). This step runs user code, so it
+//!    is an [`Aftermath`] the caller finishes: on its own thread for an induced collection, on the
+//!    reclaimer's for an automatic one (`reclaim.rs`), which then gets only the survivors whose
+//!    pin is their last count; the others are unpinned at once.
 //!
 //! Why no thread can reach a condemned object: a thread reaches an object only through a `Gc`
 //! (or a borrow of one, which lives no longer than the `Gc`). At the end of step 2, for each
@@ -54,8 +57,66 @@ struct Examined {
     opaque: bool,
 }
 
-/// Collects generations `0..=max_generation`; returns how many objects it freed.
-pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usize {
+/// What a collection leaves to do once the heap lock is released (step 7): the condemned isolate,
+/// each member still pinned, and the pinned survivors. It owns one count on every object in it
+/// and must be finished, on some thread, exactly once.
+pub(crate) struct Aftermath {
+    isolate: Vec<NonNull<Header>>,
+    survivors: Vec<NonNull<Header>>,
+}
+
+// SAFETY: the aftermath holds counts (pins) on heap objects, which are `Send + Sync` (`Gc::new`
+// requires it); the isolate is unreachable by any thread, so whichever thread finishes it is its
+// only user.
+unsafe impl Send for Aftermath {}
+
+/// A panic that escaped the `Drop` of an isolate member, with the member's type.
+pub(crate) type DropPanic = (&'static str, Box<dyn std::any::Any + Send>);
+
+impl Aftermath {
+    /// The objects it holds a count on.
+    pub(crate) fn objects(&self) -> usize {
+        self.isolate.len() + self.survivors.len()
+    }
+
+    /// Whether finishing it would do nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.objects() == 0
+    }
+
+    /// Gives back at once every survivor's pin that is not its last count, and keeps the rest
+    /// for [`finish`](Aftermath::finish): what remains runs user code only through the objects
+    /// it frees, so it can go to the reclaimer while the collecting thread goes on.
+    pub(crate) fn unpin_shared_survivors(mut self) -> Aftermath {
+        self.survivors.retain(|&header| {
+            // SAFETY: pinned, so allocated; a survivor whose pin is given back here is not freed
+            // (another count remains), so no user code runs.
+            !unsafe { header.as_ref() }.count.decrement_unless_last()
+        });
+        self
+    }
+
+    /// Step 7: drops the isolate, frees it, gives back the survivors' pins. Returns the first
+    /// panic that escaped a member's `Drop`, after everything is done.
+    pub(crate) fn finish(self, heap: &Heap) -> Result<(), DropPanic> {
+        let Aftermath { isolate, survivors } = self;
+        // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
+        // destroyed at the end, so no user code runs between the isolate's drops and the
+        // unpins: a panicking `Drop` never leaves a survivor pinned.
+        release::draining(|| {
+            let isolate_panic = drop_isolate(heap, &isolate);
+            for &header in &survivors {
+                // SAFETY: pinned, and the pin is the count given back.
+                unsafe { release::give_back(header) };
+            }
+            isolate_panic
+        })
+    }
+}
+
+/// Collects generations `0..=max_generation`; returns what is left to do once the lock is
+/// released (step 7).
+pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Aftermath {
     let started = Instant::now();
     let mut lists = heap.lock();
     let mut examined = Vec::new();
@@ -171,23 +232,16 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> usiz
         pause_us = pause.as_micros() as u64,
         "janitor: collection"
     );
-    // Step 7: drop the isolate, free it, unpin the survivors.
+    // Step 7 is the caller's: drop the isolate, free it, unpin the survivors.
     let mut survivors = examined;
     let mut isolate = Vec::with_capacity(condemned.len());
     for &index in condemned.iter().rev() {
         isolate.push(survivors.swap_remove(index).header);
     }
-    // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
-    // destroyed at the end, so no user code runs between the isolate's drops and the unpins: a
-    // panicking `Drop` never leaves a survivor pinned.
-    release::draining(|| {
-        let isolate_panic = catch_unwind(AssertUnwindSafe(|| drop_isolate(heap, &isolate))).err();
-        unpin(&survivors);
-        if let Some(panic) = isolate_panic {
-            resume_unwind(panic);
-        }
-    });
-    freed
+    Aftermath {
+        isolate,
+        survivors: survivors.iter().map(|object| object.header).collect(),
+    }
 }
 
 /// Steps 3 and 4: which examined objects are reachable from a root.
@@ -323,9 +377,9 @@ fn unpin(survivors: &[Examined]) {
 
 /// Step 7 for the condemned: every value is dropped before any memory is freed, so a `Drop` that
 /// touches another member finds it condemned (and panics), never freed. A panic in one `Drop`
-/// does not stop the others; the first one is resumed once everything is freed.
-fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
-    let mut first_panic = None;
+/// does not stop the others; the first one is returned once everything is freed.
+fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
+    let mut first_panic: Option<DropPanic> = None;
     let mut detached = Vec::new();
     for &header in isolate {
         // SAFETY: pinned, so allocated.
@@ -338,12 +392,14 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
         // keeps the memory allocated.
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { object::drop_value(header) }));
         if let Err(panic) = dropped {
-            first_panic.get_or_insert(panic);
+            // SAFETY: pinned, so allocated; the vtable outlives the value.
+            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            first_panic.get_or_insert((type_name, panic));
         }
     }
     // The detached values may be members: their counts drop while their memory is still there.
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(detached))) {
-        first_panic.get_or_insert(panic);
+        first_panic.get_or_insert(("a value attached by a ConditionalWeakTable", panic));
     }
     for &header in isolate {
         // A `Drop` may have cloned a member (a clone touches only the count word), so the pin is
@@ -356,9 +412,7 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) {
             unsafe { object::release_memory(heap, header) };
         }
     }
-    if let Some(panic) = first_panic {
-        resume_unwind(panic);
-    }
+    first_panic.map_or(Ok(()), Err)
 }
 
 /// Loom models of the concurrent collector: a collection racing a mutator that rearranges a

@@ -128,6 +128,30 @@ impl CountWord {
         true
     }
 
+    /// Removes one reference unless it is the last: returns false, with the word unchanged, when
+    /// the count is one. A caller that must not run the object's destructor here (the collector
+    /// unpinning a survivor for an automatic collection) keeps that last count and gives it back
+    /// elsewhere; keeping a count longer is always sound.
+    pub(crate) fn decrement_unless_last(&self) -> bool {
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            if current & COUNT_MASK == 1 {
+                return false;
+            }
+            // `Release`, as `decrement`: this holder's uses happen before whoever frees. Not the
+            // last, so no `Acquire`: this thread destroys nothing.
+            match self.0.compare_exchange_weak(
+                current,
+                current.wrapping_add(VERSION_ONE.wrapping_sub(1)),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
     /// Removes one reference of an object whose type has a finalizer: the last one of a
     /// registered object is not given back but handed to the finalizer queue, in the same
     /// compare-and-swap that unregisters the object and clears its short weak references. A
@@ -344,6 +368,17 @@ mod tests {
         let word = CountWord::new(false);
         assert!(word.decrement());
         assert!(word.pin().is_none());
+    }
+
+    #[test]
+    fn decrement_unless_last_keeps_the_last_count() {
+        let word = CountWord::new(false);
+        word.increment();
+        assert!(word.decrement_unless_last());
+        assert_eq!(word.strong_count(), 1);
+        assert!(!word.decrement_unless_last());
+        assert_eq!(word.strong_count(), 1);
+        assert!(word.decrement());
     }
 
     #[test]

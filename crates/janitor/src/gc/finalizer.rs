@@ -235,7 +235,8 @@ type Handler = Arc<dyn Fn(&FinalizerPanic) -> FinalizerPanicAction + Send + Sync
 static HANDLER: RwLock<Option<Handler>> = RwLock::new(None);
 
 /// Installs the function that decides what happens when a panic escapes a finalizer (or the drop
-/// of the object it finalized), replacing any earlier one. Without a handler the process aborts
+/// of the object it finalized, or a `Drop` that the `janitor-reclaimer` thread runs for an
+/// automatic collection, see [`collect`](crate::gc::collect)), replacing any earlier one. Without a handler the process aborts
 /// with a message naming the type, as .NET terminates the process on an exception escaping a
 /// finalizer. The handler runs on the finalizer thread; with
 /// [`Continue`](FinalizerPanicAction::Continue) the object counts as finalized.
@@ -267,6 +268,22 @@ pub fn set_finalizer_panic_handler(
 }
 
 fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
+    report(type_name, payload, "the finalizer of");
+}
+
+/// Reports a panic that escaped a `Drop` the reclaimer ran for an automatic collection
+/// (`reclaim.rs`): it has no caller to resume in, so it goes to the same handler as a finalizer's.
+pub(crate) fn report_reclaimer_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
+    report(
+        type_name,
+        payload,
+        "the Drop, run by the reclaimer for an automatic collection, of",
+    );
+}
+
+/// Asks the handler what to do about a panic, and aborts without one; `what` names the code that
+/// panicked, before the type, in the abort message.
+fn report(type_name: &'static str, payload: Box<dyn Any + Send>, what: &str) {
     let message = payload
         .downcast_ref::<&str>()
         .map(|message| (*message).to_owned())
@@ -283,8 +300,8 @@ fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
     };
     if action == FinalizerPanicAction::Abort {
         eprintln!(
-            "janitor: the finalizer of `{type_name}` panicked: {}; aborting the process \
-             (a finalizer must not panic; install a handler with \
+            "janitor: {what} `{type_name}` panicked: {}; aborting the process \
+             (a finalizer or a garbage object's Drop must not panic; install a handler with \
              janitor::gc::set_finalizer_panic_handler to continue instead)",
             panic.message
         );

@@ -51,6 +51,7 @@ mod heap;
 mod lock;
 mod object;
 mod ptr;
+mod reclaim;
 mod release;
 mod retire;
 mod trace;

@@ -1,0 +1,167 @@
+//! The reclaimer: the thread that finishes automatic collections.
+//!
+//! Invariant owned here: **a collection the program did not ask for runs no destructor on the
+//! thread that triggered it.** An automatic collection starts inside whatever allocation spent
+//! the budget (or inside `add_memory_pressure`), on a thread that may hold any lock or borrow. If
+//! it dropped the garbage it found there, the `Drop` of an unrelated object could try to take a
+//! lock that thread already holds (a deadlock), or borrow a `RefCell` it has borrowed (a panic).
+//! So the collector does steps 1 to 6 on that thread (tracing runs only `Trace`, which takes cells
+//! with try-locks and never blocks) and hands step 7 to this thread as an [`Aftermath`]: the
+//! condemned isolate, whose values it drops, and the survivors whose pin was their last count,
+//! which it gives back. This is .NET's answer too: finalizers run on their own thread, never
+//! inside an allocation.
+//!
+//! An induced collection (`collect`, `collect_generation`) finishes on the caller's thread, as it
+//! always did: the caller asked for it and waits for it. Before it starts it waits until the
+//! reclaimer has finished every aftermath handed over before the call, so that `collect()`
+//! frees what earlier automatic collections found and sees no pin they left (a pin looks like a
+//! reference from outside). The reclaimer thread never waits for itself: there `collect` skips
+//! the wait, and `wait_for_pending_finalizers` returns at once, as it does inside any
+//! collection's drops.
+//!
+//! Backpressure: while the aftermaths handed over and not yet finished hold more than
+//! [`BACKLOG_LIMIT`] objects, automatic collections are postponed (the allocation that finds one
+//! due goes on without it). Memory then grows with the garbage not yet collected instead of
+//! with a queue, and nothing ever blocks an allocating thread on the reclaimer: if a `Drop` on
+//! the reclaimer blocks (on a lock a mutator holds), mutators keep running, as in .NET when a
+//! finalizer blocks. Induced collections are never postponed.
+//!
+//! The queue is a mutex and two condition variables; no lock-free state, hence no loom model.
+//! A panic escaping a `Drop` here goes to the finalizer panic handler (without one, the process
+//! aborts naming the type), as a panic on the finalizer thread does: there is no caller to
+//! resume it in.
+
+use super::collector::Aftermath;
+use super::heap::Heap;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
+use std::thread::ThreadId;
+
+/// Objects in aftermaths not yet finished above which automatic collections are postponed: a few
+/// gen-0 budgets' worth, so that a reclaimer that keeps up never holds collections back.
+const BACKLOG_LIMIT: usize = 64 * 1024;
+
+struct State {
+    jobs: VecDeque<Aftermath>,
+    /// Aftermaths handed over, and finished, since the program started.
+    handed_over: u64,
+    finished: u64,
+}
+
+struct Reclaimer {
+    state: Mutex<State>,
+    /// Signalled when an aftermath arrives.
+    work: Condvar,
+    /// Signalled when aftermaths finish.
+    done: Condvar,
+}
+
+static RECLAIMER: Reclaimer = Reclaimer {
+    state: Mutex::new(State {
+        jobs: VecDeque::new(),
+        handed_over: 0,
+        finished: 0,
+    }),
+    work: Condvar::new(),
+    done: Condvar::new(),
+};
+
+/// Objects in aftermaths handed over and not finished; read without the lock by allocations.
+static BACKLOG: AtomicUsize = AtomicUsize::new(0);
+static STARTED: Once = Once::new();
+static THREAD: OnceLock<ThreadId> = OnceLock::new();
+
+fn lock() -> MutexGuard<'static, State> {
+    // No user code runs under this lock, so a poisoned lock means only that a waiter panicked.
+    RECLAIMER
+        .state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether automatic collections should wait: the reclaimer is behind.
+pub(crate) fn is_behind() -> bool {
+    // `Relaxed`: a heuristic; a stale value postpones or runs one collection more.
+    BACKLOG.load(Ordering::Relaxed) > BACKLOG_LIMIT
+}
+
+/// Whether the calling thread is the reclaimer.
+pub(crate) fn is_reclaimer_thread() -> bool {
+    THREAD.get() == Some(&std::thread::current().id())
+}
+
+/// Hands an automatic collection's step 7 to the reclaimer, starting it on first use.
+pub(crate) fn hand_over(aftermath: Aftermath) {
+    if aftermath.is_empty() {
+        return;
+    }
+    ensure_started();
+    BACKLOG.fetch_add(aftermath.objects(), Ordering::Relaxed);
+    let mut state = lock();
+    state.jobs.push_back(aftermath);
+    state.handed_over += 1;
+    drop(state);
+    RECLAIMER.work.notify_one();
+}
+
+/// Blocks until every aftermath handed over before the call is finished; returns at once on the
+/// reclaimer thread.
+pub(crate) fn wait_for_earlier_aftermaths() {
+    if is_reclaimer_thread() {
+        return;
+    }
+    let mut state = lock();
+    let target = state.handed_over;
+    while state.finished < target {
+        state = RECLAIMER
+            .done
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+fn ensure_started() {
+    STARTED.call_once(|| {
+        let thread = std::thread::Builder::new()
+            .name("janitor-reclaimer".into())
+            .spawn(run)
+            .unwrap_or_else(|error| {
+                panic!("janitor: could not start the reclaimer thread: {error}")
+            });
+        // Recorded before any aftermath can be handed over: `hand_over` waits for this call.
+        let _ = THREAD.set(thread.thread().id());
+    });
+}
+
+/// The reclaimer's loop: finish aftermaths in the order they were handed over.
+fn run() {
+    let heap: &Heap = super::api::heap();
+    loop {
+        let aftermath = {
+            let mut state = lock();
+            loop {
+                if let Some(job) = state.jobs.pop_front() {
+                    break job;
+                }
+                state = RECLAIMER
+                    .work
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let objects = aftermath.objects();
+        tracing::trace!(
+            objects,
+            "janitor: reclaiming an automatic collection's garbage"
+        );
+        if let Err((type_name, payload)) = aftermath.finish(heap) {
+            super::finalizer::report_reclaimer_panic(type_name, payload);
+        }
+        BACKLOG.fetch_sub(objects, Ordering::Relaxed);
+        let mut state = lock();
+        state.finished += 1;
+        drop(state);
+        RECLAIMER.done.notify_all();
+    }
+}
