@@ -500,4 +500,32 @@ mod loom {
             assert!(word.upgrade(true), "long ones track resurrection");
         });
     }
+
+    /// The collector unpinning a survivor for an automatic collection races the holder's drop:
+    /// whatever the interleaving, the unpin never gives back the last count (it keeps it for the
+    /// reclaimer instead), exactly one of the two gives back the last one, and the word never
+    /// reaches zero before both are done.
+    #[test]
+    fn loom_an_unpin_that_keeps_the_last_count_races_the_holders_drop() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(false));
+            assert!(word.pin().is_some());
+            let holder = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || word.decrement())
+            };
+            let unpinned = word.decrement_unless_last();
+            let holder_was_last = holder.join().unwrap();
+            if unpinned {
+                assert!(holder_was_last, "the unpin left the holder the last count");
+            } else {
+                assert!(!holder_was_last, "the unpin kept the last count");
+                assert_eq!(word.strong_count(), 1);
+                assert!(
+                    word.decrement(),
+                    "the kept count is the last, given back later"
+                );
+            }
+        });
+    }
 }
