@@ -60,7 +60,9 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
     /// The object is tracked by the cycle collector only if it can ever be part of a cycle: its
     /// type has mutable `Gc` edges, or one of the objects it points to is tracked. Other objects
     /// cost one allocation and atomic counts, as with `Arc`. A tracked allocation may run an
-    /// automatic collection before `new` returns.
+    /// automatic collection before `new` returns; it traces and decides on this thread, and
+    /// leaves the drops of the garbage it finds to the `janitor-reclaimer` thread, so `new` never
+    /// runs another object's `Drop` (which could need a lock the caller holds).
     ///
     /// ```
     /// let answer = janitor::gc::Gc::new(42_u64);
