@@ -53,6 +53,7 @@ mod object;
 mod ptr;
 mod release;
 mod retire;
+mod stats;
 mod trace;
 mod weak;
 
@@ -78,5 +79,6 @@ pub use finalizer::{
 pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;
+pub use stats::{GcStats, stats};
 pub use trace::{Trace, Tracer};
 pub use weak::WeakGc;
