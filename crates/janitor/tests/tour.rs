@@ -130,7 +130,7 @@ fn finalization_timing_differs_from_dotnet_and_collect_and_wait_makes_it_certain
     );
     assert_says(
         first,
-        "an automatic collection ran: it queued [\"~Person() for Eve\", \"~Person() for Fay\"]",
+        "an automatic collection found the cycle: finalized [\"~Person() for Eve\", \"~Person() for Fay\"]",
     );
     assert_says(
         scene(tour, 2),

@@ -88,7 +88,7 @@ fn finalization_timing(tour: &mut Timeline) {
     }
     wait_for_pending_finalizers();
     tour.event(format!(
-        "{allocated} allocations later an automatic collection ran: it queued {:?}",
+        "{allocated} allocations later an automatic collection found the cycle: finalized {:?}",
         take_finalized()
     ));
 }
