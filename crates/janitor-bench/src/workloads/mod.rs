@@ -11,6 +11,7 @@ pub mod finalizable_churn;
 pub mod gcbench;
 pub mod gen0_pause;
 pub mod handle_guard;
+pub mod leak_cost;
 pub mod weak_upgrade;
 
 /// The workloads' names, in the order [`all`] returns them.
@@ -42,5 +43,6 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         di_resolve::workload(scale),
         finalizable_churn::workload(scale),
         weak_upgrade::workload(scale),
+        leak_cost::workload(scale),
     ]
 }

@@ -1,5 +1,6 @@
-//! Service container scenes: request scopes, what the container disposes and when, and a host
-//! that stops its hosted services in reverse order before disposing the singletons.
+//! The service container (scene 10): a request scope disposing in reverse order, async-only
+//! services, and a host that stops its hosted services in reverse order before disposing the
+//! singletons.
 
 use crate::timeline::Timeline;
 use janitor::{Dispose, DisposeFlag};
@@ -132,14 +133,15 @@ fn register_data_services(services: &mut ServiceCollection, journal: &Arc<Journa
 }
 
 pub fn run(tour: &mut Timeline) {
+    tour.scene("A service scope disposes what it created, in reverse order");
+    tour.dotnet("Disposing an IServiceScope disposes its scoped and transient services in reverse order of creation; singletons belong to the root provider.");
     request_scopes(tour);
     async_only_services(tour);
     host_shutdown(tour);
 }
 
 fn request_scopes(tour: &mut Timeline) {
-    tour.scene("A request scope disposes what it created, newest first; the singleton lives on");
-    tour.dotnet("Disposing an IServiceScope disposes its scoped and transient services in reverse order of creation; singletons belong to the root provider.");
+    tour.step("Two requests, each in its scope: newest first; the singleton lives on");
     let journal = Arc::new(Journal::default());
     let mut services = ServiceCollection::new();
     register_data_services(&mut services, &journal);
@@ -168,7 +170,7 @@ fn request_scopes(tour: &mut Timeline) {
 }
 
 fn async_only_services(tour: &mut Timeline) {
-    tour.scene("Only async disposal can dispose an async-only service");
+    tour.step("Only async disposal can dispose an async-only service");
     tour.dotnet("Dispose() on a provider holding an IAsyncDisposable-only service throws InvalidOperationException; DisposeAsync() disposes it.");
     let journal = Arc::new(Journal::default());
     let mut services = ServiceCollection::new();
@@ -237,7 +239,7 @@ impl HostedService for RequestLoop {
 }
 
 fn host_shutdown(tour: &mut Timeline) {
-    tour.scene("A host stops its hosted services in reverse order, then disposes the singletons");
+    tour.step("A host stops its hosted services in reverse order, then disposes the singletons");
     tour.dotnet("IHost.StopAsync stops hosted services in reverse registration order, fires ApplicationStopped, then disposes the provider.");
     let journal = Arc::new(Journal::default());
     let mut builder = Host::builder();

@@ -1,8 +1,8 @@
-//! Dispose scenes: idempotent disposal, use after dispose, the disposing/finalizer split, `using`
-//! on every exit, cascading disposal, dispose stacks, and their async forms.
+//! Dispose (scene 4): idempotent disposal and ObjectDisposed, `using` on every exit, cascading
+//! disposal, and the dispose stacks with their failures and async forms.
 
 use crate::timeline::Timeline;
-use janitor::dispose::{AsyncDispose, AsyncDisposeStack, DisposeMode, DisposeStack, using};
+use janitor::dispose::{AsyncDispose, AsyncDisposeStack, DisposeStack, using};
 use janitor::{Dispose, DisposeFlag, ObjectDisposed};
 use std::sync::{Arc, Mutex};
 
@@ -73,8 +73,12 @@ impl Dispose for Resource {
 }
 
 pub fn run(tour: &mut Timeline) {
+    tour.scene("Dispose, using, ObjectDisposed, cascade dispose");
+    tour.dotnet(
+        "IDisposable.Dispose() releases what an object holds, deterministically, once; the GC \
+         never calls it. using calls it on every exit; a container disposes what it owns.",
+    );
     idempotent_dispose(tour);
-    disposing_or_finalizing(tour);
     using_on_every_exit(tour);
     cascading_to_owned_not_borrowed(tour);
     building_in_steps(tour);
@@ -83,7 +87,7 @@ pub fn run(tour: &mut Timeline) {
 }
 
 fn idempotent_dispose(tour: &mut Timeline) {
-    tour.scene("Dispose is idempotent; use after dispose is ObjectDisposed");
+    tour.step("Dispose is idempotent; use after dispose is ObjectDisposed");
     tour.dotnet("Dispose() may be called many times; only the first does work. Later use throws ObjectDisposedException.");
     let widget = Widget {
         name: "toolbar",
@@ -100,64 +104,8 @@ fn idempotent_dispose(tour: &mut Timeline) {
     }
 }
 
-/// A file with a managed write buffer and an unmanaged descriptor: `Dispose(bool disposing)`.
-struct BufferedFile {
-    disposed: DisposeFlag,
-    buffer: Resource,
-    log: Log,
-}
-
-impl BufferedFile {
-    fn cleanup(&self, mode: DisposeMode) {
-        if !self.disposed.try_begin() {
-            return;
-        }
-        if mode.releases_managed_state() {
-            self.buffer.dispose();
-        }
-        self.log
-            .write(format!("close the descriptor ({mode:?} path)"));
-    }
-}
-
-impl Dispose for BufferedFile {
-    fn dispose(&self) {
-        self.cleanup(DisposeMode::Explicit);
-    }
-}
-
-impl Drop for BufferedFile {
-    fn drop(&mut self) {
-        self.cleanup(DisposeMode::Finalizer);
-    }
-}
-
-fn disposing_or_finalizing(tour: &mut Timeline) {
-    tour.scene("One cleanup, two paths: Dispose(bool disposing) as DisposeMode");
-    tour.dotnet(
-        "Dispose() calls Dispose(true): release managed and unmanaged state. The finalizer calls \
-         Dispose(false): release only unmanaged state, touch no other finalizable object.",
-    );
-    let log = Log::default();
-    let file = BufferedFile {
-        disposed: DisposeFlag::new(),
-        buffer: Resource::open("buffer", &log),
-        log: log.clone(),
-    };
-    log.write("file.dispose():");
-    file.dispose();
-    drop(file);
-    log.write("a second file is dropped without dispose:");
-    drop(BufferedFile {
-        disposed: DisposeFlag::new(),
-        buffer: Resource::open("buffer 2", &log),
-        log: log.clone(),
-    });
-    log.replay(tour);
-}
-
 fn using_on_every_exit(tour: &mut Timeline) {
-    tour.scene("using disposes on every exit: early return and panic");
+    tour.step("using disposes on every exit: early return and panic");
     tour.dotnet("using (var r = ...) { ... } is try/finally: Dispose runs on return and when an exception escapes.");
     let log = Log::default();
 
@@ -203,7 +151,7 @@ struct Editor {
 }
 
 fn cascading_to_owned_not_borrowed(tour: &mut Timeline) {
-    tour.scene("A container disposes what it owns, not what it borrows: #[derive(Dispose)]");
+    tour.step("A container disposes what it owns, not what it borrows: #[derive(Dispose)]");
     tour.dotnet(
         "A type's Dispose must dispose the disposable fields it owns (analyzer CA2213), in reverse \
          order of creation, and leave alone the ones it was given.",
@@ -254,7 +202,7 @@ impl Service {
 }
 
 fn building_in_steps(tour: &mut Timeline) {
-    tour.scene("Building in steps: a failing step releases what was built so far (DisposeStack)");
+    tour.step("Building in steps: a failing step releases what was built so far (DisposeStack)");
     tour.dotnet(
         "JS: using stack = new DisposableStack(); stack.use(a); stack.use(b); ...; this.#res = stack.move(). \
          C#: try { ... } catch { dispose what was built; throw; }",
@@ -276,7 +224,7 @@ fn building_in_steps(tour: &mut Timeline) {
 }
 
 fn failures_are_chained(tour: &mut Timeline) {
-    tour.scene(
+    tour.step(
         "Every entry runs; failures are chained, the latest wrapping the earlier (SuppressedError)",
     );
     tour.dotnet(
@@ -322,7 +270,7 @@ impl AsyncDispose for Stream {
 }
 
 fn async_disposal(tour: &mut Timeline) {
-    tour.scene("Async disposal: AsyncDisposeStack mixes sync and async entries");
+    tour.step("Async disposal: AsyncDisposeStack mixes sync and async entries");
     tour.dotnet("await using / AsyncDisposableStack: DisposeAsync is awaited, in reverse order, each before the next.");
     let log = Log::default();
     let stack = AsyncDisposeStack::new();

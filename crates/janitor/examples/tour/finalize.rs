@@ -1,8 +1,9 @@
-//! Finalization scenes: when a finalizer runs (and how janitor differs from .NET), making it
-//! certain, the ClipboardWrapper pattern on a real lock, resurrection, short and long weak
-//! references, a ConditionalWeakTable, and critical finalizers after normal ones.
+//! Finalization (scenes 5 to 8): the Dispose-Finalize pattern on a real lock, resurrection, short
+//! and long weak references with a ConditionalWeakTable, and critical finalizers after normal
+//! ones.
 
 use crate::timeline::Timeline;
+use janitor::dispose::DisposeMode;
 use janitor::gc::{
     self, ConditionalWeakTable, Finalize, Gc, GcCell, Trace, reregister_for_finalize,
     suppress_finalize, wait_for_pending_finalizers,
@@ -24,86 +25,31 @@ fn take_log() -> Vec<String> {
     std::mem::take(&mut *LOG.lock().unwrap())
 }
 
-#[derive(Trace)]
-#[trace(finalize)]
-struct Person {
-    #[trace(skip)]
-    name: &'static str,
-    spouse: GcCell<Option<Gc<Person>>>,
-}
-
-impl Finalize for Person {
-    fn finalize(this: &Gc<Self>) {
-        log(format!("~Person() for {}", this.name));
-    }
-}
-
 pub fn run(tour: &mut Timeline) {
-    person_finalizer(tour);
     clipboard(tour);
     resurrection(tour);
-    weak_references(tour);
-    attached_data(tour);
+    weak_references_and_attached_data(tour);
     critical_after_normal(tour);
 }
 
-fn person_finalizer(tour: &mut Timeline) {
-    tour.scene("A Person's finalizer: when it runs");
-    tour.dotnet(
-        "A finalizer runs on the finalizer thread at some later collection that finds the \
-         object dead; GC.Collect() + GC.WaitForPendingFinalizers() makes it certain.",
-    );
-    let single = Gc::new(Person {
-        name: "Dee",
-        spouse: GcCell::new(None),
-    });
-    drop(single);
-    wait_for_pending_finalizers();
-    tour.event(format!(
-        "acyclic Dee dropped, no collection: the finalizer thread already ran {:?}",
-        take_log()
-    ));
-    let (eve, fay) = (
-        Gc::new(Person {
-            name: "Eve",
-            spouse: GcCell::new(None),
-        }),
-        Gc::new(Person {
-            name: "Fay",
-            spouse: GcCell::new(None),
-        }),
-    );
-    *eve.spouse.borrow_mut() = Some(fay.clone());
-    *fay.spouse.borrow_mut() = Some(eve.clone());
-    drop((eve, fay));
-    wait_for_pending_finalizers();
-    tour.event(format!(
-        "the Eve-Fay cycle dropped: finalized so far {:?} (a cycle waits for a collection)",
-        take_log()
-    ));
-    gc::collect();
-    wait_for_pending_finalizers();
-    let mut ran = take_log();
-    ran.sort();
-    tour.event(format!(
-        "gc::collect() + wait_for_pending_finalizers(): {ran:?}"
-    ));
-    gc::collect();
-}
-
 /// The ClipboardWrapper2 pattern on an exclusive advisory file lock: registered at allocation,
-/// suppressed while nothing is held, re-registered on open, suppressed again by dispose.
+/// suppressed while nothing is held, re-registered on open, suppressed again by dispose. One
+/// cleanup serves both paths, told apart by [`DisposeMode`] (.NET's `Dispose(bool disposing)`).
 #[derive(Trace)]
 #[trace(finalize)]
 struct LockedFile {
     #[trace(skip)]
     file: Mutex<Option<File>>,
+    /// Managed state: lines written while the lock was held, flushed by an explicit dispose only.
+    #[trace(skip)]
+    pending_lines: Mutex<Vec<&'static str>>,
 }
 
 impl LockedFile {
     fn new() -> Gc<LockedFile> {
         let wrapper = Gc::new(LockedFile {
             file: Mutex::new(None),
+            pending_lines: Mutex::new(Vec::new()),
         });
         suppress_finalize(&wrapper); // nothing to release yet
         wrapper
@@ -112,24 +58,32 @@ impl LockedFile {
     fn open(this: &Gc<Self>, file: File) {
         flock(&file, FlockOperation::NonBlockingLockExclusive).expect("take the lock");
         *this.file.lock().unwrap() = Some(file);
+        this.pending_lines.lock().unwrap().push("last edit");
         reregister_for_finalize(this); // now the finalizer has work
     }
 
-    fn dispose(this: &Gc<Self>) {
-        if let Some(file) = this.file.lock().unwrap().take() {
-            flock(&file, FlockOperation::Unlock).expect("release the lock");
-            log("dispose released the lock".into());
+    /// `Dispose(bool disposing)`: managed state only when disposing explicitly (a finalizer must
+    /// not touch other objects, which may be finalized already); the lock on both paths.
+    fn cleanup(&self, mode: DisposeMode) {
+        if mode.releases_managed_state() {
+            let flushed = std::mem::take(&mut *self.pending_lines.lock().unwrap());
+            log(format!("{mode:?}: flushed {flushed:?}"));
         }
+        if let Some(file) = self.file.lock().unwrap().take() {
+            flock(&file, FlockOperation::Unlock).expect("release the lock");
+            log(format!("{mode:?}: released the lock"));
+        }
+    }
+
+    fn dispose(this: &Gc<Self>) {
+        this.cleanup(DisposeMode::Explicit);
         suppress_finalize(this);
     }
 }
 
 impl Finalize for LockedFile {
     fn finalize(this: &Gc<Self>) {
-        if let Some(file) = this.file.lock().unwrap().take() {
-            flock(&file, FlockOperation::Unlock).expect("release the lock");
-            log("the finalizer released the forgotten lock".into());
-        }
+        this.cleanup(DisposeMode::Finalizer);
     }
 }
 
@@ -139,30 +93,47 @@ fn lock_is_free(path: &std::path::Path) -> bool {
 }
 
 fn clipboard(tour: &mut Timeline) {
-    tour.scene("ClipboardWrapper: suppress until opened, re-register on open, dispose suppresses");
+    tour.scene("The Dispose-Finalize pattern: suppress, re-register, Dispose(bool disposing)");
     tour.dotnet(
-        "The constructor path calls GC.SuppressFinalize; Open calls GC.ReRegisterForFinalize; \
-         Dispose releases and calls GC.SuppressFinalize; a forgotten one is released by ~T().",
+        "ClipboardWrapper2: the constructor calls GC.SuppressFinalize (nothing held yet); Open \
+         calls GC.ReRegisterForFinalize; Dispose() calls Dispose(true) then GC.SuppressFinalize; \
+         a forgotten one is released by ~T() calling Dispose(false), which touches no managed \
+         state.",
     );
     let path = std::env::temp_dir().join(format!("janitor-tour-{}.lock", std::process::id()));
     let open = || File::create(&path).expect("create the lock file");
+    let unopened = LockedFile::new();
+    tour.event(format!(
+        "created, not opened: registered for finalization? {}",
+        gc::is_registered_for_finalize(&unopened)
+    ));
+    drop(unopened);
     let disposed = LockedFile::new();
     LockedFile::open(&disposed, open());
-    tour.event(format!("opened: is the lock free? {}", lock_is_free(&path)));
+    tour.event(format!(
+        "opened: registered? {}; is the lock free? {}",
+        gc::is_registered_for_finalize(&disposed),
+        lock_is_free(&path)
+    ));
     LockedFile::dispose(&disposed);
+    tour.event(format!(
+        "dispose(): {:?}; registered? {}; lock free: {}",
+        take_log(),
+        gc::is_registered_for_finalize(&disposed),
+        lock_is_free(&path)
+    ));
     drop(disposed);
     wait_for_pending_finalizers();
     tour.event(format!(
-        "disposed and dropped: {:?}; lock free: {}",
-        take_log(),
-        lock_is_free(&path)
+        "dropped after dispose: finalizers run {:?}",
+        take_log()
     ));
     let forgotten = LockedFile::new();
     LockedFile::open(&forgotten, open());
     drop(forgotten);
     wait_for_pending_finalizers();
     tour.event(format!(
-        "forgotten (never disposed): {:?}; lock free: {}",
+        "another opened and forgotten (never disposed): the finalizer ran {:?}; lock free: {}",
         take_log(),
         lock_is_free(&path)
     ));
@@ -208,8 +179,18 @@ fn resurrection(tour: &mut Timeline) {
     ));
 }
 
-fn weak_references(tour: &mut Timeline) {
-    tour.scene("Short versus long weak references to an object with a finalizer");
+/// A key for the ConditionalWeakTable: someone else's object, with no room for our notes. It can
+/// point to another document, so the collector tracks it (an untracked key would keep a value
+/// that points back to it alive: see `ConditionalWeakTable`).
+#[derive(Trace)]
+struct Document {
+    #[trace(skip)]
+    title: &'static str,
+    previous_version: GcCell<Option<Gc<Document>>>,
+}
+
+fn weak_references_and_attached_data(tour: &mut Timeline) {
+    tour.scene("Short versus long weak references; an ephemeron table");
     tour.dotnet(
         "A short WeakReference is cleared before the finalizer runs and stays cleared after a \
          resurrection; a long one (trackResurrection) follows the object until it is freed.",
@@ -231,34 +212,46 @@ fn weak_references(tour: &mut Timeline) {
         "after the last reference went: long upgrades? {}",
         long.upgrade().is_some()
     ));
-}
 
-fn attached_data(tour: &mut Timeline) {
-    tour.scene("A ConditionalWeakTable attaches data to objects it does not own");
+    tour.step("A ConditionalWeakTable attaches data to objects it does not own");
     tour.dotnet(
         "An entry lives while its key lives; a value that points back to its key does not keep \
          it alive.",
     );
-    let notes: ConditionalWeakTable<Person, String> = ConditionalWeakTable::new();
-    let gus = Gc::new(Person {
-        name: "Gus",
-        spouse: GcCell::new(None),
+    let notes: ConditionalWeakTable<Document, Note> = ConditionalWeakTable::new();
+    let report = Gc::new(Document {
+        title: "quarterly report",
+        previous_version: GcCell::new(None),
     });
     notes
-        .add(&gus, Gc::new(String::from("met at the library")))
+        .add(
+            &report,
+            Gc::new(Note {
+                text: "reviewed",
+                about: report.clone(),
+            }),
+        )
         .expect("a new key");
     tour.event(format!(
-        "note on Gus: {:?}; entries: {}",
-        notes.get(&gus).as_deref(),
+        "note on the {}: {:?} (the note points back to its document); entries: {}",
+        report.title,
+        notes.get(&report).map(|note| note.text),
         notes.iter().count()
     ));
-    drop(gus);
-    wait_for_pending_finalizers();
-    take_log();
+    drop(report);
+    gc::collect();
     tour.event(format!(
-        "Gus is gone: entries left {}",
+        "the document dropped, gc::collect(): entries left {}",
         notes.iter().count()
     ));
+}
+
+/// Data attached to a [`Document`], pointing back to it.
+#[derive(Trace)]
+struct Note {
+    #[trace(skip)]
+    text: &'static str,
+    about: Gc<Document>,
 }
 
 #[derive(Trace)]

@@ -1,5 +1,5 @@
-//! Managed-heap scenes: a cycle that leaks under `Rc` is collected; induced and automatic
-//! collections; counting frees acyclic garbage at once.
+//! The managed heap (scene 3): a spouse cycle that leaks under `Rc` is freed by a collection;
+//! acyclic garbage needs none; an induced collection versus the automatic ones.
 
 use crate::timeline::Timeline;
 use janitor::gc::{self, Gc, GcCell, Trace};
@@ -40,16 +40,19 @@ struct Link {
 }
 
 pub fn run(tour: &mut Timeline) {
+    tour.scene("A spouse cycle is freed where Rc leaks; induced and automatic collections");
+    tour.dotnet(
+        "The tracing GC frees unreachable objects whatever points to what, cycles included. \
+         GC.Collect() induces a collection; otherwise allocation budgets per generation (and \
+         GC.AddMemoryPressure) trigger them.",
+    );
     married_pair(tour);
     acyclic_garbage(tour);
     induced_and_automatic(tour);
 }
 
 fn married_pair(tour: &mut Timeline) {
-    tour.scene("Two people who point to each other are collected; under Rc they leak");
-    tour.dotnet(
-        "The tracing GC frees unreachable objects whatever points to what: cycles included.",
-    );
+    tour.step("Ada and Bob, married: under Rc, then under Gc");
     {
         let ada = Rc::new(RcPerson {
             spouse: RefCell::new(None),
@@ -95,9 +98,9 @@ fn married_pair(tour: &mut Timeline) {
 }
 
 fn acyclic_garbage(tour: &mut Timeline) {
-    tour.scene("Acyclic garbage is freed the moment its last Gc drops");
-    tour.dotnet("An unreachable object lives until some later collection finds it.");
+    tour.step("Acyclic garbage is freed the moment its last Gc drops");
     let before = GC_PEOPLE_DROPPED.load(Ordering::SeqCst);
+    let collections = gc::collection_count(0);
     let single = Gc::new(Person {
         name: "Cyd",
         spouse: GcCell::new(None),
@@ -107,37 +110,48 @@ fn acyclic_garbage(tour: &mut Timeline) {
     drop(single);
     drop(alias);
     tour.event(format!(
-        "both dropped: Cyd is gone at once ({} more dropped), no collection needed",
-        GC_PEOPLE_DROPPED.load(Ordering::SeqCst) - before
+        "both dropped: Cyd is gone at once ({} more dropped), collections meanwhile: {}",
+        GC_PEOPLE_DROPPED.load(Ordering::SeqCst) - before,
+        gc::collection_count(0) - collections
     ));
 }
 
 fn induced_and_automatic(tour: &mut Timeline) {
-    tour.scene("An induced collection versus automatic ones");
-    tour.dotnet("GC.Collect() forces a collection; otherwise allocation budgets per generation trigger them.");
-    let before = gc::collection_count(0);
+    tour.step("An induced collection versus automatic ones");
+    let before = gc::stats();
     gc::collect_generation(0);
+    let after = gc::stats();
     tour.event(format!(
-        "gc::collect_generation(0): gen-0 collections {before} -> {}",
-        gc::collection_count(0)
+        "gc::collect_generation(0): gen-0 collections {} -> {}, induced {} -> {}",
+        before.collections[0],
+        after.collections[0],
+        before.induced_collections,
+        after.induced_collections
     ));
-    let before = gc::collection_count(0);
+    let before = after;
     for _ in 0..100_000 {
         let link = Gc::new(Link {
             next: GcCell::new(None),
         });
         *link.next.borrow_mut() = Some(link.clone()); // garbage self-loops, never collected by hand
     }
-    let info = gc::memory_info();
-    let tracked: usize = info
-        .generations
-        .iter()
-        .map(|generation| generation.objects)
-        .sum();
+    let after = gc::stats();
     tour.event(format!(
-        "100,000 garbage self-loops allocated, no collect() call: {} automatic gen-0 collections ran; \
-         {tracked} tracked objects remain, last pause {:.1?}",
-        gc::collection_count(0) - before,
-        info.last_pause
+        "100,000 garbage self-loops allocated, no collect() call: {} automatic collections ran \
+         (induced still {}), freeing {} objects; {} tracked objects remain, last pause {:.1?}",
+        after.allocation_collections - before.allocation_collections,
+        after.induced_collections,
+        after.freed_objects - before.freed_objects,
+        after.tracked_objects,
+        after.last_pause
+    ));
+    let before = after;
+    let native = 8 << 20;
+    gc::add_memory_pressure(native).expect("a positive number of bytes");
+    gc::remove_memory_pressure(native).expect("a positive number of bytes");
+    tour.event(format!(
+        "gc::add_memory_pressure(8 MiB) passes the budget: collections by memory pressure {} -> {}",
+        before.pressure_collections,
+        gc::stats().pressure_collections
     ));
 }

@@ -1,10 +1,11 @@
-//! SafeHandle scenes: a forgotten handle released on the finalization path, dispose during a read,
-//! set-invalid, and bounds-checked native memory.
+//! SafeHandle (scene 9): a forgotten handle released, a dispose during a read in flight, the
+//! handle-recycling attack defeated, set-invalid, and bounds-checked native memory.
 
 use crate::timeline::Timeline;
 use janitor::Dispose;
 use janitor::handle::{NativeMemory, SafeFd, SafeFile};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::fs::File;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::thread;
 
@@ -19,6 +20,11 @@ fn read_end_closed(writer: &OwnedFd) -> bool {
 }
 
 pub fn run(tour: &mut Timeline) {
+    tour.scene("SafeHandle: released when forgotten, disposed during a read, recycling defeated");
+    tour.dotnet(
+        "SafeHandle counts the P/Invoke calls using a handle; Dispose releases it after the last \
+         one; a forgotten handle is released by its critical finalizer, at some later GC.",
+    );
     forgotten_handle(tour);
     dispose_during_a_read(tour);
     set_handle_as_invalid(tour);
@@ -26,7 +32,7 @@ pub fn run(tour: &mut Timeline) {
 }
 
 fn forgotten_handle(tour: &mut Timeline) {
-    tour.scene("A SafeHandle dropped without dispose is released on the finalization path");
+    tour.step("A SafeHandle dropped without dispose is released on the finalization path");
     tour.dotnet(
         "A SafeFileHandle nobody disposed is released by its critical finalizer, at some later GC.",
     );
@@ -39,18 +45,15 @@ fn forgotten_handle(tour: &mut Timeline) {
     ));
     drop(file);
     tour.event(format!(
-        "dropped without dispose: descriptor {number} open: {}; writes to the pipe fail with EPIPE: {}",
+        "dropped without dispose: descriptor {number} open: {}; writes to the pipe fail with EPIPE: {} \
+         (released at the drop, no collection needed; scene 11 names who forgot)",
         is_open(number),
         read_end_closed(&writer)
     ));
-    tour.event(
-        "janitor releases at the drop itself, deterministically, and emits a tracing event for \
-         the forgotten dispose",
-    );
 }
 
 fn dispose_during_a_read(tour: &mut Timeline) {
-    tour.scene("Dispose while a read is in flight: the descriptor closes when the read ends");
+    tour.step("Dispose during a read in flight; then the recycling attack, defeated");
     tour.dotnet(
         "Dispose during a P/Invoke call only marks the handle disposed; the marshaller's AddRef keeps \
          it open, and ReleaseHandle runs at the call's DangerousRelease.",
@@ -80,6 +83,11 @@ fn dispose_during_a_read(tour: &mut Timeline) {
         file.is_closed(),
         is_open(number)
     ));
+    let meanwhile = File::open("/dev/null").expect("open /dev/null");
+    tour.event(format!(
+        "a file opened meanwhile takes descriptor {}: {number} cannot be recycled while A uses it",
+        meanwhile.as_raw_fd()
+    ));
     rustix::io::write(&writer, b"late data").expect("write");
     let text = read
         .join()
@@ -91,14 +99,46 @@ fn dispose_during_a_read(tour: &mut Timeline) {
         file.is_closed(),
         is_open(number)
     ));
-    match file.read(&mut [0; 4]) {
-        Ok(read) => tour.event(format!("a read after close unexpectedly read {read} bytes")),
-        Err(error) => tour.event(format!("a read after close -> Err: {error}")),
+    recycling_defeated(tour, &file, number);
+    drop(meanwhile);
+}
+
+/// After the close, the kernel hands the number to the next file opened. A raw descriptor kept
+/// by a stale owner would now read that file; the disposed handle refuses instead.
+fn recycling_defeated(tour: &mut Timeline, stale: &SafeFile, number: RawFd) {
+    let path = std::env::temp_dir().join(format!("janitor-tour-{}.payroll", std::process::id()));
+    std::fs::write(&path, "payroll: secret").expect("write the scratch file");
+    let payroll = File::open(&path).expect("open the scratch file");
+    let _ = std::fs::remove_file(&path);
+    let taken = payroll.as_raw_fd();
+    if taken == number {
+        let mut bytes = [0; 16];
+        // SAFETY: `payroll` owns descriptor `number` and outlives this borrow; the raw read is
+        // the attack being shown, through the number a stale raw handle would still hold.
+        let raw = unsafe { BorrowedFd::borrow_raw(number) };
+        let read = rustix::io::pread(raw, &mut bytes, 0).expect("read the scratch file");
+        tour.event(format!(
+            "a new file opened takes descriptor {taken}, A's old number: a raw copy of the number \
+             (.NET's IntPtr handles) would now read {:?} from the wrong file",
+            String::from_utf8_lossy(&bytes[..read])
+        ));
+    } else {
+        tour.event(format!(
+            "a new file opened takes descriptor {taken} (the kernel did not reuse {number} this time)"
+        ));
+    }
+    match stale.read(&mut [0; 16]) {
+        Ok(read) => tour.event(format!(
+            "the disposed SafeFile unexpectedly read {read} bytes"
+        )),
+        Err(error) => tour.event(format!(
+            "the disposed SafeFile reads -> Err: {error} (it never reaches the recycled number)"
+        )),
     }
 }
 
 fn set_handle_as_invalid(tour: &mut Timeline) {
-    tour.scene("set_handle_as_invalid: closed at once, never released");
+    tour.step("set_handle_as_invalid: closed at once, never released");
     tour.dotnet(
         "SetHandleAsInvalid sets Closed and suppresses finalization; ReleaseHandle never runs.",
     );
@@ -127,7 +167,7 @@ fn set_handle_as_invalid(tour: &mut Timeline) {
 }
 
 fn bounds_checked_memory(tour: &mut Timeline) {
-    tour.scene("SafeBuffer: native memory with bounds-checked reads and writes");
+    tour.step("SafeBuffer: native memory with bounds-checked reads and writes");
     tour.dotnet(
         "SafeBuffer.Read/Write check bounds and AddRef/Release around each access; \
          out of range -> ArgumentOutOfRangeException.",

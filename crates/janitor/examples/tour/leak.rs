@@ -1,5 +1,5 @@
-//! Leak diagnostics scenes: sampling at the default level, a forgotten handle reported with its
-//! type and place of creation, and a leaked resource of one's own with its last uses, counted.
+//! Leak diagnostics (scene 11): a forgotten handle reported with its type and place of creation,
+//! a leaked resource of one's own with its last uses, counted, and sampling at the default level.
 
 use crate::timeline::Timeline;
 use janitor::handle::{NativeMemory, SafeFile};
@@ -8,15 +8,22 @@ use janitor::{Dispose, DisposeFlag};
 use std::thread;
 
 pub fn run(tour: &mut Timeline) {
-    sampled_by_default(tour);
+    tour.scene("A leak report names the forgotten resource and where it was created");
+    tour.dotnet(
+        "A SafeFileHandle nobody disposed is released by its finalizer at some later GC, on the \
+         finalizer thread, silently: nothing says which code forgot Dispose.",
+    );
+    let level = leak::level();
     leak::set_level(LeakLevel::Full);
     forgotten_handle_is_named(tour);
     leaked_connections_with_their_uses(tour);
     leak::set_level(LeakLevel::DEFAULT);
+    sampled_by_default(tour);
+    leak::set_level(level);
 }
 
 fn sampled_by_default(tour: &mut Timeline) {
-    tour.scene("At the default level, one forgotten buffer in 128 is tracked, and reported");
+    tour.step("At the default level, one forgotten buffer in 128 is tracked, and reported");
     tour.dotnet(
         "Nothing is tracked: each buffer's finalizer frees it at some later GC and names no one.",
     );
@@ -38,11 +45,7 @@ fn sampled_by_default(tour: &mut Timeline) {
 }
 
 fn forgotten_handle_is_named(tour: &mut Timeline) {
-    tour.scene("A forgotten SafeFile is reported: its type and the place it was created");
-    tour.dotnet(
-        "A SafeFileHandle nobody disposed is released by its finalizer at some later GC, on the \
-         finalizer thread, silently: nothing says which code forgot Dispose.",
-    );
+    tour.step("A forgotten SafeFile is reported: its type and the place it was created");
     let (reader, _writer) = rustix::pipe::pipe().expect("pipe");
     let disposed = SafeFile::from(reader);
     disposed.dispose();
@@ -87,7 +90,7 @@ impl Dispose for Connection {
 }
 
 fn leaked_connections_with_their_uses(tour: &mut Timeline) {
-    tour.scene("Three connections leak from one place: one report, counted, with the last uses");
+    tour.step("Three connections leak from one place: one report, counted, with the last uses");
     tour.dotnet(
         "No equivalent: each leaked object is finalized on its own, if it has a finalizer at all.",
     );

@@ -286,7 +286,14 @@ pub fn add_memory_pressure(bytes: usize) -> Result<(), ZeroMemoryPressure> {
     if bytes == 0 {
         return Err(ZeroMemoryPressure);
     }
-    if heap().add_pressure(bytes) {
+    if let Some(due) = heap().add_pressure(bytes) {
+        tracing::debug!(
+            added = bytes,
+            since_full_collection = due.since_full,
+            budget = due.budget,
+            declared = heap().pressure(),
+            "janitor: memory pressure passed its budget, collecting every generation"
+        );
         run(OLDEST, Trigger::MemoryPressure);
     }
     Ok(())

@@ -210,12 +210,17 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     unsafe { finalizer::enqueue(&queued) };
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
-    let total_pause = lists.stats.total_pause + pause;
+    let before = lists.stats;
+    let mut by_trigger = before.by_trigger;
+    by_trigger[trigger.index()] += 1;
     lists.stats = Stats {
         last_pause: pause,
-        total_pause,
+        total_pause: before.total_pause + pause,
         promoted_objects,
         promoted_bytes,
+        by_trigger,
+        examined_objects: before.examined_objects + examined.len() as u64,
+        freed_objects: before.freed_objects + condemned.len() as u64,
     };
     drop(lists);
     heap.count_collection(max_generation);

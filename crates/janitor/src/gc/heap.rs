@@ -61,13 +61,20 @@ pub(crate) struct Lists {
     pub(crate) stats: Stats,
 }
 
-/// What the last collections did.
+/// What the last collection did, and what all of them did together.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Stats {
     pub(crate) last_pause: Duration,
     pub(crate) total_pause: Duration,
     pub(crate) promoted_objects: usize,
     pub(crate) promoted_bytes: usize,
+    /// Collections so far, by [`Trigger`] (indexed by `Trigger::index`).
+    pub(crate) by_trigger: [u64; Trigger::COUNT],
+    /// Objects pinned and traced by all collections so far.
+    pub(crate) examined_objects: u64,
+    /// Objects all collections so far condemned and freed (garbage cycles; acyclic garbage is
+    /// freed by counting, without a collection).
+    pub(crate) freed_objects: u64,
 }
 
 // SAFETY: the node pointers in `Lists` are only followed with the heap lock held, and the objects
@@ -83,6 +90,29 @@ pub(crate) enum Trigger {
     Allocation,
     /// `add_memory_pressure` passed its budget.
     MemoryPressure,
+}
+
+impl Trigger {
+    /// How many triggers there are.
+    pub(crate) const COUNT: usize = 3;
+
+    /// The trigger's place in per-trigger counts.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Trigger::Induced => 0,
+            Trigger::Allocation => 1,
+            Trigger::MemoryPressure => 2,
+        }
+    }
+}
+
+/// An `add_memory_pressure` call that passed the budget: a full collection is due.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PressureDue {
+    /// Pressure added since the last full collection, this call's included.
+    pub(crate) since_full: usize,
+    /// The budget it passed: `PRESSURE_BUDGET`, or a third of the heap if that is larger.
+    pub(crate) budget: usize,
 }
 
 impl Heap {
@@ -158,11 +188,13 @@ impl Heap {
         self.collections[generation.min(OLDEST) as usize].load(Ordering::Relaxed)
     }
 
-    /// Declares `bytes` of unmanaged memory; returns whether a full collection is due.
-    pub(crate) fn add_pressure(&self, bytes: usize) -> bool {
+    /// Declares `bytes` of unmanaged memory; returns the numbers that made a full collection due,
+    /// if one is.
+    pub(crate) fn add_pressure(&self, bytes: usize) -> Option<PressureDue> {
         self.pressure.fetch_add(bytes, Ordering::Relaxed);
         let since_full = self.pressure_since_full.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        since_full >= PRESSURE_BUDGET.max(self.bytes.load(Ordering::Relaxed) / 3)
+        let budget = PRESSURE_BUDGET.max(self.bytes.load(Ordering::Relaxed) / 3);
+        (since_full >= budget).then_some(PressureDue { since_full, budget })
     }
 
     /// Withdraws `bytes` of declared unmanaged memory.

@@ -54,6 +54,7 @@ mod ptr;
 mod reclaim;
 mod release;
 mod retire;
+mod stats;
 mod trace;
 mod weak;
 
@@ -79,5 +80,6 @@ pub use finalizer::{
 pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;
+pub use stats::{GcStats, stats};
 pub use trace::{Trace, Tracer};
 pub use weak::WeakGc;

@@ -1,0 +1,193 @@
+//! `gc::stats()`: what the collector has done since the process started, in one value that
+//! prints in one line.
+//!
+//! Invariant owned here: a [`GcStats`] is read from the live counters, never kept or derived by
+//! hand: the per-collection totals come from the heap's statistics (written by the collector under
+//! the heap lock, read here under it, so they agree with each other), the rest from the same
+//! sources as [`memory_info`](super::memory_info).
+
+use super::alloc;
+use super::api::heap;
+use super::heap::{OLDEST, Trigger};
+use std::fmt;
+use std::time::Duration;
+
+/// A summary of the collector's work so far and of the heap now, printable in one line: the
+/// counterpart of the numbers .NET spreads over `GC.CollectionCount`, `GC.GetTotalMemory`,
+/// `GC.GetTotalPauseDuration` and `GC.GetGCMemoryInfo`.
+///
+/// Every field is public; [`Display`](fmt::Display) writes them on a single line, for a log line
+/// or the end of a run.
+///
+/// ```
+/// use janitor::gc::{self, Gc, GcCell, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node(GcCell<Option<Gc<Node>>>);
+///
+/// let before = gc::stats();
+/// let node = Gc::new(Node(GcCell::new(None)));
+/// *node.0.borrow_mut() = Some(node.clone()); // a self-loop: only a collection frees it
+/// drop(node);
+/// gc::collect();
+/// let after = gc::stats();
+///
+/// assert!(after.collections[2] > before.collections[2]);
+/// assert!(after.induced_collections > before.induced_collections);
+/// assert!(after.freed_objects > before.freed_objects);
+/// let line = after.to_string();
+/// assert!(line.starts_with("gc: ") && !line.contains('\n'));
+/// println!("{line}");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcStats {
+    /// Collections per generation, counted as [`collection_count`](super::collection_count): a
+    /// collection of generation N counts for every generation up to N, so `collections[0]` is
+    /// the number of collections of any kind.
+    pub collections: [u64; OLDEST as usize + 1],
+    /// Collections asked for by [`collect`](super::collect) or
+    /// [`collect_generation`](super::collect_generation) (.NET's induced collections).
+    pub induced_collections: u64,
+    /// Collections started by an allocation that spent its generation's budget.
+    pub allocation_collections: u64,
+    /// Collections started by [`add_memory_pressure`](super::add_memory_pressure) passing its
+    /// budget.
+    pub pressure_collections: u64,
+    /// Objects all collections have examined (pinned and traced), summed.
+    pub examined_objects: u64,
+    /// Objects all collections have freed: members of garbage cycles. Acyclic garbage is freed by
+    /// counting when its last `Gc` drops and never passes through a collection.
+    pub freed_objects: u64,
+    /// Bytes of all live objects now, tracked or not (as [`total_memory`](super::total_memory)
+    /// without a collection).
+    pub heap_bytes: usize,
+    /// Objects the collector tracks now (those that can be part of a cycle), all generations.
+    pub tracked_objects: usize,
+    /// Memory pressure declared and not withdrawn.
+    pub memory_pressure: usize,
+    /// The pause of the last collection.
+    pub last_pause: Duration,
+    /// The pauses of all collections, summed (.NET's `GC.GetTotalPauseDuration`).
+    pub total_pause: Duration,
+    /// Objects waiting for their finalizer now.
+    pub pending_finalizers: usize,
+}
+
+/// The collector's statistics now.
+///
+/// Cheap enough to call after every request: it takes the heap lock once (as
+/// [`memory_info`](super::memory_info) does) and the finalizer queue's lock once.
+///
+/// ```
+/// let stats = janitor::gc::stats();
+/// assert!(stats.total_pause >= stats.last_pause);
+/// assert_eq!(
+///     stats.induced_collections + stats.allocation_collections + stats.pressure_collections,
+///     stats.collections[0],
+/// );
+/// ```
+pub fn stats() -> GcStats {
+    let heap = heap();
+    let (sizes, totals) = {
+        let lists = heap.lock();
+        (lists.sizes(), lists.stats)
+    };
+    GcStats {
+        collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
+        induced_collections: totals.by_trigger[Trigger::Induced.index()],
+        allocation_collections: totals.by_trigger[Trigger::Allocation.index()],
+        pressure_collections: totals.by_trigger[Trigger::MemoryPressure.index()],
+        examined_objects: totals.examined_objects,
+        freed_objects: totals.freed_objects,
+        heap_bytes: alloc::total_bytes(heap),
+        tracked_objects: sizes.objects.iter().sum(),
+        memory_pressure: heap.pressure(),
+        last_pause: totals.last_pause,
+        total_pause: totals.total_pause,
+        pending_finalizers: super::finalizer::pending(),
+    }
+}
+
+impl fmt::Display for GcStats {
+    /// One line: `gc: 12 collections (gen0 12, gen1 1, gen2 1; 2 induced, 10 by allocation,
+    /// 0 by memory pressure), 40213 objects examined, 120 freed; heap 1.2 MiB, 301 tracked
+    /// objects, 0 B memory pressure; pause last 85.0µs, total 1.9ms; 0 pending finalizers`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [gen0, gen1, gen2] = self.collections;
+        write!(
+            f,
+            "gc: {gen0} collections (gen0 {gen0}, gen1 {gen1}, gen2 {gen2}; {} induced, {} by \
+             allocation, {} by memory pressure), {} objects examined, {} freed; heap {}, {} \
+             tracked objects, {} memory pressure; pause last {:.1?}, total {:.1?}; {} pending \
+             finalizers",
+            self.induced_collections,
+            self.allocation_collections,
+            self.pressure_collections,
+            self.examined_objects,
+            self.freed_objects,
+            Bytes(self.heap_bytes),
+            self.tracked_objects,
+            Bytes(self.memory_pressure),
+            self.last_pause,
+            self.total_pause,
+            self.pending_finalizers,
+        )
+    }
+}
+
+/// A byte count in the largest binary unit that keeps it at 1 or more, one decimal.
+struct Bytes(usize);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_print_in_the_largest_unit_that_keeps_them_whole() {
+        assert_eq!(Bytes(0).to_string(), "0 B");
+        assert_eq!(Bytes(1023).to_string(), "1023 B");
+        assert_eq!(Bytes(1536).to_string(), "1.5 KiB");
+        assert_eq!(Bytes(3 << 20).to_string(), "3.0 MiB");
+    }
+
+    #[test]
+    fn every_field_is_printed_on_one_line() {
+        let stats = GcStats {
+            collections: [12, 3, 1],
+            induced_collections: 2,
+            allocation_collections: 9,
+            pressure_collections: 1,
+            examined_objects: 40_213,
+            freed_objects: 120,
+            heap_bytes: 5 << 20,
+            tracked_objects: 301,
+            memory_pressure: 2048,
+            last_pause: Duration::from_micros(85),
+            total_pause: Duration::from_micros(1900),
+            pending_finalizers: 4,
+        };
+        assert_eq!(
+            stats.to_string(),
+            "gc: 12 collections (gen0 12, gen1 3, gen2 1; 2 induced, 9 by allocation, 1 by \
+             memory pressure), 40213 objects examined, 120 freed; heap 5.0 MiB, 301 tracked \
+             objects, 2.0 KiB memory pressure; pause last 85.0µs, total 1.9ms; 4 pending \
+             finalizers"
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! What the collector tells an observer: `gc::stats()` in one line with numbers that move, the
+//! `tracing` event of every collection and of a memory-pressure collection, and a healthy run
+//! that logs nothing above debug.
+//!
+//! Tests in this binary run in parallel and may collect at any moment, so they compare counters
+//! before and after with "rose by at least", never "equals".
+
+use janitor::dispose::DisposeStack;
+use janitor::gc::{
+    self, Finalize, Gc, GcCell, Trace, add_memory_pressure, remove_memory_pressure,
+    wait_for_pending_finalizers,
+};
+use janitor::handle::SafeFd;
+use support::{Logged, capture_logs};
+use tracing::Level;
+
+mod support;
+
+#[derive(Trace)]
+struct Node {
+    next: GcCell<Option<Gc<Node>>>,
+}
+
+/// Makes `length` objects in a ring and drops it: garbage only a collection frees.
+fn drop_a_ring(length: usize) {
+    let first = Gc::new(Node {
+        next: GcCell::new(None),
+    });
+    let mut last = first.clone();
+    for _ in 1..length {
+        let node = Gc::new(Node {
+            next: GcCell::new(None),
+        });
+        *last.next.borrow_mut() = Some(node.clone());
+        last = node;
+    }
+    *last.next.borrow_mut() = Some(first);
+}
+
+/// The value of field `name` in a captured event (`name=value` separated by spaces).
+fn field<'a>(event: &'a Logged, name: &str) -> Option<&'a str> {
+    let prefix = format!("{name}=");
+    event
+        .fields
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(prefix.as_str()))
+}
+
+fn number(event: &Logged, name: &str) -> u64 {
+    field(event, name)
+        .unwrap_or_else(|| panic!("the event has no field {name}: {}", event.fields))
+        .parse()
+        .unwrap_or_else(|_| panic!("field {name} is not a number: {}", event.fields))
+}
+
+fn collection_events(logged: &[Logged]) -> Vec<&Logged> {
+    logged
+        .iter()
+        .filter(|event| event.fields.starts_with("message=janitor: collection "))
+        .collect()
+}
+
+#[test]
+fn stats_print_in_one_line_and_rise_with_a_collection() {
+    let before = gc::stats();
+    drop_a_ring(3);
+    gc::collect();
+    let after = gc::stats();
+    for generation in 0..3 {
+        assert!(
+            after.collections[generation] > before.collections[generation],
+            "generation {generation}: {before} then {after}"
+        );
+    }
+    assert!(after.induced_collections > before.induced_collections);
+    assert!(after.examined_objects >= before.examined_objects + 3);
+    assert!(after.freed_objects >= before.freed_objects + 3);
+    assert!(after.total_pause > before.total_pause);
+    assert_eq!(
+        after.induced_collections + after.allocation_collections + after.pressure_collections,
+        after.collections[0],
+        "every collection has exactly one trigger"
+    );
+    let line = after.to_string();
+    assert!(!line.contains('\n'), "not one line: {line}");
+    assert!(line.starts_with("gc: "), "{line}");
+    for part in [
+        format!("gen2 {}", after.collections[2]),
+        format!("{} induced", after.induced_collections),
+        format!("{} freed", after.freed_objects),
+        format!("{} tracked objects", after.tracked_objects),
+        format!("{} pending finalizers", after.pending_finalizers),
+    ] {
+        assert!(line.contains(&part), "{part:?} missing from {line}");
+    }
+}
+
+#[test]
+fn a_collection_event_carries_generation_trigger_examined_freed_and_pause() {
+    // A collection on another test's thread may free the ring first: then this thread's collection
+    // frees nothing, and the ring is made again.
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let ((), logged) = capture_logs(|| {
+            drop_a_ring(4);
+            gc::collect();
+        });
+        let induced = collection_events(&logged)
+            .into_iter()
+            .find(|event| field(event, "trigger") == Some("Induced"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no induced collection event in {logged:?}"));
+        assert_eq!(induced.level, Level::DEBUG);
+        assert_eq!(number(&induced, "generation"), 2);
+        number(&induced, "pause_us");
+        if number(&induced, "freed") >= 4 {
+            assert!(number(&induced, "examined") >= 4, "{}", induced.fields);
+            return;
+        }
+        seen.push(induced);
+    }
+    panic!("no collection of this thread freed its ring: {seen:?}");
+}
+
+#[test]
+fn memory_pressure_past_its_budget_collects_with_a_debug_event() {
+    // More than the budget whatever the heap holds (it is 4 MiB or a third of the heap).
+    let bytes = (8 << 20).max(gc::total_memory(false));
+    let before = gc::stats();
+    let ((), logged) = capture_logs(|| add_memory_pressure(bytes).expect("positive"));
+    remove_memory_pressure(bytes).expect("positive");
+    assert!(gc::stats().pressure_collections > before.pressure_collections);
+    let pressure = logged
+        .iter()
+        .find(|event| event.fields.starts_with("message=janitor: memory pressure"))
+        .unwrap_or_else(|| panic!("no memory-pressure event in {logged:?}"));
+    assert_eq!(pressure.level, Level::DEBUG);
+    assert_eq!(number(pressure, "added"), bytes as u64);
+    assert!(number(pressure, "since_full_collection") >= number(pressure, "budget"));
+    assert!(number(pressure, "declared") >= bytes as u64);
+    let collection = collection_events(&logged)
+        .into_iter()
+        .find(|event| field(event, "trigger") == Some("MemoryPressure"))
+        .unwrap_or_else(|| panic!("no memory-pressure collection event in {logged:?}"));
+    assert_eq!(number(collection, "generation"), 2);
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Finalizable {
+    next: GcCell<Option<Gc<Finalizable>>>,
+}
+
+impl Finalize for Finalizable {
+    fn finalize(_: &Gc<Self>) {}
+}
+
+#[test]
+fn a_healthy_run_logs_nothing_above_debug() {
+    // Automatic collections: garbage until an allocation of this thread spends the budget (the
+    // budget is global: another test's allocation may be the one that spends it).
+    let mut logged = Vec::new();
+    for _ in 0..1_000 {
+        let ((), chunk) = capture_logs(|| (0..1_000).for_each(|_| drop_a_ring(2)));
+        let automatic = collection_events(&chunk)
+            .iter()
+            .any(|event| field(event, "trigger") == Some("Allocation"));
+        logged.extend(chunk);
+        if automatic {
+            break;
+        }
+    }
+    let ((), rest) = capture_logs(|| {
+        // Finalization, of an acyclic object and of a cycle.
+        drop(Gc::new(Finalizable {
+            next: GcCell::new(None),
+        }));
+        let cycle = Gc::new(Finalizable {
+            next: GcCell::new(None),
+        });
+        *cycle.next.borrow_mut() = Some(cycle.clone());
+        drop(cycle);
+        gc::collect_generation(0);
+        gc::collect();
+        wait_for_pending_finalizers();
+        // Memory pressure past the budget, resources disposed as documented.
+        let bytes = (8 << 20).max(gc::total_memory(false));
+        add_memory_pressure(bytes).expect("positive");
+        remove_memory_pressure(bytes).expect("positive");
+        let (reader, _writer) = rustix::pipe::pipe().expect("a pipe");
+        let stack = DisposeStack::new();
+        stack.push(SafeFd::from(reader)).expect("a live stack");
+        stack.dispose().expect("nothing fails");
+    });
+    logged.extend(rest);
+    let events = collection_events(&logged);
+    for trigger in ["Allocation", "Induced", "MemoryPressure"] {
+        assert!(
+            events
+                .iter()
+                .any(|event| field(event, "trigger") == Some(trigger)),
+            "no {trigger} collection event in {logged:?}"
+        );
+    }
+    let loud: Vec<&Logged> = logged
+        .iter()
+        .filter(|event| event.level < Level::DEBUG)
+        .collect();
+    assert!(loud.is_empty(), "logged above debug: {loud:?}");
+}
