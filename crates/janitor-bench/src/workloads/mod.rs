@@ -44,5 +44,6 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         finalizable_churn::workload(scale),
         weak_upgrade::workload(scale),
         leak_cost::workload(scale),
+        leak_cost::workload_on_descriptors(scale),
     ]
 }
