@@ -1,7 +1,8 @@
 //! `leak-cost` and `leak-cost-fd`: what the leak detector adds to a `SafeHandle`'s life at each
 //! level.
 //!
-//! Shape: `HANDLES` lifecycles (2,000,000 full, 250,000 quick), one after another on one thread. A
+//! Shape: lifecycles (`leak-cost`: 2,000,000 full, 250,000 quick; `leak-cost-fd`: 800,000 full,
+//! 100,000 quick, since each costs two system calls), one after another on one thread. A
 //! lifecycle creates a `SafeHandle` (through `from_raw`, `#[track_caller]`, where the tracker is
 //! made), uses it once (`add_ref` and the guard's drop), disposes it (which closes the tracker and
 //! releases the handle) and drops it. In `leak-cost` the handle kind, `Token`, releases nothing
@@ -152,7 +153,12 @@ fn timed_at<S: Subject>(level: Option<LeakLevel>, handles: u64) -> Sample {
 /// assert_eq!(measure(&workload, 1, |_, _| {}).unwrap().rows.len(), 4);
 /// ```
 pub fn workload(scale: Scale) -> Workload {
-    workload_on::<Tokens>("leak-cost", scale)
+    let handles = match scale {
+        Scale::Smoke => 1_000,
+        Scale::Quick => 250_000,
+        Scale::Full => 2_000_000,
+    };
+    workload_on::<Tokens>("leak-cost", handles)
 }
 
 /// The same workload on eventfds, one per life (`leak-cost-fd`).
@@ -163,15 +169,16 @@ pub fn workload(scale: Scale) -> Workload {
 /// assert_eq!(measure(&workload, 1, |_, _| {}).unwrap().rows.len(), 4);
 /// ```
 pub fn workload_on_descriptors(scale: Scale) -> Workload {
-    workload_on::<EventFds>("leak-cost-fd", scale)
+    // Two system calls per life: fewer lives keep `--quick` under its minute.
+    let handles = match scale {
+        Scale::Smoke => 1_000,
+        Scale::Quick => 100_000,
+        Scale::Full => 800_000,
+    };
+    workload_on::<EventFds>("leak-cost-fd", handles)
 }
 
-fn workload_on<S: Subject + 'static>(name: &'static str, scale: Scale) -> Workload {
-    let handles: u64 = match scale {
-        Scale::Smoke => 1_000,
-        Scale::Quick => 250_000,
-        Scale::Full => 2_000_000,
-    };
+fn workload_on<S: Subject + 'static>(name: &'static str, handles: u64) -> Workload {
     let case = |name: &'static str, level: Option<LeakLevel>| {
         Case::new(name, move || timed_at::<S>(level, handles)).without_memory()
     };
