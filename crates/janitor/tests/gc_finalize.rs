@@ -550,3 +550,167 @@ fn long_weak_to_a_non_resurrecting_object_is_dead_after_collect_wait_collect() {
     assert!(long.upgrade().is_none(), "long: cleared when freed");
     assert_eq!(log.dropped(), 1);
 }
+
+/// Holds the finalizer thread inside its finalizer until the test opens the gate, so that
+/// objects queued meanwhile stay queued.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Gate {
+    #[trace(skip)]
+    running: Mutex<std::sync::mpsc::Sender<()>>,
+    #[trace(skip)]
+    open: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Finalize for Gate {
+    fn finalize(this: &Gc<Self>) {
+        this.running.lock().unwrap().send(()).unwrap();
+        let _ = this.open.lock().unwrap().recv();
+    }
+}
+
+/// Blocks the finalizer thread in a `Gate`'s finalizer; dropping the returned sender lets it go.
+fn hold_the_finalizer_thread() -> std::sync::mpsc::Sender<()> {
+    let (running, is_running) = std::sync::mpsc::channel();
+    let (open, opened) = std::sync::mpsc::channel();
+    drop(Gc::new(Gate {
+        running: Mutex::new(running),
+        open: Mutex::new(opened),
+    }));
+    collect(); // hands the dropped gate to the finalizer thread
+    is_running.recv().unwrap();
+    open
+}
+
+/// Queues an object for finalization while the finalizer thread is held, and returns a long weak
+/// reference to it: the object is in the f-reachable queue, reachable only through it.
+fn queued_behind_the_gate(log: &Arc<Log>) -> janitor::gc::WeakGc<Probe> {
+    let object = probe(log, 0);
+    let long = Gc::downgrade_long(&object);
+    drop(object);
+    collect(); // hands it to the queue
+    long
+}
+
+/// .NET's finalizer thread skips an object whose finalizer-run bit was set by `SuppressFinalize`
+/// after it was queued (reachable again through a long weak reference).
+#[test]
+fn suppress_finalize_on_a_queued_object_cancels_its_finalizer() {
+    let log = Arc::new(Log::default());
+    let gate = hold_the_finalizer_thread();
+    let long = queued_behind_the_gate(&log);
+    let object = long
+        .upgrade()
+        .expect("pending finalization: long weak upgrades");
+    assert!(
+        is_registered_for_finalize(&object),
+        "its finalizer is pending"
+    );
+    suppress_finalize(&object);
+    drop(object);
+    drop(gate);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 0, "the finalizer was cancelled");
+    assert_eq!(log.dropped(), 1, "freed once unreachable");
+    assert!(long.upgrade().is_none());
+}
+
+/// `ReRegisterForFinalize` after `SuppressFinalize` on a queued object brings its finalizer back.
+#[test]
+fn reregistering_a_queued_object_after_suppressing_it_runs_its_finalizer_once() {
+    let log = Arc::new(Log::default());
+    let gate = hold_the_finalizer_thread();
+    let long = queued_behind_the_gate(&log);
+    let object = long
+        .upgrade()
+        .expect("pending finalization: long weak upgrades");
+    suppress_finalize(&object);
+    reregister_for_finalize(&object);
+    drop(object);
+    drop(gate);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    assert_eq!(log.dropped(), 1);
+}
+
+/// Thread A drops an object and signals; thread B, having seen the signal, waits for pending
+/// finalizers: the object was finalized when the wait returns, although A is still running (its
+/// buffer was never full and it did not exit).
+#[test]
+fn an_object_dropped_on_another_thread_before_a_signal_is_finalized_when_the_wait_returns() {
+    let log = Arc::new(Log::default());
+    let (dropped, has_dropped) = std::sync::mpsc::channel();
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    let thread = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            drop(probe(&log, 0));
+            dropped.send(()).unwrap();
+            let _ = finished.recv();
+        })
+    };
+    has_dropped.recv().unwrap();
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    drop(finish);
+    thread.join().unwrap();
+}
+
+/// The same handshake through `collect` on the other thread, then a wait, as in .NET's
+/// `GC.Collect(); GC.WaitForPendingFinalizers();`.
+#[test]
+fn an_object_dropped_on_another_thread_before_a_signal_is_finalized_by_collect_and_wait() {
+    let log = Arc::new(Log::default());
+    let (dropped, has_dropped) = std::sync::mpsc::channel();
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    let thread = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for id in 0..10 {
+                drop(probe(&log, id));
+            }
+            dropped.send(()).unwrap();
+            let _ = finished.recv();
+        })
+    };
+    has_dropped.recv().unwrap();
+    collect();
+    assert!(memory_info().pending_finalizers + log.finalized() >= 10);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 10);
+    drop(finish);
+    thread.join().unwrap();
+}
+
+/// A thread that exits hands what it buffered to the queue.
+#[test]
+fn objects_dropped_by_a_thread_that_exited_are_finalized_by_the_next_wait() {
+    let log = Arc::new(Log::default());
+    let thread = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for id in 0..3 {
+                drop(probe(&log, id));
+            }
+        })
+    };
+    thread.join().unwrap();
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 3);
+}
+
+/// More deaths than a thread's buffer holds: the full buffers go to the queue on the way, and
+/// every object is finalized exactly once.
+#[test]
+fn more_deaths_than_a_buffer_holds_are_each_finalized_once() {
+    let log = Arc::new(Log::default());
+    for id in 0..5000 {
+        drop(probe(&log, id));
+    }
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 5000);
+    let mut order = log.order.lock().unwrap().clone();
+    order.sort_unstable();
+    order.dedup();
+    assert_eq!(order.len(), 5000);
+}

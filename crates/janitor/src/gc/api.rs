@@ -45,9 +45,12 @@ pub(crate) fn is_collecting() -> bool {
 
 /// Runs one collection. Collections are serialized whole, from the pins to the last unpin (which
 /// may queue an object for its finalizer): so when `collect` returns, every collection that ran
-/// before it has queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes
-/// it. A collection started from inside one on the same thread (by a `Drop` of the isolate, or
-/// an allocation there) runs inside the outer one's turn.
+/// before it has queued what it found. It first takes every thread's buffer of dead registered
+/// objects into the queue, so everything that died before the call is queued too (except what
+/// the collection's own unpins hand over, which waits in this thread's buffer), and `collect` +
+/// `wait_for_pending_finalizers` (which takes the buffers again) finalizes all of it. A
+/// collection started from inside one on the same thread (by a `Drop` of the isolate, or an
+/// allocation there) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
     let heap = heap();
     let outermost = matches!(
@@ -68,6 +71,11 @@ fn run(generation: u8, trigger: Trigger) {
         }
     }
     let _done = Done(outermost);
+    // Objects that died before this call and wait in their threads' buffers reach the queue
+    // first, so that `collect` + `wait_for_pending_finalizers` covers them too.
+    if outermost {
+        super::finalizer::hand_over_all();
+    }
     let _freed = collector::collect(heap, generation.min(OLDEST), trigger);
 }
 

@@ -10,17 +10,36 @@
 //! finalized. One collection queues all its entries under one lock: hence, among the objects
 //! one collection finds dead, every normal finalizer runs before any critical one.
 //!
-//! `wait_for_pending_finalizers` compares two counters (entries queued, entries finished) under
-//! the queue's lock; no lock is held while a finalizer runs, so finalizers may allocate,
-//! collect, drop objects (which queues more) and wait (which returns at once on this thread).
+//! An object whose last reference drops (no collection involved) first goes into its thread's
+//! buffer (`handoff.rs`), without a lock or a read-modify-write; buffers reach the queue in
+//! batches: when a buffer is full, at every collection and every `wait_for_pending_finalizers`
+//! (on any thread: they take every thread's buffer), when the thread exits, and when the
+//! finalizer thread looks into them: at most once per [`LOOK_INTERVAL`] while it has been busy,
+//! and, when it is idle, at the next death (a nudge: the dying thread hands its buffer over at
+//! once; a nudge can be missed, since the dying thread reads the idle flag without a fence, and
+//! then the object waits for one of the other occasions).
+//!
+//! `wait_for_pending_finalizers` takes every buffer, then compares two counters (entries
+//! queued, entries finished) under the queue's lock; no lock is held while a finalizer runs, so
+//! finalizers may allocate, collect, drop objects (which queues more) and wait (which returns at
+//! once on this thread).
 
+use super::handoff::Handoff;
 use super::object::Header;
 use std::any::Any;
-use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError, RwLock};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+/// Slots of a thread's buffer: a full buffer goes to the queue in one lock.
+const BUFFER_SLOTS: usize = 1024;
+
+/// While the finalizer thread has work, how long it waits before it takes the threads' buffers
+/// again. Taking them each time its queue runs dry would move a few objects at a time and pull
+/// the buffers' cache lines away from their threads at every death.
+pub(crate) const LOOK_INTERVAL: Duration = Duration::from_millis(1);
 
 /// An object waiting for its finalizer, holding the queue's count.
 struct Entry(NonNull<Header>);
@@ -30,8 +49,8 @@ unsafe impl Send for Entry {}
 
 #[derive(Default)]
 struct State {
-    normal: VecDeque<Entry>,
-    critical: VecDeque<Entry>,
+    normal: Vec<Entry>,
+    critical: Vec<Entry>,
     queued: u64,
     finished: u64,
     /// Set at shutdown under `SkipFinalizers`: the thread stops, waiters return.
@@ -50,8 +69,8 @@ struct Queue {
 
 static QUEUE: Queue = Queue {
     state: Mutex::new(State {
-        normal: VecDeque::new(),
-        critical: VecDeque::new(),
+        normal: Vec::new(),
+        critical: Vec::new(),
         queued: 0,
         finished: 0,
         stopped: false,
@@ -89,6 +108,82 @@ pub(crate) fn ensure_started() {
     });
 }
 
+/// Every live thread's buffer, registered when the thread first buffers an object.
+static BUFFERS: Mutex<Vec<Arc<Handoff>>> = Mutex::new(Vec::new());
+
+/// Set while the finalizer thread sleeps with nothing queued and nothing buffered: the next death
+/// hands its buffer over at once.
+static IDLE: AtomicBool = AtomicBool::new(false);
+
+fn buffers() -> MutexGuard<'static, Vec<Arc<Handoff>>> {
+    // No user code runs under this lock.
+    BUFFERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A thread's buffer: registered on creation, handed over and unregistered at thread exit.
+struct LocalBuffer(Arc<Handoff>);
+
+impl LocalBuffer {
+    fn new() -> Self {
+        let buffer = Arc::new(Handoff::with_capacity(BUFFER_SLOTS));
+        buffers().push(buffer.clone());
+        Self(buffer)
+    }
+}
+
+impl Drop for LocalBuffer {
+    fn drop(&mut self) {
+        // Handed over before it leaves the list, so a taker that no longer finds it finds its
+        // objects in the queue.
+        self.0.take(deliver);
+        buffers().retain(|buffer| !Arc::ptr_eq(buffer, &self.0));
+    }
+}
+
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static LOCAL: LocalBuffer = LocalBuffer::new();
+}
+
+fn deliver(taken: &[NonNull<Header>]) {
+    // SAFETY: every buffered object was pushed by `defer`, whose caller handed over a count on a
+    // live registered-type object; each is taken once (`handoff.rs`).
+    unsafe { enqueue(taken) }
+}
+
+/// Hands an object whose last reference just dropped to the finalizer: into this thread's buffer,
+/// which reaches the queue with others (see the module's documentation); straight into the queue
+/// when the thread's buffer is gone (the thread is exiting).
+///
+/// # Safety
+/// As for [`enqueue`], for one object.
+#[inline]
+pub(crate) unsafe fn defer(header: NonNull<Header>) {
+    let buffered = LOCAL.try_with(|local| {
+        let buffer = &local.0;
+        while !buffer.push(header) {
+            buffer.take(deliver);
+        }
+        // A nudge for an idle finalizer thread (read without a fence: see the module's docs).
+        if IDLE.load(Ordering::Relaxed) {
+            buffer.take(deliver);
+        }
+    });
+    if buffered.is_err() {
+        // SAFETY: the caller's contract.
+        unsafe { enqueue(&[header]) };
+    }
+}
+
+/// Takes every thread's buffer into the queue; returns how many objects moved. Every object
+/// pushed into a buffer before this call (in the happens-before sense) is in the queue when it
+/// returns.
+pub(crate) fn hand_over_all() -> usize {
+    let all: Vec<Arc<Handoff>> = buffers().clone();
+    all.iter().map(|buffer| buffer.take(deliver)).sum()
+}
+
 /// Queues unreachable registered objects for finalization.
 ///
 /// # Safety
@@ -97,16 +192,19 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
     if objects.is_empty() {
         return;
     }
-    let mut state = lock();
+    // Sorted before taking the lock, which is then held for two copies.
+    let (mut normal, mut critical) = (Vec::with_capacity(objects.len()), Vec::new());
     for &header in objects {
         // SAFETY: live (the handed-over count).
-        let critical = unsafe { header.as_ref() }.vtable.finalizer_is_critical();
-        if critical {
-            state.critical.push_back(Entry(header));
+        if unsafe { header.as_ref() }.vtable.finalizer_is_critical() {
+            critical.push(Entry(header));
         } else {
-            state.normal.push_back(Entry(header));
+            normal.push(Entry(header));
         }
     }
+    let mut state = lock();
+    state.normal.append(&mut normal);
+    state.critical.append(&mut critical);
     state.queued += objects.len() as u64;
     let wake = std::mem::take(&mut state.idle);
     drop(state);
@@ -118,8 +216,11 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
 /// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
 /// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
 /// per object low; taking the critical list only when the normal one is empty keeps the order.
+/// When the queue is empty the thread takes the threads' buffers, at most once per
+/// [`LOOK_INTERVAL`]; when they are empty too, it sleeps until an entry arrives.
 fn run() {
     let mut batch = Vec::new();
+    let mut last_look: Option<Instant> = None;
     loop {
         {
             let mut state = lock();
@@ -128,18 +229,46 @@ fn run() {
                     return;
                 }
                 if !state.normal.is_empty() {
-                    batch.extend(state.normal.drain(..));
+                    std::mem::swap(&mut batch, &mut state.normal);
                     break;
                 }
                 if !state.critical.is_empty() {
-                    batch.extend(state.critical.drain(..));
+                    std::mem::swap(&mut batch, &mut state.critical);
                     break;
                 }
-                state.idle = true;
-                state = QUEUE
-                    .work
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+                let since_look = last_look.map(|at| at.elapsed());
+                if let Some(since) = since_look.filter(|since| *since < LOOK_INTERVAL) {
+                    state.idle = true;
+                    state = QUEUE
+                        .work
+                        .wait_timeout(state, LOOK_INTERVAL - since)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                    state.idle = false;
+                    continue;
+                }
+                drop(state);
+                last_look = Some(Instant::now());
+                if hand_over_all() == 0 {
+                    // Idle: from here on a death hands its buffer over at once. Looking again
+                    // after raising the flag catches a death that read it still down.
+                    IDLE.store(true, Ordering::SeqCst);
+                    if hand_over_all() == 0 {
+                        state = lock();
+                        if state.normal.is_empty() && state.critical.is_empty() && !state.stopped {
+                            state.idle = true;
+                            state = QUEUE
+                                .work
+                                .wait(state)
+                                .unwrap_or_else(PoisonError::into_inner);
+                            state.idle = false;
+                        }
+                        drop(state);
+                        last_look = None;
+                    }
+                    IDLE.store(false, Ordering::Relaxed);
+                }
+                state = lock();
             }
         }
         let ran = batch.len();
@@ -163,12 +292,11 @@ fn run() {
 fn finalize(Entry(header): Entry) {
     // SAFETY: the entry holds a count, so the object is live.
     let vtable = unsafe { header.as_ref() }.vtable;
-    let type_name = vtable.type_name();
-    tracing::trace!(r#type = type_name, "janitor: running a finalizer");
+    tracing::trace!(r#type = vtable.type_name(), "janitor: running a finalizer");
     // SAFETY: the entry's count is handed over; queued objects have a finalizer.
     let outcome = unsafe { vtable.run_finalizer(header) };
     if let Err(payload) = outcome {
-        report_panic(type_name, payload);
+        report_panic(vtable.type_name(), payload);
     }
 }
 
@@ -328,6 +456,7 @@ pub fn wait_for_pending_finalizers() {
     if is_finalizer_thread() || super::api::is_collecting() {
         return;
     }
+    hand_over_all();
     let mut state = lock();
     let target = state.queued;
     while state.finished < target && !state.stopped {
@@ -342,10 +471,11 @@ fn is_finalizer_thread() -> bool {
     THREAD.get() == Some(&std::thread::current().id())
 }
 
-/// Objects waiting for their finalizer now.
+/// Objects waiting for their finalizer now: queued, or buffered by the threads that dropped them.
 pub(crate) fn pending() -> usize {
+    let buffered: usize = buffers().iter().map(|buffer| buffer.len()).sum();
     let state = lock();
-    (state.queued - state.finished) as usize
+    (state.queued - state.finished) as usize + buffered
 }
 
 /// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].

@@ -47,6 +47,7 @@ mod count;
 mod ephemeron;
 mod finalize;
 mod finalizer;
+mod handoff;
 mod heap;
 mod lock;
 mod object;
