@@ -43,12 +43,13 @@ pub(crate) struct Handoff {
 }
 
 impl Handoff {
-    /// An empty buffer of `capacity` slots (at least one).
+    /// An empty buffer of `capacity` slots (rounded up to a power of two, so that a counter
+    /// becomes a slot index with a mask rather than a division).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
             top: AtomicUsize::new(0),
             bottom: AtomicUsize::new(0),
-            slots: (0..capacity.max(1))
+            slots: (0..capacity.next_power_of_two())
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect(),
             takers: Mutex::new(()),
@@ -64,7 +65,7 @@ impl Handoff {
         if bottom - top == self.slots.len() {
             return false;
         }
-        self.slots[bottom % self.slots.len()].store(header.as_ptr(), Ordering::Relaxed);
+        self.slot(bottom).store(header.as_ptr(), Ordering::Relaxed);
         self.bottom.store(bottom + 1, Ordering::Release);
         true
     }
@@ -72,7 +73,7 @@ impl Handoff {
     /// Takes every object pushed so far and hands them to `deliver` before any later taker can
     /// start (the lock is held across `deliver`, which therefore must not take this buffer).
     /// Returns how many were taken.
-    pub(crate) fn take(&self, deliver: impl FnOnce(&[NonNull<Header>])) -> usize {
+    pub(crate) fn take(&self, deliver: impl FnOnce(Vec<NonNull<Header>>)) -> usize {
         // Nothing runs user code under this lock, so it is never poisoned by a panic.
         let _takers = self
             .takers
@@ -85,14 +86,19 @@ impl Handoff {
         }
         let taken: Vec<NonNull<Header>> = (top..bottom)
             .map(|index| {
-                let slot = self.slots[index % self.slots.len()].load(Ordering::Relaxed);
+                let slot = self.slot(index).load(Ordering::Relaxed);
                 // A published slot holds the pointer pushed into it, never null.
                 NonNull::new(slot).expect("a published slot is never empty")
             })
             .collect();
         self.top.store(bottom, Ordering::Release);
-        deliver(&taken);
-        taken.len()
+        deliver(taken);
+        bottom - top
+    }
+
+    #[inline]
+    fn slot(&self, counter: usize) -> &AtomicPtr<Header> {
+        &self.slots[counter & (self.slots.len() - 1)]
     }
 
     /// Objects pushed and not yet taken (a moment's view).
@@ -115,7 +121,7 @@ mod loom {
         NonNull::new(std::ptr::without_provenance_mut(id * 16)).unwrap()
     }
 
-    fn deliver_into(queue: &Mutex<Vec<usize>>) -> impl FnOnce(&[NonNull<super::Header>]) + '_ {
+    fn deliver_into(queue: &Mutex<Vec<usize>>) -> impl FnOnce(Vec<NonNull<super::Header>>) + '_ {
         move |taken| {
             let mut queue = queue.lock().unwrap();
             queue.extend(taken.iter().map(|header| header.as_ptr() as usize / 16));
