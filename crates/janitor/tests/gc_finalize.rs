@@ -714,3 +714,85 @@ fn more_deaths_than_a_buffer_holds_are_each_finalized_once() {
     order.dedup();
     assert_eq!(order.len(), 5000);
 }
+
+/// .NET clears the short weak references of everything that becomes unreachable, including what
+/// only an f-reachable object reaches, before its finalizer runs; they stay cleared when the
+/// finalizer resurrects the object (and with it what it reaches). Long ones track resurrection.
+#[test]
+fn short_weak_to_what_only_a_queued_object_reaches_is_cleared_before_its_finalizer() {
+    let log = Arc::new(Log::default());
+    let owner = probe(&log, 0);
+    owner.resurrect.store(true, Ordering::SeqCst);
+    let child = probe(&log, 1);
+    *owner.next.borrow_mut() = Some(child.clone());
+    let (short, long) = (Gc::downgrade(&child), Gc::downgrade_long(&child));
+    drop((owner, child));
+    wait_for_pending_finalizers();
+    assert_eq!(
+        *log.order.lock().unwrap(),
+        [0],
+        "only the owner was unreachable"
+    );
+    assert!(
+        short.upgrade().is_none(),
+        "cleared before the finalizer ran"
+    );
+    let revived = long.upgrade().expect("long weak tracks resurrection");
+    assert_eq!(revived.id, 1);
+    drop(revived);
+    let saved = log.saved.lock().unwrap().pop().expect("resurrected");
+    assert!(
+        short.upgrade().is_none(),
+        "stays cleared while reachable again"
+    );
+    drop(saved);
+    collect();
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 2);
+}
+
+/// The same child, also held from outside the queued object: it is reachable, and its short weak
+/// references live on.
+#[test]
+fn short_weak_to_a_child_also_held_elsewhere_survives_its_owners_finalization() {
+    let log = Arc::new(Log::default());
+    let owner = probe(&log, 0);
+    let child = probe(&log, 1);
+    *owner.next.borrow_mut() = Some(child.clone());
+    let short = Gc::downgrade(&child);
+    drop(owner);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    assert!(short.upgrade().is_some());
+    drop(child);
+    wait_for_pending_finalizers();
+    assert!(short.upgrade().is_none());
+}
+
+/// Deeper: a chain owner -> middle -> leaf, where the middle object has a long weak reference
+/// too: both the middle and the leaf are reachable only from the queued owner, and lose their
+/// short weak references.
+#[test]
+fn short_weak_deep_under_a_queued_object_is_cleared_through_a_weakened_middle() {
+    let log = Arc::new(Log::default());
+    let owner = probe(&log, 0);
+    owner.resurrect.store(true, Ordering::SeqCst);
+    let middle = probe(&log, 1);
+    let leaf = probe(&log, 2);
+    *owner.next.borrow_mut() = Some(middle.clone());
+    *middle.next.borrow_mut() = Some(leaf.clone());
+    let middle_long = Gc::downgrade_long(&middle);
+    let (middle_short, leaf_short) = (Gc::downgrade(&middle), Gc::downgrade(&leaf));
+    drop((owner, middle, leaf));
+    wait_for_pending_finalizers();
+    assert!(middle_short.upgrade().is_none());
+    assert!(leaf_short.upgrade().is_none());
+    assert!(middle_long.upgrade().is_some());
+    drop(log.saved.lock().unwrap().pop());
+    // Each finalizer frees the next object in the chain, which queues it: one round per link.
+    for _ in 0..3 {
+        collect();
+        wait_for_pending_finalizers();
+    }
+    assert_eq!(log.finalized(), 3);
+}

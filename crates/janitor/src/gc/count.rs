@@ -70,6 +70,32 @@ const VERSION_ONE: u64 = 1 << 37;
 /// would free a live object).
 const MAX_COUNT: u64 = i32::MAX as u64;
 
+/// Set once the first object is weakened; never cleared. Only a hint that enables work (see
+/// `confined.rs`): reading it late skips that work once, which is allowed. A plain `std` atomic,
+/// outside the loom models (whose objects are never finalized).
+#[cfg(not(loom))]
+static ANY_WEAKENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(not(loom))]
+fn note_weakened() {
+    ANY_WEAKENED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(loom)]
+fn note_weakened() {}
+
+/// Whether any object was ever weakened (a weak reference or a table key made).
+#[cfg(not(loom))]
+pub(crate) fn any_weakened() -> bool {
+    ANY_WEAKENED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Under loom: never (the finalizer thread's subgraph pass is not part of any model).
+#[cfg(loom)]
+pub(crate) fn any_weakened() -> bool {
+    false
+}
+
 /// The count word of one object.
 pub(crate) struct CountWord(AtomicU64);
 
@@ -86,6 +112,11 @@ impl Snapshot {
     /// Whether the object was registered for finalization.
     pub(crate) fn is_registered(self) -> bool {
         self.0 & REGISTERED != 0
+    }
+
+    /// Whether the object had weak references.
+    pub(crate) fn is_weakened(self) -> bool {
+        self.0 & WEAKENED != 0
     }
 }
 
@@ -241,7 +272,14 @@ impl CountWord {
     pub(crate) fn mark_weakened(&self) {
         if self.0.load(Ordering::Relaxed) & WEAKENED == 0 {
             self.0.fetch_or(WEAKENED, Ordering::Relaxed);
+            note_weakened();
         }
+    }
+
+    /// The word now, as a snapshot to validate a later freeze against (the caller keeps the
+    /// object live by other means than a pin).
+    pub(crate) fn read(&self) -> Snapshot {
+        Snapshot(self.0.load(Ordering::Acquire))
     }
 
     /// Whether a weak reference was ever made. Read by whoever frees the object, after its count

@@ -311,6 +311,9 @@ fn run() {
         }
         let ran: usize = batch.iter().map(Vec::len).sum();
         tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
+        // Before any finalizer runs, as .NET clears them at the collection that queues.
+        // SAFETY: every entry holds the queue's count until it is finalized, below.
+        unsafe { super::confined::clear_short_weak_below(batch.iter().flatten().map(|e| e.0)) };
         'batch: for entries in batch.drain(..) {
             for (index, entry) in entries.iter().enumerate() {
                 // Another core wrote these objects: the first touch of each misses the cache,

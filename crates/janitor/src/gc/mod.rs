@@ -43,6 +43,7 @@ mod alloc;
 mod api;
 mod cell;
 mod collector;
+mod confined;
 mod count;
 mod ephemeron;
 mod finalize;
