@@ -33,7 +33,8 @@ use std::ptr::NonNull;
 ///   behind any other interior mutability (a `std::sync::Mutex`, an atomic pointer) must not be
 ///   reported;
 /// * not allocate, collect, drop or borrow `Gc` objects or janitor cells: `trace` runs inside a
-///   collection, with the heap lock held.
+///   collection, with the heap lock held, or on the finalizer thread with collections held off
+///   (to find what only objects waiting for their finalizer reach).
 ///
 /// The two constants describe the type to the tracking rule (see `ARCHITECTURE.md`): an object
 /// whose type has immutable edges and whose children are all untracked when it is created can
