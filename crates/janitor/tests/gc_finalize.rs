@@ -726,7 +726,10 @@ fn short_weak_to_what_only_a_queued_object_reaches_is_cleared_before_its_finaliz
     let child = probe(&log, 1);
     *owner.next.borrow_mut() = Some(child.clone());
     let (short, long) = (Gc::downgrade(&child), Gc::downgrade_long(&child));
-    drop((owner, child));
+    // The child first: once the owner is dropped its finalizer may start at any moment, and it
+    // must then find the child reachable only through the owner.
+    drop(child);
+    drop(owner);
     wait_for_pending_finalizers();
     assert_eq!(
         *log.order.lock().unwrap(),
@@ -783,7 +786,8 @@ fn short_weak_deep_under_a_queued_object_is_cleared_through_a_weakened_middle() 
     *middle.next.borrow_mut() = Some(leaf.clone());
     let middle_long = Gc::downgrade_long(&middle);
     let (middle_short, leaf_short) = (Gc::downgrade(&middle), Gc::downgrade(&leaf));
-    drop((owner, middle, leaf));
+    drop((leaf, middle)); // before the owner, as above
+    drop(owner);
     wait_for_pending_finalizers();
     assert!(middle_short.upgrade().is_none());
     assert!(leaf_short.upgrade().is_none());

@@ -22,9 +22,10 @@
 //! 4. *Subtract and mark.* external(x) = count − (the queue's count or the pin) − recorded edges
 //!    into x. Everything reachable from an object with an external reference, or opaque, lives.
 //!    The rest of the non-roots are *confined*: reachable only from unreachable queued objects.
-//! 5. *Seal.* The unreachable roots and the confined objects are frozen, each by a
-//!    compare-and-swap from exactly its snapshot; if one fails (a clone, drop or upgrade since
-//!    the snapshot) the frozen ones are thawed and nothing changes. Once all are frozen no thread
+//! 5. *Seal,* per connected component of the recorded edges. The component's unreachable roots
+//!    and confined objects are frozen, each by a compare-and-swap from exactly its snapshot; if
+//!    one fails (a clone, drop or upgrade since the snapshot) the frozen ones are thawed and
+//!    nothing changes in that component. Once all are frozen no thread
 //!    can get in (a `Gc` from outside does not exist, by the collector's argument; an upgrade
 //!    waits on the frozen bit), so at that instant the confined objects are reachable only from
 //!    the queue: those that have weak references are thawed with `S`, the rest unchanged.
@@ -204,23 +205,61 @@ fn seal_confined(examined: &[Examined], edges: &[usize]) {
         }
     }
     let confined = |index: usize| !live[index] && !examined[index].root;
-    if !(0..examined.len()).any(|index| confined(index) && examined[index].snapshot.is_weakened()) {
-        return;
-    }
-    let sealed: Vec<usize> = (0..examined.len()).filter(|&index| !live[index]).collect();
     let count = |index: usize| {
         // SAFETY: examined objects are live (queue count or pin).
         &unsafe { examined[index].header.as_ref() }.count
     };
-    for (position, &index) in sealed.iter().enumerate() {
-        if !count(index).freeze(examined[index].snapshot) {
-            for &earlier in &sealed[..position] {
-                count(earlier).thaw(false);
+    // Sealed per connected component: no recorded edge joins two components, so every `Gc` to a
+    // component's confined member lives in that component, and one component's failed freeze
+    // (an unrelated queued object upgraded meanwhile) leaves the others alone.
+    for component in components(examined, edges) {
+        if !component
+            .iter()
+            .any(|&index| confined(index) && examined[index].snapshot.is_weakened())
+        {
+            continue;
+        }
+        let sealed: Vec<usize> = component
+            .into_iter()
+            .filter(|&index| !live[index])
+            .collect();
+        let frozen = sealed
+            .iter()
+            .take_while(|&&index| count(index).freeze(examined[index].snapshot))
+            .count();
+        if frozen < sealed.len() {
+            for &index in &sealed[..frozen] {
+                count(index).thaw(false);
             }
-            return;
+            continue;
+        }
+        for &index in &sealed {
+            count(index).thaw(confined(index) && examined[index].snapshot.is_weakened());
         }
     }
-    for &index in &sealed {
-        count(index).thaw(confined(index) && examined[index].snapshot.is_weakened());
+}
+
+/// The examined objects grouped by connected component of the recorded edges (direction
+/// ignored).
+fn components(examined: &[Examined], edges: &[usize]) -> Vec<Vec<usize>> {
+    fn find(parent: &mut [usize], mut index: usize) -> usize {
+        while parent[index] != index {
+            parent[index] = parent[parent[index]];
+            index = parent[index];
+        }
+        index
     }
+    let mut parent: Vec<usize> = (0..examined.len()).collect();
+    for (from, object) in examined.iter().enumerate() {
+        for &to in &edges[object.edges.clone()] {
+            let (a, b) = (find(&mut parent, from), find(&mut parent, to));
+            parent[a] = b;
+        }
+    }
+    let mut groups: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for index in 0..examined.len() {
+        let root = find(&mut parent, index);
+        groups.entry(root).or_default().push(index);
+    }
+    groups.into_values().collect()
 }

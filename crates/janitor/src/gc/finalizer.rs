@@ -485,7 +485,9 @@ fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
 }
 
 /// Blocks until every object queued for finalization before the call has been finalized, as
-/// .NET's `GC.WaitForPendingFinalizers`. It does not collect: call
+/// .NET's `GC.WaitForPendingFinalizers`: every object whose last reference dropped before the
+/// call, on any thread (including those still in their thread's buffer, which it takes), and
+/// every garbage cycle a collection found. It does not collect: call
 /// [`collect`](crate::gc::collect) first to queue the garbage cycles (when `collect` returns,
 /// every collection before it, on any thread, has queued what it found). Returns at once on the
 /// finalizer thread (a finalizer that waits), inside a collection (the `Drop` of a garbage
