@@ -7,7 +7,9 @@
 //! here does it for the garbage isolates it queues (their kept members get `S`); an acyclic
 //! object queued by its last drop gets `S` itself, and this module gives it to what it alone
 //! reaches: the finalizer thread runs it on each batch before the batch's finalizers, once any
-//! weak reference exists.
+//! weak reference exists, over the queued objects whose type can hold a `Gc`. When the finalizer
+//! thread is idle an object's last drop may start it at once: the pass then sees the heap as it
+//! is at that moment (a child still held elsewhere an instant longer keeps its short references).
 //!
 //! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
 //! queued objects, with the same tools and for the same reasons:
@@ -70,7 +72,8 @@ pub(crate) unsafe fn clear_short_weak_below(queued: impl Iterator<Item = NonNull
         return;
     }
     let mut roots = Vec::with_capacity(ROOTS_PER_PASS);
-    for header in queued {
+    // SAFETY: held by the queue's count (the caller's contract).
+    for header in queued.filter(|header| unsafe { header.as_ref() }.vtable.holds_gc) {
         roots.push(header);
         if roots.len() == ROOTS_PER_PASS {
             // SAFETY: the caller's contract.
