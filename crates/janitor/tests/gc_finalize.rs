@@ -800,3 +800,31 @@ fn short_weak_deep_under_a_queued_object_is_cleared_through_a_weakened_middle() 
     }
     assert_eq!(log.finalized(), 3);
 }
+
+/// Tells a channel when it is finalized.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Announcer {
+    #[trace(skip)]
+    finalized: Mutex<std::sync::mpsc::Sender<()>>,
+}
+
+impl Finalize for Announcer {
+    fn finalize(this: &Gc<Self>) {
+        let _ = this.finalized.lock().unwrap().send(());
+    }
+}
+
+/// Without a collection, a wait, a full buffer or the thread's exit, a dropped object still
+/// reaches the finalizer thread: an idle one is nudged by the drop, a busy one looks into the
+/// buffers when its queue runs dry.
+#[test]
+fn a_dropped_object_is_finalized_without_any_later_call() {
+    let (finalized, was_finalized) = std::sync::mpsc::channel();
+    drop(Gc::new(Announcer {
+        finalized: Mutex::new(finalized),
+    }));
+    was_finalized
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("finalized without a collection or a wait");
+}

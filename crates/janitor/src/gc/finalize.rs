@@ -32,8 +32,8 @@ use std::ptr::NonNull;
 /// registered it again. A finalizer that stores a clone of `this` somewhere reachable resurrects
 /// the object; it stays usable. Unlike .NET, an acyclic object is found dead as soon as its
 /// last reference drops, not at some later collection (a cycle at the next collection); it
-/// then reaches the finalizer thread in a batch with others from the same thread: usually at
-/// once when the finalizer thread is idle, and at the latest at the next collection or
+/// then reaches the finalizer thread in a batch with others from the same thread: at once when
+/// the finalizer thread is idle, and at the latest at the next collection or
 /// [`wait_for_pending_finalizers`](crate::gc::wait_for_pending_finalizers) on any thread, or
 /// when its thread exits.
 ///

@@ -16,15 +16,15 @@
 //! (on any thread: they take every thread's buffer), when the thread exits, and when the
 //! finalizer thread looks into them: at most once per [`LOOK_INTERVAL`] while it has been busy,
 //! and, when it is idle, at the next death (a nudge: the dying thread hands its buffer over at
-//! once; a nudge can be missed, since the dying thread reads the idle flag without a fence, and
-//! then the object waits for one of the other occasions).
+//! once; the handshake in `handoff.rs` makes sure no death goes unnoticed by a thread about to
+//! sleep).
 //!
 //! `wait_for_pending_finalizers` takes every buffer, then compares two counters (entries
 //! queued, entries finished) under the queue's lock; no lock is held while a finalizer runs, so
 //! finalizers may allocate, collect, drop objects (which queues more) and wait (which returns at
 //! once on this thread).
 
-use super::handoff::Handoff;
+use super::handoff::{Handoff, IdleFlag};
 use super::object::Header;
 use std::any::Any;
 use std::ptr::NonNull;
@@ -113,9 +113,23 @@ pub(crate) fn ensure_started() {
 /// Every live thread's buffer, registered when the thread first buffers an object.
 static BUFFERS: Mutex<Vec<Arc<Handoff>>> = Mutex::new(Vec::new());
 
-/// Set while the finalizer thread sleeps with nothing queued and nothing buffered: the next death
-/// hands its buffer over at once.
-static IDLE: AtomicBool = AtomicBool::new(false);
+/// Raised while the finalizer thread sleeps with nothing queued and nothing buffered: the next
+/// death hands its buffer over at once (`handoff.rs` has the handshake).
+#[cfg(not(loom))]
+fn idle() -> &'static IdleFlag {
+    static IDLE: IdleFlag = IdleFlag::new();
+    &IDLE
+}
+
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref IDLE: IdleFlag = IdleFlag::new();
+}
+
+#[cfg(loom)]
+fn idle() -> &'static IdleFlag {
+    &IDLE
+}
 
 fn buffers() -> MutexGuard<'static, Vec<Arc<Handoff>>> {
     // No user code runs under this lock.
@@ -194,8 +208,8 @@ pub(crate) unsafe fn defer(header: NonNull<Header>) {
         while !buffer.push(tagged) {
             buffer.take(deliver);
         }
-        // A nudge for an idle finalizer thread (read without a fence: see the module's docs).
-        if IDLE.load(Ordering::Relaxed) {
+        // A nudge for an idle finalizer thread.
+        if idle().taker_sleeps() {
             buffer.take(deliver);
         }
     });
@@ -290,7 +304,7 @@ fn run() {
                 if hand_over_all() == 0 {
                     // Idle: from here on a death hands its buffer over at once. Looking again
                     // after raising the flag catches a death that read it still down.
-                    IDLE.store(true, Ordering::SeqCst);
+                    idle().announce();
                     if hand_over_all() == 0 {
                         state = lock();
                         if state.normal.is_empty() && state.critical.is_empty() && !state.stopped {
@@ -304,7 +318,7 @@ fn run() {
                         drop(state);
                         last_look = None;
                     }
-                    IDLE.store(false, Ordering::Relaxed);
+                    idle().lower();
                 }
                 state = lock();
             }

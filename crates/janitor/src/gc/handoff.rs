@@ -28,8 +28,51 @@
 //! this taker's lock acquisition comes after that unlock.
 
 use super::object::Header;
-use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering, heavy_fence, light_fence};
 use std::ptr::NonNull;
+
+/// Whether the taker that empties buffers on its own (the finalizer thread) sleeps, and the
+/// handshake that makes a push never go unnoticed by it: the owner, after a push, checks the
+/// flag ([`IdleFlag::taker_sleeps`]); the taker raises it ([`IdleFlag::announce`]) and then takes
+/// every buffer once more before sleeping. Store then load on both sides, with the two halves of
+/// an asymmetric fence between them (`crate::sync`): either the owner sees the flag and hands its
+/// buffer over, or the taker's last look finds the push. The owner's half is a compiler fence
+/// where membarrier(2) is available, so a push stays free of fences and read-modify-writes.
+pub(crate) struct IdleFlag(AtomicBool);
+
+impl IdleFlag {
+    /// A lowered flag.
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self(AtomicBool::new(false))
+    }
+
+    /// A lowered flag (loom's atomics have no `const` constructor).
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self(AtomicBool::new(false))
+    }
+
+    /// The owner's half, after a push: whether the taker sleeps (or is about to), so that the
+    /// owner must hand its buffer over now.
+    #[inline]
+    pub(crate) fn taker_sleeps(&self) -> bool {
+        light_fence();
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// The taker's half, before its last look: from here on a push either is seen by that look
+    /// or sees the flag.
+    pub(crate) fn announce(&self) {
+        self.0.store(true, Ordering::Relaxed);
+        heavy_fence();
+    }
+
+    /// The taker is awake again.
+    pub(crate) fn lower(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
 
 /// One thread's buffer of dead registered objects.
 pub(crate) struct Handoff {
@@ -151,6 +194,35 @@ mod loom {
             let mut delivered = queue.lock().unwrap().clone();
             delivered.sort_unstable();
             assert_eq!(delivered, [1, 2, 3]);
+        });
+    }
+
+    /// The idle handshake: the owner pushes and checks the flag (handing its buffer over if it
+    /// is up); the taker raises the flag and takes. The object is always delivered by one of
+    /// them: a push is never left behind a sleeping taker.
+    #[test]
+    fn loom_a_push_is_seen_by_the_takers_last_look_or_sees_it_idle() {
+        ::loom::model(|| {
+            let buffer = Arc::new(Handoff::with_capacity(2));
+            let idle = Arc::new(super::IdleFlag::new());
+            let queue = Arc::new(Mutex::new(Vec::new()));
+            let taker = {
+                let (buffer, idle, queue) = (buffer.clone(), idle.clone(), queue.clone());
+                ::loom::thread::spawn(move || {
+                    idle.announce();
+                    buffer.take(deliver_into(&queue));
+                })
+            };
+            assert!(buffer.push(object(5)));
+            if idle.taker_sleeps() {
+                buffer.take(deliver_into(&queue));
+            }
+            taker.join().unwrap();
+            assert_eq!(
+                *queue.lock().unwrap(),
+                [5],
+                "delivered before the taker sleeps"
+            );
         });
     }
 
