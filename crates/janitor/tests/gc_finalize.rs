@@ -828,3 +828,57 @@ fn a_dropped_object_is_finalized_without_any_later_call() {
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("finalized without a collection or a wait");
 }
+
+/// Whether `Brittle::trace` panics (only after construction, which traces it too).
+static BRITTLE_TRACE_PANICS: AtomicBool = AtomicBool::new(false);
+
+/// A type whose hand-written `Trace` breaks the contract by panicking.
+struct Brittle {
+    child: Gc<u8>,
+    finalized: Mutex<std::sync::mpsc::Sender<u8>>,
+}
+
+// SAFETY: reports its one `Gc`, once, and its edges never change; the panic it may raise instead
+// breaks only the rule that `trace` must not panic, which the test is about.
+unsafe impl Trace for Brittle {
+    const MUTABLE_EDGES: bool = false;
+    const FINALIZER: Option<janitor::gc::Finalizer<Self>> = Some(janitor::gc::Finalizer::of());
+    fn trace(&self, tracer: &mut janitor::gc::Tracer<'_>) {
+        if BRITTLE_TRACE_PANICS.load(Ordering::SeqCst) {
+            panic!("a Trace implementation that panics");
+        }
+        self.child.trace(tracer);
+    }
+}
+
+// SAFETY: `FINALIZER` above is `Some(Finalizer::of())`.
+unsafe impl janitor::gc::FinalizerRegistered for Brittle {}
+
+impl Finalize for Brittle {
+    fn finalize(this: &Gc<Self>) {
+        let _ = this.finalized.lock().unwrap().send(*this.child);
+    }
+}
+
+/// The finalizer thread traces queued objects once weak references exist; a `trace` that panics
+/// there leaves short weak references as they are, and the thread goes on finalizing.
+#[test]
+fn a_panicking_trace_on_the_finalizer_thread_does_not_stop_finalization() {
+    let weakened = Gc::new(0_u8);
+    let _weak = Gc::downgrade(&weakened);
+    let (finalized, was_finalized) = std::sync::mpsc::channel();
+    let brittle = Gc::new(Brittle {
+        child: Gc::new(7),
+        finalized: Mutex::new(finalized),
+    });
+    BRITTLE_TRACE_PANICS.store(true, Ordering::SeqCst);
+    drop(brittle);
+    wait_for_pending_finalizers();
+    BRITTLE_TRACE_PANICS.store(false, Ordering::SeqCst);
+    assert_eq!(was_finalized.try_recv(), Ok(7));
+    // The thread still runs finalizers.
+    let log = Arc::new(Log::default());
+    drop(probe(&log, 0));
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+}

@@ -126,8 +126,24 @@ unsafe fn pass(roots: &[NonNull<Header>]) {
         sink.children.clear();
         sink.opaque = false;
         let mut tracer = Tracer::subgraph(&mut sink);
-        // SAFETY: a root is held by the queue, every other examined object by our pin.
-        unsafe { object::trace(header, &mut tracer) };
+        // A `trace` that panics breaks `Trace`'s contract; the collector resumes such a panic on
+        // the collecting thread, but here it would end the finalizer thread: the pass gives up
+        // (every hold and pin is still given back below) and reports it.
+        let traced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: a root is held by the queue, every other examined object by our pin.
+            unsafe { object::trace(header, &mut tracer) }
+        }));
+        if traced.is_err() {
+            // SAFETY: examined objects are live (queue count or pin).
+            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            tracing::error!(
+                r#type = type_name,
+                "janitor: a `Trace` implementation panicked; short weak references under \
+                 objects waiting for their finalizer are left as they are"
+            );
+            complete = false;
+            break;
+        }
         let start = edges.len();
         for &child in &sink.children {
             let index = match index_of.get(&child) {
