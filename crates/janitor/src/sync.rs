@@ -6,9 +6,13 @@
 //! here, never from `std`.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+};
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
@@ -24,3 +28,69 @@ pub(crate) use std::thread::yield_now;
 pub(crate) use loom::thread_local;
 #[cfg(not(loom))]
 pub(crate) use std::thread_local;
+
+/// The cheap side of an asymmetric fence: with [`heavy_fence`] on the other side, it orders like
+/// a `SeqCst` fence on both (a store before either, then a load after it: at least one of the two
+/// loads sees the other side's store). Where the process could register for membarrier(2) it is
+/// only a compiler fence, and the heavy side makes every running thread of the process execute a
+/// full barrier; elsewhere (an old kernel, or before the heavy side's first call) it is a real
+/// `SeqCst` fence. A thread that reads "registered" here pairs with a heavy side that uses
+/// membarrier, since the flag is set only after the registration succeeded.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn light_fence() {
+    if asymmetric::registered() {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// The expensive side of the asymmetric fence (see [`light_fence`]): a membarrier(2) system
+/// call, or a `SeqCst` fence where it is not available.
+#[cfg(not(loom))]
+pub(crate) fn heavy_fence() {
+    if asymmetric::register() {
+        // Light sides rely on it from the moment the registration succeeded; the kernel refuses
+        // the barrier only to an unregistered process.
+        asymmetric::barrier().expect("janitor: membarrier failed after a successful registration");
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// Under loom both sides are `SeqCst` fences: loom models no membarrier.
+#[cfg(loom)]
+pub(crate) fn light_fence() {
+    fence(Ordering::SeqCst);
+}
+
+/// Under loom both sides are `SeqCst` fences: loom models no membarrier.
+#[cfg(loom)]
+pub(crate) fn heavy_fence() {
+    fence(Ordering::SeqCst);
+}
+
+#[cfg(not(loom))]
+mod asymmetric {
+    use rustix::thread::{MembarrierCommand, membarrier};
+    use std::sync::OnceLock;
+
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+
+    /// Whether the process is registered for expedited private membarriers.
+    #[inline]
+    pub(super) fn registered() -> bool {
+        REGISTERED.get().copied().unwrap_or(false)
+    }
+
+    /// Registers the process once; returns whether it is registered.
+    pub(super) fn register() -> bool {
+        *REGISTERED.get_or_init(|| membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok())
+    }
+
+    /// A full barrier on every running thread of the process.
+    pub(super) fn barrier() -> rustix::io::Result<()> {
+        membarrier(MembarrierCommand::PrivateExpedited)
+    }
+}

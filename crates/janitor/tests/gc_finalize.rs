@@ -550,3 +550,335 @@ fn long_weak_to_a_non_resurrecting_object_is_dead_after_collect_wait_collect() {
     assert!(long.upgrade().is_none(), "long: cleared when freed");
     assert_eq!(log.dropped(), 1);
 }
+
+/// Holds the finalizer thread inside its finalizer until the test opens the gate, so that
+/// objects queued meanwhile stay queued.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Gate {
+    #[trace(skip)]
+    running: Mutex<std::sync::mpsc::Sender<()>>,
+    #[trace(skip)]
+    open: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Finalize for Gate {
+    fn finalize(this: &Gc<Self>) {
+        this.running.lock().unwrap().send(()).unwrap();
+        let _ = this.open.lock().unwrap().recv();
+    }
+}
+
+/// Blocks the finalizer thread in a `Gate`'s finalizer; dropping the returned sender lets it go.
+fn hold_the_finalizer_thread() -> std::sync::mpsc::Sender<()> {
+    let (running, is_running) = std::sync::mpsc::channel();
+    let (open, opened) = std::sync::mpsc::channel();
+    drop(Gc::new(Gate {
+        running: Mutex::new(running),
+        open: Mutex::new(opened),
+    }));
+    collect(); // hands the dropped gate to the finalizer thread
+    is_running.recv().unwrap();
+    open
+}
+
+/// Queues an object for finalization while the finalizer thread is held, and returns a long weak
+/// reference to it: the object is in the f-reachable queue, reachable only through it.
+fn queued_behind_the_gate(log: &Arc<Log>) -> janitor::gc::WeakGc<Probe> {
+    let object = probe(log, 0);
+    let long = Gc::downgrade_long(&object);
+    drop(object);
+    collect(); // hands it to the queue
+    long
+}
+
+/// .NET's finalizer thread skips an object whose finalizer-run bit was set by `SuppressFinalize`
+/// after it was queued (reachable again through a long weak reference).
+#[test]
+fn suppress_finalize_on_a_queued_object_cancels_its_finalizer() {
+    let log = Arc::new(Log::default());
+    let gate = hold_the_finalizer_thread();
+    let long = queued_behind_the_gate(&log);
+    let object = long
+        .upgrade()
+        .expect("pending finalization: long weak upgrades");
+    assert!(
+        is_registered_for_finalize(&object),
+        "its finalizer is pending"
+    );
+    suppress_finalize(&object);
+    drop(object);
+    drop(gate);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 0, "the finalizer was cancelled");
+    assert_eq!(log.dropped(), 1, "freed once unreachable");
+    assert!(long.upgrade().is_none());
+}
+
+/// `ReRegisterForFinalize` after `SuppressFinalize` on a queued object brings its finalizer back.
+#[test]
+fn reregistering_a_queued_object_after_suppressing_it_runs_its_finalizer_once() {
+    let log = Arc::new(Log::default());
+    let gate = hold_the_finalizer_thread();
+    let long = queued_behind_the_gate(&log);
+    let object = long
+        .upgrade()
+        .expect("pending finalization: long weak upgrades");
+    suppress_finalize(&object);
+    reregister_for_finalize(&object);
+    drop(object);
+    drop(gate);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    assert_eq!(log.dropped(), 1);
+}
+
+/// Thread A drops an object and signals; thread B, having seen the signal, waits for pending
+/// finalizers: the object was finalized when the wait returns, although A is still running (its
+/// buffer was never full and it did not exit).
+#[test]
+fn an_object_dropped_on_another_thread_before_a_signal_is_finalized_when_the_wait_returns() {
+    let log = Arc::new(Log::default());
+    let (dropped, has_dropped) = std::sync::mpsc::channel();
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    let thread = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            drop(probe(&log, 0));
+            dropped.send(()).unwrap();
+            let _ = finished.recv();
+        })
+    };
+    has_dropped.recv().unwrap();
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    drop(finish);
+    thread.join().unwrap();
+}
+
+/// The same handshake through `collect` on the other thread, then a wait, as in .NET's
+/// `GC.Collect(); GC.WaitForPendingFinalizers();`.
+#[test]
+fn an_object_dropped_on_another_thread_before_a_signal_is_finalized_by_collect_and_wait() {
+    let log = Arc::new(Log::default());
+    let (dropped, has_dropped) = std::sync::mpsc::channel();
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    let thread = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for id in 0..10 {
+                drop(probe(&log, id));
+            }
+            dropped.send(()).unwrap();
+            let _ = finished.recv();
+        })
+    };
+    has_dropped.recv().unwrap();
+    collect();
+    assert!(memory_info().pending_finalizers + log.finalized() >= 10);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 10);
+    drop(finish);
+    thread.join().unwrap();
+}
+
+/// A thread that exits hands what it buffered to the queue.
+#[test]
+fn objects_dropped_by_a_thread_that_exited_are_finalized_by_the_next_wait() {
+    let log = Arc::new(Log::default());
+    let thread = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for id in 0..3 {
+                drop(probe(&log, id));
+            }
+        })
+    };
+    thread.join().unwrap();
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 3);
+}
+
+/// More deaths than a thread's buffer holds: the full buffers go to the queue on the way, and
+/// every object is finalized exactly once.
+#[test]
+fn more_deaths_than_a_buffer_holds_are_each_finalized_once() {
+    let log = Arc::new(Log::default());
+    for id in 0..5000 {
+        drop(probe(&log, id));
+    }
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 5000);
+    let mut order = log.order.lock().unwrap().clone();
+    order.sort_unstable();
+    order.dedup();
+    assert_eq!(order.len(), 5000);
+}
+
+/// .NET clears the short weak references of everything that becomes unreachable, including what
+/// only an f-reachable object reaches, before its finalizer runs; they stay cleared when the
+/// finalizer resurrects the object (and with it what it reaches). Long ones track resurrection.
+#[test]
+fn short_weak_to_what_only_a_queued_object_reaches_is_cleared_before_its_finalizer() {
+    let log = Arc::new(Log::default());
+    let owner = probe(&log, 0);
+    owner.resurrect.store(true, Ordering::SeqCst);
+    let child = probe(&log, 1);
+    *owner.next.borrow_mut() = Some(child.clone());
+    let (short, long) = (Gc::downgrade(&child), Gc::downgrade_long(&child));
+    // The child first: once the owner is dropped its finalizer may start at any moment, and it
+    // must then find the child reachable only through the owner.
+    drop(child);
+    drop(owner);
+    wait_for_pending_finalizers();
+    assert_eq!(
+        *log.order.lock().unwrap(),
+        [0],
+        "only the owner was unreachable"
+    );
+    assert!(
+        short.upgrade().is_none(),
+        "cleared before the finalizer ran"
+    );
+    let revived = long.upgrade().expect("long weak tracks resurrection");
+    assert_eq!(revived.id, 1);
+    drop(revived);
+    let saved = log.saved.lock().unwrap().pop().expect("resurrected");
+    assert!(
+        short.upgrade().is_none(),
+        "stays cleared while reachable again"
+    );
+    drop(saved);
+    collect();
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 2);
+}
+
+/// The same child, also held from outside the queued object: it is reachable, and its short weak
+/// references live on.
+#[test]
+fn short_weak_to_a_child_also_held_elsewhere_survives_its_owners_finalization() {
+    let log = Arc::new(Log::default());
+    let owner = probe(&log, 0);
+    let child = probe(&log, 1);
+    *owner.next.borrow_mut() = Some(child.clone());
+    let short = Gc::downgrade(&child);
+    drop(owner);
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+    assert!(short.upgrade().is_some());
+    drop(child);
+    wait_for_pending_finalizers();
+    assert!(short.upgrade().is_none());
+}
+
+/// Deeper: a chain owner -> middle -> leaf, where the middle object has a long weak reference
+/// too: both the middle and the leaf are reachable only from the queued owner, and lose their
+/// short weak references.
+#[test]
+fn short_weak_deep_under_a_queued_object_is_cleared_through_a_weakened_middle() {
+    let log = Arc::new(Log::default());
+    let owner = probe(&log, 0);
+    owner.resurrect.store(true, Ordering::SeqCst);
+    let middle = probe(&log, 1);
+    let leaf = probe(&log, 2);
+    *owner.next.borrow_mut() = Some(middle.clone());
+    *middle.next.borrow_mut() = Some(leaf.clone());
+    let middle_long = Gc::downgrade_long(&middle);
+    let (middle_short, leaf_short) = (Gc::downgrade(&middle), Gc::downgrade(&leaf));
+    drop((leaf, middle)); // before the owner, as above
+    drop(owner);
+    wait_for_pending_finalizers();
+    assert!(middle_short.upgrade().is_none());
+    assert!(leaf_short.upgrade().is_none());
+    assert!(middle_long.upgrade().is_some());
+    drop(log.saved.lock().unwrap().pop());
+    // Each finalizer frees the next object in the chain, which queues it: one round per link.
+    for _ in 0..3 {
+        collect();
+        wait_for_pending_finalizers();
+    }
+    assert_eq!(log.finalized(), 3);
+}
+
+/// Tells a channel when it is finalized.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Announcer {
+    #[trace(skip)]
+    finalized: Mutex<std::sync::mpsc::Sender<()>>,
+}
+
+impl Finalize for Announcer {
+    fn finalize(this: &Gc<Self>) {
+        let _ = this.finalized.lock().unwrap().send(());
+    }
+}
+
+/// Without a collection, a wait, a full buffer or the thread's exit, a dropped object still
+/// reaches the finalizer thread: an idle one is nudged by the drop, a busy one looks into the
+/// buffers when its queue runs dry.
+#[test]
+fn a_dropped_object_is_finalized_without_any_later_call() {
+    let (finalized, was_finalized) = std::sync::mpsc::channel();
+    drop(Gc::new(Announcer {
+        finalized: Mutex::new(finalized),
+    }));
+    was_finalized
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("finalized without a collection or a wait");
+}
+
+/// Whether `Brittle::trace` panics (only after construction, which traces it too).
+static BRITTLE_TRACE_PANICS: AtomicBool = AtomicBool::new(false);
+
+/// A type whose hand-written `Trace` breaks the contract by panicking.
+struct Brittle {
+    child: Gc<u8>,
+    finalized: Mutex<std::sync::mpsc::Sender<u8>>,
+}
+
+// SAFETY: reports its one `Gc`, once, and its edges never change; the panic it may raise instead
+// breaks only the rule that `trace` must not panic, which the test is about.
+unsafe impl Trace for Brittle {
+    const MUTABLE_EDGES: bool = false;
+    const FINALIZER: Option<janitor::gc::Finalizer<Self>> = Some(janitor::gc::Finalizer::of());
+    fn trace(&self, tracer: &mut janitor::gc::Tracer<'_>) {
+        if BRITTLE_TRACE_PANICS.load(Ordering::SeqCst) {
+            panic!("a Trace implementation that panics");
+        }
+        self.child.trace(tracer);
+    }
+}
+
+// SAFETY: `FINALIZER` above is `Some(Finalizer::of())`.
+unsafe impl janitor::gc::FinalizerRegistered for Brittle {}
+
+impl Finalize for Brittle {
+    fn finalize(this: &Gc<Self>) {
+        let _ = this.finalized.lock().unwrap().send(*this.child);
+    }
+}
+
+/// The finalizer thread traces queued objects once weak references exist; a `trace` that panics
+/// there leaves short weak references as they are, and the thread goes on finalizing.
+#[test]
+fn a_panicking_trace_on_the_finalizer_thread_does_not_stop_finalization() {
+    let weakened = Gc::new(0_u8);
+    let _weak = Gc::downgrade(&weakened);
+    let (finalized, was_finalized) = std::sync::mpsc::channel();
+    let brittle = Gc::new(Brittle {
+        child: Gc::new(7),
+        finalized: Mutex::new(finalized),
+    });
+    BRITTLE_TRACE_PANICS.store(true, Ordering::SeqCst);
+    drop(brittle);
+    wait_for_pending_finalizers();
+    BRITTLE_TRACE_PANICS.store(false, Ordering::SeqCst);
+    assert_eq!(was_finalized.try_recv(), Ok(7));
+    // The thread still runs finalizers.
+    let log = Arc::new(Log::default());
+    drop(probe(&log, 0));
+    wait_for_pending_finalizers();
+    assert_eq!(log.finalized(), 1);
+}

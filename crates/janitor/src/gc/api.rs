@@ -50,7 +50,10 @@ pub(crate) fn is_collecting() -> bool {
 /// collection first waits for the reclaimer to finish the aftermaths of earlier automatic ones,
 /// then finishes its own within its turn, from the pins to the last unpin (which may queue an
 /// object for its finalizer): so when `collect` returns, every collection that ran before it has
-/// freed and queued what it found, and `collect` + `wait_for_pending_finalizers` finalizes it.
+/// freed and queued what it found. It also first takes every thread's buffer of dead registered
+/// objects into the queue, so everything that died before the call is queued too (except what
+/// the collection's own unpins and drops hand over, which waits in this thread's buffer), and
+/// `collect` + `wait_for_pending_finalizers` (which takes the buffers again) finalizes all of it.
 /// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`), or is postponed
 /// while the reclaimer is behind. A collection started from inside one on the same thread (by a
 /// `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
@@ -82,6 +85,11 @@ fn run(generation: u8, trigger: Trigger) {
         }
     }
     let _done = Done(outermost);
+    // Objects that died before this call and wait in their threads' buffers reach the queue
+    // first, so that `collect` + `wait_for_pending_finalizers` covers them too.
+    if outermost {
+        super::finalizer::hand_over_all();
+    }
     let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
     if induced {
         if let Err((_, panic)) = aftermath.finish(heap) {

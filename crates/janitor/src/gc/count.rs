@@ -31,8 +31,11 @@
 //! * `S`, short-cleared: set when the object becomes unreachable while registered for
 //!   finalization; short weak upgrades fail from then on, forever, even after a resurrection.
 //! * `R`, registered for finalization: a drop that would take the count from one to zero keeps
-//!   the count for the finalizer queue instead, in the same compare-and-swap that clears `R` and
-//!   sets `S`.
+//!   the count for the finalizer queue instead, in the same compare-and-swap that sets `S`. `R`
+//!   stays set while the object waits in the queue (the queue's count keeps the last drop from
+//!   happening again meanwhile): the finalizer thread clears it just before running the
+//!   finalizer, and skips the finalizer if it finds it clear, so `suppress_finalize` on a queued
+//!   object cancels its finalizer and `reregister_for_finalize` brings it back, as in .NET.
 //!
 //! Orderings. Clone is `Relaxed` (as in `Arc`): a thread that clones already holds a count, so
 //! nothing needs to be published. Drop is `Release`, and the drop that reaches zero follows with an
@@ -67,6 +70,32 @@ const VERSION_ONE: u64 = 1 << 37;
 /// would free a live object).
 const MAX_COUNT: u64 = i32::MAX as u64;
 
+/// Set once the first object is weakened; never cleared. Only a hint that enables work (see
+/// `confined.rs`): reading it late skips that work once, which is allowed. A plain `std` atomic,
+/// outside the loom models (whose objects are never finalized).
+#[cfg(not(loom))]
+static ANY_WEAKENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(not(loom))]
+fn note_weakened() {
+    ANY_WEAKENED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(loom)]
+fn note_weakened() {}
+
+/// Whether any object was ever weakened (a weak reference or a table key made).
+#[cfg(not(loom))]
+pub(crate) fn any_weakened() -> bool {
+    ANY_WEAKENED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Under loom: never (the finalizer thread's subgraph pass is not part of any model).
+#[cfg(loom)]
+pub(crate) fn any_weakened() -> bool {
+    false
+}
+
 /// The count word of one object.
 pub(crate) struct CountWord(AtomicU64);
 
@@ -83,6 +112,11 @@ impl Snapshot {
     /// Whether the object was registered for finalization.
     pub(crate) fn is_registered(self) -> bool {
         self.0 & REGISTERED != 0
+    }
+
+    /// Whether the object had weak references.
+    pub(crate) fn is_weakened(self) -> bool {
+        self.0 & WEAKENED != 0
     }
 }
 
@@ -154,7 +188,8 @@ impl CountWord {
 
     /// Removes one reference of an object whose type has a finalizer: the last one of a
     /// registered object is not given back but handed to the finalizer queue, in the same
-    /// compare-and-swap that unregisters the object and clears its short weak references. A
+    /// compare-and-swap that clears its short weak references (it stays registered until the
+    /// finalizer thread claims the run: [`CountWord::claim_finalizer`]). A
     /// long weak upgrade racing with it either comes first (then this is not the last
     /// reference) or finds the object pending finalization, with its count, and succeeds.
     pub(crate) fn decrement_or_finalize(&self) -> Dropped {
@@ -162,7 +197,7 @@ impl CountWord {
         loop {
             let last = current & COUNT_MASK == 1;
             let next = if last && current & REGISTERED != 0 {
-                (current.wrapping_add(VERSION_ONE) & !REGISTERED) | SHORT_CLEARED
+                current.wrapping_add(VERSION_ONE) | SHORT_CLEARED
             } else {
                 current.wrapping_add(VERSION_ONE.wrapping_sub(1))
             };
@@ -182,6 +217,51 @@ impl CountWord {
                 Err(actual) => current = actual,
             }
         }
+    }
+
+    /// The last drop of a registered object that the caller holds the only reference to, when the
+    /// collector never pins it (the caller checked it is untracked): hands the count to the
+    /// finalizer queue, clearing short weak references, with a plain store instead of a
+    /// read-modify-write. Returns false, changing nothing, unless the word shows exactly one
+    /// reference, `R`, and no `W`.
+    ///
+    /// Sound for the reasons [`CountWord::is_unique`] gives: nobody else holds a reference to
+    /// clone from or to change the registration through, no weak reference exists to upgrade
+    /// from, and the collector never touches an untracked object; so no other thread writes the
+    /// word between the load and the store. The `Acquire` load orders every other holder's uses
+    /// before the hand-over, and the queue's hand-over (`handoff.rs`) publishes the store to the
+    /// finalizer thread.
+    #[inline]
+    pub(crate) fn finalize_unique(&self) -> bool {
+        let current = self.0.load(Ordering::Acquire);
+        if current & (COUNT_MASK | WEAKENED | REGISTERED) != 1 | REGISTERED {
+            return false;
+        }
+        self.0.store(
+            current.wrapping_add(VERSION_ONE) | SHORT_CLEARED,
+            Ordering::Relaxed,
+        );
+        true
+    }
+
+    /// The finalizer thread's claim on a queued object's finalizer, just before running it:
+    /// unregisters the object and returns whether it was registered. `false` means
+    /// `suppress_finalize` cancelled the finalizer while the object waited (a thread reached it
+    /// through a long weak reference): it is skipped, as .NET's finalizer thread skips objects
+    /// whose finalizer-run bit is set. `unique_if_untracked` says the object is untracked: then
+    /// a word showing only the queue's count and no `W` is changed with a plain store, as in
+    /// [`CountWord::finalize_unique`] (the queue's count is the only reference, so nothing else
+    /// can suppress or re-register).
+    #[inline]
+    pub(crate) fn claim_finalizer(&self, unique_if_untracked: bool) -> bool {
+        if unique_if_untracked {
+            let current = self.0.load(Ordering::Acquire);
+            if current & (COUNT_MASK | WEAKENED) == 1 {
+                self.0.store(current & !REGISTERED, Ordering::Relaxed);
+                return current & REGISTERED != 0;
+            }
+        }
+        self.suppress()
     }
 
     /// Whether the caller holds the only reference, for an object the collector never pins (an
@@ -216,7 +296,14 @@ impl CountWord {
     pub(crate) fn mark_weakened(&self) {
         if self.0.load(Ordering::Relaxed) & WEAKENED == 0 {
             self.0.fetch_or(WEAKENED, Ordering::Relaxed);
+            note_weakened();
         }
+    }
+
+    /// The word now, as a snapshot to validate a later freeze against (the caller keeps the
+    /// object live by other means than a pin).
+    pub(crate) fn read(&self) -> Snapshot {
+        Snapshot(self.0.load(Ordering::Acquire))
     }
 
     /// Whether a weak reference was ever made. Read by whoever frees the object, after its count
@@ -328,13 +415,12 @@ impl CountWord {
     }
 
     /// The second phase for a registered member of a garbage isolate: it takes one more count,
-    /// for the finalizer queue, is unregistered, and its short weak references die; waiting
-    /// long upgrades then succeed.
+    /// for the finalizer queue, and its short weak references die; waiting long upgrades then
+    /// succeed. It stays registered until the finalizer thread claims the run.
     pub(crate) fn queue_frozen(&self) {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
-            let next =
-                (current.wrapping_add(1 + VERSION_ONE) & !(FROZEN | REGISTERED)) | SHORT_CLEARED;
+            let next = (current.wrapping_add(1 + VERSION_ONE) & !FROZEN) | SHORT_CLEARED;
             match self
                 .0
                 .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed)
@@ -410,11 +496,37 @@ mod tests {
         assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
         assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
         assert_eq!(word.strong_count(), 1);
-        assert!(!word.is_registered());
+        assert!(word.is_registered(), "registered until the finalizer runs");
         assert!(!word.upgrade(false), "short weak references are cleared");
         assert!(word.upgrade(true), "long ones still upgrade");
         assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
+        assert!(word.claim_finalizer(false));
         assert_eq!(word.decrement_or_finalize(), Dropped::Last);
+    }
+
+    #[test]
+    fn a_finalizer_suppressed_while_queued_is_not_claimed() {
+        let word = CountWord::new(true);
+        assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
+        assert!(word.upgrade(true));
+        assert!(word.suppress());
+        assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
+        assert!(!word.claim_finalizer(true));
+        assert!(word.decrement());
+    }
+
+    #[test]
+    fn the_unique_last_drop_hands_the_count_over_without_a_read_modify_write() {
+        let word = CountWord::new(true);
+        word.increment();
+        assert!(!word.finalize_unique(), "two references");
+        assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
+        assert!(word.finalize_unique());
+        assert_eq!(word.strong_count(), 1);
+        assert!(!word.upgrade(false), "short weak references are cleared");
+        assert!(word.claim_finalizer(true));
+        assert!(!word.is_registered());
+        assert!(!word.finalize_unique(), "unregistered: an ordinary drop");
     }
 
     #[test]
@@ -467,6 +579,7 @@ mod loom {
                 .count();
             assert_eq!(queued, 1, "queued exactly once");
             assert!(!dropped.eq(&Dropped::Last) && upgrader_dropped != Dropped::Last);
+            assert!(word.claim_finalizer(false), "the finalizer runs once");
             assert_eq!(
                 word.decrement_or_finalize(),
                 Dropped::Last,
@@ -526,6 +639,30 @@ mod loom {
                     "the kept count is the last, given back later"
                 );
             }
+        });
+    }
+
+    /// `suppress_finalize` by a thread that reached a queued object through a long weak
+    /// reference races the finalizer thread's claim: exactly one of them finds the object
+    /// registered, so the finalizer runs if and only if the suppression came too late.
+    #[test]
+    fn loom_a_suppress_racing_the_claim_cancels_the_finalizer_or_comes_too_late() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(true));
+            word.mark_weakened(); // the long weak reference, made while it was reachable
+            assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
+            let suppressor = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    assert!(word.upgrade(true));
+                    let suppressed = word.suppress();
+                    assert_ne!(word.decrement_or_finalize(), Dropped::Finalize);
+                    suppressed
+                })
+            };
+            let runs = word.claim_finalizer(true);
+            let suppressed = suppressor.join().unwrap();
+            assert!(runs != suppressed, "exactly one saw the registration");
         });
     }
 }

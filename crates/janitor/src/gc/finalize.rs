@@ -30,9 +30,12 @@ use std::ptr::NonNull;
 /// calls `finalize` with a `Gc` to it. The object is then unregistered: it is freed when it is
 /// unreachable again, unless [`reregister_for_finalize`](crate::gc::reregister_for_finalize)
 /// registered it again. A finalizer that stores a clone of `this` somewhere reachable resurrects
-/// the object; it stays usable. Unlike .NET, an acyclic object goes to the finalizer thread as
-/// soon as its last reference drops, not at some later collection; a cycle goes at the next
-/// collection.
+/// the object; it stays usable. Unlike .NET, an acyclic object is found dead as soon as its
+/// last reference drops, not at some later collection (a cycle at the next collection); it
+/// then reaches the finalizer thread in a batch with others from the same thread: at once when
+/// the finalizer thread is idle, and at the latest at the next collection or
+/// [`wait_for_pending_finalizers`](crate::gc::wait_for_pending_finalizers) on any thread, or
+/// when its thread exits.
 ///
 /// Among the objects one collection finds dead, every normal finalizer runs before any critical
 /// one ([`CRITICAL`](Finalize::CRITICAL)), as for .NET's `CriticalFinalizerObject`. A panic that
@@ -222,6 +225,12 @@ pub(crate) unsafe fn run_erased<T: Trace + Send + Sync + 'static>(
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller hands over a count on a live `T`.
         let gc = unsafe { Gc::<T>::from_value(super::object::value_of::<T>(header)) };
+        // SAFETY: the count keeps the object live.
+        let header_ref = unsafe { header.as_ref() };
+        // Suppressed while queued: skipped, and the drop below frees it like any other object.
+        if !header_ref.count.claim_finalizer(!header_ref.vtable.tracked) {
+            return;
+        }
         if let Some(finalizer) = T::FINALIZER {
             (finalizer.run)(&gc);
         }
@@ -230,9 +239,10 @@ pub(crate) unsafe fn run_erased<T: Trace + Send + Sync + 'static>(
 
 /// Asks the finalizer thread not to finalize the object, as .NET's `GC.SuppressFinalize`: the
 /// usual last step of a `dispose` that already released what the finalizer would. It is freed
-/// like any other object when unreachable. Does nothing if it is already unregistered; an object
-/// already waiting in the f-reachable queue (reachable again only through a long weak reference)
-/// is still finalized.
+/// like any other object when unreachable. Does nothing if it is already unregistered. On an
+/// object already waiting in the f-reachable queue (reached again through a long weak reference)
+/// it cancels the pending finalizer, as .NET's finalizer thread skips such objects;
+/// [`reregister_for_finalize`] brings it back.
 ///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, suppress_finalize, wait_for_pending_finalizers};

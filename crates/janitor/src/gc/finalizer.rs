@@ -10,17 +10,36 @@
 //! finalized. One collection queues all its entries under one lock: hence, among the objects
 //! one collection finds dead, every normal finalizer runs before any critical one.
 //!
-//! `wait_for_pending_finalizers` compares two counters (entries queued, entries finished) under
-//! the queue's lock; no lock is held while a finalizer runs, so finalizers may allocate,
-//! collect, drop objects (which queues more) and wait (which returns at once on this thread).
+//! An object whose last reference drops (no collection involved) first goes into its thread's
+//! buffer (`handoff.rs`), without a lock or a read-modify-write; buffers reach the queue in
+//! batches: when a buffer is full, at every collection and every `wait_for_pending_finalizers`
+//! (on any thread: they take every thread's buffer), when the thread exits, and when the
+//! finalizer thread looks into them: at most once per [`LOOK_INTERVAL`] while it has been busy,
+//! and, when it is idle, at the next death (a nudge: the dying thread hands its buffer over at
+//! once; the handshake in `handoff.rs` makes sure no death goes unnoticed by a thread about to
+//! sleep).
+//!
+//! `wait_for_pending_finalizers` takes every buffer, then compares two counters (entries
+//! queued, entries finished) under the queue's lock; no lock is held while a finalizer runs, so
+//! finalizers may allocate, collect, drop objects (which queues more) and wait (which returns at
+//! once on this thread).
 
+use super::handoff::{Handoff, IdleFlag};
 use super::object::Header;
 use std::any::Any;
-use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError, RwLock};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+/// Slots of a thread's buffer: a full buffer goes to the queue in one lock.
+const BUFFER_SLOTS: usize = 1024;
+
+/// While the finalizer thread has work, how long it waits before it takes the threads' buffers
+/// again. Taking them each time its queue runs dry would move a few objects at a time and pull
+/// the buffers' cache lines away from their threads at every death.
+pub(crate) const LOOK_INTERVAL: Duration = Duration::from_millis(1);
 
 /// An object waiting for its finalizer, holding the queue's count.
 struct Entry(NonNull<Header>);
@@ -30,8 +49,10 @@ unsafe impl Send for Entry {}
 
 #[derive(Default)]
 struct State {
-    normal: VecDeque<Entry>,
-    critical: VecDeque<Entry>,
+    /// Batches of normal entries, in the order they were queued.
+    normal: Vec<Vec<Entry>>,
+    /// Batches of critical entries.
+    critical: Vec<Vec<Entry>>,
     queued: u64,
     finished: u64,
     /// Set at shutdown under `SkipFinalizers`: the thread stops, waiters return.
@@ -50,8 +71,8 @@ struct Queue {
 
 static QUEUE: Queue = Queue {
     state: Mutex::new(State {
-        normal: VecDeque::new(),
-        critical: VecDeque::new(),
+        normal: Vec::new(),
+        critical: Vec::new(),
         queued: 0,
         finished: 0,
         stopped: false,
@@ -89,25 +110,154 @@ pub(crate) fn ensure_started() {
     });
 }
 
+/// Every live thread's buffer, registered when the thread first buffers an object.
+static BUFFERS: Mutex<Vec<Arc<Handoff>>> = Mutex::new(Vec::new());
+
+/// Raised while the finalizer thread sleeps with nothing queued and nothing buffered: the next
+/// death hands its buffer over at once (`handoff.rs` has the handshake).
+#[cfg(not(loom))]
+fn idle() -> &'static IdleFlag {
+    static IDLE: IdleFlag = IdleFlag::new();
+    &IDLE
+}
+
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref IDLE: IdleFlag = IdleFlag::new();
+}
+
+#[cfg(loom)]
+fn idle() -> &'static IdleFlag {
+    &IDLE
+}
+
+fn buffers() -> MutexGuard<'static, Vec<Arc<Handoff>>> {
+    // No user code runs under this lock.
+    BUFFERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A thread's buffer: registered on creation, handed over and unregistered at thread exit.
+struct LocalBuffer(Arc<Handoff>);
+
+impl LocalBuffer {
+    fn new() -> Self {
+        let buffer = Arc::new(Handoff::with_capacity(BUFFER_SLOTS));
+        buffers().push(buffer.clone());
+        Self(buffer)
+    }
+}
+
+impl Drop for LocalBuffer {
+    fn drop(&mut self) {
+        // Handed over before it leaves the list, so a taker that no longer finds it finds its
+        // objects in the queue.
+        self.0.take(deliver);
+        buffers().retain(|buffer| !Arc::ptr_eq(buffer, &self.0));
+    }
+}
+
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static LOCAL: LocalBuffer = LocalBuffer::new();
+}
+
+/// The low address bit of a buffered object says its finalizer is critical (headers are aligned
+/// to 8), so that the queue is sorted without reading the objects again.
+const CRITICAL_TAG: usize = 1;
+
+/// Delivers objects taken from a buffer: every one was pushed by `defer`, whose caller handed
+/// over a count on a live registered-type object, and is taken once (`handoff.rs`), so each is
+/// an entry of the queue. The entries are made in place, in the taken `Vec`.
+fn deliver(taken: Vec<NonNull<Header>>) {
+    let is_critical = |tagged: &NonNull<Header>| tagged.addr().get() & CRITICAL_TAG != 0;
+    if taken.iter().any(is_critical) {
+        let (critical, normal) = taken.into_iter().partition(is_critical);
+        push_batches(untagged(normal), untagged(critical));
+    } else {
+        push_batches(untagged(taken), Vec::new());
+    }
+}
+
+/// The entries of tagged objects (in place: an `Entry` is its pointer).
+fn untagged(tagged: Vec<NonNull<Header>>) -> Vec<Entry> {
+    tagged
+        .into_iter()
+        .map(|tagged| Entry(tagged.map_addr(untag)))
+        .collect()
+}
+
+fn untag(address: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(address.get() & !CRITICAL_TAG)
+        .expect("a header address is not zero")
+}
+
+/// Hands an object whose last reference just dropped to the finalizer: into this thread's buffer,
+/// which reaches the queue with others (see the module's documentation); straight into the queue
+/// when the thread's buffer is gone (the thread is exiting).
+///
+/// # Safety
+/// As for [`enqueue`], for one object.
+#[inline]
+pub(crate) unsafe fn defer(header: NonNull<Header>) {
+    // SAFETY: the caller's count keeps the object live.
+    let critical = unsafe { header.as_ref() }.vtable.finalizer_is_critical();
+    let tagged = header.map_addr(|address| address | usize::from(critical));
+    let buffered = LOCAL.try_with(|local| {
+        let buffer = &local.0;
+        while !buffer.push(tagged) {
+            buffer.take(deliver);
+        }
+        // A nudge for an idle finalizer thread.
+        if idle().taker_sleeps() {
+            buffer.take(deliver);
+        }
+    });
+    if buffered.is_err() {
+        // SAFETY: the caller's contract.
+        unsafe { enqueue(&[header]) };
+    }
+}
+
+/// Takes every thread's buffer into the queue; returns how many objects moved. Every object
+/// pushed into a buffer before this call (in the happens-before sense) is in the queue when it
+/// returns.
+pub(crate) fn hand_over_all() -> usize {
+    let all: Vec<Arc<Handoff>> = buffers().clone();
+    all.iter().map(|buffer| buffer.take(deliver)).sum()
+}
+
 /// Queues unreachable registered objects for finalization.
 ///
 /// # Safety
 /// Each object is registered-type, live, and the caller hands over one count on it.
 pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
-    if objects.is_empty() {
+    let (critical, normal): (Vec<Entry>, Vec<Entry>) = objects
+        .iter()
+        .map(|&header| Entry(header))
+        // SAFETY: live (the handed-over count).
+        .partition(|entry| unsafe { entry.0.as_ref() }.vtable.finalizer_is_critical());
+    push_batches(normal, critical);
+}
+
+/// Adds two batches of entries to the queue under one lock, and wakes the finalizer thread if it
+/// sleeps with nothing to do. The lock is held for two pushes of a `Vec`: the entries are never
+/// copied under it, so the finalizer thread never waits long for it. While the thread is busy
+/// it is not woken: it takes the queue again when its batch is done (or its short wait for more
+/// ends), and every wake would cost the thread that queues a system call.
+fn push_batches(normal: Vec<Entry>, critical: Vec<Entry>) {
+    let entries = (normal.len() + critical.len()) as u64;
+    if entries == 0 {
         return;
     }
     let mut state = lock();
-    for &header in objects {
-        // SAFETY: live (the handed-over count).
-        let critical = unsafe { header.as_ref() }.vtable.finalizer_is_critical();
-        if critical {
-            state.critical.push_back(Entry(header));
-        } else {
-            state.normal.push_back(Entry(header));
-        }
+    state.queued += entries;
+    if !normal.is_empty() {
+        state.normal.push(normal);
     }
-    state.queued += objects.len() as u64;
+    if !critical.is_empty() {
+        state.critical.push(critical);
+    }
     let wake = std::mem::take(&mut state.idle);
     drop(state);
     if wake {
@@ -118,8 +268,11 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
 /// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
 /// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
 /// per object low; taking the critical list only when the normal one is empty keeps the order.
+/// When the queue is empty the thread takes the threads' buffers, at most once per
+/// [`LOOK_INTERVAL`]; when they are empty too, it sleeps until an entry arrives.
 fn run() {
     let mut batch = Vec::new();
+    let mut last_look: Option<Instant> = None;
     loop {
         {
             let mut state = lock();
@@ -128,30 +281,66 @@ fn run() {
                     return;
                 }
                 if !state.normal.is_empty() {
-                    batch.extend(state.normal.drain(..));
+                    std::mem::swap(&mut batch, &mut state.normal);
                     break;
                 }
                 if !state.critical.is_empty() {
-                    batch.extend(state.critical.drain(..));
+                    std::mem::swap(&mut batch, &mut state.critical);
                     break;
                 }
-                state.idle = true;
-                state = QUEUE
-                    .work
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+                let since_look = last_look.map(|at| at.elapsed());
+                if let Some(since) = since_look.filter(|since| *since < LOOK_INTERVAL) {
+                    // Busy: not marked idle, so full buffers arriving meanwhile do not wake it
+                    // (a waiter does).
+                    state = QUEUE
+                        .work
+                        .wait_timeout(state, LOOK_INTERVAL - since)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                    continue;
+                }
+                drop(state);
+                last_look = Some(Instant::now());
+                if hand_over_all() == 0 {
+                    // Idle: from here on a death hands its buffer over at once. Looking again
+                    // after raising the flag catches a death that read it still down.
+                    idle().announce();
+                    if hand_over_all() == 0 {
+                        state = lock();
+                        if state.normal.is_empty() && state.critical.is_empty() && !state.stopped {
+                            state.idle = true;
+                            state = QUEUE
+                                .work
+                                .wait(state)
+                                .unwrap_or_else(PoisonError::into_inner);
+                            state.idle = false;
+                        }
+                        drop(state);
+                        last_look = None;
+                    }
+                    idle().lower();
+                }
+                state = lock();
             }
         }
-        let ran = batch.len();
+        let ran: usize = batch.iter().map(Vec::len).sum();
         tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
-        let mut batch_entries = batch.drain(..);
-        for entry in batch_entries.by_ref() {
-            finalize(entry);
-            if STOPPED.load(Ordering::Acquire) {
-                break;
+        // Before any finalizer runs, as .NET clears them at the collection that queues.
+        // SAFETY: every entry holds the queue's count until it is finalized, below.
+        unsafe { super::confined::clear_short_weak_below(batch.iter().flatten().map(|e| e.0)) };
+        'batch: for entries in batch.drain(..) {
+            for (index, entry) in entries.iter().enumerate() {
+                // Another core wrote these objects: the first touch of each misses the cache,
+                // so it is fetched a few entries ahead.
+                if let Some(ahead) = entries.get(index + PREFETCH_DISTANCE) {
+                    prefetch(ahead.0);
+                }
+                finalize(entry.0);
+                if STOPPED.load(Ordering::Acquire) {
+                    break 'batch;
+                }
             }
         }
-        drop(batch_entries);
         let mut state = lock();
         state.finished += ran as u64;
         drop(state);
@@ -159,16 +348,33 @@ fn run() {
     }
 }
 
+/// How many entries ahead of the one being finalized the finalizer thread prefetches.
+const PREFETCH_DISTANCE: usize = 8;
+
+/// Asks the processor to bring an object's header into the cache; never faults.
+#[inline]
+fn prefetch(header: NonNull<Header>) {
+    // SAFETY: SSE is part of the x86_64 baseline, and a prefetch only hints the cache: it reads
+    // nothing the program sees and does not fault, whatever the address.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            header.as_ptr().cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = header;
+}
+
 /// Runs one entry's finalizer and gives the queue's count back.
-fn finalize(Entry(header): Entry) {
+fn finalize(header: NonNull<Header>) {
     // SAFETY: the entry holds a count, so the object is live.
     let vtable = unsafe { header.as_ref() }.vtable;
-    let type_name = vtable.type_name();
-    tracing::trace!(r#type = type_name, "janitor: running a finalizer");
+    tracing::trace!(r#type = vtable.type_name(), "janitor: running a finalizer");
     // SAFETY: the entry's count is handed over; queued objects have a finalizer.
     let outcome = unsafe { vtable.run_finalizer(header) };
     if let Err(payload) = outcome {
-        report_panic(type_name, payload);
+        report_panic(vtable.type_name(), payload);
     }
 }
 
@@ -310,7 +516,9 @@ fn report(type_name: &'static str, payload: Box<dyn Any + Send>, what: &str) {
 }
 
 /// Blocks until every object queued for finalization before the call has been finalized, as
-/// .NET's `GC.WaitForPendingFinalizers`. It does not collect: call
+/// .NET's `GC.WaitForPendingFinalizers`: every object whose last reference dropped before the
+/// call, on any thread (including those still in their thread's buffer, which it takes), and
+/// every garbage cycle a collection found. It does not collect: call
 /// [`collect`](crate::gc::collect) first to queue the garbage cycles (when `collect` returns,
 /// every collection before it, on any thread, has queued what it found). Returns at once on the
 /// finalizer thread (a finalizer that waits), inside a collection (the `Drop` of a garbage
@@ -345,8 +553,13 @@ pub fn wait_for_pending_finalizers() {
     if is_finalizer_thread() || super::api::is_collecting() {
         return;
     }
+    hand_over_all();
     let mut state = lock();
     let target = state.queued;
+    if state.finished < target {
+        // The thread may be in its short wait between two looks, which entries do not cut.
+        QUEUE.work.notify_one();
+    }
     while state.finished < target && !state.stopped {
         state = QUEUE
             .done
@@ -359,10 +572,11 @@ fn is_finalizer_thread() -> bool {
     THREAD.get() == Some(&std::thread::current().id())
 }
 
-/// Objects waiting for their finalizer now.
+/// Objects waiting for their finalizer now: queued, or buffered by the threads that dropped them.
 pub(crate) fn pending() -> usize {
+    let buffered: usize = buffers().iter().map(|buffer| buffer.len()).sum();
     let state = lock();
-    (state.queued - state.finished) as usize
+    (state.queued - state.finished) as usize + buffered
 }
 
 /// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].

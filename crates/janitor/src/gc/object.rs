@@ -60,6 +60,8 @@ pub(crate) struct ObjectVTable {
     header_offset: usize,
     /// Whether objects with this vtable are tracked by the cycle collector.
     pub(crate) tracked: bool,
+    /// Whether the type can hold a `Gc` (`Trace::HOLDS_GC`): if not, tracing it finds nothing.
+    pub(crate) holds_gc: bool,
     /// Reports the value's edges.
     trace: unsafe fn(NonNull<Header>, &mut Tracer<'_>),
     /// Drops the value in place.
@@ -102,6 +104,7 @@ impl ObjectVTable {
             layout,
             header_offset: value_offset - HEADER_SIZE,
             tracked,
+            holds_gc: T::HOLDS_GC,
             trace: trace_erased::<T>,
             drop_value: drop_erased::<T>,
             finalize: if T::FINALIZER.is_some() {

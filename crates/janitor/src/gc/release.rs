@@ -59,12 +59,17 @@ pub(crate) unsafe fn give_back(header: NonNull<Header>) {
     // SAFETY: the caller's count keeps the object live.
     let header_ref = unsafe { header.as_ref() };
     let last = if header_ref.vtable.has_finalizer() {
-        match header_ref.count.decrement_or_finalize() {
+        let dropped = if !header_ref.vtable.tracked && header_ref.count.finalize_unique() {
+            Dropped::Finalize
+        } else {
+            header_ref.count.decrement_or_finalize()
+        };
+        match dropped {
             Dropped::Shared => false,
             Dropped::Last => true,
             Dropped::Finalize => {
                 // SAFETY: live, of a finalizable type; the count is handed over.
-                unsafe { finalizer::enqueue(&[header]) };
+                unsafe { finalizer::defer(header) };
                 false
             }
         }

@@ -1,7 +1,8 @@
 //! `Trace`: how the collector learns which `Gc` pointers a value owns.
 //!
 //! Invariant owned here: a `Tracer` is the only door from a value to the engine, and it is opened
-//! only by the engine (at construction, to decide tracking, and in a collection). Users implement
+//! only by the engine (at construction, to decide tracking; in a collection; and on the finalizer
+//! thread, to find what only queued objects reach). Users implement
 //! [`Trace`] by calling `trace` on their fields; they never see what a tracer does with an edge.
 
 use super::finalize::Finalizer;
@@ -32,7 +33,8 @@ use std::ptr::NonNull;
 ///   behind any other interior mutability (a `std::sync::Mutex`, an atomic pointer) must not be
 ///   reported;
 /// * not allocate, collect, drop or borrow `Gc` objects or janitor cells: `trace` runs inside a
-///   collection, with the heap lock held.
+///   collection, with the heap lock held, or on the finalizer thread with collections held off
+///   (to find what only objects waiting for their finalizer reach).
 ///
 /// The two constants describe the type to the tracking rule (see `ARCHITECTURE.md`): an object
 /// whose type has immutable edges and whose children are all untracked when it is created can
@@ -159,6 +161,19 @@ enum Mode<'a> {
     Construction { found_tracked: bool },
     /// A collection records edges into the examined set and holds cells.
     Collection(&'a mut EdgeSink),
+    /// The finalizer thread records every child of the queued objects' subgraph, tracked or
+    /// not, and holds cells (`confined.rs`).
+    Subgraph(&'a mut ChildSink),
+}
+
+/// What a subgraph tracer writes to.
+pub(crate) struct ChildSink {
+    /// The objects the traced values point to, one entry per edge.
+    pub(crate) children: Vec<NonNull<Header>>,
+    /// Cells held until the decision.
+    pub(crate) held: Vec<NonNull<dyn Hold>>,
+    /// Whether the object being traced had a cell that could not be held.
+    pub(crate) opaque: bool,
 }
 
 /// What a collection's tracer writes to.
@@ -205,16 +220,27 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// A subgraph tracer (`confined.rs`).
+    pub(crate) fn subgraph(sink: &'a mut ChildSink) -> Self {
+        Self {
+            mode: Mode::Subgraph(sink),
+        }
+    }
+
     /// Whether a construction tracer met a tracked child.
     pub(crate) fn found_tracked(&self) -> bool {
         match self.mode {
             Mode::Construction { found_tracked } => found_tracked,
-            Mode::Collection(_) => false,
+            Mode::Collection(_) | Mode::Subgraph(_) => false,
         }
     }
 
     /// Reports an edge to the object with this header.
     pub(crate) fn visit(&mut self, header: NonNull<Header>) {
+        if let Mode::Subgraph(sink) = &mut self.mode {
+            sink.children.push(header);
+            return;
+        }
         // SAFETY: the edge is a `Gc` owned by a value being traced, so it holds a count: the
         // object is live.
         let vtable = unsafe { header.as_ref() }.vtable;
@@ -232,6 +258,7 @@ impl<'a> Tracer<'a> {
                     sink.edges.push(node.index.get());
                 }
             }
+            Mode::Subgraph(_) => {}
         }
     }
 
@@ -241,6 +268,15 @@ impl<'a> Tracer<'a> {
         match &mut self.mode {
             Mode::Construction { .. } => true,
             Mode::Collection(sink) => {
+                if lock.try_hold() {
+                    sink.held.push(NonNull::from(lock));
+                    true
+                } else {
+                    sink.opaque = true;
+                    false
+                }
+            }
+            Mode::Subgraph(sink) => {
                 if lock.try_hold() {
                     sink.held.push(NonNull::from(lock));
                     true

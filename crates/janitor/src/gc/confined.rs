@@ -1,0 +1,284 @@
+//! Short weak references to what only queued objects reach.
+//!
+//! Invariant owned here: **`S` is set on an object only if, at one instant, every reference to it
+//! came from objects that only the finalizer queue holds** (directly, or through other such
+//! objects). .NET clears the short weak references of everything a collection finds unreachable,
+//! including what only an f-reachable object reaches, before any finalizer runs. A collection
+//! here does it for the garbage isolates it queues (their kept members get `S`); an acyclic
+//! object queued by its last drop gets `S` itself, and this module gives it to what it alone
+//! reaches: the finalizer thread runs it on each batch before the batch's finalizers, once any
+//! weak reference exists, over the queued objects whose type can hold a `Gc`. When the finalizer
+//! thread is idle an object's last drop may start it at once: the pass then sees the heap as it
+//! is at that moment (a child still held elsewhere an instant longer keeps its short references).
+//!
+//! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
+//! queued objects, with the same tools and for the same reasons:
+//!
+//! 1. *Serialized with collections* (the collection mutex): a cell has one collector hold at a
+//!    time, and a frozen word must not meet the collector's freeze.
+//! 2. *Snapshot.* Each root (a queued object, held by the queue's count) is read; each object
+//!    its values reach is pinned, by a compare-and-swap that also yields its snapshot.
+//! 3. *Trace with cells held* until the decision: a `Gc` moved out of a cell changes no count, so
+//!    only holding the cell keeps a recorded edge in place. A cell that cannot be held makes its
+//!    object opaque (treated as held from outside).
+//! 4. *Subtract and mark.* external(x) = count − (the queue's count or the pin) − recorded edges
+//!    into x. Everything reachable from an object with an external reference, or opaque, lives.
+//!    The rest of the non-roots are *confined*: reachable only from unreachable queued objects.
+//! 5. *Seal,* per connected component of the recorded edges. The component's unreachable roots
+//!    and confined objects are frozen, each by a compare-and-swap from exactly its snapshot; if
+//!    one fails (a clone, drop or upgrade since the snapshot) the frozen ones are thawed and
+//!    nothing changes in that component. Once all are frozen no thread
+//!    can get in (a `Gc` from outside does not exist, by the collector's argument; an upgrade
+//!    waits on the frozen bit), so at that instant the confined objects are reachable only from
+//!    the queue: those that have weak references are thawed with `S`, the rest unchanged.
+//!
+//! Every failure leaves `S` clear, which is what happened before this pass: an object whose
+//! short weak references were not cleared here still has them cleared when it is freed. The
+//! work is bounded (a chunk of roots, a limit on the objects examined); past the bound a chunk
+//! is left alone. Values attached by a `ConditionalWeakTable` are held by the table's side map,
+//! whose references this pass does not trace: they look held from outside, so what they reach
+//! stays uncleared (conservative).
+
+use super::count::Snapshot;
+use super::object::{self, Header};
+use super::release;
+use super::trace::{ChildSink, Tracer};
+use std::collections::HashMap;
+use std::ptr::NonNull;
+
+/// Roots examined together.
+const ROOTS_PER_PASS: usize = 256;
+/// Objects (roots included) one pass examines at most before giving up.
+const MAX_EXAMINED: usize = 4096;
+
+/// One examined object.
+struct Examined {
+    header: NonNull<Header>,
+    snapshot: Snapshot,
+    /// A root: held by the queue's count, not pinned.
+    root: bool,
+    /// Recorded edges from this object: `children[edges]` are indices into the examined list.
+    edges: std::ops::Range<usize>,
+    opaque: bool,
+}
+
+/// Clears the short weak references of the objects that only `queued` reach (see the module's
+/// documentation). Called by the finalizer thread before it runs a batch.
+///
+/// # Safety
+/// Each object in `queued` is held by the queue's count until after this call.
+pub(crate) unsafe fn clear_short_weak_below(queued: impl Iterator<Item = NonNull<Header>>) {
+    if !super::count::any_weakened() {
+        return;
+    }
+    let mut roots = Vec::with_capacity(ROOTS_PER_PASS);
+    // SAFETY: held by the queue's count (the caller's contract).
+    for header in queued.filter(|header| unsafe { header.as_ref() }.vtable.holds_gc) {
+        roots.push(header);
+        if roots.len() == ROOTS_PER_PASS {
+            // SAFETY: the caller's contract.
+            unsafe { pass(&roots) };
+            roots.clear();
+        }
+    }
+    if !roots.is_empty() {
+        // SAFETY: the caller's contract.
+        unsafe { pass(&roots) };
+    }
+}
+
+/// One pass over a chunk of roots.
+///
+/// # Safety
+/// As for [`clear_short_weak_below`].
+unsafe fn pass(roots: &[NonNull<Header>]) {
+    let heap = super::api::heap();
+    let turn = heap
+        .collection
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut examined: Vec<Examined> = Vec::new();
+    let mut index_of: HashMap<NonNull<Header>, usize> = HashMap::new();
+    for &header in roots {
+        if index_of.contains_key(&header) {
+            continue;
+        }
+        index_of.insert(header, examined.len());
+        examined.push(Examined {
+            header,
+            // SAFETY: held by the queue's count (the caller's contract).
+            snapshot: unsafe { header.as_ref() }.count.read(),
+            root: true,
+            edges: 0..0,
+            opaque: false,
+        });
+    }
+    let mut sink = ChildSink {
+        children: Vec::new(),
+        held: Vec::new(),
+        opaque: false,
+    };
+    let mut edges: Vec<usize> = Vec::new();
+    let mut complete = true;
+    let mut next = 0;
+    while next < examined.len() {
+        let header = examined[next].header;
+        sink.children.clear();
+        sink.opaque = false;
+        let mut tracer = Tracer::subgraph(&mut sink);
+        // A `trace` that panics breaks `Trace`'s contract; the collector resumes such a panic on
+        // the collecting thread, but here it would end the finalizer thread: the pass gives up
+        // (every hold and pin is still given back below) and reports it.
+        let traced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: a root is held by the queue, every other examined object by our pin.
+            unsafe { object::trace(header, &mut tracer) }
+        }));
+        if traced.is_err() {
+            // SAFETY: examined objects are live (queue count or pin).
+            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            tracing::error!(
+                r#type = type_name,
+                "janitor: a `Trace` implementation panicked; short weak references under \
+                 objects waiting for their finalizer are left as they are"
+            );
+            complete = false;
+            break;
+        }
+        let start = edges.len();
+        for &child in &sink.children {
+            let index = match index_of.get(&child) {
+                Some(&index) => index,
+                None => {
+                    if examined.len() == MAX_EXAMINED {
+                        complete = false;
+                        break;
+                    }
+                    // SAFETY: `child` is a `Gc` inside a value we hold (traced with its cells
+                    // held), so it holds a count: the object is live.
+                    let Some(snapshot) = unsafe { child.as_ref() }.count.pin() else {
+                        complete = false;
+                        break;
+                    };
+                    index_of.insert(child, examined.len());
+                    examined.push(Examined {
+                        header: child,
+                        snapshot,
+                        root: false,
+                        edges: 0..0,
+                        opaque: false,
+                    });
+                    examined.len() - 1
+                }
+            };
+            edges.push(index);
+        }
+        examined[next].edges = start..edges.len();
+        examined[next].opaque = sink.opaque;
+        if !complete {
+            break;
+        }
+        next += 1;
+    }
+    if complete {
+        seal_confined(&examined, &edges);
+    }
+    for lock in sink.held.drain(..) {
+        // SAFETY: each held lock belongs to an examined object, live (queue count or pin), and
+        // was taken once by this thread's `try_hold`.
+        unsafe { lock.as_ref().release() };
+    }
+    drop(turn);
+    // Without the collection mutex: an unpin may free (a `Drop` may collect).
+    release::draining(|| {
+        for object in examined.iter().filter(|object| !object.root) {
+            // SAFETY: pinned above; the pin is the count given back.
+            unsafe { release::give_back(object.header) };
+        }
+    });
+}
+
+/// Steps 4 and 5: finds the confined objects and, if the seal holds, sets `S` on those that have
+/// weak references.
+fn seal_confined(examined: &[Examined], edges: &[usize]) {
+    let mut external: Vec<i64> = examined
+        .iter()
+        .map(|object| object.snapshot.count() as i64 - 1)
+        .collect();
+    for &target in edges {
+        external[target] -= 1;
+    }
+    let mut live = vec![false; examined.len()];
+    let mut stack = Vec::new();
+    for (index, object) in examined.iter().enumerate() {
+        if external[index] > 0 || object.opaque {
+            live[index] = true;
+            stack.push(index);
+        }
+    }
+    while let Some(index) = stack.pop() {
+        for &target in &edges[examined[index].edges.clone()] {
+            if !live[target] {
+                live[target] = true;
+                stack.push(target);
+            }
+        }
+    }
+    let confined = |index: usize| !live[index] && !examined[index].root;
+    let count = |index: usize| {
+        // SAFETY: examined objects are live (queue count or pin).
+        &unsafe { examined[index].header.as_ref() }.count
+    };
+    // Sealed per connected component: no recorded edge joins two components, so every `Gc` to a
+    // component's confined member lives in that component, and one component's failed freeze
+    // (an unrelated queued object upgraded meanwhile) leaves the others alone.
+    for component in components(examined, edges) {
+        if !component
+            .iter()
+            .any(|&index| confined(index) && examined[index].snapshot.is_weakened())
+        {
+            continue;
+        }
+        let sealed: Vec<usize> = component
+            .into_iter()
+            .filter(|&index| !live[index])
+            .collect();
+        let frozen = sealed
+            .iter()
+            .take_while(|&&index| count(index).freeze(examined[index].snapshot))
+            .count();
+        if frozen < sealed.len() {
+            for &index in &sealed[..frozen] {
+                count(index).thaw(false);
+            }
+            continue;
+        }
+        for &index in &sealed {
+            count(index).thaw(confined(index) && examined[index].snapshot.is_weakened());
+        }
+    }
+}
+
+/// The examined objects grouped by connected component of the recorded edges (direction
+/// ignored).
+fn components(examined: &[Examined], edges: &[usize]) -> Vec<Vec<usize>> {
+    fn find(parent: &mut [usize], mut index: usize) -> usize {
+        while parent[index] != index {
+            parent[index] = parent[parent[index]];
+            index = parent[index];
+        }
+        index
+    }
+    let mut parent: Vec<usize> = (0..examined.len()).collect();
+    for (from, object) in examined.iter().enumerate() {
+        for &to in &edges[object.edges.clone()] {
+            let (a, b) = (find(&mut parent, from), find(&mut parent, to));
+            parent[a] = b;
+        }
+    }
+    let mut groups: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for index in 0..examined.len() {
+        let root = find(&mut parent, index);
+        groups.entry(root).or_default().push(index);
+    }
+    groups.into_values().collect()
+}
