@@ -208,3 +208,25 @@ fn a_healthy_run_logs_nothing_above_debug() {
         .collect();
     assert!(loud.is_empty(), "logged above debug: {loud:?}");
 }
+
+#[test]
+fn stats_count_the_objects_the_finalizer_thread_finished() {
+    let before = gc::stats().finalized_objects;
+    for _ in 0..10 {
+        drop(Gc::new(Finalizable {
+            next: GcCell::new(None),
+        }));
+    }
+    gc::wait_for_pending_finalizers();
+    let after = gc::stats();
+    assert!(
+        after.finalized_objects >= before + 10,
+        "{before} then {}",
+        after.finalized_objects
+    );
+    assert!(
+        after
+            .to_string()
+            .contains(&format!("{} finalized", after.finalized_objects))
+    );
+}

@@ -62,6 +62,7 @@ fn table(tour: &Timeline, stats: &GcStats, info: &MemoryInfo) {
             format!("{:.1?} / {:.1?}", stats.last_pause, stats.total_pause),
         ),
         ("pending finalizers", stats.pending_finalizers.to_string()),
+        ("objects finalized", stats.finalized_objects.to_string()),
     ];
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     for (name, value) in rows {

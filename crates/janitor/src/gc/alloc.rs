@@ -357,7 +357,7 @@ pub(crate) fn total_bytes(heap: &Heap) -> usize {
     let local = with_cache(|cache| cache.delta).unwrap_or(0);
     #[cfg(loom)]
     let local = 0;
-    (heap.bytes.load(Ordering::Relaxed) as isize + local).max(0) as usize
+    (heap.published_bytes() + local).max(0).unsigned_abs()
 }
 
 #[cfg(all(test, not(loom)))]

@@ -54,8 +54,9 @@ pub(crate) fn is_collecting() -> bool {
 /// objects into the queue, so everything that died before the call is queued too (except what
 /// the collection's own unpins and drops hand over, which waits in this thread's buffer), and
 /// `collect` + `wait_for_pending_finalizers` (which takes the buffers again) finalizes all of it.
-/// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`), or is postponed
-/// while the reclaimer is behind. A collection started from inside one on the same thread (by a
+/// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`); one started by an
+/// allocation is postponed while the reclaimer is behind (one started by memory pressure is not:
+/// the program declared that memory is short). A collection started from inside one on the same thread (by a
 /// `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
     let heap = heap();
@@ -64,7 +65,7 @@ fn run(generation: u8, trigger: Trigger) {
     if induced && !nested {
         // Not while nested: the outer collection holds the turn a reclaiming `Drop` may need.
         reclaim::wait_for_earlier_aftermaths();
-    } else if !induced && reclaim::is_behind() {
+    } else if trigger == Trigger::Allocation && reclaim::is_behind() {
         return;
     }
     let outermost = matches!(

@@ -572,6 +572,12 @@ fn is_finalizer_thread() -> bool {
     THREAD.get() == Some(&std::thread::current().id())
 }
 
+/// Queue entries the finalizer thread has finished since the process started: finalizers run,
+/// and entries `suppress_finalize` cancelled while they waited.
+pub(crate) fn finished() -> u64 {
+    lock().finished
+}
+
 /// Objects waiting for their finalizer now: queued, or buffered by the threads that dropped them.
 pub(crate) fn pending() -> usize {
     let buffered: usize = buffers().iter().map(|buffer| buffer.len()).sum();

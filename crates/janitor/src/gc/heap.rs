@@ -188,12 +188,20 @@ impl Heap {
         self.collections[generation.min(OLDEST) as usize].load(Ordering::Relaxed)
     }
 
+    /// The byte count every thread has flushed so far. Each thread flushes its own balance (see
+    /// `alloc.rs`), so while one thread holds allocations not yet flushed, another's flushed frees
+    /// of them (the reclaimer's, or any thread dropping what another built) can take the sum
+    /// below zero: the word is read as signed, and callers clamp.
+    pub(crate) fn published_bytes(&self) -> isize {
+        self.bytes.load(Ordering::Relaxed) as isize
+    }
+
     /// Declares `bytes` of unmanaged memory; returns the numbers that made a full collection due,
     /// if one is.
     pub(crate) fn add_pressure(&self, bytes: usize) -> Option<PressureDue> {
         self.pressure.fetch_add(bytes, Ordering::Relaxed);
         let since_full = self.pressure_since_full.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        let budget = PRESSURE_BUDGET.max(self.bytes.load(Ordering::Relaxed) / 3);
+        let budget = PRESSURE_BUDGET.max(self.published_bytes().max(0).unsigned_abs() / 3);
         (since_full >= budget).then_some(PressureDue { since_full, budget })
     }
 
@@ -374,5 +382,19 @@ impl Lists {
             }
         }
         promoted
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_pressure_is_due_while_flushed_frees_run_ahead_of_allocations() {
+        let heap = Heap::new();
+        // One thread flushed the free of bytes whose allocation another has not flushed yet.
+        heap.bytes.fetch_sub(4096, Ordering::Relaxed);
+        assert!(heap.published_bytes() < 0);
+        assert!(heap.add_pressure(PRESSURE_BUDGET).is_some());
     }
 }

@@ -20,8 +20,9 @@
 //! collection's drops.
 //!
 //! Backpressure: while the aftermaths handed over and not yet finished hold more than
-//! [`BACKLOG_LIMIT`] objects, automatic collections are postponed (the allocation that finds one
-//! due goes on without it). Memory then grows with the garbage not yet collected instead of
+//! [`BACKLOG_LIMIT`] objects, collections due to allocation are postponed (the allocation that
+//! finds one due goes on without it; memory pressure, rarer and declared by the program, still
+//! collects). Memory then grows with the garbage not yet collected instead of
 //! with a queue, and nothing ever blocks an allocating thread on the reclaimer: if a `Drop` on
 //! the reclaimer blocks (on a lock a mutator holds), mutators keep running, as in .NET when a
 //! finalizer blocks. Induced collections are never postponed.
