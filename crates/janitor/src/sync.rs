@@ -51,9 +51,19 @@ pub(crate) fn light_fence() {
 #[cfg(not(loom))]
 pub(crate) fn heavy_fence() {
     if asymmetric::register() {
-        // Light sides rely on it from the moment the registration succeeded; the kernel refuses
-        // the barrier only to an unregistered process.
-        asymmetric::barrier().expect("janitor: membarrier failed after a successful registration");
+        // Light sides rely on it from the moment the registration succeeded, with only a
+        // compiler fence: a barrier that fails now (a sandbox filtering the command, say) leaves
+        // no way to order them, and going on could lose a finalization. A panic would end only
+        // the calling thread (the finalizer thread, and every later wait would hang), so the
+        // process stops with the reason.
+        if let Err(error) = asymmetric::barrier() {
+            eprintln!(
+                "janitor: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed ({error}) after the \
+                 process registered for it; the finalizer handshake cannot be ordered, aborting \
+                 (allow the membarrier system call in the sandbox's filter)"
+            );
+            std::process::abort();
+        }
     } else {
         fence(Ordering::SeqCst);
     }

@@ -14,8 +14,9 @@
 //! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
 //! queued objects, with the same tools and for the same reasons:
 //!
-//! 1. *Serialized with collections* (the collection mutex): a cell has one collector hold at a
-//!    time, and a frozen word must not meet the collector's freeze.
+//! 1. *Serialized with collections* (the collection mutex, only tried: while a collection holds
+//!    it the chunk is skipped, since the collection's drops may wait for this very batch): a cell
+//!    has one collector hold at a time, and a frozen word must not meet the collector's freeze.
 //! 2. *Snapshot.* Each root (a queued object, held by the queue's count) is read; each object
 //!    its values reach is pinned, by a compare-and-swap that also yields its snapshot.
 //! 3. *Trace with cells held* until the decision: a `Gc` moved out of a cell changes no count, so
@@ -93,10 +94,14 @@ pub(crate) unsafe fn clear_short_weak_below(queued: impl Iterator<Item = NonNull
 /// As for [`clear_short_weak_below`].
 unsafe fn pass(roots: &[NonNull<Header>]) {
     let heap = super::api::heap();
-    let turn = heap
-        .collection
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Never wait for the turn: an induced collection holds it while it drops its garbage, and a
+    // `Drop` there may wait for pending finalizers, which would wait for this batch. A busy turn
+    // leaves the chunk's short references as they were, which is always allowed.
+    let turn = match heap.collection.try_lock() {
+        Ok(turn) => turn,
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
     let mut examined: Vec<Examined> = Vec::new();
     let mut index_of: HashMap<NonNull<Header>, usize> = HashMap::new();
     for &header in roots {

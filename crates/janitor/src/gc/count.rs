@@ -665,4 +665,42 @@ mod loom {
             assert!(runs != suppressed, "exactly one saw the registration");
         });
     }
+
+    /// The drop path of an untracked registered object: the plain-store hand-over
+    /// (`finalize_unique`) first, the compare-and-swap loop when it refuses.
+    fn drop_untracked_registered(word: &CountWord) -> Dropped {
+        if word.finalize_unique() {
+            Dropped::Finalize
+        } else {
+            word.decrement_or_finalize()
+        }
+    }
+
+    /// The last holder's plain-store hand-over races a long weak upgrade: the store must never
+    /// overwrite the count the upgrade added. Whatever the interleaving, exactly one drop hands
+    /// the object to the queue, and the queue's count is the only one left. (A `finalize_unique`
+    /// that ignored `W` would let the upgrader's count be lost: two hand-overs, and the count
+    /// the queue gives back would free an object the upgrader still uses.)
+    #[test]
+    fn loom_the_plain_store_hand_over_never_loses_a_racing_upgrade() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(true));
+            word.mark_weakened(); // a long weak reference exists
+            let upgrader = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    word.upgrade(true).then(|| drop_untracked_registered(&word))
+                })
+            };
+            let dropped = drop_untracked_registered(&word);
+            let upgrader_dropped = upgrader.join().unwrap();
+            let handed_over = [Some(dropped), upgrader_dropped]
+                .into_iter()
+                .flatten()
+                .filter(|outcome| *outcome == Dropped::Finalize)
+                .count();
+            assert_eq!(handed_over, 1, "handed to the queue exactly once");
+            assert_eq!(word.strong_count(), 1, "only the queue's count is left");
+        });
+    }
 }

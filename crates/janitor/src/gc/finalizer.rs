@@ -19,10 +19,15 @@
 //! once; the handshake in `handoff.rs` makes sure no death goes unnoticed by a thread about to
 //! sleep).
 //!
-//! `wait_for_pending_finalizers` takes every buffer, then compares two counters (entries
-//! queued, entries finished) under the queue's lock; no lock is held while a finalizer runs, so
-//! finalizers may allocate, collect, drop objects (which queues more) and wait (which returns at
-//! once on this thread).
+//! `wait_for_pending_finalizers` takes every buffer, then compares, for each list, the entries
+//! queued with the entries finished, under the queue's lock. Per list, because the lists are
+//! drained in their own order: normal entries queued after the call may finish before a critical
+//! entry queued before it, and one pair of counters would count them in its place (a review
+//! reproduced a wait returning before such a critical finalizer ran). Each list is first in,
+//! first out (the thread takes the whole list), so a list's finished count reaching its count
+//! at the call means every entry queued in it before the call is done. No lock is held while a
+//! finalizer runs, so finalizers may allocate, collect, drop objects (which queues more) and wait
+//! (which returns at once on this thread).
 
 use super::handoff::{Handoff, IdleFlag};
 use super::object::Header;
@@ -41,6 +46,29 @@ const BUFFER_SLOTS: usize = 1024;
 /// the buffers' cache lines away from their threads at every death.
 pub(crate) const LOOK_INTERVAL: Duration = Duration::from_millis(1);
 
+/// A count of entries for each list.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct Counts {
+    normal: u64,
+    critical: u64,
+}
+
+impl Counts {
+    const ZERO: Counts = Counts {
+        normal: 0,
+        critical: 0,
+    };
+
+    fn total(self) -> u64 {
+        self.normal + self.critical
+    }
+
+    /// Whether every list has reached `target`.
+    fn reached(self, target: Counts) -> bool {
+        self.normal >= target.normal && self.critical >= target.critical
+    }
+}
+
 /// An object waiting for its finalizer, holding the queue's count.
 struct Entry(NonNull<Header>);
 
@@ -53,8 +81,10 @@ struct State {
     normal: Vec<Vec<Entry>>,
     /// Batches of critical entries.
     critical: Vec<Vec<Entry>>,
-    queued: u64,
-    finished: u64,
+    /// Entries queued since the process started, per list (normal, critical).
+    queued: Counts,
+    /// Entries the thread finished, per list.
+    finished: Counts,
     /// Set at shutdown under `SkipFinalizers`: the thread stops, waiters return.
     stopped: bool,
     /// Whether the thread waits for work (then a new entry must wake it).
@@ -73,8 +103,8 @@ static QUEUE: Queue = Queue {
     state: Mutex::new(State {
         normal: Vec::new(),
         critical: Vec::new(),
-        queued: 0,
-        finished: 0,
+        queued: Counts::ZERO,
+        finished: Counts::ZERO,
         stopped: false,
         idle: false,
     }),
@@ -246,12 +276,12 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
 /// it is not woken: it takes the queue again when its batch is done (or its short wait for more
 /// ends), and every wake would cost the thread that queues a system call.
 fn push_batches(normal: Vec<Entry>, critical: Vec<Entry>) {
-    let entries = (normal.len() + critical.len()) as u64;
-    if entries == 0 {
+    if normal.is_empty() && critical.is_empty() {
         return;
     }
     let mut state = lock();
-    state.queued += entries;
+    state.queued.normal += normal.len() as u64;
+    state.queued.critical += critical.len() as u64;
     if !normal.is_empty() {
         state.normal.push(normal);
     }
@@ -274,7 +304,7 @@ fn run() {
     let mut batch = Vec::new();
     let mut last_look: Option<Instant> = None;
     loop {
-        {
+        let critical = {
             let mut state = lock();
             loop {
                 if state.stopped {
@@ -282,11 +312,11 @@ fn run() {
                 }
                 if !state.normal.is_empty() {
                     std::mem::swap(&mut batch, &mut state.normal);
-                    break;
+                    break false;
                 }
                 if !state.critical.is_empty() {
                     std::mem::swap(&mut batch, &mut state.critical);
-                    break;
+                    break true;
                 }
                 let since_look = last_look.map(|at| at.elapsed());
                 if let Some(since) = since_look.filter(|since| *since < LOOK_INTERVAL) {
@@ -322,7 +352,7 @@ fn run() {
                 }
                 state = lock();
             }
-        }
+        };
         let ran: usize = batch.iter().map(Vec::len).sum();
         tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
         // Before any finalizer runs, as .NET clears them at the collection that queues.
@@ -342,7 +372,11 @@ fn run() {
             }
         }
         let mut state = lock();
-        state.finished += ran as u64;
+        if critical {
+            state.finished.critical += ran as u64;
+        } else {
+            state.finished.normal += ran as u64;
+        }
         drop(state);
         QUEUE.done.notify_all();
     }
@@ -556,11 +590,11 @@ pub fn wait_for_pending_finalizers() {
     hand_over_all();
     let mut state = lock();
     let target = state.queued;
-    if state.finished < target {
+    if !state.finished.reached(target) {
         // The thread may be in its short wait between two looks, which entries do not cut.
         QUEUE.work.notify_one();
     }
-    while state.finished < target && !state.stopped {
+    while !state.finished.reached(target) && !state.stopped {
         state = QUEUE
             .done
             .wait(state)
@@ -575,14 +609,14 @@ fn is_finalizer_thread() -> bool {
 /// Queue entries the finalizer thread has finished since the process started: finalizers run,
 /// and entries `suppress_finalize` cancelled while they waited.
 pub(crate) fn finished() -> u64 {
-    lock().finished
+    lock().finished.total()
 }
 
 /// Objects waiting for their finalizer now: queued, or buffered by the threads that dropped them.
 pub(crate) fn pending() -> usize {
     let buffered: usize = buffers().iter().map(|buffer| buffer.len()).sum();
     let state = lock();
-    (state.queued - state.finished) as usize + buffered
+    (state.queued.total() - state.finished.total()) as usize + buffered
 }
 
 /// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].
@@ -647,10 +681,10 @@ impl Drop for ShutdownGuard {
                 // one queued, until a collection finds nothing new.
                 loop {
                     super::collect();
-                    let before = lock().queued;
+                    let before = lock().queued.total();
                     wait_for_pending_finalizers();
                     super::collect();
-                    if lock().queued == before {
+                    if lock().queued.total() == before {
                         break;
                     }
                 }

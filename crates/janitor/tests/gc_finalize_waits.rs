@@ -1,0 +1,259 @@
+//! Waiting for finalizers, from the edges a review found: a collection's `Drop` that waits for
+//! pending finalizers, a wait that must cover a critical finalizer queued before it while normal
+//! ones keep arriving, and a death that must reach a sleeping finalizer thread on its own.
+//!
+//! No test sleeps to wait for a finalizer. Where a test needs another thread parked (the waiter,
+//! or the finalizer thread asleep), it reads the thread's state in `/proc` until the scheduler
+//! reports it sleeping; if it looks too early the test can only pass where it should have caught
+//! a bug, never fail where the code is right. Deadlocks fail after a generous timeout instead of
+//! hanging the run.
+
+use janitor::gc::{Finalize, Gc, GcCell, Trace, WeakGc, collect, wait_for_pending_finalizers};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Long enough that only a deadlock or a lost finalization reaches it.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The tests of this file run one at a time: each needs the finalizer thread to itself.
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A one-way gate: closed until opened.
+struct Gate(Mutex<bool>, Condvar);
+
+impl Gate {
+    const fn new() -> Gate {
+        Gate(Mutex::new(false), Condvar::new())
+    }
+
+    fn open(&self) {
+        *self.0.lock().unwrap() = true;
+        self.1.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.0.lock().unwrap();
+        while !*open {
+            open = self.1.wait(open).unwrap();
+        }
+    }
+}
+
+/// Whether the thread `tid` of this process is asleep (state `S` in `/proc`).
+fn is_asleep(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The state follows the command name, which is in parentheses.
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            after_name
+                .split_whitespace()
+                .next()
+                .map(|state| state == "S")
+        })
+        .unwrap_or(false)
+}
+
+/// Yields until `tid` has been seen asleep `times` times in a row.
+fn until_asleep(tid: i32, times: usize) {
+    let started = Instant::now();
+    let mut seen = 0;
+    while seen < times {
+        assert!(started.elapsed() < DEADLINE, "thread {tid} never slept");
+        seen = if is_asleep(tid) { seen + 1 } else { 0 };
+        std::thread::yield_now();
+    }
+}
+
+/// The thread id of the finalizer thread.
+fn finalizer_tid() -> i32 {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc is mounted");
+    tasks
+        .filter_map(Result::ok)
+        .find(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                // The kernel keeps 15 bytes of a thread's name.
+                .is_ok_and(|name| name.trim() == &"janitor-finalizer"[..15])
+        })
+        .and_then(|task| task.file_name().to_str()?.parse().ok())
+        .expect("the finalizer thread runs")
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Owner {
+    child: Gc<u8>,
+}
+
+impl Finalize for Owner {
+    fn finalize(_: &Gc<Self>) {}
+}
+
+/// A garbage-cycle member whose `Drop` joins a thread that waits for pending finalizers.
+#[derive(Trace)]
+struct JoinsAWaiter {
+    next: GcCell<Option<Gc<JoinsAWaiter>>>,
+    #[trace(skip)]
+    joins: bool,
+}
+
+impl Drop for JoinsAWaiter {
+    fn drop(&mut self) {
+        if self.joins {
+            std::thread::spawn(wait_for_pending_finalizers)
+                .join()
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_collections_drop_that_waits_for_finalizers_through_another_thread_finishes() {
+    let _serial = serial();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        // A weak reference anywhere turns on the pass that clears short references under queued
+        // objects; it must never wait for the collection this `Drop` runs in.
+        let anything = Gc::new(7_u8);
+        let _weak: WeakGc<u8> = Gc::downgrade(&anything);
+        drop(Gc::new(Owner {
+            child: Gc::new(1_u8),
+        }));
+        let a = Gc::new(JoinsAWaiter {
+            next: GcCell::new(None),
+            joins: true,
+        });
+        let b = Gc::new(JoinsAWaiter {
+            next: GcCell::new(Some(a.clone())),
+            joins: false,
+        });
+        *a.next.borrow_mut() = Some(b);
+        drop(a);
+        collect();
+        done.send(()).unwrap();
+    });
+    finished.recv_timeout(DEADLINE).expect(
+        "deadlock: the finalizer thread waited for the collection whose Drop waited for it",
+    );
+}
+
+static BLOCKER_RUNS: Gate = Gate::new();
+static RELEASE_BLOCKER: Gate = Gate::new();
+/// The waiting thread's id, and whether its wait has returned.
+static WAITER: AtomicI32 = AtomicI32::new(0);
+static WAIT_RETURNED: AtomicBool = AtomicBool::new(false);
+/// Set by the critical finalizer if it saw the wait return before it ran.
+static OVERTAKEN: AtomicBool = AtomicBool::new(false);
+
+/// A normal finalizer that holds the finalizer thread until told, then queues a normal entry.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Blocker;
+
+impl Finalize for Blocker {
+    fn finalize(_: &Gc<Self>) {
+        BLOCKER_RUNS.open();
+        RELEASE_BLOCKER.wait();
+        drop(Gc::new(Plain));
+        collect();
+    }
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Plain;
+
+impl Finalize for Plain {
+    fn finalize(_: &Gc<Self>) {}
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Critical;
+
+impl Finalize for Critical {
+    const CRITICAL: bool = true;
+    /// Runs until the waiter is seen parked (still waiting, as it must be) or seen returned (the
+    /// bug): a wait that returned early has usually not even been scheduled yet when a critical
+    /// finalizer that does nothing has already run.
+    fn finalize(_: &Gc<Self>) {
+        let waiter = WAITER.load(Ordering::SeqCst);
+        let mut asleep = 0;
+        while asleep < 1000 {
+            if WAIT_RETURNED.load(Ordering::SeqCst) {
+                OVERTAKEN.store(true, Ordering::SeqCst);
+                return;
+            }
+            asleep = if is_asleep(waiter) { asleep + 1 } else { 0 };
+            std::thread::yield_now();
+        }
+    }
+}
+
+#[test]
+fn a_wait_covers_a_critical_finalizer_queued_before_it_while_normal_ones_keep_coming() {
+    let _serial = serial();
+    drop(Gc::new(Blocker));
+    collect();
+    BLOCKER_RUNS.wait();
+    // The thread is inside the blocker's batch; the critical entry is queued behind it.
+    drop(Gc::new(Critical));
+    collect();
+    let (tid_sender, tid) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        WAITER.store(
+            rustix::thread::gettid().as_raw_nonzero().get(),
+            Ordering::SeqCst,
+        );
+        tid_sender.send(()).unwrap();
+        wait_for_pending_finalizers();
+        WAIT_RETURNED.store(true, Ordering::SeqCst);
+    });
+    // Once the waiter sleeps it has read what it waits for; then the blocker queues a normal
+    // entry, which the thread runs before the critical list.
+    tid.recv().unwrap();
+    until_asleep(WAITER.load(Ordering::SeqCst), 1000);
+    RELEASE_BLOCKER.open();
+    waiter.join().unwrap();
+    assert!(
+        !OVERTAKEN.load(Ordering::SeqCst),
+        "wait_for_pending_finalizers returned before a critical finalizer queued before it ran"
+    );
+}
+
+static FINALIZED: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Counted;
+
+impl Finalize for Counted {
+    fn finalize(_: &Gc<Self>) {
+        FINALIZED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_death_reaches_a_sleeping_finalizer_thread_without_any_wait_or_collect() {
+    let _serial = serial();
+    drop(Gc::new(Counted));
+    wait_for_pending_finalizers();
+    // Asleep for a thousand looks in a row: past its short waits between looks, it sleeps until
+    // woken.
+    until_asleep(finalizer_tid(), 1000);
+    let before = FINALIZED.load(Ordering::SeqCst);
+    drop(Gc::new(Counted));
+    let started = Instant::now();
+    while FINALIZED.load(Ordering::SeqCst) == before {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "an object dropped while the finalizer thread slept was never finalized"
+        );
+        std::thread::yield_now();
+    }
+}
