@@ -220,14 +220,15 @@ impl CountWord {
     }
 
     /// The last drop of a registered object that the caller holds the only reference to, when the
-    /// collector never pins it (the caller checked it is untracked): hands the count to the
+    /// collector never pins it on its own (the caller checked it is untracked): hands the count to the
     /// finalizer queue, clearing short weak references, with a plain store instead of a
     /// read-modify-write. Returns false, changing nothing, unless the word shows exactly one
     /// reference, `R`, and no `W`.
     ///
     /// Sound for the reasons [`CountWord::is_unique`] gives: nobody else holds a reference to
     /// clone from or to change the registration through, no weak reference exists to upgrade
-    /// from, and the collector never touches an untracked object; so no other thread writes the
+    /// from, and nothing pins an untracked object except through a reference held in place (see
+    /// [`CountWord::is_unique`]); so no other thread writes the
     /// word between the load and the store. The `Acquire` load orders every other holder's uses
     /// before the hand-over, and the queue's hand-over (`handoff.rs`) publishes the store to the
     /// finalizer thread.
@@ -269,7 +270,10 @@ impl CountWord {
     /// finalization: then its drop frees the object without a read-modify-write.
     ///
     /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
-    /// from which to clone, the collector never touches an untracked object, no weak reference
+    /// from which to clone, nothing pins an untracked object except the finalizer thread's pass
+    /// over queued objects (`confined.rs`), which pins only through an edge it holds in place (a
+    /// queued value's field, or a cell it holds), and such an edge is a reference, so a holder
+    /// that reads one is not alone while the pin exists; no weak reference
     /// exists to upgrade from (making one needs a reference, and sets `W` first), and the
     /// holder's own earlier clones and downgrades precede this load, so it cannot read a value
     /// from before them. The load is `Acquire`: a count of one was written by the `Release` drop

@@ -260,7 +260,8 @@ impl<T: ?Sized> Drop for Gc<T> {
     fn drop(&mut self) {
         let header = self.header_ref();
         let vtable = header.vtable;
-        // The collector never pins an untracked object, so its only holder may free it without
+        // The collector never pins an untracked object (the finalizer thread's pass pins one only
+        // through another reference it holds in place), so its only holder may free it without
         // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened and
         // registered objects: a registered one goes to the finalizer queue instead).
         let last = if !vtable.tracked && header.count.is_unique() {
