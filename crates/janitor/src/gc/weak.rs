@@ -185,7 +185,7 @@ type Cells = Mutex<Option<HashMap<usize, CellRef>>>;
 static CELLS: [Cells; SHARDS] = [const { Mutex::new(None) }; SHARDS];
 
 #[cfg(loom)]
-loom::lazy_static! {
+::loom::lazy_static! {
     static ref CELLS: [Cells; SHARDS] = std::array::from_fn(|_| Mutex::new(None));
 }
 
@@ -462,5 +462,153 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
             .field("object", &self.value.cast::<u8>())
             .field("track_resurrection", &self.track_resurrection)
             .finish()
+    }
+}
+
+/// Loom model of the upgrade-versus-free protocol: an object whose only `Gc` drops on one thread
+/// while two weak references upgrade it on two others, with the real cell and count word. The
+/// block (a count word and the value) is freed exactly once, never while an upgrade reads it
+/// (loom's `UnsafeCell` reports a free that does not happen after a read), and the cell is freed
+/// exactly once, after the object and both weak references are done with it. A detach that freed
+/// the block without counting upgraders in flight, or an upgrade that read the block without
+/// entering, fails it.
+#[cfg(all(test, loom))]
+mod loom {
+    use super::WeakCell;
+    use crate::gc::count::CountWord;
+    use crate::sync::{AtomicUsize, Ordering};
+    use ::loom::cell::UnsafeCell;
+    use ::loom::sync::Arc;
+    use std::ptr::NonNull;
+
+    /// A model object: its count word and its value, freed together. `memory` stands for the
+    /// block itself: an upgrade in flight reads it (as the real one reads the count word), the
+    /// free writes it.
+    struct Block {
+        count: CountWord,
+        value: UnsafeCell<u64>,
+        memory: UnsafeCell<()>,
+    }
+
+    /// A model cell, with the frees counted outside of it.
+    struct Shared {
+        block: NonNull<Block>,
+        cell: NonNull<WeakCell>,
+        block_frees: AtomicUsize,
+        cell_frees: AtomicUsize,
+    }
+
+    // SAFETY: the block and the cell are shared between the model's threads through atomics (and
+    // the `UnsafeCell` that loom checks); each is freed once, by the protocol under test.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+
+    impl Shared {
+        fn cell(&self) -> &WeakCell {
+            // SAFETY: each caller holds a unit of the cell.
+            unsafe { self.cell.as_ref() }
+        }
+
+        /// The block, while the caller holds a count or is an upgrade in flight.
+        fn block(&self) -> &Block {
+            // SAFETY: the protocol under test keeps it allocated.
+            unsafe { self.block.as_ref() }
+        }
+
+        fn free_block(&self) {
+            let earlier = self.block_frees.fetch_add(1, Ordering::Relaxed);
+            assert_eq!(earlier, 0, "the block was freed twice");
+            // SAFETY: the protocol made this thread the block's last user.
+            let block = unsafe { Box::from_raw(self.block.as_ptr()) };
+            // The free is a write: loom reports any read of the block not ordered before it.
+            block.memory.with_mut(|_| ());
+        }
+
+        /// A drop of a `Gc`: the last one drops the value and releases the memory.
+        fn drop_strong(&self) {
+            if self.block().count.decrement() {
+                self.block().value.with_mut(|value| {
+                    // SAFETY: the last count: nobody else uses the value.
+                    unsafe { *value = 0 };
+                });
+                if self.cell().detach() {
+                    self.free_block();
+                }
+                self.release_cell();
+            }
+        }
+
+        /// `WeakGc::upgrade` followed by the drop of the `Gc` it gave.
+        fn upgrade_and_drop(&self) {
+            if !self.cell().enter() {
+                return;
+            }
+            self.block().memory.with(|_| ());
+            let upgraded = self.block().count.upgrade(true);
+            if self.cell().leave() {
+                assert!(!upgraded, "a counted object is never detached");
+                self.free_block();
+            }
+            if upgraded {
+                self.block().value.with(|value| {
+                    // SAFETY: the upgrade's count keeps the value alive.
+                    assert_eq!(unsafe { *value }, 7, "the value was dropped under a Gc");
+                });
+                self.drop_strong();
+            }
+        }
+
+        fn release_cell(&self) {
+            if self.cell().release() {
+                let earlier = self.cell_frees.fetch_add(1, Ordering::Relaxed);
+                assert_eq!(earlier, 0, "the cell was freed twice");
+                // SAFETY: that was the last unit.
+                drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+            }
+        }
+    }
+
+    #[test]
+    fn loom_the_block_is_freed_once_after_every_upgrade_left() {
+        let mut builder = ::loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let block = Box::new(Block {
+                count: CountWord::new(false),
+                value: UnsafeCell::new(7),
+                memory: UnsafeCell::new(()),
+            });
+            let shared = Arc::new(Shared {
+                block: NonNull::from(Box::leak(block)),
+                // The object's unit and two weak references'.
+                cell: NonNull::from(Box::leak(Box::new(WeakCell::new(2)))),
+                block_frees: AtomicUsize::new(0),
+                cell_frees: AtomicUsize::new(0),
+            });
+            let upgraders: Vec<_> = (0..2)
+                .map(|_| {
+                    let shared = shared.clone();
+                    ::loom::thread::spawn(move || {
+                        shared.upgrade_and_drop();
+                        shared.release_cell();
+                    })
+                })
+                .collect();
+            shared.drop_strong();
+            for upgrader in upgraders {
+                upgrader.join().unwrap();
+            }
+            assert_eq!(
+                shared.block_frees.load(Ordering::Relaxed),
+                1,
+                "the block was not freed"
+            );
+            assert_eq!(
+                shared.cell_frees.load(Ordering::Relaxed),
+                1,
+                "the cell was not freed"
+            );
+        });
     }
 }
