@@ -173,11 +173,8 @@ unsafe fn free_cell(cell: NonNull<WeakCell>) {
     drop(unsafe { Box::from_raw(cell.as_ptr()) });
 }
 
-/// Shards of the cell table. Under loom one shard keeps the models small.
-#[cfg(not(loom))]
+/// Shards of the cell table.
 const SHARDS: usize = 16;
-#[cfg(loom)]
-const SHARDS: usize = 1;
 
 type Cells = Mutex<Option<HashMap<usize, CellRef>>>;
 
