@@ -249,7 +249,8 @@ fn concurrent_adds_and_gets_from_four_threads_agree_on_one_value_per_key() {
 }
 
 /// A new untracked key at the address `dead` had: the allocator gives a freed block back to the
-/// next allocation of its size (LIFO per thread), or to one of the next ones.
+/// next allocation of its size (LIFO per thread), or to one of the next ones (not under
+/// valgrind, which holds freed blocks back).
 fn key_at(dead: *const [u64; 3]) -> Gc<[u64; 3]> {
     let mut misses = Vec::new();
     for _ in 0..1000 {

@@ -167,7 +167,8 @@ fn upgrades_from_many_threads_race_collections_without_ever_seeing_a_dead_cycle(
 }
 
 /// A new object of the same size at the address `dead` had: the allocator gives a freed block
-/// back to the next allocation of its size (LIFO per thread), or to one of the next ones.
+/// back to the next allocation of its size (LIFO per thread), or to one of the next ones (not
+/// under valgrind, which holds freed blocks back).
 fn at_address(dead: *const [u64; 4], value: u64) -> Gc<[u64; 4]> {
     let mut misses = Vec::new();
     for _ in 0..1000 {
