@@ -221,6 +221,8 @@ fn cell_of(header: NonNull<Header>) -> NonNull<WeakCell> {
 /// # Safety
 /// The object's value is dropped, it is unlinked from the heap, no strong reference to it will be
 /// used again, and this is called once per object.
+#[cold]
+#[inline(never)]
 pub(crate) unsafe fn detach(header: NonNull<Header>) -> bool {
     let entry = shard(header)
         .as_mut()
