@@ -82,7 +82,7 @@ const UPGRADER: usize = 2;
 const MAX_REFS: usize = isize::MAX as usize;
 
 /// The record of an object's weak references that outlives the object's memory.
-pub(crate) struct WeakCell {
+struct WeakCell {
     /// [`DETACHED`] | in-flight upgraders × [`UPGRADER`]: the protocol in the module comment.
     state: AtomicUsize,
     /// One unit per `WeakGc`, plus one for the object until it is detached.
@@ -169,7 +169,7 @@ unsafe impl Send for CellRef {}
 /// # Safety
 /// `cell` came from [`cell_of`] and no unit of it is left.
 unsafe fn free_cell(cell: NonNull<WeakCell>) {
-    // SAFETY: made by `Box::into_raw` in `cell_of`; nothing refers to it any more.
+    // SAFETY: made by `Box::leak` in `cell_of`; nothing refers to it any more.
     drop(unsafe { Box::from_raw(cell.as_ptr()) });
 }
 
@@ -566,6 +566,29 @@ mod loom {
                 drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
             }
         }
+    }
+
+    /// The whole path, table included: the only `Gc` drops while another thread upgrades a
+    /// clone of a weak reference and drops it; the weak reference left behind sees the object
+    /// dead, and a new object (perhaps in the freed block) gets a live weak reference of its own.
+    /// (Frees are counted, and reads of a freed block caught, by the model below.)
+    #[test]
+    fn loom_a_weak_clone_dropped_while_the_object_dies_leaves_the_other_dead() {
+        use crate::gc::Gc;
+        ::loom::model(|| {
+            let only = Gc::new(String::from("value"));
+            let weak = Gc::downgrade(&only);
+            let clone = weak.clone();
+            let upgrader = ::loom::thread::spawn(move || {
+                if let Some(strong) = clone.upgrade() {
+                    assert_eq!(*strong, "value");
+                }
+            });
+            drop(only);
+            upgrader.join().unwrap();
+            assert!(weak.upgrade().is_none());
+            assert!(Gc::downgrade(&Gc::new(String::new())).upgrade().is_some());
+        });
     }
 
     #[test]
