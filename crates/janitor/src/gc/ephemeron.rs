@@ -259,21 +259,21 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
         self.insert(key, value).is_ok()
     }
 
-    /// Inserts unless present; returns the value that is attached now: `Ok` with the new one,
-    /// `Err` with the one that was there (the new one is given back to be dropped outside).
+    /// Inserts unless present; returns the value that is attached now: `Ok` with the new one
+    /// (given back unattached if the key is condemned), `Err` with the one that was there (the
+    /// new one is given back to be dropped outside).
     fn insert(&self, key: &Gc<K>, value: Gc<V>) -> Result<Gc<V>, (Gc<V>, Gc<V>)> {
+        if is_condemned(key) {
+            // Its attachments were detached already: one attached now would outlive the key's
+            // block and be found, under its address, as the next object's there.
+            return Ok(value);
+        }
         let erased: Value = crate::coerce_gc!(value.clone() => dyn Any + Send + Sync);
         let weak = Gc::downgrade(key);
         let address = address(key);
         // The index first, so that `iter` made after this call sees the key.
         let mut keys = self.keys();
         let mut map = lock();
-        if is_condemned(key) {
-            drop(map);
-            drop(keys);
-            drop((erased, weak));
-            return Ok(value);
-        }
         if let Some(existing) = map.as_ref().and_then(|map| find(map, address, self.id)) {
             let existing = downcast::<V>(&existing.value);
             drop(map);
