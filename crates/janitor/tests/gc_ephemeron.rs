@@ -247,3 +247,134 @@ fn concurrent_adds_and_gets_from_four_threads_agree_on_one_value_per_key() {
         "the losing values were dropped"
     );
 }
+
+/// A new untracked key at the address `dead` had: the allocator gives a freed block back to the
+/// next allocation of its size (LIFO per thread), or to one of the next ones (not under
+/// valgrind, which holds freed blocks back).
+fn key_at(dead: *const [u64; 3]) -> Gc<[u64; 3]> {
+    let mut misses = Vec::new();
+    for _ in 0..1000 {
+        let key = Gc::new([2; 3]);
+        if Gc::as_ptr(&key) == dead {
+            return key;
+        }
+        misses.push(key);
+    }
+    panic!("the allocator never reused the freed block");
+}
+
+#[test]
+fn a_new_key_at_a_dead_key_address_has_no_entry_and_takes_one() {
+    let table = ConditionalWeakTable::new();
+    let old = Gc::new([1_u64; 3]);
+    let old_value = Gc::new(String::from("old"));
+    let old_value_weak = Gc::downgrade(&old_value);
+    table.add(&old, old_value).unwrap();
+    let address = Gc::as_ptr(&old);
+    drop(old);
+    assert!(
+        old_value_weak.upgrade().is_none(),
+        "the dead key's value died"
+    );
+    let new = key_at(address);
+    assert!(
+        table.get(&new).is_none(),
+        "the dead key's entry is not the new key's"
+    );
+    assert_eq!(table.iter().count(), 0);
+    assert!(!table.remove(&new));
+    table
+        .add(&new, Gc::new(String::from("new")))
+        .expect("the new key has no entry yet");
+    assert_eq!(*table.get(&new).unwrap(), "new");
+    let entries: Vec<_> = table.iter().collect();
+    assert_eq!(entries.len(), 1);
+    assert!(Gc::ptr_eq(&entries[0].0, &new));
+    assert!(table.remove(&new));
+    assert!(table.get(&new).is_none());
+}
+
+#[test]
+fn a_dead_key_entry_left_in_the_index_never_reaches_the_new_key_at_its_address() {
+    let table = ConditionalWeakTable::new();
+    let old = Gc::new([1_u64; 3]);
+    table.add(&old, Gc::new(1_u32)).unwrap();
+    let address = Gc::as_ptr(&old);
+    drop(old);
+    let new = key_at(address);
+    let other_table = ConditionalWeakTable::new();
+    other_table.add(&new, Gc::new(2_u32)).unwrap();
+    table.clear();
+    assert_eq!(
+        *other_table.get(&new).unwrap(),
+        2,
+        "another table's entry stays"
+    );
+    drop(table);
+    assert_eq!(*other_table.get(&new).unwrap(), 2);
+}
+
+/// A member of a two-node cycle whose `Drop` attaches a value to the other member, which the
+/// collector has condemned with it.
+#[derive(Trace)]
+struct Attacher {
+    other: GcCell<Option<Gc<Attacher>>>,
+    #[trace(skip)]
+    table: Arc<ConditionalWeakTable<Attacher, String>>,
+    #[trace(skip)]
+    attached: Arc<AtomicUsize>,
+}
+
+impl Drop for Attacher {
+    fn drop(&mut self) {
+        if let Some(other) = self.other.borrow().clone() {
+            let value = Gc::new(String::from("attached while condemned"));
+            let weak_value = Gc::downgrade(&value);
+            assert!(self.table.try_add(&other, value));
+            if weak_value.upgrade().is_some() {
+                self.attached.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_condemned_key_takes_no_value_and_its_address_stays_clean() {
+    let table = Arc::new(ConditionalWeakTable::new());
+    let attached = Arc::new(AtomicUsize::new(0));
+    let attacher = || {
+        Gc::new(Attacher {
+            other: GcCell::new(None),
+            table: table.clone(),
+            attached: attached.clone(),
+        })
+    };
+    let (a, b) = (attacher(), attacher());
+    *a.other.borrow_mut() = Some(b.clone());
+    *b.other.borrow_mut() = Some(a.clone());
+    let addresses = [Gc::as_ptr(&a), Gc::as_ptr(&b)];
+    drop((a, b));
+    collect();
+    assert_eq!(
+        attached.load(Ordering::SeqCst),
+        0,
+        "a value given to a condemned key is dropped, not kept"
+    );
+    let mut reused = 0;
+    let mut keep = Vec::new();
+    for _ in 0..1000 {
+        let fresh = attacher();
+        if addresses.contains(&Gc::as_ptr(&fresh)) {
+            reused += 1;
+            assert!(
+                table.get(&fresh).is_none(),
+                "a value attached to a dead key reached a new object at its address"
+            );
+        }
+        keep.push(fresh);
+        if reused == addresses.len() {
+            break;
+        }
+    }
+    assert!(reused > 0, "the allocator never reused a freed block");
+}

@@ -84,7 +84,7 @@ fn an_upgraded_reference_keeps_a_cycle_alive_through_collections() {
 }
 
 #[test]
-fn weak_references_outlive_the_value_and_free_the_memory_last() {
+fn weak_references_and_their_clones_all_die_with_the_value_and_drop_in_any_order() {
     let drops = Arc::new(AtomicUsize::new(0));
     let strong = node(&drops);
     let weaks: Vec<WeakGc<Node>> = (0..10).map(|_| Gc::downgrade(&strong)).collect();
@@ -164,6 +164,69 @@ fn upgrades_from_many_threads_race_collections_without_ever_seeing_a_dead_cycle(
     collect();
     assert_eq!(drops.load(Ordering::SeqCst), 400);
     assert!(weaks.iter().all(|weak| weak.upgrade().is_none()));
+}
+
+/// A new object of the same size at the address `dead` had: the allocator gives a freed block
+/// back to the next allocation of its size (LIFO per thread), or to one of the next ones (not
+/// under valgrind, which holds freed blocks back).
+fn at_address(dead: *const [u64; 4], value: u64) -> Gc<[u64; 4]> {
+    let mut misses = Vec::new();
+    for _ in 0..1000 {
+        let object = Gc::new([value; 4]);
+        if Gc::as_ptr(&object) == dead {
+            return object;
+        }
+        misses.push(object);
+    }
+    panic!("the allocator never reused the freed block");
+}
+
+#[test]
+fn a_weak_reference_never_reaches_a_new_object_at_its_dead_object_address() {
+    let old = Gc::new([1_u64; 4]);
+    let address = Gc::as_ptr(&old);
+    let (short, long) = (Gc::downgrade(&old), Gc::downgrade_long(&old));
+    drop(old);
+    let new = at_address(address, 2);
+    assert!(short.upgrade().is_none(), "the old object is dead");
+    assert!(long.upgrade().is_none(), "the old object is dead");
+    let fresh = Gc::downgrade(&new);
+    assert_eq!(*fresh.upgrade().expect("the new object lives"), [2; 4]);
+    assert!(
+        !WeakGc::ptr_eq(&fresh, &short),
+        "different objects, same address"
+    );
+    drop(new);
+    assert!(fresh.upgrade().is_none());
+}
+
+#[test]
+fn upgrades_racing_the_last_drop_on_other_threads_get_the_value_or_nothing() {
+    for round in 0..200_u64 {
+        let strong = Gc::new(String::from("racing"));
+        let weak = Gc::downgrade(&strong);
+        let upgraders: Vec<_> = (0..2)
+            .map(|_| {
+                let weak = weak.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        match weak.upgrade() {
+                            Some(strong) => assert_eq!(*strong, "racing"),
+                            None => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        if round % 2 == 0 {
+            std::thread::yield_now();
+        }
+        drop(strong);
+        for upgrader in upgraders {
+            upgrader.join().unwrap();
+        }
+        assert!(weak.upgrade().is_none());
+    }
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //!
 //! Shape: `UPGRADES` upgrades (20,000,000 full, 4,000,000 quick) of one weak reference to one live
 //! object, each followed by the drop of the strong reference it returned. Row `janitor`:
-//! `WeakGc::upgrade` (a compare-and-swap loop on the count word that refuses dead, condemned and,
-//! for a short reference, short-cleared objects) and the `Gc`'s drop. Row `arc`:
+//! `WeakGc::upgrade` (entering the object's weak cell, which keeps the block from being freed
+//! under the upgrade; a compare-and-swap loop on the count word that refuses dead, condemned and,
+//! for a short reference, short-cleared objects; leaving the cell) and the `Gc`'s drop. Row `arc`:
 //! `std::sync::Weak::upgrade` and the `Arc`'s drop.
 //!
 //! What it measures: the price of a weak upgrade that is atomic with respect to collections. The

@@ -26,8 +26,8 @@
 //!   gone (thawed: the upgrade then succeeds; condemned: it fails). Nothing else looks at it.
 //! * `W`, weakened: set by the first [`WeakGc`](crate::gc::WeakGc) made to the object, while the
 //!   downgrader holds a reference. From then on a weak upgrade may add a count at any moment, so
-//!   the unique-holder drop (below) is disabled; the object has a weak count (`weak.rs`), which
-//!   keeps its memory while weak references live.
+//!   the unique-holder drop (below) is disabled; the object has a weak cell (`weak.rs`), which
+//!   whoever releases its memory detaches.
 //! * `S`, short-cleared: set when the object becomes unreachable while registered for
 //!   finalization; short weak upgrades fail from then on, forever, even after a resurrection.
 //! * `R`, registered for finalization: a drop that would take the count from one to zero keeps

@@ -9,9 +9,20 @@
 //! destroys the key (the drop of its last reference, or the collector) detaches its values: a
 //! key with values is weakened (the table's index holds a `WeakGc` to it), and the destroyer of a
 //! weakened object looks in the side map.
-//! Each table keeps its own index of weak references to its keys, for `iter`, `clear` and its
-//! drop; a weak reference keeps the key's memory block, so its address is never reused while
-//! the index names it.
+//!
+//! Addresses are reused: a key's memory block is freed with its value, weak references or not,
+//! and the next object of its size may get the same address. Both maps are keyed by address, so
+//! each must never hold a dead key's entry under an address a live object may have:
+//! * the side map: a key's attachments are detached before its block is freed (by its destroyer,
+//!   as above), and none is added after, since adding needs a `Gc` to the key: a key whose count
+//!   reached zero has none, and a condemned key (cloned by the `Drop` of its garbage cycle) is
+//!   refused, its value dropped as if attached and detached at once;
+//! * each table's index of weak references to its keys (for `iter`, `clear` and the table's drop)
+//!   may name a dead key until the next purge; such an entry is never taken for the new object at
+//!   its address: an attachment of this table to a live key at that address can only have been made
+//!   after the dead key's detach, and that insert replaced the index entry; `iter` reaches keys
+//!   only by upgrading, and a dead key's weak reference never upgrades (its weak cell is its own,
+//!   `weak.rs`); `remove` of a key without an attachment drops only the dead entry.
 //!
 //! Lock order: heap lock, then this lock; nothing that can free an object or allocate one runs
 //! while this lock is held (values taken out are dropped after it is released).
@@ -93,6 +104,14 @@ fn address<T: ?Sized>(key: &Gc<T>) -> usize {
     key.header().as_ptr() as usize
 }
 
+/// Whether the key is a member of a garbage cycle being dropped (reached through a clone made by
+/// the `Drop` of another member): its attachments are already detached, and its memory is about
+/// to be freed.
+fn is_condemned<T: ?Sized>(key: &Gc<T>) -> bool {
+    // SAFETY: the caller's `Gc` keeps the header allocated.
+    unsafe { key.header().as_ref() }.count.is_condemned()
+}
+
 /// The attachment of `table` on the key, if any.
 fn find(map: &Attachments, key: usize, table: u64) -> Option<&Attachment> {
     map.get(&key)?
@@ -142,6 +161,10 @@ pub struct KeyAlreadyPresent;
 /// A value that references its key is collected with it only if the key is tracked by the
 /// collector (its type has a `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`); with an untracked
 /// key (say a `Gc<String>`) such a pair leaks. Values that do not reference their key never leak.
+///
+/// A key that is already being dropped, as a member of a garbage cycle reached from the `Drop` of
+/// another member, takes no value: `add`, `try_add` and `get_or_insert_with` succeed, but the value
+/// is not attached (the key's entry goes away at once, with the key).
 ///
 /// ```
 /// use janitor::gc::{ConditionalWeakTable, Gc};
@@ -236,9 +259,15 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
         self.insert(key, value).is_ok()
     }
 
-    /// Inserts unless present; returns the value that is attached now: `Ok` with the new one,
-    /// `Err` with the one that was there (the new one is given back to be dropped outside).
+    /// Inserts unless present; returns the value that is attached now: `Ok` with the new one
+    /// (given back unattached if the key is condemned), `Err` with the one that was there (the
+    /// new one is given back to be dropped outside).
     fn insert(&self, key: &Gc<K>, value: Gc<V>) -> Result<Gc<V>, (Gc<V>, Gc<V>)> {
+        if is_condemned(key) {
+            // Its attachments were detached already: one attached now would outlive the key's
+            // block and be found, under its address, as the next object's there.
+            return Ok(value);
+        }
         let erased: Value = crate::coerce_gc!(value.clone() => dyn Any + Send + Sync);
         let weak = Gc::downgrade(key);
         let address = address(key);

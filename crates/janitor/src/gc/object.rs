@@ -15,8 +15,8 @@
 //! and recorded by which of the type's two vtables its header points to.
 //!
 //! An object's value is dropped when its strong count reaches zero (or its garbage isolate is
-//! condemned); its memory is freed then too, unless weak references exist: then the last of them
-//! frees it ([`release_memory`], `weak.rs`).
+//! condemned); its memory is freed then too (a tracked object's once it is unlinked), weak
+//! references or not: they keep only a small cell of their own ([`release_memory`], `weak.rs`).
 
 use super::alloc;
 use super::count::CountWord;
@@ -276,18 +276,20 @@ pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
     }
 }
 
-/// Frees the memory of an object whose value is dropped, or, if weak references to it exist,
-/// gives back the strong side's unit of its weak count (the last weak reference then frees it).
+/// Frees the memory of an object whose value is dropped. A weakened object's weak cell is
+/// detached first (`weak.rs`): its weak references stop reaching the block, and if an upgrade is
+/// reading the block at that moment, the last such upgrade frees it instead, as it leaves.
 ///
 /// # Safety
 /// The value has been dropped, the object is unlinked from the heap, no strong reference will be
 /// used again, and this is called once per object.
 #[inline]
 pub(crate) unsafe fn release_memory(heap: &Heap, header: NonNull<Header>) {
-    // SAFETY: the memory is allocated until freed below, or by the last weak reference.
+    // SAFETY: the memory is allocated until freed below, or by the last upgrade in flight.
     let weakened = unsafe { header.as_ref() }.count.is_weakened();
-    if !weakened || weak::release_unit(header) {
-        // SAFETY: the caller's contract, and no weak reference is left.
+    // SAFETY: the caller's contract.
+    if !weakened || unsafe { weak::detach(header) } {
+        // SAFETY: the caller's contract, and no weak upgrade is reading the block.
         unsafe { deallocate(heap, header) };
     }
 }

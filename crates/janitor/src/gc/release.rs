@@ -148,14 +148,14 @@ unsafe fn destroy(header: NonNull<Header>) {
         unsafe { retire::retire(header) };
     } else {
         // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable;
-        // never weakened, so no weak reference waits for the memory.
+        // never weakened, so it has no weak cell to detach.
         unsafe { object::deallocate(api::heap(), header) };
     }
 }
 
 /// [`destroy`] for an object that weak references (or a `ConditionalWeakTable`) point to: its
-/// attached values are detached and dropped after its value, and its memory waits for the last
-/// weak reference.
+/// attached values are detached and dropped after its value, and its weak cell is detached when
+/// its memory is released.
 ///
 /// # Safety
 /// As for [`destroy`].

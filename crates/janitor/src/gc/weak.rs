@@ -1,76 +1,257 @@
-//! `WeakGc<T>`: a reference that does not keep its object alive.
+//! `WeakGc<T>`: a reference that does not keep its object alive, nor its memory.
 //!
-//! Invariant owned here: every `WeakGc` holds one unit of its object's weak count, taken when it
-//! was made and given back once, when it drops; the strong references together hold one more
-//! unit, given back when the value is dropped; the object's memory (never its value) lives while
-//! the weak count is above zero. A `WeakGc` reads its object only through the header, which
-//! outlives the value, and reaches the value only through a successful upgrade, which is a `Gc`.
+//! Invariant owned here: an object's memory block is freed when its value has been dropped (and,
+//! for a tracked object, once it is unlinked), weak references or not, and never while a weak
+//! upgrade may still read its count word. What outlives the block is the object's *weak cell*, a
+//! separately allocated record of two words that every `WeakGc` to the object points to:
 //!
-//! Weak counts live in a side table keyed by header address, not in the header: most objects
-//! never get a weak reference, and a header word costs every object 8 bytes (it moved
-//! binary-trees' nodes to a larger size class, 20% slower). An object has an entry from its first
-//! downgrade (the count word's `W` bit says so) until its memory is freed; the table is sharded
-//! by address, so unrelated objects rarely share a lock. Only downgrades, weak clones and drops,
-//! and the freeing of weakened objects touch it; an upgrade never does.
+//! ```text
+//! WeakGc { value: *T, cell: *WeakCell, track_resurrection }
+//! WeakCell { state: DETACHED (bit 0) | in-flight upgraders (bits 1..),
+//!            refs: one per WeakGc, plus one for the object while it is attached }
+//! cells: 16 shards of header address -> WeakCell, each behind a mutex
+//! ```
+//!
+//! Most objects never get a weak reference, so the cell is not in the header (a header word costs
+//! every object 8 bytes, which moved binary-trees' nodes to a larger size class, 20% slower). An
+//! object's cell is made by its first downgrade and entered in the side table; the count word's `W`
+//! bit, set after, says so. The table's entry and the object's unit of `refs` stay until the
+//! object's memory is released: then its releaser (`object::release_memory`, called once per
+//! object by whoever frees it: the last drop, the retire batch after unlinking, the collector
+//! after dropping an isolate, or the last count of a condemned member) calls `detach`, which
+//! takes the entry out, sets `DETACHED`, and gives back the object's unit. The cell itself is
+//! freed by whoever gives back the last unit of `refs` (the detacher or the last `WeakGc`'s drop).
+//!
+//! **The upgrade-versus-free protocol.** An upgrade must read the object's count word, which lives
+//! in the block; the block must not be freed under it. So an upgrade announces itself in the
+//! cell's `state` before touching the block and withdraws after:
+//!
+//! * enter: a compare-and-swap that adds one upgrader unless `DETACHED` is set (then the upgrade
+//!   fails without touching the block);
+//! * leave: a `fetch_sub` of one upgrader; if it finds `DETACHED` and itself the last upgrader,
+//!   the block is this upgrade's to free;
+//! * detach: a `fetch_or(DETACHED)`; if it finds no upgrader, the block is the detacher's to free.
+//!
+//! *Claim:* the block is freed exactly once, and after every upgrade that read it has left.
+//! *Proof:* `state` is one atomic word, so its read-modify-writes are totally ordered (its
+//! modification order), whatever their memory orderings. An enter ordered after the detach sees
+//! `DETACHED` and never touches the block. An enter ordered before the detach is counted in the
+//! value the detach replaces; the detach then frees nothing, and the count of upgraders can only
+//! fall from there (no enter succeeds after the detach), so exactly one leave takes it from one to
+//! zero with `DETACHED` set, and frees. If no upgrader was counted the detacher frees, and no
+//! leave can ever find itself last after `DETACHED` (none is in flight). Happens-before, for the
+//! block's accesses and the allocator's reuse: each leave is `Release`; the detach is `AcqRel`;
+//! the freeing leave is followed by an `Acquire` fence. The freer's read-modify-write reads a value
+//! in the release sequence of every earlier leave and of the detach (release sequences continue
+//! through later read-modify-writes by any thread), so every upgrader's reads of the block, and the
+//! destroyer's drop of the value, happen before the free. The enter needs no ordering: the
+//! exclusion above rests on the modification order alone, and the block was published to the
+//! upgrader by the `WeakGc` it holds (made from a `Gc` while the object was alive).
+//!
+//! *Handoff, not waiting:* the detacher never waits for an upgrader. An upgrade that met a frozen
+//! object yields until the collector decides (see `count.rs`), and a preempted upgrader may take
+//! a time slice to leave; the block is then freed by that upgrader's leave.
+//!
+//! **Address reuse.** Once the block is freed its address may serve a new object at once (the
+//! allocator is LIFO per thread). The side table's entry is removed before the block is freed (by
+//! the same thread, before the detach's `Release`), so the new object's first downgrade makes a
+//! fresh cell; the old object's `WeakGc`s keep the old, detached cell and never look at the
+//! address again. Two `WeakGc`s are the same object's iff they share a cell ([`WeakGc::ptr_eq`]).
+//!
+//! **Upgrade and collection.** The upgrade itself, between enter and leave, is the count word's
+//! compare-and-swap loop (`CountWord::upgrade`): it fails on count zero, condemned, or for a short
+//! reference short-cleared, and waits while frozen; that is what makes it atomic with respect to
+//! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
 
 use super::object::{self, Header, header_of};
 use super::ptr::Gc;
 use super::{api, trace::Trace, trace::Tracer};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::{Mutex, PoisonError};
+use std::sync::PoisonError;
 
-/// Shards of the weak-count table.
+/// `state`: the object's memory has been released (or is being released by the last upgrader).
+const DETACHED: usize = 1;
+/// `state`: one upgrade in flight.
+const UPGRADER: usize = 2;
+/// The most units `refs` may reach before the process aborts (a count that wrapped would free a
+/// cell in use), as `Arc`'s limit.
+const MAX_REFS: usize = isize::MAX as usize;
+
+/// The record of an object's weak references that outlives the object's memory.
+struct WeakCell {
+    /// [`DETACHED`] | in-flight upgraders × [`UPGRADER`]: the protocol in the module comment.
+    state: AtomicUsize,
+    /// One unit per `WeakGc`, plus one for the object until it is detached.
+    refs: AtomicUsize,
+}
+
+impl WeakCell {
+    /// A cell for an attached object, with the object's unit and `weak_refs` more.
+    fn new(weak_refs: usize) -> Self {
+        Self {
+            state: AtomicUsize::new(0),
+            refs: AtomicUsize::new(1 + weak_refs),
+        }
+    }
+
+    /// Announces an upgrade; false if the object's memory is released (then the block must not
+    /// be touched). A true return must be followed by one [`WeakCell::leave`].
+    #[inline]
+    fn enter(&self) -> bool {
+        // `Relaxed` throughout: the exclusion rests on `state`'s modification order alone (see
+        // the module comment); the block was published by the `WeakGc` the caller holds.
+        let mut current = self.state.load(Ordering::Relaxed);
+        loop {
+            if current & DETACHED != 0 {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current + UPGRADER,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Withdraws an upgrade; true when the object's memory was released meanwhile and this was
+    /// the last upgrade in flight: the block is then the caller's to free, and every other
+    /// access to it happened before this returns.
+    #[inline]
+    fn leave(&self) -> bool {
+        if self.state.fetch_sub(UPGRADER, Ordering::Release) != DETACHED | UPGRADER {
+            return false;
+        }
+        fence(Ordering::Acquire);
+        true
+    }
+
+    /// Marks the object's memory released; true when no upgrade is in flight: the block is then
+    /// the caller's to free. Otherwise the last upgrade to leave frees it.
+    fn detach(&self) -> bool {
+        self.state.fetch_or(DETACHED, Ordering::AcqRel) & !DETACHED == 0
+    }
+
+    /// Adds one unit, for a new `WeakGc`; the caller holds a unit or the object is attached.
+    fn retain(&self) {
+        if self.refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            std::process::abort();
+        }
+    }
+
+    /// Gives back one unit; true when it was the last: the cell is then the caller's to free,
+    /// and every use of it by other holders happened before this returns.
+    fn release(&self) -> bool {
+        if self.refs.fetch_sub(1, Ordering::Release) != 1 {
+            return false;
+        }
+        fence(Ordering::Acquire);
+        true
+    }
+}
+
+/// A cell in the side table. The cell is shared between threads through its atomics only.
+#[derive(Clone, Copy)]
+struct CellRef(NonNull<WeakCell>);
+
+// SAFETY: a `WeakCell` is two atomics; the table only stores and hands out the pointer.
+unsafe impl Send for CellRef {}
+
+/// Frees a cell whose last unit the caller gave back.
+///
+/// # Safety
+/// `cell` came from [`cell_of`] and no unit of it is left.
+unsafe fn free_cell(cell: NonNull<WeakCell>) {
+    // SAFETY: made by `Box::leak` in `cell_of`; nothing refers to it any more.
+    drop(unsafe { Box::from_raw(cell.as_ptr()) });
+}
+
+/// Shards of the cell table.
 const SHARDS: usize = 16;
 
-/// Weak counts by header address.
-struct Shard(Mutex<Option<HashMap<usize, usize>>>);
+type Cells = Mutex<Option<HashMap<usize, CellRef>>>;
 
-// SAFETY: the map holds addresses and counts only.
-unsafe impl Sync for Shard {}
+#[cfg(not(loom))]
+static CELLS: [Cells; SHARDS] = [const { Mutex::new(None) }; SHARDS];
 
-static WEAK_COUNTS: [Shard; SHARDS] = [const { Shard(Mutex::new(None)) }; SHARDS];
+#[cfg(loom)]
+::loom::lazy_static! {
+    static ref CELLS: [Cells; SHARDS] = std::array::from_fn(|_| Mutex::new(None));
+}
 
-fn shard(header: NonNull<Header>) -> std::sync::MutexGuard<'static, Option<HashMap<usize, usize>>> {
+fn shard(header: NonNull<Header>) -> MutexGuard<'static, Option<HashMap<usize, CellRef>>> {
     let address = header.as_ptr() as usize;
     // Objects are at least 16-byte aligned and blocks of one size class are adjacent.
-    WEAK_COUNTS[(address >> 4) % SHARDS]
-        .0
+    CELLS[(address >> 4) % SHARDS]
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Adds one weak unit; the first one of an object (`first`, and no entry yet) also records the
-/// strong side's unit. The caller holds a reference of either kind.
-fn add_unit(header: NonNull<Header>, first: bool) {
+/// The object's cell with one more unit for a new `WeakGc`, made and entered in the table if the
+/// object has none. The caller holds a strong reference: the object is attached, so its entry,
+/// if any, is its own (entries leave the table before their object's memory is freed) and cannot
+/// leave while the caller holds the reference.
+fn cell_of(header: NonNull<Header>) -> NonNull<WeakCell> {
     let mut shard = shard(header);
-    let count = shard
-        .get_or_insert_with(HashMap::new)
-        .entry(header.as_ptr() as usize)
-        .or_insert(usize::from(first));
-    *count += 1;
+    let cells = shard.get_or_insert_with(HashMap::new);
+    let address = header.as_ptr() as usize;
+    if let Some(&CellRef(cell)) = cells.get(&address) {
+        drop(shard);
+        // SAFETY: the object's unit keeps an attached object's cell allocated.
+        unsafe { cell.as_ref() }.retain();
+        return cell;
+    }
+    let cell = NonNull::from(Box::leak(Box::new(WeakCell::new(1))));
+    cells.insert(address, CellRef(cell));
+    cell
 }
 
-/// Gives back one weak unit; true when it was the last (the entry is gone, and the memory is the
-/// caller's to free). The lock orders every unit's holder before the one that frees.
-pub(crate) fn release_unit(header: NonNull<Header>) -> bool {
-    let mut shard = shard(header);
-    let Some(map) = shard.as_mut() else {
+/// Detaches the weak cell of a weakened object whose memory is being released: its entry leaves
+/// the table, its weak references can no longer reach the block, and the object's unit of the
+/// cell is given back. Returns whether the caller frees the block now; if not, the last upgrade in
+/// flight frees it.
+///
+/// # Safety
+/// The object's value is dropped, it is unlinked from the heap, no strong reference to it will be
+/// used again, and this is called once per object.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn detach(header: NonNull<Header>) -> bool {
+    let entry = shard(header)
+        .as_mut()
+        .and_then(|cells| cells.remove(&(header.as_ptr() as usize)));
+    // W is set only after the entry is made, so a weakened object has one.
+    let Some(CellRef(cell)) = entry else {
         return true;
     };
-    let address = header.as_ptr() as usize;
-    match map.get_mut(&address) {
-        Some(count) if *count > 1 => {
-            *count -= 1;
-            false
-        }
-        _ => {
-            map.remove(&address);
-            true
-        }
+    // SAFETY: the object's unit, given back below, keeps the cell allocated.
+    let cell_ref = unsafe { cell.as_ref() };
+    let free_block = cell_ref.detach();
+    if cell_ref.release() {
+        // SAFETY: that was the last unit.
+        unsafe { free_cell(cell) };
     }
+    free_block
+}
+
+/// Frees the block of an object whose memory was released while weak upgrades were in flight;
+/// called by the last of them as it leaves.
+///
+/// # Safety
+/// The object's value is dropped, it is unlinked (its releaser's contract, see `detach`), and no
+/// other thread reads the block any more.
+#[cold]
+#[inline(never)]
+unsafe fn free_block(header: NonNull<Header>) {
+    // SAFETY: the caller's contract.
+    unsafe { object::deallocate(api::heap(), header) };
 }
 
 /// A weak reference to an object on the managed heap, from [`Gc::downgrade`] (short) or
@@ -86,9 +267,10 @@ pub(crate) fn release_unit(header: NonNull<Header>) -> bool {
 ///
 /// For every other object both die when the object does: when its last `Gc` drops, or when the
 /// collector finds it in a garbage cycle (an upgrade racing with that collection either wins, and
-/// the object lives, or fails; it never sees a half-dropped object). A `WeakGc` keeps only the
-/// object's memory block, not its value nor anything the value owns. It is `Clone`, and `Send +
-/// Sync` when `T` is. It is never traced: the collector does not see it as an edge.
+/// the object lives, or fails; it never sees a half-dropped object). A `WeakGc` keeps neither the
+/// object's value nor its memory: the block is freed with the value, and what the weak
+/// references keep is a two-word record per object, freed with the last of them. It is `Clone`,
+/// and `Send + Sync` when `T` is. It is never traced: the collector does not see it as an edge.
 ///
 /// ```
 /// use janitor::gc::Gc;
@@ -100,12 +282,16 @@ pub(crate) fn release_unit(header: NonNull<Header>) -> bool {
 /// assert!(weak.upgrade().is_none());
 /// ```
 pub struct WeakGc<T: ?Sized> {
+    /// The object's value; dereferenced only between a successful enter and its leave.
     value: NonNull<T>,
+    /// The object's weak cell, of which this reference holds one unit.
+    cell: NonNull<WeakCell>,
     track_resurrection: bool,
     owns: PhantomData<T>,
 }
 
-// SAFETY: a `WeakGc<T>` gives, through `upgrade`, a `Gc<T>`: exactly `Gc`'s requirements.
+// SAFETY: a `WeakGc<T>` gives, through `upgrade`, a `Gc<T>`: exactly `Gc`'s requirements; its
+// cell is shared through atomics only.
 unsafe impl<T: ?Sized + Send + Sync> Send for WeakGc<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for WeakGc<T> {}
@@ -146,23 +332,23 @@ impl<T: ?Sized> Gc<T> {
 impl<T: ?Sized> WeakGc<T> {
     fn new(strong: &Gc<T>, track_resurrection: bool) -> Self {
         let header = strong.header();
-        // SAFETY: `strong` holds a count, so the object is live.
-        let header_ref = unsafe { header.as_ref() };
-        // The count comes first, then the bit: from the moment a weak reference exists, the
+        // The cell comes first, then the bit: from the moment a weak reference exists, the
         // unique-holder drop would race with its upgrades, and whoever frees the object reads the
-        // bit to know that an entry exists. Both happen while `strong` holds a count.
-        add_unit(header, true);
-        header_ref.count.mark_weakened();
+        // bit to know that a cell exists. Both happen while `strong` holds a count.
+        let cell = cell_of(header);
+        // SAFETY: `strong` holds a count, so the object is live.
+        unsafe { header.as_ref() }.count.mark_weakened();
         Self {
             value: Gc::as_non_null(strong),
+            cell,
             track_resurrection,
             owns: PhantomData,
         }
     }
 
-    fn header(&self) -> NonNull<Header> {
-        // SAFETY: `value` points to a heap object's value, whose header the weak count keeps.
-        unsafe { header_of(self.value) }
+    fn cell(&self) -> &WeakCell {
+        // SAFETY: this reference holds a unit of the cell.
+        unsafe { self.cell.as_ref() }
     }
 
     /// A `Gc` to the object if it is still alive: its value not dropped nor condemned by a
@@ -184,15 +370,26 @@ impl<T: ?Sized> WeakGc<T> {
     /// collect();
     /// assert!(weak.upgrade().is_none());
     /// ```
+    #[inline]
     pub fn upgrade(&self) -> Option<Gc<T>> {
-        // SAFETY: the weak count keeps the header allocated.
-        let header = unsafe { self.header().as_ref() };
-        if header.count.upgrade(self.track_resurrection) {
-            // SAFETY: the upgrade took a count for the new `Gc`.
-            Some(unsafe { Gc::from_value(self.value) })
-        } else {
-            None
+        let cell = self.cell();
+        if !cell.enter() {
+            return None;
         }
+        // SAFETY: `value` points to a heap object's value.
+        let header = unsafe { header_of(self.value) };
+        // SAFETY: entered and not detached: the block stays allocated until this upgrade leaves.
+        let upgraded = unsafe { header.as_ref() }
+            .count
+            .upgrade(self.track_resurrection);
+        if cell.leave() {
+            // SAFETY: the object's memory was released while this upgrade was in flight, and this
+            // was the last one: the block is ours to free.
+            unsafe { free_block(header) };
+        }
+        // SAFETY: the upgrade took a count for the new `Gc` (and a counted object is never
+        // detached, so the block was not freed above).
+        upgraded.then(|| unsafe { Gc::from_value(self.value) })
     }
 
     /// Whether this is a long reference (from [`Gc::downgrade_long`]).
@@ -207,15 +404,18 @@ impl<T: ?Sized> WeakGc<T> {
         self.track_resurrection
     }
 
-    /// Whether two weak references point to the same object.
+    /// Whether two weak references point to the same object. Compared by the object's weak
+    /// cell, not its address: a dead object's address may serve a new object, which gets a cell
+    /// of its own.
     ///
     /// ```
-    /// use janitor::gc::Gc;
+    /// use janitor::gc::{Gc, WeakGc};
     /// let strong = Gc::new(1);
-    /// assert!(janitor::gc::WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade_long(&strong)));
+    /// assert!(WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade_long(&strong)));
+    /// assert!(!WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade(&Gc::new(1))));
     /// ```
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        this.value.cast::<u8>() == other.value.cast::<u8>()
+        this.cell == other.cell
     }
 }
 
@@ -229,9 +429,10 @@ impl<T: ?Sized> Clone for WeakGc<T> {
     /// assert!(weak.clone().upgrade().is_some());
     /// ```
     fn clone(&self) -> Self {
-        add_unit(self.header(), false);
+        self.cell().retain();
         Self {
             value: self.value,
+            cell: self.cell,
             track_resurrection: self.track_resurrection,
             owns: PhantomData,
         }
@@ -240,10 +441,9 @@ impl<T: ?Sized> Clone for WeakGc<T> {
 
 impl<T: ?Sized> Drop for WeakGc<T> {
     fn drop(&mut self) {
-        if release_unit(self.header()) {
-            // SAFETY: that was the last unit, the strong side's included: the value is dropped
-            // (the strong side gives its unit back only then) and the object unlinked.
-            unsafe { object::deallocate(api::heap(), self.header()) };
+        if self.cell().release() {
+            // SAFETY: that was the last unit, the object's included: nothing refers to the cell.
+            unsafe { free_cell(self.cell) };
         }
     }
 }
@@ -261,5 +461,176 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
             .field("object", &self.value.cast::<u8>())
             .field("track_resurrection", &self.track_resurrection)
             .finish()
+    }
+}
+
+/// Loom model of the upgrade-versus-free protocol: an object whose only `Gc` drops on one thread
+/// while two weak references upgrade it on two others, with the real cell and count word. The
+/// block (a count word and the value) is freed exactly once, never while an upgrade reads it
+/// (loom's `UnsafeCell` reports a free that does not happen after a read), and the cell is freed
+/// exactly once, after the object and both weak references are done with it. A detach that freed
+/// the block without counting upgraders in flight, or an upgrade that read the block without
+/// entering, fails it.
+#[cfg(all(test, loom))]
+mod loom {
+    use super::WeakCell;
+    use crate::gc::count::CountWord;
+    use crate::sync::{AtomicUsize, Ordering};
+    use ::loom::cell::UnsafeCell;
+    use ::loom::sync::Arc;
+    use std::ptr::NonNull;
+
+    /// A model object: its count word and its value, freed together. `memory` stands for the
+    /// block itself: an upgrade in flight reads it (as the real one reads the count word), the
+    /// free writes it.
+    struct Block {
+        count: CountWord,
+        value: UnsafeCell<u64>,
+        memory: UnsafeCell<()>,
+    }
+
+    /// A model cell, with the frees counted outside of it.
+    struct Shared {
+        block: NonNull<Block>,
+        cell: NonNull<WeakCell>,
+        block_frees: AtomicUsize,
+        cell_frees: AtomicUsize,
+    }
+
+    // SAFETY: the block and the cell are shared between the model's threads through atomics (and
+    // the `UnsafeCell` that loom checks); each is freed once, by the protocol under test.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+
+    impl Shared {
+        fn cell(&self) -> &WeakCell {
+            // SAFETY: each caller holds a unit of the cell.
+            unsafe { self.cell.as_ref() }
+        }
+
+        /// The block, while the caller holds a count or is an upgrade in flight.
+        fn block(&self) -> &Block {
+            // SAFETY: the protocol under test keeps it allocated.
+            unsafe { self.block.as_ref() }
+        }
+
+        fn free_block(&self) {
+            let earlier = self.block_frees.fetch_add(1, Ordering::Relaxed);
+            assert_eq!(earlier, 0, "the block was freed twice");
+            // SAFETY: the protocol made this thread the block's last user.
+            let block = unsafe { Box::from_raw(self.block.as_ptr()) };
+            // The free is a write: loom reports any read of the block not ordered before it.
+            block.memory.with_mut(|_| ());
+        }
+
+        /// A drop of a `Gc`: the last one drops the value and releases the memory.
+        fn drop_strong(&self) {
+            if self.block().count.decrement() {
+                self.block().value.with_mut(|value| {
+                    // SAFETY: the last count: nobody else uses the value.
+                    unsafe { *value = 0 };
+                });
+                if self.cell().detach() {
+                    self.free_block();
+                }
+                self.release_cell();
+            }
+        }
+
+        /// `WeakGc::upgrade` followed by the drop of the `Gc` it gave.
+        fn upgrade_and_drop(&self) {
+            if !self.cell().enter() {
+                return;
+            }
+            self.block().memory.with(|_| ());
+            let upgraded = self.block().count.upgrade(true);
+            if self.cell().leave() {
+                assert!(!upgraded, "a counted object is never detached");
+                self.free_block();
+            }
+            if upgraded {
+                self.block().value.with(|value| {
+                    // SAFETY: the upgrade's count keeps the value alive.
+                    assert_eq!(unsafe { *value }, 7, "the value was dropped under a Gc");
+                });
+                self.drop_strong();
+            }
+        }
+
+        fn release_cell(&self) {
+            if self.cell().release() {
+                let earlier = self.cell_frees.fetch_add(1, Ordering::Relaxed);
+                assert_eq!(earlier, 0, "the cell was freed twice");
+                // SAFETY: that was the last unit.
+                drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+            }
+        }
+    }
+
+    /// The whole path, table included: the only `Gc` drops while another thread upgrades a
+    /// clone of a weak reference and drops it; the weak reference left behind sees the object
+    /// dead, and a new object (perhaps in the freed block) gets a live weak reference of its own.
+    /// (Frees are counted, and reads of a freed block caught, by the model below.)
+    #[test]
+    fn loom_a_weak_clone_dropped_while_the_object_dies_leaves_the_other_dead() {
+        use crate::gc::Gc;
+        ::loom::model(|| {
+            let only = Gc::new(String::from("value"));
+            let weak = Gc::downgrade(&only);
+            let clone = weak.clone();
+            let upgrader = ::loom::thread::spawn(move || {
+                if let Some(strong) = clone.upgrade() {
+                    assert_eq!(*strong, "value");
+                }
+            });
+            drop(only);
+            upgrader.join().unwrap();
+            assert!(weak.upgrade().is_none());
+            assert!(Gc::downgrade(&Gc::new(String::new())).upgrade().is_some());
+        });
+    }
+
+    #[test]
+    fn loom_the_block_is_freed_once_after_every_upgrade_left() {
+        let mut builder = ::loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let block = Box::new(Block {
+                count: CountWord::new(false),
+                value: UnsafeCell::new(7),
+                memory: UnsafeCell::new(()),
+            });
+            let shared = Arc::new(Shared {
+                block: NonNull::from(Box::leak(block)),
+                // The object's unit and two weak references'.
+                cell: NonNull::from(Box::leak(Box::new(WeakCell::new(2)))),
+                block_frees: AtomicUsize::new(0),
+                cell_frees: AtomicUsize::new(0),
+            });
+            let upgraders: Vec<_> = (0..2)
+                .map(|_| {
+                    let shared = shared.clone();
+                    ::loom::thread::spawn(move || {
+                        shared.upgrade_and_drop();
+                        shared.release_cell();
+                    })
+                })
+                .collect();
+            shared.drop_strong();
+            for upgrader in upgraders {
+                upgrader.join().unwrap();
+            }
+            assert_eq!(
+                shared.block_frees.load(Ordering::Relaxed),
+                1,
+                "the block was not freed"
+            );
+            assert_eq!(
+                shared.cell_frees.load(Ordering::Relaxed),
+                1,
+                "the cell was not freed"
+            );
+        });
     }
 }
