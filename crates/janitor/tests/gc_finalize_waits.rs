@@ -149,6 +149,7 @@ static WAITER: AtomicI32 = AtomicI32::new(0);
 static WAIT_RETURNED: AtomicBool = AtomicBool::new(false);
 /// Set by the critical finalizer if it saw the wait return before it ran.
 static OVERTAKEN: AtomicBool = AtomicBool::new(false);
+static CRITICAL_RAN: Gate = Gate::new();
 
 /// A normal finalizer that holds the finalizer thread until told, then queues a normal entry.
 #[derive(Trace)]
@@ -187,11 +188,12 @@ impl Finalize for Critical {
         while asleep < 1000 {
             if WAIT_RETURNED.load(Ordering::SeqCst) {
                 OVERTAKEN.store(true, Ordering::SeqCst);
-                return;
+                break;
             }
             asleep = if is_asleep(waiter) { asleep + 1 } else { 0 };
             std::thread::yield_now();
         }
+        CRITICAL_RAN.open();
     }
 }
 
@@ -220,6 +222,7 @@ fn a_wait_covers_a_critical_finalizer_queued_before_it_while_normal_ones_keep_co
     until_asleep(WAITER.load(Ordering::SeqCst), 1000);
     RELEASE_BLOCKER.open();
     waiter.join().unwrap();
+    CRITICAL_RAN.wait();
     assert!(
         !OVERTAKEN.load(Ordering::SeqCst),
         "wait_for_pending_finalizers returned before a critical finalizer queued before it ran"
