@@ -149,6 +149,17 @@ fn the_spouse_cycle_leaks_under_rc_and_is_collected_under_gc() {
         "Cyd is gone at once (1 more dropped), collections meanwhile: 0",
     );
     assert_says(third, "collections by memory pressure 0 -> 1");
+    let by_reclaimer: usize = third
+        .split("their Drops: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .expect("scene 3 says where the garbage's Drops ran");
+    assert!(
+        by_reclaimer > 0,
+        "automatic collections dropped nothing on the reclaimer"
+    );
+    assert_says(third, "on the janitor-reclaimer thread");
 }
 
 #[test]
