@@ -41,8 +41,8 @@
 
 use super::heap::{Heap, Stats, Trigger};
 use super::object::{self, Header};
-use super::trace::{EdgeSink, NOT_EXAMINED, Tracer};
-use super::{ephemeron, finalizer, release};
+use super::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
+use super::{ephemeron, finalizer, release, trial};
 use crate::gc::count::Snapshot;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -147,8 +147,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     let mut sink = EdgeSink {
         max_generation,
         edges: Vec::new(),
-        held: Vec::new(),
-        opaque: false,
+        holds: Holds::default(),
     };
     // Attached values are edges of their keys: the side map is held like a cell until the
     // isolate is sealed.
@@ -156,7 +155,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     let traced = catch_unwind(AssertUnwindSafe(|| {
         for object in &mut examined {
             let start = sink.edges.len();
-            sink.opaque = false;
+            sink.holds.opaque = false;
             let mut tracer = Tracer::collection(&mut sink);
             // SAFETY: the object is pinned, so its value is live.
             unsafe { object::trace(object.header, &mut tracer) };
@@ -164,18 +163,19 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
                 ephemeron::trace_attached(attachments, object.header, &mut tracer);
             }
             object.edges = start..sink.edges.len();
-            object.opaque = sink.opaque;
+            object.opaque = sink.holds.opaque;
         }
     }));
     if let Err(panic) = traced {
         drop(attachments);
-        release_held(&mut sink);
+        // SAFETY: every held cell's object is pinned until `unpin` below.
+        unsafe { sink.holds.release_all() };
         drop(lists);
         unpin(&examined);
         resume_unwind(panic);
     }
     // Steps 3 and 4: subtract internal references, mark from the roots.
-    let live = mark_live(&examined, &sink.edges);
+    let live = trial::mark_live(&examined, &sink.edges);
     let candidates: Vec<usize> = (0..examined.len()).filter(|&index| !live[index]).collect();
     let fates = decide_fates(&examined, &sink.edges, &candidates);
     // Step 5: validate by freezing, then condemn (or queue for finalization).
@@ -187,7 +187,8 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     };
     // Step 6: release the cells, unlink the condemned, promote the survivors.
     drop(attachments);
-    release_held(&mut sink);
+    // SAFETY: every held cell's object is still pinned (the pins are given back in step 7).
+    unsafe { sink.holds.release_all() };
     for &index in &condemned {
         let header = examined[index].header;
         // SAFETY: a linked tracked object, and the lock is held.
@@ -249,33 +250,16 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     }
 }
 
-/// Steps 3 and 4: which examined objects are reachable from a root.
-fn mark_live(examined: &[Examined], edges: &[u32]) -> Vec<bool> {
-    let mut external: Vec<i64> = examined
-        .iter()
-        .map(|object| object.snapshot.count() as i64 - 1)
-        .collect();
-    for &target in edges {
-        external[target as usize] -= 1;
+impl trial::Examinee for Examined {
+    fn snapshot_count(&self) -> u64 {
+        self.snapshot.count()
     }
-    let mut live = vec![false; examined.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    for (index, object) in examined.iter().enumerate() {
-        if external[index] > 0 || object.opaque {
-            live[index] = true;
-            stack.push(index);
-        }
+    fn is_opaque(&self) -> bool {
+        self.opaque
     }
-    while let Some(index) = stack.pop() {
-        for &target in &edges[examined[index].edges.clone()] {
-            let target = target as usize;
-            if !live[target] {
-                live[target] = true;
-                stack.push(target);
-            }
-        }
+    fn edges(&self) -> Range<usize> {
+        self.edges.clone()
     }
-    live
 }
 
 /// What a collection does with a candidate once the isolate is sealed.
@@ -362,14 +346,6 @@ fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) -> bool {
         }
     }
     true
-}
-
-fn release_held(sink: &mut EdgeSink) {
-    for lock in sink.held.drain(..) {
-        // SAFETY: each held lock belongs to a pinned object, so it is live, and was taken once by
-        // this thread's `try_hold`.
-        unsafe { lock.as_ref().release() };
-    }
 }
 
 /// Gives back the collector's counts on survivors. Runs without the heap lock: an unpin may free.

@@ -42,8 +42,8 @@
 
 use super::count::Snapshot;
 use super::object::{self, Header};
-use super::release;
-use super::trace::{ChildSink, Tracer};
+use super::trace::{ChildSink, Holds, Tracer};
+use super::{release, trial};
 use std::collections::HashMap;
 use std::ptr::NonNull;
 
@@ -51,6 +51,18 @@ use std::ptr::NonNull;
 const ROOTS_PER_PASS: usize = 256;
 /// Objects (roots included) one pass examines at most before giving up.
 const MAX_EXAMINED: usize = 4096;
+
+impl trial::Examinee for Examined {
+    fn snapshot_count(&self) -> u64 {
+        self.snapshot.count()
+    }
+    fn is_opaque(&self) -> bool {
+        self.opaque
+    }
+    fn edges(&self) -> std::ops::Range<usize> {
+        self.edges.clone()
+    }
+}
 
 /// One examined object.
 struct Examined {
@@ -120,16 +132,15 @@ unsafe fn pass(roots: &[NonNull<Header>]) {
     }
     let mut sink = ChildSink {
         children: Vec::new(),
-        held: Vec::new(),
-        opaque: false,
+        holds: Holds::default(),
     };
-    let mut edges: Vec<usize> = Vec::new();
+    let mut edges: Vec<u32> = Vec::new();
     let mut complete = true;
     let mut next = 0;
     while next < examined.len() {
         let header = examined[next].header;
         sink.children.clear();
-        sink.opaque = false;
+        sink.holds.opaque = false;
         let mut tracer = Tracer::subgraph(&mut sink);
         // A `trace` that panics breaks `Trace`'s contract; the collector resumes such a panic on
         // the collecting thread, but here it would end the finalizer thread: the pass gives up
@@ -175,10 +186,11 @@ unsafe fn pass(roots: &[NonNull<Header>]) {
                     examined.len() - 1
                 }
             };
-            edges.push(index);
+            // At most `MAX_EXAMINED` objects, so an index fits.
+            edges.push(index as u32);
         }
         examined[next].edges = start..edges.len();
-        examined[next].opaque = sink.opaque;
+        examined[next].opaque = sink.holds.opaque;
         if !complete {
             break;
         }
@@ -187,11 +199,9 @@ unsafe fn pass(roots: &[NonNull<Header>]) {
     if complete {
         seal_confined(&examined, &edges);
     }
-    for lock in sink.held.drain(..) {
-        // SAFETY: each held lock belongs to an examined object, live (queue count or pin), and
-        // was taken once by this thread's `try_hold`.
-        unsafe { lock.as_ref().release() };
-    }
+    // SAFETY: each held cell belongs to an examined object, live (queue count or pin) until the
+    // pins are given back below.
+    unsafe { sink.holds.release_all() };
     drop(turn);
     // Without the collection mutex: an unpin may free (a `Drop` may collect).
     release::draining(|| {
@@ -204,30 +214,8 @@ unsafe fn pass(roots: &[NonNull<Header>]) {
 
 /// Steps 4 and 5: finds the confined objects and, if the seal holds, sets `S` on those that have
 /// weak references.
-fn seal_confined(examined: &[Examined], edges: &[usize]) {
-    let mut external: Vec<i64> = examined
-        .iter()
-        .map(|object| object.snapshot.count() as i64 - 1)
-        .collect();
-    for &target in edges {
-        external[target] -= 1;
-    }
-    let mut live = vec![false; examined.len()];
-    let mut stack = Vec::new();
-    for (index, object) in examined.iter().enumerate() {
-        if external[index] > 0 || object.opaque {
-            live[index] = true;
-            stack.push(index);
-        }
-    }
-    while let Some(index) = stack.pop() {
-        for &target in &edges[examined[index].edges.clone()] {
-            if !live[target] {
-                live[target] = true;
-                stack.push(target);
-            }
-        }
-    }
+fn seal_confined(examined: &[Examined], edges: &[u32]) {
+    let live = trial::mark_live(examined, edges);
     let confined = |index: usize| !live[index] && !examined[index].root;
     let count = |index: usize| {
         // SAFETY: examined objects are live (queue count or pin).
@@ -265,7 +253,7 @@ fn seal_confined(examined: &[Examined], edges: &[usize]) {
 
 /// The examined objects grouped by connected component of the recorded edges (direction
 /// ignored).
-fn components(examined: &[Examined], edges: &[usize]) -> Vec<Vec<usize>> {
+fn components(examined: &[Examined], edges: &[u32]) -> Vec<Vec<usize>> {
     fn find(parent: &mut [usize], mut index: usize) -> usize {
         while parent[index] != index {
             parent[index] = parent[parent[index]];
@@ -276,7 +264,7 @@ fn components(examined: &[Examined], edges: &[usize]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..examined.len()).collect();
     for (from, object) in examined.iter().enumerate() {
         for &to in &edges[object.edges.clone()] {
-            let (a, b) = (find(&mut parent, from), find(&mut parent, to));
+            let (a, b) = (find(&mut parent, from), find(&mut parent, to as usize));
             parent[a] = b;
         }
     }

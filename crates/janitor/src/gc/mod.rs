@@ -58,6 +58,7 @@ mod release;
 mod retire;
 mod stats;
 mod trace;
+mod trial;
 mod weak;
 
 pub use api::{

@@ -171,9 +171,7 @@ pub(crate) struct ChildSink {
     /// The objects the traced values point to, one entry per edge.
     pub(crate) children: Vec<NonNull<Header>>,
     /// Cells held until the decision.
-    pub(crate) held: Vec<NonNull<dyn Hold>>,
-    /// Whether the object being traced had a cell that could not be held.
-    pub(crate) opaque: bool,
+    pub(crate) holds: Holds,
 }
 
 /// What a collection's tracer writes to.
@@ -183,9 +181,43 @@ pub(crate) struct EdgeSink {
     /// Indices of the examined objects the traced values point to.
     pub(crate) edges: Vec<u32>,
     /// Cells held until the collector has decided.
-    pub(crate) held: Vec<NonNull<dyn Hold>>,
-    /// Whether the object being traced had a cell that could not be held.
+    pub(crate) holds: Holds,
+}
+
+/// The cells an examination (a collection, or the finalizer thread's pass) holds until its
+/// decision, and whether the object being traced had one it could not hold.
+#[derive(Default)]
+pub(crate) struct Holds {
+    held: Vec<NonNull<dyn Hold>>,
+    /// Whether the object being traced had a cell that could not be held (reset per object by
+    /// the examiner).
     pub(crate) opaque: bool,
+}
+
+impl Holds {
+    /// Holds `lock` until [`release_all`](Holds::release_all); returns whether the value behind
+    /// it may be traced (if not, the object being traced is opaque).
+    fn hold(&mut self, lock: &(dyn Hold + 'static)) -> bool {
+        if lock.try_hold() {
+            self.held.push(NonNull::from(lock));
+            true
+        } else {
+            self.opaque = true;
+            false
+        }
+    }
+
+    /// Gives back every cell held.
+    ///
+    /// # Safety
+    /// The object of every held cell is still live (pinned, or held by the finalizer queue).
+    pub(crate) unsafe fn release_all(&mut self) {
+        for lock in self.held.drain(..) {
+            // SAFETY: the object is live (the caller's contract), and the lock was taken once
+            // by this thread's `try_hold`.
+            unsafe { lock.as_ref().release() };
+        }
+    }
 }
 
 /// A lock the collector can take without blocking and must give back after its decision.
@@ -267,24 +299,8 @@ impl<'a> Tracer<'a> {
     pub(crate) fn hold(&mut self, lock: &(dyn Hold + 'static)) -> bool {
         match &mut self.mode {
             Mode::Construction { .. } => true,
-            Mode::Collection(sink) => {
-                if lock.try_hold() {
-                    sink.held.push(NonNull::from(lock));
-                    true
-                } else {
-                    sink.opaque = true;
-                    false
-                }
-            }
-            Mode::Subgraph(sink) => {
-                if lock.try_hold() {
-                    sink.held.push(NonNull::from(lock));
-                    true
-                } else {
-                    sink.opaque = true;
-                    false
-                }
-            }
+            Mode::Collection(sink) => sink.holds.hold(lock),
+            Mode::Subgraph(sink) => sink.holds.hold(lock),
         }
     }
 }
