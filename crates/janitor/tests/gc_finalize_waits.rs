@@ -8,11 +8,14 @@
 //! a bug, never fail where the code is right. Deadlocks fail after a generous timeout instead of
 //! hanging the run.
 
+mod support;
+
 use janitor::gc::{Finalize, Gc, GcCell, Trace, WeakGc, collect, wait_for_pending_finalizers};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+use support::{current_tid, is_asleep, until_asleep};
 
 /// Long enough that only a deadlock or a lost finalization reaches it.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -41,32 +44,6 @@ impl Gate {
         while !*open {
             open = self.1.wait(open).unwrap();
         }
-    }
-}
-
-/// Whether the thread `tid` of this process is asleep (state `S` in `/proc`).
-fn is_asleep(tid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            // The state follows the command name, which is in parentheses.
-            let after_name = &stat[stat.rfind(')')? + 1..];
-            after_name
-                .split_whitespace()
-                .next()
-                .map(|state| state == "S")
-        })
-        .unwrap_or(false)
-}
-
-/// Yields until `tid` has been seen asleep `times` times in a row.
-fn until_asleep(tid: i32, times: usize) {
-    let started = Instant::now();
-    let mut seen = 0;
-    while seen < times {
-        assert!(started.elapsed() < DEADLINE, "thread {tid} never slept");
-        seen = if is_asleep(tid) { seen + 1 } else { 0 };
-        std::thread::yield_now();
     }
 }
 
@@ -208,10 +185,7 @@ fn a_wait_covers_a_critical_finalizer_queued_before_it_while_normal_ones_keep_co
     collect();
     let (tid_sender, tid) = mpsc::channel();
     let waiter = std::thread::spawn(move || {
-        WAITER.store(
-            rustix::thread::gettid().as_raw_nonzero().get(),
-            Ordering::SeqCst,
-        );
+        WAITER.store(current_tid(), Ordering::SeqCst);
         tid_sender.send(()).unwrap();
         wait_for_pending_finalizers();
         WAIT_RETURNED.store(true, Ordering::SeqCst);

@@ -2,14 +2,20 @@
 //! destructor runs on the thread whose allocation triggered the collection, `collect` finishes
 //! what they handed over, a panicking `Drop` goes to the finalizer panic handler, and a blocked
 //! reclaimer never blocks an allocating thread. Nothing here sleeps: tests allocate until a
-//! collection happens and call `collect`, which waits for the reclaimer.
+//! collection happens and call `collect`, which waits for the reclaimer; where a test races a
+//! collection against the test thread, it waits until `/proc` shows that thread parked.
+
+mod support;
 
 use janitor::gc::{
-    FinalizerPanicAction, Gc, GcCell, Trace, collect, collection_count, set_finalizer_panic_handler,
+    FinalizerPanicAction, Gc, GcCell, Trace, Tracer, add_memory_pressure, collect,
+    collection_count, remove_memory_pressure, set_finalizer_panic_handler,
 };
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::time::Duration;
+use support::{current_tid, is_asleep, until_asleep};
 
 /// Tests of this file run one at a time: each counts collections of the one global heap.
 fn serial() -> MutexGuard<'static, ()> {
@@ -201,4 +207,127 @@ fn a_drop_panicking_on_the_reclaimer_goes_to_the_finalizer_panic_handler() {
             .any(|line| line.contains("PanickyLoop") && line.contains("a Drop that fails")),
         "reported: {reported:?}"
     );
+}
+
+/// The test thread's id, for the gate and the drop below to see it parked.
+static TEST_THREAD: AtomicI32 = AtomicI32::new(0);
+static GATE_ARMED: AtomicBool = AtomicBool::new(false);
+static GATE_ENTERED: Mutex<Option<mpsc::Sender<()>>> = Mutex::new(None);
+static COLLECT_RETURNED: AtomicBool = AtomicBool::new(false);
+static SLOW_LOOP_DROPPED: AtomicBool = AtomicBool::new(false);
+
+/// A tracked object whose trace, once armed, holds the collection tracing it (and so its turn)
+/// until the test thread is parked, in `collect`.
+struct Gate(GcCell<Option<Gc<u8>>>);
+
+// SAFETY: reports the one cell, which reports what it holds.
+unsafe impl Trace for Gate {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if GATE_ARMED.swap(false, Ordering::SeqCst) {
+            if let Some(entered) = GATE_ENTERED.lock().unwrap().take() {
+                entered.send(()).unwrap();
+            }
+            until_asleep(TEST_THREAD.load(Ordering::SeqCst), 1000);
+        }
+        self.0.trace(tracer);
+    }
+}
+
+/// A self-loop whose `Drop` finishes only once `collect` has returned or the test thread is seen
+/// parked (waiting in `collect`, as it must): a `collect` that returned without waiting for it
+/// always reads it not dropped.
+#[derive(Trace)]
+struct SlowLoop {
+    itself: GcCell<Option<Gc<SlowLoop>>>,
+}
+
+impl Drop for SlowLoop {
+    fn drop(&mut self) {
+        let test_thread = TEST_THREAD.load(Ordering::SeqCst);
+        let mut asleep = 0;
+        while asleep < 1000 && !COLLECT_RETURNED.load(Ordering::SeqCst) {
+            asleep = if is_asleep(test_thread) {
+                asleep + 1
+            } else {
+                0
+            };
+            std::thread::yield_now();
+        }
+        SLOW_LOOP_DROPPED.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn collect_during_an_automatic_collection_frees_what_that_collection_found() {
+    let _serial = serial();
+    TEST_THREAD.store(current_tid(), Ordering::SeqCst);
+    let (entered_sender, entered) = mpsc::channel();
+    *GATE_ENTERED.lock().unwrap() = Some(entered_sender);
+    let node = Gc::new(SlowLoop {
+        itself: GcCell::new(None),
+    });
+    *node.itself.borrow_mut() = Some(node.clone());
+    drop(node); // garbage from here on
+    let gate = Gc::new(Gate(GcCell::new(None)));
+    GATE_ARMED.store(true, Ordering::SeqCst);
+    let pressure = 64 << 20;
+    let automatic = std::thread::spawn(move || {
+        // Past the pressure budget: an automatic full collection, on this thread.
+        add_memory_pressure(pressure).unwrap();
+    });
+    entered.recv().unwrap();
+    // The automatic collection is tracing, with the turn; the loop was garbage before it began.
+    collect();
+    let dropped_when_collect_returned = SLOW_LOOP_DROPPED.load(Ordering::SeqCst);
+    COLLECT_RETURNED.store(true, Ordering::SeqCst);
+    automatic.join().unwrap();
+    remove_memory_pressure(pressure).unwrap();
+    drop(gate);
+    assert!(
+        dropped_when_collect_returned,
+        "collect() returned while a cycle that was garbage when it was called was not dropped"
+    );
+}
+
+/// Acyclic, held only by a garbage loop: freed while the loop's value drops, after the loop's
+/// own `Drop` (queued by the drain, destroyed when it ends).
+#[derive(Trace)]
+struct PanicsWhenFreed;
+
+impl Drop for PanicsWhenFreed {
+    fn drop(&mut self) {
+        panic!("a Drop that fails, freed by a garbage object's drop");
+    }
+}
+
+#[derive(Trace)]
+struct LoopOwningAPanic {
+    itself: GcCell<Option<Gc<LoopOwningAPanic>>>,
+    child: Option<Gc<PanicsWhenFreed>>,
+}
+
+#[test]
+fn a_panic_in_what_a_garbage_drop_frees_does_not_stop_the_reclaimer() {
+    let _serial = serial();
+    set_finalizer_panic_handler(|_| FinalizerPanicAction::Continue);
+    let node = Gc::new(LoopOwningAPanic {
+        itself: GcCell::new(None),
+        child: Some(Gc::new(PanicsWhenFreed)),
+    });
+    *node.itself.borrow_mut() = Some(node.clone());
+    drop(node);
+    allocate_until_a_collection();
+    // The next automatic collection's garbage goes to the same reclaimer.
+    let log = Arc::new(Log::default());
+    garbage_loop(&log);
+    allocate_until_a_collection();
+    let (done, returned) = mpsc::channel();
+    std::thread::spawn(move || {
+        collect();
+        let _ = done.send(());
+    });
+    returned
+        .recv_timeout(Duration::from_secs(60))
+        .expect("collect() never returned: the reclaimer thread is gone");
+    assert_eq!(log.dropped.load(Ordering::SeqCst), 1);
 }

@@ -9,6 +9,7 @@ use super::heap::{Heap, OLDEST, Trigger};
 use super::ptr::Gc;
 use super::reclaim;
 use super::weak::WeakGc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The oldest generation, as .NET's `GC.MaxGeneration`.
@@ -47,8 +48,11 @@ pub(crate) fn is_collecting() -> bool {
 }
 
 /// Runs one collection. Collections are serialized on the heap's collection turn. An induced
-/// collection first waits for the reclaimer to finish the aftermaths of earlier automatic ones,
-/// then finishes its own within its turn, from the pins to the last unpin (which may queue an
+/// collection takes the turn, and if aftermaths of earlier automatic collections are still with
+/// the reclaimer, gives it back, waits for them and takes it again, until none is left while it
+/// holds the turn (only a turn holder hands aftermaths over, so none can arrive after the check;
+/// and it never waits while holding the turn, which a reclaiming `Drop` may need). It then
+/// finishes its own within its turn, from the pins to the last unpin (which may queue an
 /// object for its finalizer): so when `collect` returns, every collection that ran before it has
 /// freed and queued what it found. It also first takes every thread's buffer of dead registered
 /// objects into the queue, so everything that died before the call is queued too (except what
@@ -61,21 +65,28 @@ pub(crate) fn is_collecting() -> bool {
 fn run(generation: u8, trigger: Trigger) {
     let heap = heap();
     let induced = trigger == Trigger::Induced;
-    let nested = COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false);
-    if induced && !nested {
-        // Not while nested: the outer collection holds the turn a reclaiming `Drop` may need.
-        reclaim::wait_for_earlier_aftermaths();
-    } else if trigger == Trigger::Allocation && reclaim::is_behind() {
+    if trigger == Trigger::Allocation && reclaim::is_behind() {
         return;
     }
     let outermost = matches!(
         COLLECTING.try_with(|collecting| collecting.replace(true)),
         Ok(false)
     );
-    let _turn = outermost.then(|| {
+    let take_turn = || {
         heap.collection
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let _turn = outermost.then(|| {
+        let mut turn = take_turn();
+        // Checked with the turn held: every collection that could still hand garbage over has
+        // done so. Waited without it: a reclaiming `Drop` may collect and need the turn.
+        while induced && let Some(target) = reclaim::unfinished() {
+            drop(turn);
+            reclaim::wait_until_finished(target);
+            turn = take_turn();
+        }
+        turn
     });
     struct Done(bool);
     impl Drop for Done {
@@ -91,14 +102,44 @@ fn run(generation: u8, trigger: Trigger) {
     if outermost {
         super::finalizer::hand_over_all();
     }
+    let reservation = (!induced).then(reclaim::reserve);
     let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
-    if induced {
+    if let Some(reservation) = reservation {
+        reservation.hand_over(aftermath.unpin_shared_survivors());
+    } else {
+        let _drops = DropsUnderTurn::begin();
         if let Err((_, panic)) = aftermath.finish(heap) {
             std::panic::resume_unwind(panic);
         }
-    } else {
-        reclaim::hand_over(aftermath.unpin_shared_survivors());
     }
+}
+
+/// Induced collections running their garbage's `Drop`s (step 7) while they hold the turn. Only
+/// then does the turn's holder run code that may wait for something else (a `Drop` may wait for
+/// pending finalizers); in steps 1 to 6 it runs only `Trace`, which never blocks. The finalizer
+/// thread's pass reads it to tell a turn it may wait for from one it must not (`confined.rs`).
+static DROPS_UNDER_TURN: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks an induced collection's drops, for as long as it lives (a panicking `Drop` included).
+struct DropsUnderTurn;
+
+impl DropsUnderTurn {
+    fn begin() -> DropsUnderTurn {
+        DROPS_UNDER_TURN.fetch_add(1, Ordering::SeqCst);
+        DropsUnderTurn
+    }
+}
+
+impl Drop for DropsUnderTurn {
+    fn drop(&mut self) {
+        DROPS_UNDER_TURN.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether the collection turn's holder may be running `Drop`s (then waiting for the turn could
+/// wait for a `Drop` that waits for the waiter).
+pub(crate) fn turn_holder_may_run_drops() -> bool {
+    DROPS_UNDER_TURN.load(Ordering::SeqCst) > 0
 }
 
 /// Runs the collection an allocation found due.

@@ -79,9 +79,12 @@ impl Aftermath {
         self.isolate.len() + self.survivors.len()
     }
 
-    /// Whether finishing it would do nothing.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.objects() == 0
+    /// An aftermath with nothing to do.
+    pub(crate) fn empty() -> Aftermath {
+        Aftermath {
+            isolate: Vec::new(),
+            survivors: Vec::new(),
+        }
     }
 
     /// Gives back at once every survivor's pin that is not its last count, and keeps the rest

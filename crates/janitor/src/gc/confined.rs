@@ -14,9 +14,10 @@
 //! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
 //! queued objects, with the same tools and for the same reasons:
 //!
-//! 1. *Serialized with collections* (the collection mutex, only tried: while a collection holds
-//!    it the chunk is skipped, since the collection's drops may wait for this very batch): a cell
-//!    has one collector hold at a time, and a frozen word must not meet the collector's freeze.
+//! 1. *Serialized with collections* (the collection mutex, waited for by yielding; while its
+//!    holder runs an induced collection's drops, which may wait for this very batch, for at most
+//!    100 ms, then the chunk is skipped): a cell has one collector hold at a time, and a frozen
+//!    word must not meet the collector's freeze.
 //! 2. *Snapshot.* Each root (a queued object, held by the queue's count) is read; each object
 //!    its values reach is pinned, by a compare-and-swap that also yields its snapshot.
 //! 3. *Trace with cells held* until the decision: a `Gc` moved out of a cell changes no count, so
@@ -46,9 +47,15 @@ use super::trace::{ChildSink, Holds, Tracer};
 use super::{release, trial};
 use std::collections::HashMap;
 use std::ptr::NonNull;
+use std::sync::TryLockError;
+use std::time::{Duration, Instant};
 
 /// Roots examined together.
 const ROOTS_PER_PASS: usize = 256;
+/// How long the pass waits for a collection turn whose holder is running `Drop`s before it gives
+/// up on its chunk: far longer than the drops of any ordinary collection, short enough that a
+/// `Drop` waiting for this batch is released at once in human terms.
+const PATIENCE_WITH_DROPS: Duration = Duration::from_millis(100);
 /// Objects (roots included) one pass examines at most before giving up.
 const MAX_EXAMINED: usize = 4096;
 
@@ -90,13 +97,42 @@ pub(crate) unsafe fn clear_short_weak_below(queued: impl Iterator<Item = NonNull
         roots.push(header);
         if roots.len() == ROOTS_PER_PASS {
             // SAFETY: the caller's contract.
-            unsafe { pass(&roots) };
+            unsafe { pass_or_one_by_one(&roots) };
             roots.clear();
         }
     }
     if !roots.is_empty() {
         // SAFETY: the caller's contract.
-        unsafe { pass(&roots) };
+        unsafe { pass_or_one_by_one(&roots) };
+    }
+}
+
+/// How a pass over a chunk ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pass {
+    /// The chunk was examined whole and sealed where it could be.
+    Done,
+    /// Something in the chunk stopped the examination (a root whose `trace` panicked, the
+    /// examined-object bound, a count that reached zero): nothing was changed.
+    Incomplete,
+    /// The collection turn could not be had: nothing was changed.
+    NoTurn,
+}
+
+/// A pass over the chunk; if one root's subgraph stopped it, a pass per root, so that one
+/// queued object (another thread's, with a panicking `trace` or a huge subgraph) does not cost
+/// the others their clearing.
+///
+/// # Safety
+/// As for [`clear_short_weak_below`].
+unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>]) {
+    // SAFETY: the caller's contract.
+    let outcome = unsafe { pass(roots) };
+    if outcome == Pass::Incomplete && roots.len() > 1 {
+        for root in roots {
+            // SAFETY: the caller's contract.
+            unsafe { pass(std::slice::from_ref(root)) };
+        }
     }
 }
 
@@ -104,15 +140,32 @@ pub(crate) unsafe fn clear_short_weak_below(queued: impl Iterator<Item = NonNull
 ///
 /// # Safety
 /// As for [`clear_short_weak_below`].
-unsafe fn pass(roots: &[NonNull<Header>]) {
+unsafe fn pass(roots: &[NonNull<Header>]) -> Pass {
     let heap = super::api::heap();
-    // Never wait for the turn: an induced collection holds it while it drops its garbage, and a
-    // `Drop` there may wait for pending finalizers, which would wait for this batch. A busy turn
-    // leaves the chunk's short references as they were, which is always allowed.
-    let turn = match heap.collection.try_lock() {
-        Ok(turn) => turn,
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => return,
+    // Waiting for the turn is safe while its holder only traces (steps 1 to 6 run no code that
+    // blocks), and not for ever while an induced collection drops its garbage under it: a `Drop`
+    // there may wait for pending finalizers, which would wait for this batch (a review reproduced
+    // that deadlock). So the pass yields while the turn is busy, and once it has seen the holder
+    // dropping for `PATIENCE_WITH_DROPS`, gives up on this chunk (leaving its short references as
+    // they were, which is always allowed). Drops that finish sooner, the usual case, cost only
+    // the wait.
+    let mut drops_seen_since: Option<Instant> = None;
+    let turn = loop {
+        match heap.collection.try_lock() {
+            Ok(turn) => break turn,
+            Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                if super::api::turn_holder_may_run_drops() {
+                    let since = *drops_seen_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > PATIENCE_WITH_DROPS {
+                        return Pass::NoTurn;
+                    }
+                } else {
+                    drops_seen_since = None;
+                }
+                std::thread::yield_now();
+            }
+        }
     };
     let mut examined: Vec<Examined> = Vec::new();
     let mut index_of: HashMap<NonNull<Header>, usize> = HashMap::new();
@@ -210,6 +263,11 @@ unsafe fn pass(roots: &[NonNull<Header>]) {
             unsafe { release::give_back(object.header) };
         }
     });
+    if complete {
+        Pass::Done
+    } else {
+        Pass::Incomplete
+    }
 }
 
 /// Steps 4 and 5: finds the confined objects and, if the seal holds, sets `S` on those that have

@@ -552,11 +552,13 @@ fn report(type_name: &'static str, payload: Box<dyn Any + Send>, what: &str) {
 /// Blocks until every object queued for finalization before the call has been finalized, as
 /// .NET's `GC.WaitForPendingFinalizers`: every object whose last reference dropped before the
 /// call, on any thread (including those still in their thread's buffer, which it takes), and
-/// every garbage cycle a collection found. It does not collect: call
-/// [`collect`](crate::gc::collect) first to queue the garbage cycles (when `collect` returns,
-/// every collection before it, on any thread, has queued what it found). Returns at once on the
-/// finalizer thread (a finalizer that waits), inside a collection (the `Drop` of a garbage
-/// cycle's member), and after shutdown has stopped the thread.
+/// every garbage cycle a collection found. An object dropped while a concurrent automatic
+/// collection had it pinned dies when the `janitor-reclaimer` thread gives the pin back, so the
+/// wait first waits for the reclaimer's work handed over before the call. It does not collect:
+/// call [`collect`](crate::gc::collect) first to queue the garbage cycles (when `collect`
+/// returns, every collection before it, on any thread, has queued what it found). Returns at
+/// once on the finalizer thread (a finalizer that waits), inside a collection (the `Drop` of a
+/// garbage cycle's member), on the reclaimer, and after shutdown has stopped the thread.
 ///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, collect, wait_for_pending_finalizers};
@@ -586,6 +588,13 @@ pub fn wait_for_pending_finalizers() {
     // waits for.
     if is_finalizer_thread() || super::api::is_collecting() {
         return;
+    }
+    // An object whose last holder dropped it while an automatic collection had it pinned dies
+    // when the reclaimer gives that pin back: wait for what collections handed over before the
+    // call, so that such a death is queued (in the reclaimer's buffer) before the buffers are
+    // taken.
+    if let Some(handed_over) = super::reclaim::unfinished() {
+        super::reclaim::wait_until_finished(handed_over);
     }
     hand_over_all();
     let mut state = lock();

@@ -12,12 +12,14 @@
 //! inside an allocation.
 //!
 //! An induced collection (`collect`, `collect_generation`) finishes on the caller's thread, as it
-//! always did: the caller asked for it and waits for it. Before it starts it waits until the
-//! reclaimer has finished every aftermath handed over before the call, so that `collect()`
-//! frees what earlier automatic collections found and sees no pin they left (a pin looks like a
-//! reference from outside). The reclaimer thread never waits for itself: there `collect` skips
-//! the wait, and `wait_for_pending_finalizers` returns at once, as it does inside any
-//! collection's drops.
+//! always did: the caller asked for it and waits for it. It starts only once, holding the
+//! collection turn, it finds every aftermath handed over finished: only a turn holder hands one
+//! over, so none can arrive after that check, and `collect()` frees what earlier automatic
+//! collections found (including one that held the turn when `collect` was called) and sees no
+//! pin they left (a pin looks like a reference from outside). It waits for the reclaimer without
+//! the turn, which a reclaiming `Drop` may need. The reclaimer thread never waits for itself:
+//! there `collect` skips the wait, and `wait_for_pending_finalizers` returns at once, as it does
+//! inside any collection's drops.
 //!
 //! Backpressure: while the aftermaths handed over and not yet finished hold more than
 //! [`BACKLOG_LIMIT`] objects, collections due to allocation are postponed (the allocation that
@@ -30,7 +32,11 @@
 //! The queue is a mutex and two condition variables; no lock-free state, hence no loom model.
 //! A panic escaping a `Drop` here goes to the finalizer panic handler (without one, the process
 //! aborts naming the type), as a panic on the finalizer thread does: there is no caller to
-//! resume it in.
+//! resume it in, and the thread must live on, since every later `collect` waits for it. That
+//! includes the `Drop` of an object a garbage value's drop frees, which runs when the drain ends
+//! (a second panic while that drain unwinds aborts, as any panic during unwinding does). When it
+//! runs out of work the reclaimer frees its partial retire batch, so dead tracked objects it
+//! dropped do not keep their memory and weak cells until its next 64th.
 
 use super::collector::Aftermath;
 use super::heap::Heap;
@@ -92,28 +98,59 @@ pub(crate) fn is_reclaimer_thread() -> bool {
     THREAD.get() == Some(&std::thread::current().id())
 }
 
-/// Hands an automatic collection's step 7 to the reclaimer, starting it on first use.
-pub(crate) fn hand_over(aftermath: Aftermath) {
-    if aftermath.is_empty() {
-        return;
+/// The place an automatic collection in progress holds among the aftermaths: counted as handed
+/// over from the moment the collection starts, so that a wait that begins while it runs (a
+/// `wait_for_pending_finalizers` on another thread) waits for it too. Its aftermath, empty or
+/// not, goes through the reclaimer's queue (empty if the collection panicked before handing one
+/// over), since the queue finishes aftermaths in the order of their places: a wait's target is a
+/// count of places, so places must finish in order.
+pub(crate) struct Reservation {
+    handed_over: bool,
+}
+
+/// Reserves the place of an automatic collection about to start (see [`Reservation`]).
+pub(crate) fn reserve() -> Reservation {
+    lock().handed_over += 1;
+    Reservation { handed_over: false }
+}
+
+impl Reservation {
+    /// Hands the collection's step 7 to the reclaimer, starting it on first use.
+    pub(crate) fn hand_over(mut self, aftermath: Aftermath) {
+        self.handed_over = true;
+        enqueue(aftermath);
     }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.handed_over {
+            enqueue(Aftermath::empty());
+        }
+    }
+}
+
+/// Puts an aftermath, in its place's order, on the reclaimer's queue.
+fn enqueue(aftermath: Aftermath) {
     ensure_started();
     BACKLOG.fetch_add(aftermath.objects(), Ordering::Relaxed);
-    let mut state = lock();
-    state.jobs.push_back(aftermath);
-    state.handed_over += 1;
-    drop(state);
+    lock().jobs.push_back(aftermath);
     RECLAIMER.work.notify_one();
 }
 
-/// Blocks until every aftermath handed over before the call is finished; returns at once on the
-/// reclaimer thread.
-pub(crate) fn wait_for_earlier_aftermaths() {
+/// The number of aftermaths handed over so far, if some of them are not finished yet; `None` on
+/// the reclaimer thread (it never waits for itself).
+pub(crate) fn unfinished() -> Option<u64> {
     if is_reclaimer_thread() {
-        return;
+        return None;
     }
+    let state = lock();
+    (state.finished < state.handed_over).then_some(state.handed_over)
+}
+
+/// Blocks until `target` aftermaths are finished.
+pub(crate) fn wait_until_finished(target: u64) {
     let mut state = lock();
-    let target = state.handed_over;
     while state.finished < target {
         state = RECLAIMER
             .done
@@ -145,6 +182,14 @@ fn run() {
                 if let Some(job) = state.jobs.pop_front() {
                     break job;
                 }
+                // Out of work: what this thread retired in a partial batch is freed before it
+                // sleeps (its memory and weak cells would otherwise wait for the next batch).
+                drop(state);
+                super::retire::flush();
+                state = lock();
+                if let Some(job) = state.jobs.pop_front() {
+                    break job;
+                }
                 state = RECLAIMER
                     .work
                     .wait(state)
@@ -156,8 +201,20 @@ fn run() {
             objects,
             "janitor: reclaiming an automatic collection's garbage"
         );
-        if let Err((type_name, payload)) = aftermath.finish(heap) {
-            super::finalizer::report_reclaimer_panic(type_name, payload);
+        // A `Drop` of an object the isolate's drops or the unpins free runs when the drain
+        // ends, outside `drop_isolate`'s catch: it must not end this thread, which every later
+        // `collect` waits for.
+        let finished =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| aftermath.finish(heap)));
+        match finished {
+            Ok(Ok(())) => {}
+            Ok(Err((type_name, payload))) => {
+                super::finalizer::report_reclaimer_panic(type_name, payload);
+            }
+            Err(payload) => super::finalizer::report_reclaimer_panic(
+                "an object freed by a garbage object's Drop",
+                payload,
+            ),
         }
         BACKLOG.fetch_sub(objects, Ordering::Relaxed);
         let mut state = lock();

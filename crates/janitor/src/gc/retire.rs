@@ -35,6 +35,20 @@ std::thread_local! {
     static RETIRED: Retired = const { Retired(std::cell::RefCell::new(Vec::new())) };
 }
 
+/// Unlinks and frees this thread's retired objects now, instead of at its 64th or its exit: for a
+/// thread that lives as long as the process and may go idle with a partial batch (the reclaimer),
+/// so that their memory and weak cells do not wait for ever.
+pub(crate) fn flush() {
+    #[cfg(not(loom))]
+    {
+        let batch = RETIRED
+            .try_with(|retired| std::mem::take(&mut *retired.0.borrow_mut()))
+            .unwrap_or_default();
+        // SAFETY: every object in the batch is dead, dropped and still linked.
+        unsafe { unlink_and_free(&batch) };
+    }
+}
+
 /// Retires a dead tracked object: it will be unlinked and its memory freed.
 ///
 /// # Safety

@@ -522,6 +522,8 @@ mod loom {
             let block = unsafe { Box::from_raw(self.block.as_ptr()) };
             // The free is a write: loom reports any read of the block not ordered before it.
             block.memory.with_mut(|_| ());
+            // The free also ends the value's life: the destroyer's drop must happen before it.
+            block.value.with_mut(|_| ());
         }
 
         /// A drop of a `Gc`: the last one drops the value and releases the memory.

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: a recording resource and a `tracing` capture.
+//! Helpers shared by the integration tests: a recording resource, a `tracing` capture, and a way
+//! to see that another thread is parked.
 
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
@@ -132,4 +133,41 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|text| text.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default()
+}
+
+/// Whether the thread `tid` of this process is asleep (state `S` in `/proc`): parked on a lock or
+/// a condition variable, or blocked in a system call.
+pub fn is_asleep(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The state follows the command name, which is in parentheses.
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            after_name
+                .split_whitespace()
+                .next()
+                .map(|state| state == "S")
+        })
+        .unwrap_or(false)
+}
+
+/// Yields until `tid` has been seen asleep `times` times in a row, or panics after a minute.
+/// Tests use it to let another thread reach the wait they mean to race; seen too early, a test
+/// can only miss a bug, never fail on correct code.
+pub fn until_asleep(tid: i32, times: usize) {
+    let started = std::time::Instant::now();
+    let mut seen = 0;
+    while seen < times {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "thread {tid} never slept"
+        );
+        seen = if is_asleep(tid) { seen + 1 } else { 0 };
+        std::thread::yield_now();
+    }
+}
+
+/// The calling thread's id, as `/proc` names it.
+pub fn current_tid() -> i32 {
+    rustix::thread::gettid().as_raw_nonzero().get()
 }
