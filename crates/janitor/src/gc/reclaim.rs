@@ -17,7 +17,10 @@
 //! over, so none can arrive after that check, and `collect()` frees what earlier automatic
 //! collections found (including one that held the turn when `collect` was called) and sees no
 //! pin they left (a pin looks like a reference from outside). It waits for the reclaimer without
-//! the turn, which a reclaiming `Drop` may need. The reclaimer thread never waits for itself:
+//! the turn, which a reclaiming `Drop` may need. `wait_for_pending_finalizers` also waits for
+//! the places reserved before it (an automatic collection reserves one when it starts, see
+//! [`Reservation`]), since a death the collection's pin deferred happens on the reclaimer. The
+//! reclaimer thread never waits for itself:
 //! there `collect` skips the wait, and `wait_for_pending_finalizers` returns at once, as it does
 //! inside any collection's drops.
 //!
