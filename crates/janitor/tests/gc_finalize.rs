@@ -776,6 +776,7 @@ fn short_weak_to_a_child_also_held_elsewhere_survives_its_owners_finalization() 
     assert_eq!(log.finalized(), 1);
     assert!(short.upgrade().is_some());
     drop(child);
+    collect(); // the same reason as above
     wait_for_pending_finalizers();
     assert!(short.upgrade().is_none());
 }

@@ -9,7 +9,6 @@ use super::heap::{Heap, OLDEST, Trigger};
 use super::ptr::Gc;
 use super::reclaim;
 use super::weak::WeakGc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The oldest generation, as .NET's `GC.MaxGeneration`.
@@ -80,11 +79,18 @@ fn run(generation: u8, trigger: Trigger) {
     let _turn = outermost.then(|| {
         let mut turn = take_turn();
         // Checked with the turn held: every collection that could still hand garbage over has
-        // done so. Waited without it: a reclaiming `Drop` may collect and need the turn.
-        while induced && let Some(target) = reclaim::unfinished() {
+        // done so. Waited without it: a reclaiming `Drop` may collect and need the turn. Bounded:
+        // threads that keep spending allocation budgets could otherwise hand over new work each
+        // time the turn is given back, and `collect` would never start.
+        let mut rounds = 0;
+        while induced
+            && rounds < MAX_WAITS_FOR_THE_RECLAIMER
+            && let Some(target) = reclaim::unfinished()
+        {
             drop(turn);
             reclaim::wait_until_finished(target);
             turn = take_turn();
+            rounds += 1;
         }
         turn
     });
@@ -107,40 +113,15 @@ fn run(generation: u8, trigger: Trigger) {
     if let Some(reservation) = reservation {
         reservation.hand_over(aftermath.unpin_shared_survivors());
     } else {
-        let _drops = DropsUnderTurn::begin();
         if let Err((_, panic)) = aftermath.finish(heap) {
             std::panic::resume_unwind(panic);
         }
     }
 }
 
-/// Induced collections running their garbage's `Drop`s (step 7) while they hold the turn. Only
-/// then does the turn's holder run code that may wait for something else (a `Drop` may wait for
-/// pending finalizers); in steps 1 to 6 it runs only `Trace`, which never blocks. The finalizer
-/// thread's pass reads it to tell a turn it may wait for from one it must not (`confined.rs`).
-static DROPS_UNDER_TURN: AtomicUsize = AtomicUsize::new(0);
-
-/// Marks an induced collection's drops, for as long as it lives (a panicking `Drop` included).
-struct DropsUnderTurn;
-
-impl DropsUnderTurn {
-    fn begin() -> DropsUnderTurn {
-        DROPS_UNDER_TURN.fetch_add(1, Ordering::SeqCst);
-        DropsUnderTurn
-    }
-}
-
-impl Drop for DropsUnderTurn {
-    fn drop(&mut self) {
-        DROPS_UNDER_TURN.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Whether the collection turn's holder may be running `Drop`s (then waiting for the turn could
-/// wait for a `Drop` that waits for the waiter).
-pub(crate) fn turn_holder_may_run_drops() -> bool {
-    DROPS_UNDER_TURN.load(Ordering::SeqCst) > 0
-}
+/// How many times an induced collection gives the turn back to wait for the reclaimer before it
+/// starts anyway (see `run`).
+const MAX_WAITS_FOR_THE_RECLAIMER: u32 = 4;
 
 /// Runs the collection an allocation found due.
 pub(crate) fn collect_automatically(generation: u8) {

@@ -14,10 +14,10 @@
 //! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
 //! queued objects, with the same tools and for the same reasons:
 //!
-//! 1. *Serialized with collections* (the collection mutex, waited for by yielding; while its
-//!    holder runs an induced collection's drops, which may wait for this very batch, for at most
-//!    100 ms, then the chunk is skipped): a cell has one collector hold at a time, and a frozen
-//!    word must not meet the collector's freeze.
+//! 1. *Serialized with collections* (the collection mutex, polled for at most 20 ms, since its
+//!    holder may be an induced collection whose drops wait for this very batch; then the chunk
+//!    is skipped): a cell has one collector hold at a time, and a frozen word must not meet the
+//!    collector's freeze.
 //! 2. *Snapshot.* Each root (a queued object, held by the queue's count) is read; each object
 //!    its values reach is pinned, by a compare-and-swap that also yields its snapshot.
 //! 3. *Trace with cells held* until the decision: a `Gc` moved out of a cell changes no count, so
@@ -52,10 +52,13 @@ use std::time::{Duration, Instant};
 
 /// Roots examined together.
 const ROOTS_PER_PASS: usize = 256;
-/// How long the pass waits for a collection turn whose holder is running `Drop`s before it gives
-/// up on its chunk: far longer than the drops of any ordinary collection, short enough that a
-/// `Drop` waiting for this batch is released at once in human terms.
-const PATIENCE_WITH_DROPS: Duration = Duration::from_millis(100);
+/// How long the pass waits for the collection turn before it gives up on its chunk: longer than
+/// an ordinary young collection, short enough that a `Drop` waiting for this batch under the turn
+/// is released at once in human terms, and that finalizers are not held back behind a heap that
+/// collects without pause.
+const PATIENCE_FOR_THE_TURN: Duration = Duration::from_millis(20);
+/// The pause between two tries for the turn.
+const POLL_THE_TURN: Duration = Duration::from_micros(50);
 /// Objects (roots included) one pass examines at most before giving up.
 const MAX_EXAMINED: usize = 4096;
 
@@ -142,29 +145,21 @@ unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>]) {
 /// As for [`clear_short_weak_below`].
 unsafe fn pass(roots: &[NonNull<Header>]) -> Pass {
     let heap = super::api::heap();
-    // Waiting for the turn is safe while its holder only traces (steps 1 to 6 run no code that
-    // blocks), and not for ever while an induced collection drops its garbage under it: a `Drop`
-    // there may wait for pending finalizers, which would wait for this batch (a review reproduced
-    // that deadlock). So the pass yields while the turn is busy, and once it has seen the holder
-    // dropping for `PATIENCE_WITH_DROPS`, gives up on this chunk (leaving its short references as
-    // they were, which is always allowed). Drops that finish sooner, the usual case, cost only
-    // the wait.
-    let mut drops_seen_since: Option<Instant> = None;
+    // The turn is waited for, but not for long: an induced collection holds it while it drops its
+    // garbage, and a `Drop` there may wait for pending finalizers, which would wait for this batch
+    // (a review reproduced that deadlock). So the pass polls the turn, sleeping between tries (a
+    // spinning finalizer thread would slow the collection it waits for), and after
+    // `PATIENCE_FOR_THE_TURN` gives up on this chunk, leaving its short references as they were,
+    // which is always allowed.
+    let started = Instant::now();
     let turn = loop {
         match heap.collection.try_lock() {
             Ok(turn) => break turn,
             Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                if super::api::turn_holder_may_run_drops() {
-                    let since = *drops_seen_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() > PATIENCE_WITH_DROPS {
-                        return Pass::NoTurn;
-                    }
-                } else {
-                    drops_seen_since = None;
-                }
-                std::thread::yield_now();
+            Err(TryLockError::WouldBlock) if started.elapsed() > PATIENCE_FOR_THE_TURN => {
+                return Pass::NoTurn;
             }
+            Err(TryLockError::WouldBlock) => std::thread::sleep(POLL_THE_TURN),
         }
     };
     let mut examined: Vec<Examined> = Vec::new();
