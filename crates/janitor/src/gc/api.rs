@@ -418,6 +418,6 @@ pub fn memory_info() -> MemoryInfo {
         collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
         promoted_objects: stats.promoted_objects,
         promoted_bytes: stats.promoted_bytes,
-        pending_finalizers: super::finalizer::pending(),
+        pending_finalizers: super::finalizer::pending_and_finished().0,
     }
 }

@@ -615,17 +615,14 @@ fn is_finalizer_thread() -> bool {
     THREAD.get() == Some(&std::thread::current().id())
 }
 
-/// Queue entries the finalizer thread has finished since the process started: finalizers run,
-/// and entries `suppress_finalize` cancelled while they waited.
-pub(crate) fn finished() -> u64 {
-    lock().finished.total()
-}
-
-/// Objects waiting for their finalizer now: queued, or buffered by the threads that dropped them.
-pub(crate) fn pending() -> usize {
+/// Objects waiting for their finalizer now (queued, or buffered by the threads that dropped
+/// them), and queue entries the finalizer thread has finished since the process started
+/// (finalizers run, and entries `suppress_finalize` cancelled while they waited).
+pub(crate) fn pending_and_finished() -> (usize, u64) {
     let buffered: usize = buffers().iter().map(|buffer| buffer.len()).sum();
     let state = lock();
-    (state.queued.total() - state.finished.total()) as usize + buffered
+    let (queued, finished) = (state.queued.total(), state.finished.total());
+    ((queued - finished) as usize + buffered, finished)
 }
 
 /// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].

@@ -79,7 +79,7 @@ pub struct GcStats {
 /// The collector's statistics now.
 ///
 /// Cheap enough to call after every request: it takes the heap lock once (as
-/// [`memory_info`](super::memory_info) does) and the finalizer queue's lock twice.
+/// [`memory_info`](super::memory_info) does) and the finalizer queue's lock once.
 ///
 /// ```
 /// let stats = janitor::gc::stats();
@@ -91,6 +91,7 @@ pub struct GcStats {
 /// ```
 pub fn stats() -> GcStats {
     let heap = heap();
+    let (pending_finalizers, finalized_objects) = super::finalizer::pending_and_finished();
     let (sizes, totals) = {
         let lists = heap.lock();
         (lists.sizes(), lists.stats)
@@ -107,8 +108,8 @@ pub fn stats() -> GcStats {
         memory_pressure: heap.pressure(),
         last_pause: totals.last_pause,
         total_pause: totals.total_pause,
-        pending_finalizers: super::finalizer::pending(),
-        finalized_objects: super::finalizer::finished(),
+        pending_finalizers,
+        finalized_objects,
     }
 }
 
