@@ -210,6 +210,14 @@ unsafe fn pass(roots: &[NonNull<Header>]) -> Pass {
         }
         let start = edges.len();
         for &child in &sink.children {
+            // A condemned child is a garbage cycle's member that a `Drop` of its cycle cloned out
+            // to here: its value is dropped, so it is neither traced nor part of the decision (it
+            // reaches nothing, and nothing it held is a reference any more). The turn is held, so
+            // no collection condemns anything meanwhile: the bit read here stays as read.
+            // SAFETY: `child` is a `Gc` inside a value we hold, so it holds a count: allocated.
+            if unsafe { child.as_ref() }.count.is_condemned() {
+                continue;
+            }
             let index = match index_of.get(&child) {
                 Some(&index) => index,
                 None => {

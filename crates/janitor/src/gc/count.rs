@@ -196,7 +196,10 @@ impl CountWord {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
             let last = current & COUNT_MASK == 1;
-            let next = if last && current & REGISTERED != 0 {
+            // A condemned object's value is gone: whatever its registration says (a `Drop` of its
+            // isolate may have re-registered a clone before `reregister` refused it), its last
+            // count frees it.
+            let next = if last && current & (REGISTERED | CONDEMNED) == REGISTERED {
                 current.wrapping_add(VERSION_ONE) | SHORT_CLEARED
             } else {
                 current.wrapping_add(VERSION_ONE.wrapping_sub(1))
@@ -235,7 +238,7 @@ impl CountWord {
     #[inline]
     pub(crate) fn finalize_unique(&self) -> bool {
         let current = self.0.load(Ordering::Acquire);
-        if current & (COUNT_MASK | WEAKENED | REGISTERED) != 1 | REGISTERED {
+        if current & (COUNT_MASK | WEAKENED | REGISTERED | CONDEMNED) != 1 | REGISTERED {
             return false;
         }
         self.0.store(
@@ -288,8 +291,11 @@ impl CountWord {
         self.0.load(Ordering::Relaxed) & COUNT_MASK
     }
 
-    /// Whether the object is condemned. Only the thread dropping a garbage isolate can reach a
-    /// condemned object, and it set the bit itself, so `Relaxed` sees it.
+    /// Whether the object is condemned. A thread reaches a condemned object only through the
+    /// isolate's own references (on the thread that condemned it, after setting the bit) or
+    /// through a clone a `Drop` of the isolate made after the bit was set and published from
+    /// there; either way the bit's read-modify-write happens before the load, so `Relaxed` sees
+    /// it (read-read coherence).
     #[inline]
     pub(crate) fn is_condemned(&self) -> bool {
         self.0.load(Ordering::Relaxed) & CONDEMNED != 0
@@ -322,14 +328,35 @@ impl CountWord {
         self.0.load(Ordering::Relaxed) & REGISTERED != 0
     }
 
-    /// Unregisters the object for finalization; returns whether it was registered.
+    /// Unregisters the object for finalization; returns whether it was registered. A condemned
+    /// object is never registered (see [`CountWord::reregister`]), so this changes nothing there.
     pub(crate) fn suppress(&self) -> bool {
         self.0.fetch_and(!REGISTERED, Ordering::AcqRel) & REGISTERED != 0
     }
 
-    /// Registers the object for finalization again; returns whether it was unregistered.
+    /// Registers the object for finalization again; returns whether it was unregistered. Refuses
+    /// a condemned object (returns false, changing nothing): its value is dropped, or being
+    /// dropped, by its isolate, and a registration would hand the dropped value to a finalizer
+    /// when a clone that a `Drop` took out of the isolate gives back the last count. `CONDEMNED`
+    /// is set by a read-modify-write before any member's value is dropped, and a thread reaches
+    /// a condemned object only through such a clone, made after that, so this compare-and-swap
+    /// always sees the bit.
     pub(crate) fn reregister(&self) -> bool {
-        self.0.fetch_or(REGISTERED, Ordering::AcqRel) & REGISTERED == 0
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            if current & (REGISTERED | CONDEMNED) != 0 {
+                return false;
+            }
+            match self.0.compare_exchange_weak(
+                current,
+                current | REGISTERED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
     }
 
     /// A weak upgrade: adds one reference unless the object is dead (count zero), condemned, or,
@@ -367,12 +394,13 @@ impl CountWord {
     }
 
     /// The collector's pin: adds one reference unless the count is already zero (the object is
-    /// being freed by the thread that dropped its last reference, and must not be examined).
-    /// Returns the word as it stands after the pin.
+    /// being freed by the thread that dropped its last reference) or the object is condemned (its
+    /// value was dropped by its isolate; a `Drop` there may have cloned it out to where an
+    /// examiner meets it): neither must be examined. Returns the word as it stands after the pin.
     pub(crate) fn pin(&self) -> Option<Snapshot> {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
-            if current & COUNT_MASK == 0 {
+            if current & COUNT_MASK == 0 || current & CONDEMNED != 0 {
                 return None;
             }
             if current & COUNT_MASK > MAX_COUNT {
@@ -491,6 +519,44 @@ mod tests {
         word.condemn_frozen();
         assert!(word.is_condemned());
         assert!(!word.upgrade(true));
+    }
+
+    #[test]
+    fn a_condemned_object_refuses_pins_and_registration_and_its_last_count_frees_it() {
+        let word = CountWord::new(false);
+        let snapshot = word.pin().unwrap();
+        assert!(word.freeze(snapshot));
+        word.condemn_frozen();
+        word.increment(); // a `Drop` of the isolate clones it out
+        assert!(
+            word.pin().is_none(),
+            "its value is gone: never examined again"
+        );
+        assert!(!word.reregister());
+        assert!(!word.is_registered());
+        assert_eq!(
+            word.decrement_or_finalize(),
+            Dropped::Shared,
+            "a member's edge"
+        );
+        assert_eq!(word.decrement_or_finalize(), Dropped::Shared, "the pin");
+        assert_eq!(
+            word.decrement_or_finalize(),
+            Dropped::Last,
+            "the clone frees it"
+        );
+    }
+
+    #[test]
+    fn the_last_drop_of_a_condemned_object_frees_it_whatever_its_registration() {
+        let word = CountWord::new(true);
+        let snapshot = word.pin().unwrap();
+        assert!(word.freeze(snapshot));
+        word.condemn_frozen();
+        assert!(word.is_registered());
+        assert!(!word.finalize_unique());
+        assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
+        assert_eq!(word.decrement_or_finalize(), Dropped::Last);
     }
 
     #[test]

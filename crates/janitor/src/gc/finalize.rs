@@ -273,7 +273,9 @@ pub fn suppress_finalize<T: Finalize>(object: &Gc<T>) {
 /// Registers the object for finalization again, as .NET's `GC.ReRegisterForFinalize`: after its
 /// finalizer ran (it was resurrected), or after [`suppress_finalize`]. Registration is one bit:
 /// registering an object that is registered changes nothing, so its finalizer runs once per time
-/// it becomes unreachable (.NET would queue it once per call).
+/// it becomes unreachable (.NET would queue it once per call). On a member of a garbage cycle
+/// whose values are being dropped (reached from the `Drop` of another member) it does nothing:
+/// that object's value is gone, and no finalizer may see it.
 ///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, reregister_for_finalize, suppress_finalize,
