@@ -17,9 +17,9 @@
 //! 4. *Mark.* Roots are objects with external references and opaque objects; everything reachable
 //!    from a root along recorded edges lives. The rest are *candidates*.
 //! 5. *Validate by freezing, then condemn.* Each candidate is frozen by a compare-and-swap from
-//!    exactly its snapshot to snapshot|FROZEN (a weak upgrade that meets FROZEN waits). If any
-//!    word moved, the frozen ones are thawed and nothing is condemned: the isolate is left to a
-//!    later collection. Once all are frozen, all are condemned (waiting upgrades then fail).
+//!    exactly its snapshot to snapshot|FROZEN (a weak upgrade that meets FROZEN waits). A
+//!    candidate whose word moved was reached by a thread: it lives, with everything it reaches,
+//!    and those are thawed; the rest stay frozen and are condemned (waiting upgrades then fail).
 //! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
 //! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
 //!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
@@ -34,10 +34,11 @@
 //! candidate `x`, every `Gc` to `x` is one of: the pin; a recorded edge from another candidate (a
 //! recorded edge from a live object would have made `x` reachable); or one counted in the snapshot
 //! but not recorded — impossible, since then `external(x) > 0`. A `Gc` created later than the
-//! snapshot is a clone, which changed the version, so validation fails. A recorded edge cannot
-//! have moved out of a candidate: immutable fields never move, and mutable ones sit in cells
-//! held since they were traced. So once validation passes, every `Gc` to a candidate lives inside
-//! a candidate: no thread holds a way in, and none can get one.
+//! snapshot is a clone, which changed the version: that candidate fails its freeze and lives,
+//! with everything it reaches (see `freeze_candidates`). A recorded edge cannot have moved out of
+//! a candidate: immutable fields never move, and mutable ones sit in cells held since they were
+//! traced. So once the candidates left are frozen, every `Gc` to one of them lives inside one of
+//! them: no thread holds a way in, and none can get one.
 
 use super::heap::{Heap, Stats, Trigger};
 use super::object::{self, Header};
@@ -178,16 +179,13 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
         resume_unwind(panic);
     }
     // Steps 3 and 4: subtract internal references, mark from the roots.
-    let live = trial::mark_live(&examined, &sink.edges);
-    let candidates: Vec<usize> = (0..examined.len()).filter(|&index| !live[index]).collect();
+    let mut live = trial::mark_live(&examined, &sink.edges);
+    // Step 5: validate by freezing; what a thread touched lives, with all it reaches.
+    let candidates = freeze_candidates(&examined, &sink.edges, &mut live);
     let fates = decide_fates(&examined, &sink.edges, &candidates);
-    // Step 5: validate by freezing, then condemn (or queue for finalization).
-    let sealed = !candidates.is_empty() && seal(&examined, &candidates, &fates);
-    let (condemned, finalizable) = if sealed {
-        split_by_fate(&candidates, &fates)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    // Then condemn (or queue for finalization).
+    seal(&examined, &candidates, &fates);
+    let (condemned, finalizable) = split_by_fate(&candidates, &fates);
     // Step 6: release the cells, unlink the condemned, promote the survivors.
     drop(attachments);
     // SAFETY: every held cell's object is still pinned (the pins are given back in step 7).
@@ -313,42 +311,65 @@ fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize
     (pick(Fate::Condemn), pick(Fate::Finalize))
 }
 
-/// Step 5: if no candidate was cloned, dropped or upgraded since its pin, condemns the isolate
-/// (queueing its registered members and keeping what they reach); returns whether it did.
+/// Step 5, validation: freezes every candidate by a compare-and-swap from exactly its snapshot;
+/// returns the candidates left, all frozen. A candidate whose freeze fails was touched since its
+/// pin (a clone, a drop, an upgrade): a thread reached it through a reference the snapshot did not
+/// count, so it is held from outside after all. It becomes a root: it and everything it reaches
+/// along recorded edges live ([`trial::spread_life`]), and those already frozen are thawed. The
+/// rest of the isolate is unaffected: one mutator racing one lookalike object refuses only what
+/// that object reaches, never the whole collection.
 ///
-/// Two phases, because weak upgrades can enter an isolate the collector has validated. Phase one
-/// freezes each candidate by a compare-and-swap from exactly its snapshot; an upgrade that finds
-/// a frozen object waits, and nothing else looks at the bit (so `Deref` never sees it). If some
-/// candidate's word moved, the frozen ones are thawed and nothing changes. Once all are frozen,
-/// no thread can get in: a way in is either a `Gc` to a candidate held outside the candidates
-/// (none existed at the end of tracing, by the module's argument, and creating one needs a clone,
-/// which moves a word and fails its freeze, or an upgrade), or an upgrade, which either came
-/// before that candidate's freeze (its word moved: the freeze failed) or waits. Phase two then
-/// condemns the members to free (their waiting upgrades fail), and thaws the ones kept for
-/// finalization with their short weak references cleared (waiting long upgrades succeed). No
-/// member is condemned before all are frozen, so a failed validation never shows a condemned bit
-/// to a thread that can still reach the isolate.
-fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) -> bool {
+/// Why what is left may be condemned: take a candidate `x` still frozen at the end. Every `Gc` to
+/// `x` counted in its snapshot is a recorded edge from a candidate (its external count was zero),
+/// and no `Gc` to `x` was made or dropped since (its word did not move), so every `Gc` to `x` is
+/// a recorded edge from a candidate `y`; and `y` is still a candidate, since a revived `y` would
+/// have revived `x`. So every way into what is left lies inside it, and no thread holds one: a
+/// thread that holds a `Gc` inside the isolate got it through a chain of reads that starts at a
+/// `Gc` it held, which is either counted in a snapshot as external (then the chain starts at a
+/// root) or was made since (then it starts at a touched object); either way, along recorded
+/// edges (cells are held, immutable fields never change), and so everything along it lives. An
+/// upgrade that comes after a freeze waits on the frozen bit until [`seal`] decides.
+fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) -> Vec<usize> {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.
         &unsafe { examined[index].header.as_ref() }.count
     };
-    for (position, &index) in candidates.iter().enumerate() {
-        if !count(index).freeze(examined[index].snapshot) {
-            for &earlier in &candidates[..position] {
-                count(earlier).thaw(false);
-            }
-            return false;
+    let mut frozen = vec![false; examined.len()];
+    let mut touched = Vec::new();
+    for index in (0..examined.len()).filter(|&index| !live[index]) {
+        if count(index).freeze(examined[index].snapshot) {
+            frozen[index] = true;
+        } else {
+            touched.push(index);
         }
     }
+    for revived in trial::spread_life(examined, edges, live, &touched) {
+        if frozen[revived] {
+            count(revived).thaw(false);
+            frozen[revived] = false;
+        }
+    }
+    (0..examined.len()).filter(|&index| frozen[index]).collect()
+}
+
+/// Step 5, the decision for the frozen candidates: the members to free are condemned (their
+/// waiting upgrades fail), the ones kept for finalization thawed with their short weak references
+/// cleared (waiting long upgrades succeed), the registered ones take a count for the queue.
+///
+/// Two phases ([`freeze_candidates`], then this), because weak upgrades can enter an isolate the
+/// collector has validated. An upgrade that finds a frozen object waits, and nothing else looks
+/// at the bit (so `Deref` never sees it). No member is condemned before every member that stays
+/// a candidate is frozen, so a revived object never shows a condemned bit to a thread.
+fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) {
     for &index in candidates {
+        // SAFETY: examined objects are pinned, so allocated.
+        let count = &unsafe { examined[index].header.as_ref() }.count;
         match fates[index] {
-            Fate::Condemn => count(index).condemn_frozen(),
-            Fate::Finalize => count(index).queue_frozen(),
-            Fate::Keep => count(index).thaw(true),
+            Fate::Condemn => count.condemn_frozen(),
+            Fate::Finalize => count.queue_frozen(),
+            Fate::Keep => count.thaw(true),
         }
     }
-    true
 }
 
 /// Gives back the collector's counts on survivors. Runs without the heap lock: an unpin may free.
@@ -517,6 +538,37 @@ mod loom {
             collect();
             mutator.join().unwrap();
             collect();
+            assert_all_freed(&freed);
+        });
+    }
+
+    /// A garbage self-loop, and a live node that the mutator links to itself and unlinks while
+    /// the collection runs: for a moment the live node looks like garbage, then its word moves.
+    /// Whatever the interleaving, the live node survives and the garbage loop is freed by this
+    /// very collection: a failed freeze revives only what the touched object reaches.
+    #[test]
+    fn loom_a_lookalike_touched_during_the_scan_never_saves_an_unrelated_garbage_cycle() {
+        model(|| {
+            let freed = flags();
+            let garbage = node(0, &freed);
+            *garbage.next.borrow_mut() = Some(garbage.clone());
+            drop(garbage);
+            let lookalike = node(1, &freed);
+            let mutator = {
+                let freed = freed.clone();
+                loom::thread::spawn(move || {
+                    *lookalike.next.borrow_mut() = Some(lookalike.clone());
+                    let unlinked = lookalike.next.borrow_mut().take();
+                    assert!(!is_freed(&freed, 1), "freed while reachable");
+                    drop(unlinked);
+                    lookalike
+                })
+            };
+            collect();
+            assert!(is_freed(&freed, 0), "garbage at the call left by collect");
+            let lookalike = mutator.join().unwrap();
+            assert!(!is_freed(&freed, 1), "freed while reachable");
+            drop(lookalike);
             assert_all_freed(&freed);
         });
     }

@@ -32,11 +32,30 @@ pub(crate) fn mark_live<E: Examinee>(examined: &[E], edges: &[u32]) -> Vec<bool>
         external[target as usize] -= 1;
     }
     let mut live = vec![false; examined.len()];
+    let roots: Vec<usize> = (0..examined.len())
+        .filter(|&index| external[index] > 0 || examined[index].is_opaque())
+        .collect();
+    spread_life(examined, edges, &mut live, &roots);
+    live
+}
+
+/// Marks `roots` live, and everything reachable from them along recorded edges; returns the
+/// objects this call marked (those that were not live before). An examiner calls it again with
+/// the objects a thread touched after their snapshot (their freeze failed): such an object was
+/// reached by a reference the snapshot did not count, so it is held from outside too.
+pub(crate) fn spread_life<E: Examinee>(
+    examined: &[E],
+    edges: &[u32],
+    live: &mut [bool],
+    roots: &[usize],
+) -> Vec<usize> {
+    let mut marked = Vec::new();
     let mut stack: Vec<usize> = Vec::new();
-    for (index, object) in examined.iter().enumerate() {
-        if external[index] > 0 || object.is_opaque() {
-            live[index] = true;
-            stack.push(index);
+    for &root in roots {
+        if !live[root] {
+            live[root] = true;
+            marked.push(root);
+            stack.push(root);
         }
     }
     while let Some(index) = stack.pop() {
@@ -44,11 +63,12 @@ pub(crate) fn mark_live<E: Examinee>(examined: &[E], edges: &[u32]) -> Vec<bool>
             let target = target as usize;
             if !live[target] {
                 live[target] = true;
+                marked.push(target);
                 stack.push(target);
             }
         }
     }
-    live
+    marked
 }
 
 #[cfg(test)]
@@ -119,5 +139,30 @@ mod tests {
             },
         ];
         assert_eq!(mark_live(&examined, &edges), [true, true]);
+    }
+
+    #[test]
+    fn a_touched_object_brings_to_life_what_it_reaches_and_nothing_else() {
+        // Two garbage cycles, 0 <-> 1 and 2 <-> 3, and 1 -> 2: touching 1 (a thread reached it)
+        // revives both; touching 3 revives only the second.
+        let cycle_member = |count, edges| Object {
+            count,
+            opaque: false,
+            edges,
+        };
+        let edges = [1, 0, 2, 3, 2];
+        let examined = [
+            cycle_member(2, 0..1),
+            cycle_member(2, 1..3),
+            cycle_member(3, 3..4),
+            cycle_member(2, 4..5),
+        ];
+        let mut live = mark_live(&examined, &edges);
+        assert_eq!(live, [false; 4]);
+        assert_eq!(spread_life(&examined, &edges, &mut live, &[3]), [3, 2]);
+        assert_eq!(live, [false, false, true, true]);
+        let mut marked = spread_life(&examined, &edges, &mut live, &[1]);
+        marked.sort();
+        assert_eq!(marked, [0, 1]);
     }
 }

@@ -1,0 +1,87 @@
+//! `collect()`'s contracts hold while other threads work: every cycle that was garbage when it was
+//! called is freed when it returns, whatever other threads clone, move and drop meanwhile; and an
+//! acyclic object is dropped by its last drop, or at the latest when the collection that examined
+//! it at that moment has finished.
+
+use janitor::gc::{Gc, GcCell, Trace, collect};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// A node that counts its drops in a counter of its own test.
+#[derive(Trace)]
+struct Node {
+    next: GcCell<Option<Gc<Node>>>,
+    #[trace(skip)]
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn node(drops: &Arc<AtomicUsize>) -> Gc<Node> {
+    Gc::new(Node {
+        next: GcCell::new(None),
+        drops: drops.clone(),
+    })
+}
+
+/// Runs `worker` on `threads` threads until `body` returns, then joins them.
+fn while_others_work(threads: usize, worker: fn(&AtomicBool), body: impl FnOnce()) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || worker(&stop))
+        })
+        .collect();
+    body();
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+}
+
+/// Builds self-loops and two-node rings and lets them go: each new node is cloned and stored into
+/// a cell while collections examine it, so it looks like garbage for a moment and then its word
+/// moves.
+fn build_cycles(stop: &AtomicBool) {
+    let drops = Arc::new(AtomicUsize::new(0));
+    while !stop.load(Ordering::Relaxed) {
+        let a = node(&drops);
+        *a.next.borrow_mut() = Some(a.clone());
+        let b = node(&drops);
+        *b.next.borrow_mut() = Some(a.clone());
+        *a.next.borrow_mut() = Some(b.clone());
+        let kept = b.next.borrow().clone();
+        drop((a, b, kept));
+    }
+}
+
+#[test]
+fn collect_frees_every_cycle_that_was_garbage_at_the_call_while_threads_build_cycles() {
+    // Live objects make each collection's scan long enough for the builders to act inside it.
+    let live_drops = Arc::new(AtomicUsize::new(0));
+    let live: Vec<Gc<Node>> = (0..20_000).map(|_| node(&live_drops)).collect();
+    while_others_work(2, build_cycles, || {
+        let mut survived = 0;
+        for _ in 0..300 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let garbage = node(&drops);
+            *garbage.next.borrow_mut() = Some(garbage.clone());
+            drop(garbage);
+            collect();
+            if drops.load(Ordering::SeqCst) == 0 {
+                survived += 1;
+            }
+        }
+        assert_eq!(
+            survived, 0,
+            "collect returned with a cycle that was garbage at the call still alive"
+        );
+    });
+    drop(live);
+    assert_eq!(live_drops.load(Ordering::SeqCst), 20_000);
+}
