@@ -1,15 +1,21 @@
-//! Short weak references to what only queued objects reach.
+//! What only queued objects reach: its short weak references cleared, its finalizable objects
+//! queued with them.
 //!
-//! Invariant owned here: **`S` is set on an object only if, at one instant, every reference to it
-//! came from objects that only the finalizer queue holds** (directly, or through other such
-//! objects). .NET clears the short weak references of everything a collection finds unreachable,
-//! including what only an f-reachable object reaches, before any finalizer runs. A collection
-//! here does it for the garbage isolates it queues (their kept members get `S`); an acyclic
-//! object queued by its last drop gets `S` itself, and this module gives it to what it alone
-//! reaches: the finalizer thread runs it on each batch before the batch's finalizers, once any
-//! weak reference exists, over the queued objects whose type can hold a `Gc`. When the finalizer
-//! thread is idle an object's last drop may start it at once: the pass then sees the heap as it
-//! is at that moment (a child still held elsewhere an instant longer keeps its short references).
+//! Invariant owned here: **`S` is set on an object, and an object is queued for its finalizer
+//! here, only if, at one instant, every reference to it came from objects that only the
+//! finalizer queue holds** (directly, or through other such objects). .NET's collection finds
+//! unreachable everything that only f-reachable objects reach: it clears their short weak
+//! references before any finalizer runs, and queues every registered one among them in the same
+//! collection. A collection here does it for the garbage isolates it queues (their kept members
+//! get `S`); an acyclic object queued by its last drop gets `S` itself. This module does the rest:
+//! the finalizer thread runs it on each batch before the batch's finalizers, over the queued
+//! objects whose type can hold a `Gc`. The registered objects it finds *confined* (below) are
+//! queued into the running batch: so `wait_for_pending_finalizers` covers a finalizable object
+//! that only another pending one holds (a field of it, or a member of a garbage cycle the
+//! collection queued), instead of leaving it to a later collection or to the moment its holder's
+//! memory goes. When the finalizer thread is idle an object's last drop may start it at once: the
+//! pass then sees the heap as it is at that moment (a child still held elsewhere an instant longer
+//! is not confined).
 //!
 //! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
 //! queued objects, with the same tools and for the same reasons:
@@ -19,7 +25,9 @@
 //!    is skipped): a cell has one collector hold at a time, and a frozen word must not meet the
 //!    collector's freeze.
 //! 2. *Snapshot.* Each root (a queued object, held by the queue's count) is read; each object
-//!    its values reach is pinned, by a compare-and-swap that also yields its snapshot.
+//!    its values reach is pinned, by a compare-and-swap that also yields its snapshot (a pin
+//!    refuses a condemned object: a garbage cycle's member that a `Drop` cloned out; its value is
+//!    gone, so it is skipped).
 //! 3. *Trace with cells held* until the decision: a `Gc` moved out of a cell changes no count, so
 //!    only holding the cell keeps a recorded edge in place. A cell that cannot be held makes its
 //!    object opaque (treated as held from outside).
@@ -32,14 +40,17 @@
 //!    nothing changes in that component. Once all are frozen no thread
 //!    can get in (a `Gc` from outside does not exist, by the collector's argument; an upgrade
 //!    waits on the frozen bit), so at that instant the confined objects are reachable only from
-//!    the queue: those that have weak references are thawed with `S`, the rest unchanged.
+//!    the queue: the registered ones take a count for the queue with `S` (as a collection's
+//!    registered isolate members do), those that have weak references are thawed with `S`, the
+//!    rest unchanged.
 //!
-//! Every failure leaves `S` clear, which is what happened before this pass: an object whose
-//! short weak references were not cleared here still has them cleared when it is freed. The
-//! work is bounded (a chunk of roots, a limit on the objects examined); past the bound a chunk
-//! is left alone. Values attached by a `ConditionalWeakTable` are held by the table's side map,
-//! whose references this pass does not trace: they look held from outside, so what they reach
-//! stays uncleared (conservative).
+//! Every failure leaves things as they were before this pass: an object whose short weak
+//! references were not cleared here still has them cleared when it is freed, and a finalizable
+//! object not queued here is queued when its holder's drop gives back its last count. The work is
+//! bounded (a chunk of roots, a limit on the objects examined); past the bound a chunk is left
+//! alone. Values attached by a `ConditionalWeakTable` are held by the table's side map, whose
+//! references this pass does not trace: they look held from outside, so what they reach stays as
+//! it was (conservative).
 
 use super::count::Snapshot;
 use super::object::{self, Header};
@@ -85,29 +96,31 @@ struct Examined {
     opaque: bool,
 }
 
-/// Clears the short weak references of the objects that only `queued` reach (see the module's
-/// documentation). Called by the finalizer thread before it runs a batch.
+/// Clears the short weak references of the objects that only `queued` reach, and queues the
+/// registered ones among them (see the module's documentation); returns those, each holding a
+/// count for the queue. Called by the finalizer thread before it runs a batch.
 ///
 /// # Safety
 /// Each object in `queued` is held by the queue's count until after this call.
-pub(crate) unsafe fn clear_short_weak_below(queued: impl Iterator<Item = NonNull<Header>>) {
-    if !super::count::any_weakened() {
-        return;
-    }
+pub(crate) unsafe fn examine_below(
+    queued: impl Iterator<Item = NonNull<Header>>,
+) -> Vec<NonNull<Header>> {
+    let mut found = Vec::new();
     let mut roots = Vec::with_capacity(ROOTS_PER_PASS);
     // SAFETY: held by the queue's count (the caller's contract).
     for header in queued.filter(|header| unsafe { header.as_ref() }.vtable.holds_gc) {
         roots.push(header);
         if roots.len() == ROOTS_PER_PASS {
             // SAFETY: the caller's contract.
-            unsafe { pass_or_one_by_one(&roots) };
+            unsafe { pass_or_one_by_one(&roots, &mut found) };
             roots.clear();
         }
     }
     if !roots.is_empty() {
         // SAFETY: the caller's contract.
-        unsafe { pass_or_one_by_one(&roots) };
+        unsafe { pass_or_one_by_one(&roots, &mut found) };
     }
+    found
 }
 
 /// How a pass over a chunk ended.
@@ -127,23 +140,23 @@ enum Pass {
 /// the others their clearing.
 ///
 /// # Safety
-/// As for [`clear_short_weak_below`].
-unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>]) {
+/// As for [`examine_below`].
+unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) {
     // SAFETY: the caller's contract.
-    let outcome = unsafe { pass(roots) };
+    let outcome = unsafe { pass(roots, found) };
     if outcome == Pass::Incomplete && roots.len() > 1 {
         for root in roots {
             // SAFETY: the caller's contract.
-            unsafe { pass(std::slice::from_ref(root)) };
+            unsafe { pass(std::slice::from_ref(root), found) };
         }
     }
 }
 
-/// One pass over a chunk of roots.
+/// One pass over a chunk of roots; the confined registered objects it queues go to `found`.
 ///
 /// # Safety
-/// As for [`clear_short_weak_below`].
-unsafe fn pass(roots: &[NonNull<Header>]) -> Pass {
+/// As for [`examine_below`].
+unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> Pass {
     let heap = super::api::heap();
     // The turn is waited for, but not for long: an induced collection holds it while it drops its
     // garbage, and a `Drop` there may wait for pending finalizers, which would wait for this batch
@@ -253,7 +266,7 @@ unsafe fn pass(roots: &[NonNull<Header>]) -> Pass {
         next += 1;
     }
     if complete {
-        seal_confined(&examined, &edges);
+        seal_confined(&examined, &edges, found);
     }
     // SAFETY: each held cell belongs to an examined object, live (queue count or pin) until the
     // pins are given back below.
@@ -273,23 +286,24 @@ unsafe fn pass(roots: &[NonNull<Header>]) -> Pass {
     }
 }
 
-/// Steps 4 and 5: finds the confined objects and, if the seal holds, sets `S` on those that have
-/// weak references.
-fn seal_confined(examined: &[Examined], edges: &[u32]) {
+/// Steps 4 and 5: finds the confined objects and, if the seal holds, queues the registered ones
+/// (into `found`) and sets `S` on those that have weak references.
+fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<Header>>) {
     let live = trial::mark_live(examined, edges);
     let confined = |index: usize| !live[index] && !examined[index].root;
     let count = |index: usize| {
         // SAFETY: examined objects are live (queue count or pin).
         &unsafe { examined[index].header.as_ref() }.count
     };
+    let matters = |index: usize| {
+        let snapshot = examined[index].snapshot;
+        confined(index) && (snapshot.is_weakened() || snapshot.is_registered())
+    };
     // Sealed per connected component: no recorded edge joins two components, so every `Gc` to a
     // component's confined member lives in that component, and one component's failed freeze
     // (an unrelated queued object upgraded meanwhile) leaves the others alone.
     for component in components(examined, edges) {
-        if !component
-            .iter()
-            .any(|&index| confined(index) && examined[index].snapshot.is_weakened())
-        {
+        if !component.iter().any(|&index| matters(index)) {
             continue;
         }
         let sealed: Vec<usize> = component
@@ -307,7 +321,13 @@ fn seal_confined(examined: &[Examined], edges: &[u32]) {
             continue;
         }
         for &index in &sealed {
-            count(index).thaw(confined(index) && examined[index].snapshot.is_weakened());
+            if confined(index) && examined[index].snapshot.is_registered() {
+                // Registration is read from the snapshot; the freeze validated it.
+                count(index).queue_frozen();
+                found.push(examined[index].header);
+            } else {
+                count(index).thaw(confined(index) && examined[index].snapshot.is_weakened());
+            }
         }
     }
 }

@@ -70,32 +70,6 @@ const VERSION_ONE: u64 = 1 << 37;
 /// would free a live object).
 const MAX_COUNT: u64 = i32::MAX as u64;
 
-/// Set once the first object is weakened; never cleared. Only a hint that enables work (see
-/// `confined.rs`): reading it late skips that work once, which is allowed. A plain `std` atomic,
-/// outside the loom models (whose objects are never finalized).
-#[cfg(not(loom))]
-static ANY_WEAKENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-#[cfg(not(loom))]
-fn note_weakened() {
-    ANY_WEAKENED.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-#[cfg(loom)]
-fn note_weakened() {}
-
-/// Whether any object was ever weakened (a weak reference or a table key made).
-#[cfg(not(loom))]
-pub(crate) fn any_weakened() -> bool {
-    ANY_WEAKENED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Under loom: never (the finalizer thread's subgraph pass is not part of any model).
-#[cfg(loom)]
-pub(crate) fn any_weakened() -> bool {
-    false
-}
-
 /// The count word of one object.
 pub(crate) struct CountWord(AtomicU64);
 
@@ -306,7 +280,6 @@ impl CountWord {
     pub(crate) fn mark_weakened(&self) {
         if self.0.load(Ordering::Relaxed) & WEAKENED == 0 {
             self.0.fetch_or(WEAKENED, Ordering::Relaxed);
-            note_weakened();
         }
     }
 

@@ -353,11 +353,9 @@ fn run() {
                 state = lock();
             }
         };
+        join_what_only_the_batch_reaches(&mut batch, critical);
         let ran: usize = batch.iter().map(Vec::len).sum();
         tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
-        // Before any finalizer runs, as .NET clears them at the collection that queues.
-        // SAFETY: every entry holds the queue's count until it is finalized, below.
-        unsafe { super::confined::clear_short_weak_below(batch.iter().flatten().map(|e| e.0)) };
         'batch: for entries in batch.drain(..) {
             for (index, entry) in entries.iter().enumerate() {
                 // Another core wrote these objects: the first touch of each misses the cache,
@@ -380,6 +378,41 @@ fn run() {
         drop(state);
         QUEUE.done.notify_all();
     }
+}
+
+/// Before any finalizer of a batch runs: clears the short weak references of what only the
+/// batch reaches, as .NET clears them at the collection that queues, and adds to the batch the
+/// finalizable objects that only the batch reaches (`confined.rs`), which .NET's collection would
+/// have queued with it. They are counted in the batch's own list, queued and finished with it, so
+/// a `wait_for_pending_finalizers` that waits for the batch waits for them too. Among them the
+/// normal ones run before the batch's critical entries and the critical ones after its normal
+/// entries: every normal finalizer of what one collection found dead still runs before any
+/// critical one.
+fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool) {
+    // SAFETY: every entry holds the queue's count until it is finalized, after this call.
+    let found = unsafe { super::confined::examine_below(batch.iter().flatten().map(|e| e.0)) };
+    if found.is_empty() {
+        return;
+    }
+    let (found_critical, found_normal): (Vec<Entry>, Vec<Entry>) = found
+        .into_iter()
+        .map(Entry)
+        // SAFETY: each holds the count the pass took for the queue.
+        .partition(|entry| unsafe { entry.0.as_ref() }.vtable.finalizer_is_critical());
+    let mut state = lock();
+    let joined = (found_critical.len() + found_normal.len()) as u64;
+    if critical {
+        state.queued.critical += joined;
+    } else {
+        state.queued.normal += joined;
+    }
+    drop(state);
+    if critical {
+        batch.insert(0, found_normal);
+    } else {
+        batch.push(found_normal);
+    }
+    batch.push(found_critical);
 }
 
 /// How many entries ahead of the one being finalized the finalizer thread prefetches.
