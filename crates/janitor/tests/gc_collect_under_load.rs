@@ -7,6 +7,13 @@ use janitor::gc::{Gc, GcCell, Trace, collect};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A node that counts its drops in a counter of its own test.
 #[derive(Trace)]
 struct Node {
@@ -28,8 +35,10 @@ fn node(drops: &Arc<AtomicUsize>) -> Gc<Node> {
     })
 }
 
-/// Runs `worker` on `threads` threads until `body` returns, then joins them.
+/// Runs `worker` on `threads` threads until `body` returns, then joins them. One body at a time:
+/// each test's promise is about collections it starts, or that its own workers start.
 fn while_others_work(threads: usize, worker: fn(&AtomicBool), body: impl FnOnce()) {
+    let _turn = serial();
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..threads)
         .map(|_| {
@@ -84,4 +93,71 @@ fn collect_frees_every_cycle_that_was_garbage_at_the_call_while_threads_build_cy
     });
     drop(live);
     assert_eq!(live_drops.load(Ordering::SeqCst), 20_000);
+}
+
+/// A singly linked list of tracked nodes, `length` long; returns its head.
+fn list(length: usize, drops: &Arc<AtomicUsize>) -> Gc<Node> {
+    let head = node(drops);
+    let mut tail = head.clone();
+    for _ in 1..length {
+        let next = node(drops);
+        *tail.next.borrow_mut() = Some(next.clone());
+        tail = next;
+    }
+    head
+}
+
+/// Runs full collections back to back.
+fn collect_in_a_loop(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        collect();
+    }
+}
+
+/// Makes garbage cycles of tracked nodes, so that automatic collections keep running.
+fn spend_allocation_budgets(stop: &AtomicBool) {
+    let drops = Arc::new(AtomicUsize::new(0));
+    while !stop.load(Ordering::Relaxed) {
+        let a = node(&drops);
+        *a.next.borrow_mut() = Some(a.clone());
+    }
+}
+
+/// The promise: an acyclic object is dropped by its last drop, or, if a collection on another
+/// thread has it pinned at that moment, when that collection ends; a `collect()` called after
+/// the last drop returns only once it is dropped.
+fn dropped_when_collect_returns(collector: fn(&AtomicBool)) {
+    const LENGTH: usize = 100_000;
+    while_others_work(1, collector, || {
+        for _ in 0..5 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let head = list(LENGTH, &drops);
+            drop(head);
+            collect();
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                LENGTH,
+                "collect returned before a list whose last Gc dropped before it was dropped"
+            );
+        }
+    });
+}
+
+#[test]
+fn an_acyclic_list_is_dropped_when_collect_returns_while_another_thread_collects() {
+    dropped_when_collect_returns(collect_in_a_loop);
+}
+
+#[test]
+fn an_acyclic_list_is_dropped_when_collect_returns_while_automatic_collections_run() {
+    dropped_when_collect_returns(spend_allocation_budgets);
+}
+
+#[test]
+fn an_acyclic_list_is_dropped_by_its_last_drop_when_no_collection_runs() {
+    let _turn = serial();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let head = list(10_000, &drops);
+    drop(head);
+    assert_eq!(drops.load(Ordering::SeqCst), 10_000);
 }

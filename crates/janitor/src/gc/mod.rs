@@ -1,7 +1,8 @@
 //! The managed heap: `Gc<T>` pointers with atomic counts, and a generational cycle collector.
 //!
-//! Hold objects through [`Gc<T>`] as you would through `Arc<T>`. Acyclic garbage is freed the
-//! moment its last `Gc` drops. Garbage cycles, which leak under `Arc` and `Rc`, are found by a
+//! Hold objects through [`Gc<T>`] as you would through `Arc<T>`. Acyclic garbage is freed by the
+//! drop of its last `Gc` (or, when a collection on another thread examines it at that moment, as
+//! that collection ends: see [`Gc`]). Garbage cycles, which leak under `Arc` and `Rc`, are found by a
 //! trial-deletion collector that runs automatically (an allocation budget per generation, and
 //! memory pressure) or on [`collect`]. Types say which `Gc`s they own by implementing [`Trace`]
 //! (usually `#[derive(Trace)]`); mutable edges live in [`GcCell`], [`GcMutex`] or [`GcRwLock`].

@@ -18,8 +18,15 @@ use std::ptr::NonNull;
 /// A shared pointer to an object on janitor's managed heap.
 ///
 /// Use it like [`Arc`](std::sync::Arc): clone it, send it to another thread, store it, drop it.
-/// The object is dropped the moment its last `Gc` drops, unless it is part of a cycle: then the
+/// The object is dropped by the drop of its last `Gc`, unless it is part of a cycle: then the
 /// cycle collector frees it, at an automatic collection or at [`collect`](crate::gc::collect).
+///
+/// One exception, and its bound: a collection on another thread holds a count of its own (a *pin*)
+/// on each object it examines, from its start until its decision. A last `Gc` dropped meanwhile
+/// leaves that pin as the last count, and the object is dropped when the collection gives its
+/// pins back: before that [`collect`](crate::gc::collect) returns, or, for an automatic
+/// collection, on the `janitor-reclaimer` thread. `collect()` waits for both, so after
+/// `drop(last); collect();` on any thread the object is dropped, always.
 ///
 /// `Gc<T>` is `Send` and `Sync` when `T` is; [`Gc::new`] requires both, because the collector
 /// may trace and drop an object on any thread. For `Gc<dyn Trait>`, create a `Gc<T>` and coerce it
