@@ -1175,15 +1175,15 @@ fn collect_frees_every_cycle_that_was_garbage_when_it_was_called() {
     if ran_in_own_process("collect_frees_every_cycle_that_was_garbage_when_it_was_called") {
         return;
     }
-    const CHECKERS: usize = 4;
-    const ROUNDS: usize = 1000;
+    const CHECKERS: usize = 8;
+    const ROUNDS: usize = 750;
     let live: Arc<Vec<Gc<Loop>>> = Arc::new(
         (0..8)
             .map(|_| Loop::new(Arc::new(AtomicBool::new(false))))
             .collect(),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let lookalikes: Vec<_> = (0..2_u64)
+    let lookalikes: Vec<_> = (0..4_u64)
         .map(|index| {
             let (live, stop) = (live.clone(), stop.clone());
             std::thread::spawn(move || {
