@@ -211,22 +211,22 @@ macro_rules! scenario {
 mod acts {
     /// `Drop` clones the partner into the ledger's sink.
     pub const SMUGGLE: u8 = 1;
-    /// `Drop` clones the partner into the `mutex` of the node its `rw` holds (a sink node, which
-    /// the test keeps alive until this node's value is dropped).
-    pub const SMUGGLE_INTO_SINK_NODE: u8 = 1 << 7;
     /// `Drop` re-registers the partner for finalization.
     pub const REREGISTER_IN_DROP: u8 = 1 << 1;
     /// `Drop` suppresses the partner's finalization.
     pub const SUPPRESS_IN_DROP: u8 = 1 << 2;
     /// The finalizer re-registers its own object, the first time it runs.
     pub const REREGISTER_SELF_IN_FINALIZER: u8 = 1 << 3;
-    /// The finalizer re-registers the partner.
+    /// The finalizer re-registers the partner, the first time it runs.
     pub const REREGISTER_PARTNER_IN_FINALIZER: u8 = 1 << 4;
     /// The finalizer suppresses the partner's finalization.
     pub const SUPPRESS_PARTNER_IN_FINALIZER: u8 = 1 << 5;
     /// The finalizer checks that every clone smuggled into it (its `mutex`, and its `rw` node's
     /// `mutex`) refuses access.
     pub const CHECK_SMUGGLED_IN_FINALIZER: u8 = 1 << 6;
+    /// `Drop` clones the partner into the `mutex` of the node its `rw` holds (a sink node, which
+    /// the test keeps alive until this node's value is dropped).
+    pub const SMUGGLE_INTO_SINK_NODE: u8 = 1 << 7;
 }
 
 /// How many guards are inside each of a node's cells now.
