@@ -33,8 +33,13 @@ const PRESSURE_BUDGET: usize = 4 << 20;
 /// The global heap.
 pub(crate) struct Heap {
     lists: Mutex<Lists>,
-    /// Held for a whole collection, its drops and unpins included (`api.rs`).
+    /// The collection turn, held for a whole collection, its drops and unpins included; only an
+    /// induced collection waits for it (`api.rs`).
     pub(crate) collection: Mutex<()>,
+    /// Whether memory pressure that passed its budget found the turn taken and left its full
+    /// collection to the holder. Written, and the turn given back, only under this lock
+    /// (`api.rs`).
+    pub(crate) pressure_owed: Mutex<bool>,
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
@@ -132,6 +137,7 @@ impl Heap {
                 stats: Stats::default(),
             }),
             collection: Mutex::new(()),
+            pressure_owed: Mutex::new(false),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
             bytes: AtomicUsize::new(0),
             pressure: AtomicUsize::new(0),
