@@ -189,7 +189,8 @@ fn try_turn(heap: &'static Heap) -> Option<Turn> {
 /// gives the turn back under it too ([`give_back_turn`]), so the debt is never recorded just
 /// after the holder looked: either the try comes first, the turn is still held and the holder
 /// finds the debt, or the give-back comes first, and the try finds the turn free or held by a
-/// later holder, who will find the debt in turn.
+/// later holder, whose give-back finds the debt (or, if that holder is running an owed
+/// collection itself, the give-back of the next collection to end, see [`run`]).
 fn try_turn_or_owe(heap: &'static Heap) -> Option<Turn> {
     let mut owed = lock_debt(heap);
     let turn = try_turn(heap);
