@@ -19,6 +19,48 @@ pub(crate) use loom::sync::{Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
+/// A mutex whose holder can hand it straight to the thread that has waited longest
+/// ([`unlock_fair`]): for a lock held for long stretches by one thread that takes it again soon
+/// after, where std's mutex lets that thread barge in ahead of a waiter woken but not yet
+/// running, again and again. `parking_lot`'s mutex; it does not poison (a panic under it leaves
+/// what it guards to its owner's invariant).
+#[cfg(not(loom))]
+pub(crate) use parking_lot::{Mutex as FairMutex, MutexGuard as FairMutexGuard};
+
+/// Unlocks, handing the lock to the longest waiter if there is one (its next `lock` by this
+/// thread then queues behind that waiter).
+#[cfg(not(loom))]
+pub(crate) fn unlock_fair<T>(guard: FairMutexGuard<'_, T>) {
+    FairMutexGuard::unlock_fair(guard);
+}
+
+/// Under loom, loom's mutex (poisoning ignored, as `parking_lot` has none); fairness is a
+/// scheduling property loom does not model: it explores every order of waiters anyway.
+#[cfg(loom)]
+pub(crate) struct FairMutex<T>(loom::sync::Mutex<T>);
+
+#[cfg(loom)]
+pub(crate) type FairMutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+#[cfg(loom)]
+impl<T> FairMutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(loom::sync::Mutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> FairMutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Under loom a plain unlock: see [`FairMutex`].
+#[cfg(loom)]
+pub(crate) fn unlock_fair<T>(guard: FairMutexGuard<'_, T>) {
+    drop(guard);
+}
+
 #[cfg(loom)]
 pub(crate) use loom::thread::yield_now;
 #[cfg(not(loom))]

@@ -1,7 +1,10 @@
 //! The GC API, named after .NET's `System.GC`: collections, counts, generations, memory.
 //!
-//! Invariant owned here: every collection goes through [`run`], which serializes on the heap
-//! lock and counts the collection, whatever triggered it.
+//! Invariant owned here: every collection goes through [`run`], which serializes it on the
+//! heap's collection turn, whatever triggered it. Only an induced collection waits for the turn:
+//! an automatic one starts inside an allocation or `add_memory_pressure`, on a thread that may
+//! hold a lock a running collection's garbage `Drop` needs, so it only tries the turn, and goes
+//! on without it (an allocation) or leaves its full collection to the holder (memory pressure).
 
 use super::alloc;
 use super::collector;
@@ -9,6 +12,8 @@ use super::heap::{Heap, OLDEST, Trigger};
 use super::ptr::Gc;
 use super::reclaim;
 use super::weak::WeakGc;
+use crate::sync::MutexGuard;
+use std::sync::TryLockError;
 use std::time::Duration;
 
 /// The oldest generation, as .NET's `GC.MaxGeneration`.
@@ -46,11 +51,25 @@ pub(crate) fn is_collecting() -> bool {
     COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false) || reclaim::is_reclaimer_thread()
 }
 
-/// Runs one collection. Collections are serialized on the heap's collection turn. An induced
-/// collection takes the turn, and if aftermaths of earlier automatic collections are still with
-/// the reclaimer, gives it back, waits for them and takes it again, until none is left while it
-/// holds the turn (only a turn holder hands aftermaths over, so none can arrive after the check;
-/// and it never waits while holding the turn, which a reclaiming `Drop` may need). It then
+/// Runs one collection, then the full collection memory pressure left to this one, if any.
+///
+/// Collections are serialized on the heap's collection turn, but only an induced collection
+/// waits for it: the holder may be running the garbage's `Drop`s (an induced collection finishes
+/// its own), and an allocation or `add_memory_pressure` that waited could hold a lock such a
+/// `Drop` needs (issue 11, defect 4). So an automatic collection only tries the turn. One due to
+/// allocation that finds it taken does not run: the collection running is the one it wanted, and
+/// the budget stays spent, so the next tracked allocation tries again. One due to memory pressure
+/// that finds it taken records that a full collection is owed (see [`try_turn_or_owe`]); the
+/// holder, once it gives the turn back, runs it (on its thread, as an automatic collection: its
+/// drops go to the reclaimer). A holder runs at most one owed collection per call, so a thread
+/// is never kept collecting by pressure other threads keep adding; a debt left by the owed
+/// collection itself goes to the next collection to give the turn back, or to the next
+/// `add_memory_pressure`, which finds its budget still passed unless a full collection ran.
+///
+/// An induced collection takes the turn, and if aftermaths of earlier automatic collections are
+/// still with the reclaimer, gives it back, waits for them and takes it again, until none is left
+/// while it holds the turn (only a turn holder hands aftermaths over, so none can arrive after the
+/// check; and it never waits while holding the turn, which a reclaiming `Drop` may need). It then
 /// finishes its own within its turn, from the pins to the last unpin (which may queue an
 /// object for its finalizer): so when `collect` returns, every collection that ran before it has
 /// freed and queued what it found. It also first takes every thread's buffer of dead registered
@@ -59,41 +78,32 @@ pub(crate) fn is_collecting() -> bool {
 /// `collect` + `wait_for_pending_finalizers` (which takes the buffers again) finalizes all of it.
 /// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`); one started by an
 /// allocation is postponed while the reclaimer is behind (one started by memory pressure is not:
-/// the program declared that memory is short). A collection started from inside one on the same thread (by a
-/// `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
+/// the program declared that memory is short). A collection started from inside one on the same
+/// thread (by a `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
 fn run(generation: u8, trigger: Trigger) {
+    if run_once(generation, trigger, Debt::Collect) {
+        run_once(OLDEST, Trigger::MemoryPressure, Debt::Leave);
+    }
+}
+
+/// Whether a collection giving the turn back takes on the full collection memory pressure owes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Debt {
+    Collect,
+    Leave,
+}
+
+/// One collection (see [`run`]); returns whether it took on an owed full collection.
+fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
     let heap = heap();
     let induced = trigger == Trigger::Induced;
     if trigger == Trigger::Allocation && reclaim::is_behind() {
-        return;
+        return false;
     }
     let outermost = matches!(
         COLLECTING.try_with(|collecting| collecting.replace(true)),
         Ok(false)
     );
-    let take_turn = || {
-        heap.collection
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    let _turn = outermost.then(|| {
-        let mut turn = take_turn();
-        // Checked with the turn held: every collection that could still hand garbage over has
-        // done so. Waited without it: a reclaiming `Drop` may collect and need the turn. Bounded:
-        // threads that keep spending allocation budgets could otherwise hand over new work each
-        // time the turn is given back, and `collect` would never start.
-        let mut rounds = 0;
-        while induced
-            && rounds < MAX_WAITS_FOR_THE_RECLAIMER
-            && let Some(target) = reclaim::unfinished()
-        {
-            drop(turn);
-            reclaim::wait_until_finished(target);
-            turn = take_turn();
-            rounds += 1;
-        }
-        turn
-    });
     struct Done(bool);
     impl Drop for Done {
         fn drop(&mut self) {
@@ -103,6 +113,19 @@ fn run(generation: u8, trigger: Trigger) {
         }
     }
     let _done = Done(outermost);
+    let turn = if outermost {
+        let turn = match trigger {
+            Trigger::Induced => Some(take_turn_after_the_reclaimer(heap)),
+            Trigger::Allocation => try_turn(heap),
+            Trigger::MemoryPressure => try_turn_or_owe(heap),
+        };
+        if turn.is_none() {
+            return false;
+        }
+        turn
+    } else {
+        None
+    };
     // Objects that died before this call and wait in their threads' buffers reach the queue
     // first, so that `collect` + `wait_for_pending_finalizers` covers them too.
     if outermost {
@@ -112,11 +135,84 @@ fn run(generation: u8, trigger: Trigger) {
     let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
     if let Some(reservation) = reservation {
         reservation.hand_over(aftermath.unpin_shared_survivors());
-    } else {
-        if let Err((_, panic)) = aftermath.finish(heap) {
-            std::panic::resume_unwind(panic);
-        }
+    } else if let Err((_, panic)) = aftermath.finish(heap) {
+        // The turn goes back on the way out; a debt stays for the next holder.
+        std::panic::resume_unwind(panic);
     }
+    match turn {
+        Some(turn) if debt == Debt::Collect => give_back_turn(heap, turn),
+        _ => false,
+    }
+}
+
+/// The collection turn, held.
+type Turn = MutexGuard<'static, ()>;
+
+/// Takes the turn, waiting for it, once no aftermath handed to the reclaimer is unfinished (or
+/// after [`MAX_WAITS_FOR_THE_RECLAIMER`] rounds). Only an induced collection waits for the turn.
+fn take_turn_after_the_reclaimer(heap: &'static Heap) -> Turn {
+    let take_turn = || {
+        heap.collection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let mut turn = take_turn();
+    // Checked with the turn held: every collection that could still hand garbage over has
+    // done so. Waited without it: a reclaiming `Drop` may collect and need the turn. Bounded:
+    // threads that keep spending allocation budgets could otherwise hand over new work each
+    // time the turn is given back, and `collect` would never start. The turn is dropped here
+    // without settling a debt: this thread gives it back for good later, and settles then.
+    let mut rounds = 0;
+    while rounds < MAX_WAITS_FOR_THE_RECLAIMER
+        && let Some(target) = reclaim::unfinished()
+    {
+        drop(turn);
+        reclaim::wait_until_finished(target);
+        turn = take_turn();
+        rounds += 1;
+    }
+    turn
+}
+
+/// The turn if it is free. A poisoned turn is taken as is: nothing it guards can be
+/// half-updated (the collection state it serializes lives under the heap lock).
+fn try_turn(heap: &'static Heap) -> Option<Turn> {
+    match heap.collection.try_lock() {
+        Ok(turn) => Some(turn),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// The turn if it is free; otherwise records that a full collection is owed, for the holder to
+/// run once it gives the turn back. Tried under the debt's lock, and every holder that settles
+/// gives the turn back under it too ([`give_back_turn`]), so the debt is never recorded just
+/// after the holder looked: either the try comes first, the turn is still held and the holder
+/// finds the debt, or the give-back comes first, and the try finds the turn free or held by a
+/// later holder, whose give-back finds the debt (or, if that holder is running an owed
+/// collection itself, the give-back of the next collection to end, see [`run`]).
+fn try_turn_or_owe(heap: &'static Heap) -> Option<Turn> {
+    let mut owed = lock_debt(heap);
+    let turn = try_turn(heap);
+    if turn.is_none() {
+        *owed = true;
+    }
+    turn
+}
+
+/// Gives the turn back; returns whether a full collection was owed, which the caller now runs.
+fn give_back_turn(heap: &'static Heap, turn: Turn) -> bool {
+    let mut owed = lock_debt(heap);
+    drop(turn);
+    std::mem::take(&mut *owed)
+}
+
+/// The debt's lock. Nothing is waited for while it is held (the turn is only tried or given back
+/// under it) and no user code runs under it, so a poisoned one is taken as is.
+fn lock_debt(heap: &'static Heap) -> MutexGuard<'static, bool> {
+    heap.pressure_owed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How many times an induced collection gives the turn back to wait for the reclaimer before it
@@ -138,8 +234,15 @@ pub(crate) fn collect_automatically(generation: u8) {
 /// Collections also start on their own, when tracked allocations spend a budget or
 /// [`add_memory_pressure`] passes its own. Those never run a destructor on the allocating thread
 /// (which may hold any lock): the garbage they find is dropped on the `janitor-reclaimer` thread.
+/// Nor do they wait for a collection running on another thread (whose garbage `Drop`s may need
+/// a lock the allocating thread holds): an allocation goes on without its collection, and memory
+/// pressure leaves its full collection to the thread collecting, which runs it before it returns
+/// (so `collect` may run one more, automatic, collection after its own).
 /// `collect` first waits until the reclaimer has dropped what earlier automatic collections
-/// found, so when it returns, every cycle that was garbage when it was called is freed.
+/// found, so when it returns, every cycle that was garbage when it was called is freed. It is the
+/// one collection that waits for another to finish: calling it while holding a lock that a
+/// garbage `Drop` takes can deadlock with a `collect` on another thread, as `GC.Collect` followed
+/// by `GC.WaitForPendingFinalizers` can with a finalizer in .NET.
 ///
 /// ```
 /// use janitor::gc::{Gc, GcCell, Trace, collect, collection_count};
@@ -303,8 +406,20 @@ pub struct ZeroMemoryPressure;
 
 /// Tells the collector that live objects hold `bytes` of memory it does not see (native buffers,
 /// mapped files), as .NET's `GC.AddMemoryPressure`. When the pressure added since the last full
-/// collection passes its budget (4 MiB, or a third of the heap if larger), a full collection runs
-/// on the calling thread. Zero is an error, as in .NET.
+/// collection passes its budget (4 MiB, or a third of the heap if larger), a full collection runs.
+/// Zero is an error, as in .NET.
+///
+/// The call never waits for a collection, nor runs a destructor: the caller may hold a lock that
+/// a garbage `Drop` needs. If no collection is running, the full collection runs on the calling
+/// thread, as an automatic one (it decides here; the garbage's `Drop`s run on the
+/// `janitor-reclaimer` thread). If one is running, the call records that a full collection is
+/// owed and returns; the thread collecting runs it as soon as it is done with its own, before it
+/// returns (the running collection may be a young one, or may have scanned the heap before the
+/// pressure came, so it does not serve as the full collection). A thread runs at most one owed
+/// collection per collection of its own, so pressure that other threads keep adding never keeps one thread collecting; a
+/// debt that comes due while that owed collection runs goes to the next collection that ends,
+/// or to the next `add_memory_pressure`, which finds the budget still passed until a full
+/// collection has run.
 ///
 /// ```
 /// use janitor::gc::{add_memory_pressure, remove_memory_pressure};

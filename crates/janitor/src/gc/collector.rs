@@ -224,7 +224,9 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
         examined_objects: before.examined_objects + examined.len() as u64,
         freed_objects: before.freed_objects + condemned.len() as u64,
     };
-    drop(lists);
+    // Handed to the longest waiter (a `Gc::new` linking its object): a thread that collects back
+    // to back would otherwise take it again first, and starve allocations (issue 11).
+    crate::sync::unlock_fair(lists);
     heap.count_collection(max_generation);
     if max_generation == super::heap::OLDEST {
         heap.reset_pressure_since_full();

@@ -10,7 +10,7 @@
 //! may be dropped or being dropped, and the collector must not trace it.
 
 use super::object::{Header, Node, header_of_node, node_of};
-use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -32,9 +32,16 @@ const PRESSURE_BUDGET: usize = 4 << 20;
 
 /// The global heap.
 pub(crate) struct Heap {
-    lists: Mutex<Lists>,
-    /// Held for a whole collection, its drops and unpins included (`api.rs`).
+    /// Fair: a collection holds it for its scan and hands it to a waiting allocation when it
+    /// lets go (`collector.rs`), so back-to-back collections cannot starve `link`.
+    lists: FairMutex<Lists>,
+    /// The collection turn, held for a whole collection, its drops and unpins included; only an
+    /// induced collection waits for it (`api.rs`).
     pub(crate) collection: Mutex<()>,
+    /// Whether memory pressure that passed its budget found the turn taken and left its full
+    /// collection to the holder. Written, and the turn given back, only under this lock
+    /// (`api.rs`).
+    pub(crate) pressure_owed: Mutex<bool>,
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
@@ -118,7 +125,7 @@ pub(crate) struct PressureDue {
 impl Heap {
     pub(crate) fn new() -> Self {
         Self {
-            lists: Mutex::new(Lists {
+            lists: FairMutex::new(Lists {
                 heads: [std::ptr::null(); GENERATIONS],
                 tails: [std::ptr::null(); GENERATIONS],
                 objects: [0; GENERATIONS],
@@ -132,6 +139,7 @@ impl Heap {
                 stats: Stats::default(),
             }),
             collection: Mutex::new(()),
+            pressure_owed: Mutex::new(false),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
             bytes: AtomicUsize::new(0),
             pressure: AtomicUsize::new(0),
@@ -140,11 +148,9 @@ impl Heap {
     }
 
     /// Takes the heap lock. A panic never leaves the lists half-updated (no user code runs while
-    /// they change), so a poisoned lock is taken as is.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Lists> {
-        self.lists
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// they change), so the lock needs no poisoning, and has none.
+    pub(crate) fn lock(&self) -> FairMutexGuard<'_, Lists> {
+        self.lists.lock()
     }
 
     /// Links a new tracked object into gen 0; returns the generation to collect if this

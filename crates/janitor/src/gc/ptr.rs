@@ -69,7 +69,9 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
     /// cost one allocation and atomic counts, as with `Arc`. A tracked allocation may run an
     /// automatic collection before `new` returns; it traces and decides on this thread, and
     /// leaves the drops of the garbage it finds to the `janitor-reclaimer` thread, so `new` never
-    /// runs another object's `Drop` (which could need a lock the caller holds).
+    /// runs another object's `Drop` (which could need a lock the caller holds). Nor does it wait
+    /// for a collection another thread is running (which may be running such a `Drop`): it goes
+    /// on without its own, and a later allocation collects.
     ///
     /// ```
     /// let answer = janitor::gc::Gc::new(42_u64);
