@@ -161,3 +161,46 @@ fn an_acyclic_list_is_dropped_by_its_last_drop_when_no_collection_runs() {
     drop(head);
     assert_eq!(drops.load(Ordering::SeqCst), 10_000);
 }
+
+/// A garbage cycle member whose `Drop` calls `collect()`: found by automatic collections, it is
+/// dropped on the reclaimer, which then collects while `collect()` on another thread waits for it.
+#[derive(Trace)]
+struct Collector {
+    next: GcCell<Option<Gc<Collector>>>,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        collect();
+    }
+}
+
+fn make_collecting_garbage(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let a = Gc::new(Collector {
+            next: GcCell::new(None),
+        });
+        *a.next.borrow_mut() = Some(a.clone());
+        // Keeps the budget spent: automatic collections find the cycles.
+        for _ in 0..64 {
+            drop(node(&Arc::new(AtomicUsize::new(0))));
+        }
+    }
+}
+
+#[test]
+fn a_reclaimed_drop_that_collects_never_deadlocks_with_a_collect_waiting_for_the_reclaimer() {
+    let (done, finished) = std::sync::mpsc::channel();
+    let body = std::thread::spawn(move || {
+        while_others_work(2, make_collecting_garbage, || {
+            for _ in 0..200 {
+                collect();
+            }
+        });
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("collect() and a reclaimed Drop that collects deadlocked");
+    body.join().unwrap();
+}

@@ -113,7 +113,10 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
         }
     }
     let _done = Done(outermost);
-    let turn = if outermost {
+    // On the reclaimer, while an induced collection lends it the turn, it runs under that turn.
+    let borrowing =
+        outermost && induced && reclaim::is_reclaimer_thread() && heap.is_turn_lent_to_reclaimer();
+    let turn = if outermost && !borrowing {
         let turn = match trigger {
             Trigger::Induced => Some(take_turn_after_the_reclaimer(heap)),
             Trigger::Allocation => try_turn(heap),
@@ -148,8 +151,20 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
 /// The collection turn, held.
 type Turn = MutexGuard<'static, ()>;
 
-/// Takes the turn, waiting for it, once no aftermath handed to the reclaimer is unfinished (or
-/// after [`MAX_WAITS_FOR_THE_RECLAIMER`] rounds). Only an induced collection waits for the turn.
+/// Takes the turn, waiting for it, once no aftermath handed to the reclaimer is unfinished. Only
+/// an induced collection waits for the turn.
+///
+/// Checked with the turn held: only a turn holder hands aftermaths over, so every collection that
+/// could still hand garbage over has done so. The first [`MAX_WAITS_FOR_THE_RECLAIMER`] waits are
+/// made without the turn, so that automatic collections keep running meanwhile (threads that
+/// allocate beside a `collect` pay for their own garbage). But each of them may hand over more
+/// (even the very garbage this `collect` must free), so after those rounds it waits holding the
+/// turn: then nothing new can arrive, and when the wait ends every aftermath is finished, so a
+/// cycle that was garbage at the call is freed by this collection or already was. A reclaiming
+/// `Drop` that collects must not wait for the turn it holds meanwhile: it is lent to the reclaimer
+/// for the wait ([`Heap::lend_turn_to_reclaimer`]), and a collection induced on the reclaimer runs
+/// under it, as a nested one runs under its outer one. The turn is dropped here without settling
+/// a debt: this thread gives it back for good later, and settles then.
 fn take_turn_after_the_reclaimer(heap: &'static Heap) -> Turn {
     let take_turn = || {
         heap.collection
@@ -157,15 +172,12 @@ fn take_turn_after_the_reclaimer(heap: &'static Heap) -> Turn {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
     let mut turn = take_turn();
-    // Checked with the turn held: every collection that could still hand garbage over has
-    // done so. Waited without it: a reclaiming `Drop` may collect and need the turn. Bounded:
-    // threads that keep spending allocation budgets could otherwise hand over new work each
-    // time the turn is given back, and `collect` would never start. The turn is dropped here
-    // without settling a debt: this thread gives it back for good later, and settles then.
     let mut rounds = 0;
-    while rounds < MAX_WAITS_FOR_THE_RECLAIMER
-        && let Some(target) = reclaim::unfinished()
-    {
+    while let Some(target) = reclaim::unfinished() {
+        if rounds == MAX_WAITS_FOR_THE_RECLAIMER {
+            heap.lend_turn_to_reclaimer(|| reclaim::wait_until_finished(target));
+            break;
+        }
         drop(turn);
         reclaim::wait_until_finished(target);
         turn = take_turn();
@@ -216,7 +228,7 @@ fn lock_debt(heap: &'static Heap) -> MutexGuard<'static, bool> {
 }
 
 /// How many times an induced collection gives the turn back to wait for the reclaimer before it
-/// starts anyway (see `run`).
+/// waits holding it (see [`take_turn_after_the_reclaimer`]).
 const MAX_WAITS_FOR_THE_RECLAIMER: u32 = 4;
 
 /// Runs the collection an allocation found due.

@@ -10,7 +10,7 @@
 //! may be dropped or being dropped, and the collector must not trace it.
 
 use super::object::{Header, Node, header_of_node, node_of};
-use crate::sync::{AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -41,6 +41,9 @@ pub(crate) struct Heap {
     /// Whether memory pressure that passed its budget found the turn taken and left its full
     /// collection to the holder. Written, and the turn given back, only under this lock
     /// (`api.rs`).
+    /// Set while the turn's holder waits for the reclaimer holding it: a collection induced on
+    /// the reclaimer (by a `Drop` it runs) runs under that turn instead of waiting for it.
+    turn_lent_to_reclaimer: AtomicBool,
     pub(crate) pressure_owed: Mutex<bool>,
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
@@ -140,6 +143,7 @@ impl Heap {
             }),
             collection: Mutex::new(()),
             pressure_owed: Mutex::new(false),
+            turn_lent_to_reclaimer: AtomicBool::new(false),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
             bytes: AtomicUsize::new(0),
             pressure: AtomicUsize::new(0),
@@ -223,6 +227,29 @@ impl Heap {
     /// Memory pressure currently declared.
     pub(crate) fn pressure(&self) -> usize {
         self.pressure.load(Ordering::Relaxed)
+    }
+
+    /// Runs `wait` (the turn's holder waiting for the reclaimer) with the turn lent to the
+    /// reclaimer thread. Sound because the holder does nothing under the turn meanwhile, and the
+    /// wait ends only once the reclaimer has finished the aftermaths it waits for, so a collection
+    /// the reclaimer ran under the lent turn has ended before the holder goes on. `SeqCst`: the
+    /// flag is read by the reclaimer inside an aftermath that the wait's target includes, after
+    /// the store (the aftermath was handed over under the turn, before this call).
+    pub(crate) fn lend_turn_to_reclaimer(&self, wait: impl FnOnce()) {
+        struct Lent<'a>(&'a AtomicBool);
+        impl Drop for Lent<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        self.turn_lent_to_reclaimer.store(true, Ordering::SeqCst);
+        let _lent = Lent(&self.turn_lent_to_reclaimer);
+        wait();
+    }
+
+    /// Whether the turn's holder lends it to the reclaimer now.
+    pub(crate) fn is_turn_lent_to_reclaimer(&self) -> bool {
+        self.turn_lent_to_reclaimer.load(Ordering::SeqCst)
     }
 
     /// Resets the pressure counted towards the next full collection.
