@@ -27,11 +27,12 @@
 //! Lock order: heap lock, then this lock; nothing that can free an object or allocate one runs
 //! while this lock is held (values taken out are dropped after it is released).
 //!
-//! Pitfall: a key the collector never examines (an untracked object, decided immutable and
-//! acyclic at its construction, such as a `Gc<String>`) is never traced, so a value attached to
-//! it that references it back keeps it alive for ever: a leak, never a use after free (the
-//! value's references look held from outside). Key tables on tracked objects (types with a
-//! `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`) when values may point back to their keys.
+//! Untracked keys: an object the collector does not track (decided immutable and acyclic at its
+//! construction, such as a `Gc<String>`) is in no generation list, yet an attachment gives it an
+//! edge its type does not know of, and a value that reaches its key back makes a cycle through
+//! it. So a full collection also examines the untracked keys in the side map ([`untracked_keys`])
+//! and the untracked objects their values reach (`collector.rs`, `Untracked`): such a cycle is
+//! freed by the next full collection, as .NET never keeps a key alive through its own value.
 
 use super::object::Header;
 use super::ptr::Gc;
@@ -85,6 +86,21 @@ pub(crate) fn trace_attached(held: &Held, header: NonNull<Header>, tracer: &mut 
             attachment.value.trace(tracer);
         }
     }
+}
+
+/// The keys with attachments that the collector does not track, for a full collection to
+/// examine (`collector.rs`). Each header is allocated while the map is held (a key's attachments
+/// are detached before its memory is released) and weakened (the table's index holds a `WeakGc`
+/// to it); its count may be zero (its destroyer waits for the map), which a pin refuses.
+pub(crate) fn untracked_keys(held: &Held) -> Vec<NonNull<Header>> {
+    let Some(map) = held.0.as_ref() else {
+        return Vec::new();
+    };
+    map.keys()
+        .filter_map(|&address| NonNull::new(address as *mut Header))
+        // SAFETY: allocated while the map is held (see above); the vtable never changes.
+        .filter(|header| !unsafe { header.as_ref() }.vtable.tracked)
+        .collect()
 }
 
 /// Takes the values attached to an object that is being destroyed; the caller drops them once
@@ -158,9 +174,10 @@ pub struct KeyAlreadyPresent;
 /// value is dropped (unless something else holds it). Keys are compared by identity
 /// ([`Gc::ptr_eq`]), never by value.
 ///
-/// A value that references its key is collected with it only if the key is tracked by the
-/// collector (its type has a `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`); with an untracked
-/// key (say a `Gc<String>`) such a pair leaks. Values that do not reference their key never leak.
+/// This holds for every key type. A key the collector does not track (its type has no
+/// `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`, say a `Gc<String>`) is examined, with what
+/// its values reach, by full collections ([`collect`](crate::gc::collect), and the automatic full
+/// ones): a value that points back to such a key is freed with it at the next full collection.
 ///
 /// A key that is already being dropped, as a member of a garbage cycle reached from the `Drop` of
 /// another member, takes no value: `add`, `try_add` and `get_or_insert_with` succeed, but the value
@@ -178,6 +195,18 @@ pub struct KeyAlreadyPresent;
 /// drop(note);
 /// drop(document); // the key dies: its entry and value go with it
 /// assert!(weak_note.upgrade().is_none());
+/// ```
+///
+/// ```
+/// use janitor::gc::{ConditionalWeakTable, Gc, collect};
+///
+/// let backlinks = ConditionalWeakTable::new();
+/// let page = Gc::new(String::from("index.html")); // untracked: no `Gc` inside
+/// backlinks.add(&page, Gc::new(page.clone())).unwrap(); // the value points back to its key
+/// let weak_page = Gc::downgrade(&page);
+/// drop(page);
+/// collect();
+/// assert!(weak_page.upgrade().is_none(), "the value did not keep its key alive");
 /// ```
 pub struct ConditionalWeakTable<K: ?Sized, V: ?Sized> {
     id: u64,
