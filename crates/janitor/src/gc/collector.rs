@@ -744,4 +744,108 @@ mod loom {
             assert_all_freed(&freed);
         });
     }
+
+    /// An untracked table key (no `Gc` inside), its value pointing back to it (untracked too).
+    #[derive(Trace)]
+    struct Leaf {
+        #[trace(skip)]
+        id: usize,
+        #[trace(skip)]
+        freed: Arc<[AtomicBool; 2]>,
+    }
+
+    impl Drop for Leaf {
+        fn drop(&mut self) {
+            assert!(
+                !self.freed[self.id].swap(true, Ordering::SeqCst),
+                "a key dropped twice"
+            );
+        }
+    }
+
+    #[derive(Trace)]
+    struct Back {
+        key: Gc<Leaf>,
+        #[trace(skip)]
+        freed: Arc<[AtomicBool; 2]>,
+    }
+
+    impl Drop for Back {
+        fn drop(&mut self) {
+            self.freed[1].store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A full collection pins an untracked key by the address in the side map (see
+    /// `Untracked`), while the mutator reads the key's value and drops its last outside
+    /// reference to the key, then the value. Whatever the order, nothing is freed while the
+    /// mutator can reach it (the key's `W` bit keeps its holder off the unique-drop shortcut,
+    /// which the pin would break), and once it let go a collection frees key and value.
+    #[test]
+    fn loom_a_collection_pinning_an_untracked_key_races_its_last_drop() {
+        use crate::gc::ConditionalWeakTable;
+        model(|| {
+            let freed = flags();
+            let table = Arc::new(ConditionalWeakTable::new());
+            let key = Gc::new(Leaf {
+                id: 0,
+                freed: freed.clone(),
+            });
+            let back = Gc::new(Back {
+                key: key.clone(),
+                freed: freed.clone(),
+            });
+            table.add(&key, back).unwrap();
+            let mutator = {
+                let (table, freed) = (table.clone(), freed.clone());
+                loom::thread::spawn(move || {
+                    let value = table.get(&key).expect("a live key has its value");
+                    drop(key);
+                    assert_none_freed(&freed);
+                    assert_eq!(value.key.id, 0);
+                    drop(value);
+                })
+            };
+            collect();
+            mutator.join().unwrap();
+            collect();
+            assert_all_freed(&freed);
+            drop(table);
+        });
+    }
+
+    /// The same race where the mutator's reference is the key's only one (its value does not
+    /// point back): its drop is the last, and takes the read-modify-write path because the key
+    /// is weakened, so a pin taken by address either comes first (the unpin then frees the key)
+    /// or is refused (count zero). The key and its value are dropped exactly once.
+    #[test]
+    fn loom_a_collection_pinning_an_untracked_key_races_its_only_holders_drop() {
+        use crate::gc::ConditionalWeakTable;
+        model(|| {
+            let freed = flags();
+            let table = Arc::new(ConditionalWeakTable::new());
+            let key = Gc::new(Leaf {
+                id: 0,
+                freed: freed.clone(),
+            });
+            let note = Gc::new(Leaf {
+                id: 1,
+                freed: freed.clone(),
+            });
+            table.add(&key, note).unwrap();
+            let mutator = {
+                let freed = freed.clone();
+                loom::thread::spawn(move || {
+                    assert_eq!(key.id, 0);
+                    assert_none_freed(&freed);
+                    drop(key);
+                })
+            };
+            collect();
+            mutator.join().unwrap();
+            collect();
+            assert_all_freed(&freed);
+            drop(table);
+        });
+    }
 }

@@ -38,6 +38,7 @@ use super::object::Header;
 use super::ptr::Gc;
 use super::trace::{Trace, Tracer};
 use super::weak::WeakGc;
+use crate::sync::{Mutex as SideMutex, MutexGuard as SideGuard};
 use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -56,19 +57,26 @@ struct Attachment {
 /// Attachments by key header address.
 type Attachments = HashMap<usize, Vec<Attachment>>;
 
-struct SideMap(Mutex<Option<Attachments>>);
+/// The side map's lock is loom's under `--cfg loom`: the collector holds it while it pins keys,
+/// and a model (`collector.rs`) races that with a key's last drop, which takes it to detach.
+struct SideMap(SideMutex<Option<Attachments>>);
 
 // SAFETY: the map holds `Gc<dyn Any + Send + Sync>`s, which are `Send`; the raw addresses are keys.
 unsafe impl Sync for SideMap {}
 
-static ATTACHMENTS: SideMap = SideMap(Mutex::new(None));
+#[cfg(not(loom))]
+static ATTACHMENTS: SideMap = SideMap(SideMutex::new(None));
+#[cfg(loom)]
+::loom::lazy_static! {
+    static ref ATTACHMENTS: SideMap = SideMap(SideMutex::new(None));
+}
 static IN_USE: AtomicBool = AtomicBool::new(false);
 static NEXT_TABLE: AtomicU64 = AtomicU64::new(0);
 
 /// The side map, held: the collector holds it while it traces and seals.
-pub(crate) struct Held(MutexGuard<'static, Option<Attachments>>);
+pub(crate) struct Held(SideGuard<'static, Option<Attachments>>);
 
-fn lock() -> MutexGuard<'static, Option<Attachments>> {
+fn lock() -> SideGuard<'static, Option<Attachments>> {
     // Nothing panics while holding the lock except an allocation failure of the map itself.
     ATTACHMENTS.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
