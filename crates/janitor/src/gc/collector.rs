@@ -318,8 +318,10 @@ struct Untracked {
     index_of: HashMap<NonNull<Header>, u32>,
     /// The examined indices of the keys.
     keys: Vec<usize>,
-    /// The untracked objects each traced object points to, by its examined index.
-    children: HashMap<usize, Vec<NonNull<Header>>>,
+    /// The untracked objects the traced values point to: those of examined object `i` are
+    /// `children[starts[i]..starts[i + 1]]` (objects are traced in index order, each once).
+    children: Vec<NonNull<Header>>,
+    starts: Vec<usize>,
 }
 
 impl Untracked {
@@ -328,7 +330,8 @@ impl Untracked {
         let mut untracked = Untracked {
             index_of: HashMap::new(),
             keys: Vec::new(),
-            children: HashMap::new(),
+            children: Vec::new(),
+            starts: vec![0],
         };
         for header in ephemeron::untracked_keys(held) {
             // SAFETY: allocated while the map is held; weakened, so pinning it by address is
@@ -352,13 +355,19 @@ impl Untracked {
         }
     }
 
-    /// Takes the untracked children the last trace found, as those of object `index`.
+    /// Takes the untracked children the last trace found, as those of object `index`, the next
+    /// one in index order.
     fn note_children(&mut self, index: usize, sink: &mut EdgeSink) {
-        if let Some(found) = &mut sink.untracked
-            && !found.is_empty()
-        {
-            self.children.insert(index, std::mem::take(found));
+        debug_assert_eq!(self.starts.len(), index + 1);
+        if let Some(found) = &mut sink.untracked {
+            self.children.append(found);
         }
+        self.starts.push(self.children.len());
+    }
+
+    /// The positions in `children` of object `index`'s untracked children.
+    fn children_of(&self, index: usize) -> Range<usize> {
+        self.starts[index]..self.starts[index + 1]
     }
 
     /// From the keys, along recorded edges and untracked children, pins and traces every
@@ -382,7 +391,8 @@ impl Untracked {
                     .iter()
                     .map(|&target| target as usize),
             );
-            for child in self.children.remove(&index).unwrap_or_default() {
+            for position in self.children_of(index) {
+                let child = self.children[position];
                 let target = match self.index_of.get(&child) {
                     Some(&target) => target,
                     None => {
@@ -415,13 +425,12 @@ impl Untracked {
         }
         // Objects no key reaches may still point to examined untracked objects (a tracked
         // object holding a key): those references are internal too.
-        for (index, children) in self.children.drain() {
-            extra.extend(
-                children
-                    .iter()
-                    .filter_map(|child| self.index_of.get(child))
-                    .map(|&target| (index, target)),
-            );
+        for (index, _) in reached.iter().enumerate().filter(|(_, reached)| !**reached) {
+            for position in self.children_of(index) {
+                if let Some(&target) = self.index_of.get(&self.children[position]) {
+                    extra.push((index, target));
+                }
+            }
         }
         if !extra.is_empty() {
             merge_edges(examined, &mut sink.edges, extra);
