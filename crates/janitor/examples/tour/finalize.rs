@@ -180,8 +180,8 @@ fn resurrection(tour: &mut Timeline) {
 }
 
 /// A key for the ConditionalWeakTable: someone else's object, with no room for our notes. It can
-/// point to another document, so the collector tracks it (an untracked key would keep a value
-/// that points back to it alive: see `ConditionalWeakTable`).
+/// point to another document, so the collector tracks it; an untracked key (say a `Gc<String>`)
+/// behaves the same, its cycles freed by full collections (see `ConditionalWeakTable`).
 #[derive(Trace)]
 struct Document {
     #[trace(skip)]

@@ -9,6 +9,8 @@
 //!    refuses a count of zero (that object is being freed by another thread: it is skipped, and
 //!    its edges count as external). The word the pin wrote is the object's *snapshot*: its count
 //!    then, and a version that every later clone or drop changes. Pinned objects cannot be freed.
+//!    A full collection also pins the untracked keys of tables, and, while tracing, the untracked
+//!    objects on the way from them back to them ([`Untracked`]).
 //! 2. *Trace with cells held.* Each examined object's value is traced once; every cell met on the
 //!    way is held (`GcCell` flag, `GcMutex` lock, `GcRwLock` read lock) until step 6, so the edges
 //!    recorded stay in place. A cell that cannot be held makes its object *opaque*.
@@ -45,6 +47,7 @@ use super::object::{self, Header};
 use super::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use super::{ephemeron, finalizer, release, trial};
 use crate::gc::count::Snapshot;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
@@ -152,22 +155,31 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
         max_generation,
         edges: Vec::new(),
         holds: Holds::default(),
+        untracked: None,
     };
     // Attached values are edges of their keys: the side map is held like a cell until the
     // isolate is sealed.
     let attachments = ephemeron::hold();
+    // A full collection also examines the untracked keys of tables, and the untracked objects on
+    // the way from their values back to them (see `Untracked`).
+    let mut untracked = match &attachments {
+        Some(held) if max_generation == super::heap::OLDEST => {
+            Untracked::pin_keys(held, &mut examined)
+        }
+        _ => None,
+    };
+    if untracked.is_some() {
+        sink.untracked = Some(Vec::new());
+    }
     let traced = catch_unwind(AssertUnwindSafe(|| {
-        for object in &mut examined {
-            let start = sink.edges.len();
-            sink.holds.opaque = false;
-            let mut tracer = Tracer::collection(&mut sink);
-            // SAFETY: the object is pinned, so its value is live.
-            unsafe { object::trace(object.header, &mut tracer) };
-            if let Some(attachments) = &attachments {
-                ephemeron::trace_attached(attachments, object.header, &mut tracer);
+        for index in 0..examined.len() {
+            trace_examined(&mut examined, index, &mut sink, attachments.as_ref());
+            if let Some(untracked) = &mut untracked {
+                untracked.note_children(index, &mut sink);
             }
-            object.edges = start..sink.edges.len();
-            object.opaque = sink.holds.opaque;
+        }
+        if let Some(untracked) = &mut untracked {
+            untracked.examine_reached(&mut examined, &mut sink, attachments.as_ref());
         }
     }));
     if let Err(panic) = traced {
@@ -192,6 +204,11 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     unsafe { sink.holds.release_all() };
     for &index in &condemned {
         let header = examined[index].header;
+        // SAFETY: pinned, so allocated.
+        if !unsafe { header.as_ref() }.vtable.tracked {
+            // An untracked key of a table, or an object on the way back to one: in no list.
+            continue;
+        }
         // SAFETY: a linked tracked object, and the lock is held.
         unsafe { lists.remove(header) };
         // A `Drop` of the isolate may clone a member out of it (step 7): a later collection
@@ -251,6 +268,190 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
         isolate,
         survivors: survivors.iter().map(|object| object.header).collect(),
     }
+}
+
+/// Traces one examined object, its attached values included, and records its edges after those
+/// recorded so far.
+fn trace_examined(
+    examined: &mut [Examined],
+    index: usize,
+    sink: &mut EdgeSink,
+    attachments: Option<&ephemeron::Held>,
+) {
+    let header = examined[index].header;
+    let start = sink.edges.len();
+    sink.holds.opaque = false;
+    let mut tracer = Tracer::collection(sink);
+    // SAFETY: the object is pinned, so its value is live.
+    unsafe { object::trace(header, &mut tracer) };
+    if let Some(attachments) = attachments {
+        ephemeron::trace_attached(attachments, header, &mut tracer);
+    }
+    examined[index].edges = start..sink.edges.len();
+    examined[index].opaque = sink.holds.opaque;
+}
+
+/// The untracked objects a full collection examines while some table has an untracked key.
+///
+/// An untracked object is never on a cycle of its own edges (`ARCHITECTURE.md`, tracking rule),
+/// but a table adds an edge the object's type does not know of: from a key to its value. A value
+/// that reaches its untracked key back forms a cycle through untracked objects, which the
+/// collector must examine to free it (.NET never keeps a key alive through its own value). So a
+/// full collection also pins the untracked keys that have attachments, and, from them along
+/// recorded edges (attached values included), every untracked object that can hold a `Gc`: all
+/// the objects of any such cycle (every object on one is reachable from its key). Untracked
+/// objects that nothing examined reaches from a key are not examined, so the cost is the
+/// tables' own subgraph.
+///
+/// Pinning an untracked object is sound only where its holders cannot be using the
+/// unique-holder shortcuts, which skip the read-modify-write because "nothing pins an untracked
+/// object behind the holder's back" (`CountWord::is_unique`, `finalize_unique`,
+/// `claim_finalizer`). A key is pinned by the address the side map holds: it is weakened (the
+/// table made a `WeakGc` to it before attaching), and `W` disables every shortcut; its header
+/// is allocated while the map is held, and a key whose count reached zero is refused by the pin.
+/// Every other untracked object is pinned through an edge held in place (a field of a pinned
+/// value, a held cell, or an attached value with the map held): that edge is a reference, so a
+/// holder that reads a count of one is the edge itself, which cannot be dropped while the pin is
+/// taken, and any later drop sees the pin's count.
+struct Untracked {
+    /// The examined index of each untracked object examined.
+    index_of: HashMap<NonNull<Header>, u32>,
+    /// The examined indices of the keys.
+    keys: Vec<usize>,
+    /// The untracked objects the traced values point to: those of examined object `i` are
+    /// `children[starts[i]..starts[i + 1]]` (objects are traced in index order, each once).
+    children: Vec<NonNull<Header>>,
+    starts: Vec<usize>,
+}
+
+impl Untracked {
+    /// Pins the untracked keys of the side map; `None` if there are none.
+    fn pin_keys(held: &ephemeron::Held, examined: &mut Vec<Examined>) -> Option<Untracked> {
+        let mut untracked = Untracked {
+            index_of: HashMap::new(),
+            keys: Vec::new(),
+            children: Vec::new(),
+            starts: vec![0],
+        };
+        for header in ephemeron::untracked_keys(held) {
+            // SAFETY: allocated while the map is held; weakened, so pinning it by address is
+            // sound (see above); a count of zero is refused.
+            let Some(snapshot) = unsafe { header.as_ref() }.count.pin() else {
+                continue;
+            };
+            untracked.index_of.insert(header, examined.len() as u32);
+            untracked.keys.push(examined.len());
+            examined.push(Examined {
+                header,
+                snapshot,
+                edges: 0..0,
+                opaque: false,
+            });
+        }
+        if untracked.keys.is_empty() {
+            None
+        } else {
+            Some(untracked)
+        }
+    }
+
+    /// Takes the untracked children the last trace found, as those of object `index`, the next
+    /// one in index order.
+    fn note_children(&mut self, index: usize, sink: &mut EdgeSink) {
+        debug_assert_eq!(self.starts.len(), index + 1);
+        if let Some(found) = &mut sink.untracked {
+            self.children.append(found);
+        }
+        self.starts.push(self.children.len());
+    }
+
+    /// The positions in `children` of object `index`'s untracked children.
+    fn children_of(&self, index: usize) -> Range<usize> {
+        self.starts[index]..self.starts[index + 1]
+    }
+
+    /// From the keys, along recorded edges and untracked children, pins and traces every
+    /// untracked object that can hold a `Gc` (a leaf that is no key is on no cycle), and records
+    /// the edges to them. Every examined object's edges stay contiguous in `sink.edges`.
+    fn examine_reached(
+        &mut self,
+        examined: &mut Vec<Examined>,
+        sink: &mut EdgeSink,
+        attachments: Option<&ephemeron::Held>,
+    ) {
+        let mut reached = vec![false; examined.len()];
+        let mut stack = self.keys.clone();
+        let mut extra: Vec<(usize, u32)> = Vec::new();
+        while let Some(index) = stack.pop() {
+            if std::mem::replace(&mut reached[index], true) {
+                continue;
+            }
+            stack.extend(
+                sink.edges[examined[index].edges.clone()]
+                    .iter()
+                    .map(|&target| target as usize),
+            );
+            for position in self.children_of(index) {
+                let child = self.children[position];
+                let target = match self.index_of.get(&child) {
+                    Some(&target) => target,
+                    None => {
+                        // SAFETY: `child` was reported by a trace whose edge is still held in
+                        // place (a pinned value, a held cell, the held side map): live.
+                        let child_ref = unsafe { child.as_ref() };
+                        if !child_ref.vtable.holds_gc {
+                            continue;
+                        }
+                        let Some(snapshot) = child_ref.count.pin() else {
+                            continue;
+                        };
+                        let target = examined.len();
+                        self.index_of.insert(child, target as u32);
+                        examined.push(Examined {
+                            header: child,
+                            snapshot,
+                            edges: 0..0,
+                            opaque: false,
+                        });
+                        reached.push(false);
+                        trace_examined(examined, target, sink, attachments);
+                        self.note_children(target, sink);
+                        target as u32
+                    }
+                };
+                extra.push((index, target));
+                stack.push(target as usize);
+            }
+        }
+        // Objects no key reaches may still point to examined untracked objects (a tracked
+        // object holding a key): those references are internal too.
+        for (index, _) in reached.iter().enumerate().filter(|(_, reached)| !**reached) {
+            for position in self.children_of(index) {
+                if let Some(&target) = self.index_of.get(&self.children[position]) {
+                    extra.push((index, target));
+                }
+            }
+        }
+        if !extra.is_empty() {
+            merge_edges(examined, &mut sink.edges, extra);
+        }
+    }
+}
+
+/// Adds `extra` edges (source, target) to their sources' ranges, rebuilding the edge list.
+fn merge_edges(examined: &mut [Examined], edges: &mut Vec<u32>, mut extra: Vec<(usize, u32)>) {
+    extra.sort_unstable_by_key(|&(source, _)| source);
+    let mut merged = Vec::with_capacity(edges.len() + extra.len());
+    let mut pending = extra.into_iter().peekable();
+    for (index, object) in examined.iter_mut().enumerate() {
+        let start = merged.len();
+        merged.extend_from_slice(&edges[object.edges.clone()]);
+        while let Some((_, target)) = pending.next_if(|&(source, _)| source == index) {
+            merged.push(target);
+        }
+        object.edges = start..merged.len();
+    }
+    *edges = merged;
 }
 
 impl trial::Examinee for Examined {
@@ -604,6 +805,110 @@ mod loom {
             mutator.join().unwrap();
             collect();
             assert_all_freed(&freed);
+        });
+    }
+
+    /// An untracked table key (no `Gc` inside), its value pointing back to it (untracked too).
+    #[derive(Trace)]
+    struct Leaf {
+        #[trace(skip)]
+        id: usize,
+        #[trace(skip)]
+        freed: Arc<[AtomicBool; 2]>,
+    }
+
+    impl Drop for Leaf {
+        fn drop(&mut self) {
+            assert!(
+                !self.freed[self.id].swap(true, Ordering::SeqCst),
+                "a key dropped twice"
+            );
+        }
+    }
+
+    #[derive(Trace)]
+    struct Back {
+        key: Gc<Leaf>,
+        #[trace(skip)]
+        freed: Arc<[AtomicBool; 2]>,
+    }
+
+    impl Drop for Back {
+        fn drop(&mut self) {
+            self.freed[1].store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A full collection pins an untracked key by the address in the side map (see
+    /// `Untracked`), while the mutator reads the key's value and drops its last outside
+    /// reference to the key, then the value. Whatever the order, nothing is freed while the
+    /// mutator can reach it (the key's `W` bit keeps its holder off the unique-drop shortcut,
+    /// which the pin would break), and once it let go a collection frees key and value.
+    #[test]
+    fn loom_a_collection_pinning_an_untracked_key_races_its_last_drop() {
+        use crate::gc::ConditionalWeakTable;
+        model(|| {
+            let freed = flags();
+            let table = Arc::new(ConditionalWeakTable::new());
+            let key = Gc::new(Leaf {
+                id: 0,
+                freed: freed.clone(),
+            });
+            let back = Gc::new(Back {
+                key: key.clone(),
+                freed: freed.clone(),
+            });
+            table.add(&key, back).unwrap();
+            let mutator = {
+                let (table, freed) = (table.clone(), freed.clone());
+                loom::thread::spawn(move || {
+                    let value = table.get(&key).expect("a live key has its value");
+                    drop(key);
+                    assert_none_freed(&freed);
+                    assert_eq!(value.key.id, 0);
+                    drop(value);
+                })
+            };
+            collect();
+            mutator.join().unwrap();
+            collect();
+            assert_all_freed(&freed);
+            drop(table);
+        });
+    }
+
+    /// The same race where the mutator's reference is the key's only one (its value does not
+    /// point back): its drop is the last, and takes the read-modify-write path because the key
+    /// is weakened, so a pin taken by address either comes first (the unpin then frees the key)
+    /// or is refused (count zero). The key and its value are dropped exactly once.
+    #[test]
+    fn loom_a_collection_pinning_an_untracked_key_races_its_only_holders_drop() {
+        use crate::gc::ConditionalWeakTable;
+        model(|| {
+            let freed = flags();
+            let table = Arc::new(ConditionalWeakTable::new());
+            let key = Gc::new(Leaf {
+                id: 0,
+                freed: freed.clone(),
+            });
+            let note = Gc::new(Leaf {
+                id: 1,
+                freed: freed.clone(),
+            });
+            table.add(&key, note).unwrap();
+            let mutator = {
+                let freed = freed.clone();
+                loom::thread::spawn(move || {
+                    assert_eq!(key.id, 0);
+                    assert_none_freed(&freed);
+                    drop(key);
+                })
+            };
+            collect();
+            mutator.join().unwrap();
+            collect();
+            assert_all_freed(&freed);
+            drop(table);
         });
     }
 }

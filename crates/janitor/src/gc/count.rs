@@ -204,8 +204,8 @@ impl CountWord {
     ///
     /// Sound for the reasons [`CountWord::is_unique`] gives: nobody else holds a reference to
     /// clone from or to change the registration through, no weak reference exists to upgrade
-    /// from, and nothing pins an untracked object except through a reference held in place (see
-    /// [`CountWord::is_unique`]); so no other thread writes the
+    /// from, and nothing pins an untracked object without `W` except through a reference held in
+    /// place (see [`CountWord::is_unique`]); so no other thread writes the
     /// word between the load and the store. The `Acquire` load orders every other holder's uses
     /// before the hand-over, and the queue's hand-over (`handoff.rs`) publishes the store to the
     /// finalizer thread.
@@ -247,10 +247,13 @@ impl CountWord {
     /// finalization: then its drop frees the object without a read-modify-write.
     ///
     /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
-    /// from which to clone, nothing pins an untracked object except the finalizer thread's pass
-    /// over queued objects (`confined.rs`), which pins only through an edge it holds in place (a
-    /// queued value's field, or a cell it holds), and such an edge is a reference, so a holder
-    /// that reads one is not alone while the pin exists; no weak reference
+    /// from which to clone, nothing pins an untracked object without `W` except through an edge
+    /// held in place (the finalizer thread's pass over queued objects, `confined.rs`: a queued
+    /// value's field or a cell it holds; a full collection examining what the values of tables
+    /// reach, `collector.rs`: a pinned value's field, a held cell, or an attached value while the
+    /// side map is held), and such an edge is a reference, so a holder that reads one is not
+    /// alone while the pin exists (the only untracked objects pinned by address, the keys of
+    /// tables, are weakened, which this check refuses); no weak reference
     /// exists to upgrade from (making one needs a reference, and sets `W` first), and the
     /// holder's own earlier clones and downgrades precede this load, so it cannot read a value
     /// from before them. The load is `Acquire`: a count of one was written by the `Release` drop

@@ -27,16 +27,18 @@
 //! Lock order: heap lock, then this lock; nothing that can free an object or allocate one runs
 //! while this lock is held (values taken out are dropped after it is released).
 //!
-//! Pitfall: a key the collector never examines (an untracked object, decided immutable and
-//! acyclic at its construction, such as a `Gc<String>`) is never traced, so a value attached to
-//! it that references it back keeps it alive for ever: a leak, never a use after free (the
-//! value's references look held from outside). Key tables on tracked objects (types with a
-//! `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`) when values may point back to their keys.
+//! Untracked keys: an object the collector does not track (decided immutable and acyclic at its
+//! construction, such as a `Gc<String>`) is in no generation list, yet an attachment gives it an
+//! edge its type does not know of, and a value that reaches its key back makes a cycle through
+//! it. So a full collection also examines the untracked keys in the side map ([`untracked_keys`])
+//! and the untracked objects their values reach (`collector.rs`, `Untracked`): such a cycle is
+//! freed by the next full collection, as .NET never keeps a key alive through its own value.
 
 use super::object::Header;
 use super::ptr::Gc;
 use super::trace::{Trace, Tracer};
 use super::weak::WeakGc;
+use crate::sync::{Mutex as SideMutex, MutexGuard as SideGuard};
 use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -55,19 +57,26 @@ struct Attachment {
 /// Attachments by key header address.
 type Attachments = HashMap<usize, Vec<Attachment>>;
 
-struct SideMap(Mutex<Option<Attachments>>);
+/// The side map's lock is loom's under `--cfg loom`: the collector holds it while it pins keys,
+/// and a model (`collector.rs`) races that with a key's last drop, which takes it to detach.
+struct SideMap(SideMutex<Option<Attachments>>);
 
 // SAFETY: the map holds `Gc<dyn Any + Send + Sync>`s, which are `Send`; the raw addresses are keys.
 unsafe impl Sync for SideMap {}
 
-static ATTACHMENTS: SideMap = SideMap(Mutex::new(None));
+#[cfg(not(loom))]
+static ATTACHMENTS: SideMap = SideMap(SideMutex::new(None));
+#[cfg(loom)]
+::loom::lazy_static! {
+    static ref ATTACHMENTS: SideMap = SideMap(SideMutex::new(None));
+}
 static IN_USE: AtomicBool = AtomicBool::new(false);
 static NEXT_TABLE: AtomicU64 = AtomicU64::new(0);
 
 /// The side map, held: the collector holds it while it traces and seals.
-pub(crate) struct Held(MutexGuard<'static, Option<Attachments>>);
+pub(crate) struct Held(SideGuard<'static, Option<Attachments>>);
 
-fn lock() -> MutexGuard<'static, Option<Attachments>> {
+fn lock() -> SideGuard<'static, Option<Attachments>> {
     // Nothing panics while holding the lock except an allocation failure of the map itself.
     ATTACHMENTS.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -85,6 +94,21 @@ pub(crate) fn trace_attached(held: &Held, header: NonNull<Header>, tracer: &mut 
             attachment.value.trace(tracer);
         }
     }
+}
+
+/// The keys with attachments that the collector does not track, for a full collection to
+/// examine (`collector.rs`). Each header is allocated while the map is held (a key's attachments
+/// are detached before its memory is released) and weakened (the table's index holds a `WeakGc`
+/// to it); its count may be zero (its destroyer waits for the map), which a pin refuses.
+pub(crate) fn untracked_keys(held: &Held) -> Vec<NonNull<Header>> {
+    let Some(map) = held.0.as_ref() else {
+        return Vec::new();
+    };
+    map.keys()
+        .filter_map(|&address| NonNull::new(address as *mut Header))
+        // SAFETY: allocated while the map is held (see above); the vtable never changes.
+        .filter(|header| !unsafe { header.as_ref() }.vtable.tracked)
+        .collect()
 }
 
 /// Takes the values attached to an object that is being destroyed; the caller drops them once
@@ -158,9 +182,10 @@ pub struct KeyAlreadyPresent;
 /// value is dropped (unless something else holds it). Keys are compared by identity
 /// ([`Gc::ptr_eq`]), never by value.
 ///
-/// A value that references its key is collected with it only if the key is tracked by the
-/// collector (its type has a `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`); with an untracked
-/// key (say a `Gc<String>`) such a pair leaks. Values that do not reference their key never leak.
+/// This holds for every key type. A key the collector does not track (its type has no
+/// `GcCell`, `GcMutex` or `GcRwLock` holding a `Gc`, say a `Gc<String>`) is examined, with what
+/// its values reach, by full collections ([`collect`](crate::gc::collect), and the automatic full
+/// ones): a value that points back to such a key is freed with it at the next full collection.
 ///
 /// A key that is already being dropped, as a member of a garbage cycle reached from the `Drop` of
 /// another member, takes no value: `add`, `try_add` and `get_or_insert_with` succeed, but the value
@@ -178,6 +203,18 @@ pub struct KeyAlreadyPresent;
 /// drop(note);
 /// drop(document); // the key dies: its entry and value go with it
 /// assert!(weak_note.upgrade().is_none());
+/// ```
+///
+/// ```
+/// use janitor::gc::{ConditionalWeakTable, Gc, collect};
+///
+/// let backlinks = ConditionalWeakTable::new();
+/// let page = Gc::new(String::from("index.html")); // untracked: no `Gc` inside
+/// backlinks.add(&page, Gc::new(page.clone())).unwrap(); // the value points back to its key
+/// let weak_page = Gc::downgrade(&page);
+/// drop(page);
+/// collect();
+/// assert!(weak_page.upgrade().is_none(), "the value did not keep its key alive");
 /// ```
 pub struct ConditionalWeakTable<K: ?Sized, V: ?Sized> {
     id: u64,

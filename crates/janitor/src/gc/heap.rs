@@ -22,6 +22,17 @@ const GENERATIONS: usize = OLDEST as usize + 1;
 const GEN0_BASE_BUDGET: usize = 10_000;
 /// The most the gen-0 budget grows to when many objects survive.
 const GEN0_MAX_BUDGET: usize = 16 * GEN0_BASE_BUDGET;
+/// Tracked bytes allocated between two gen-0 collections when nothing survives. Counting objects
+/// alone lets large objects pile up (10,000 garbage objects of 1 MiB are 10 GiB before the first
+/// collection); .NET's gen-0 budget is in bytes, a few MiB sized to the cache. 8 MiB is spent
+/// before the object budget only when the average tracked object is above 8 MiB / 10,000, about
+/// 840 bytes, so small-object programs collect exactly as before, while garbage of large objects
+/// waits for at most a few budgets' worth of bytes.
+const GEN0_BASE_BYTES: usize = 8 << 20;
+/// The most the gen-0 byte budget grows to when much survives (16 times, as the object budget):
+/// a program whose young objects live is not collected every few large allocations, and young
+/// garbage still never exceeds 128 MiB between two collections.
+const GEN0_MAX_BYTES: usize = 16 * GEN0_BASE_BYTES;
 /// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
 const GEN1_EVERY: u32 = 10;
 /// Gen-1 collections between two full collections (as CPython's `threshold2`), provided the
@@ -64,6 +75,10 @@ pub(crate) struct Lists {
     bytes: [usize; GENERATIONS],
     gen0_allocations: usize,
     gen0_budget: usize,
+    /// Tracked bytes allocated since the last gen-0 collection, and the budget for them: a gen-0
+    /// collection is due when either budget is spent.
+    gen0_allocated_bytes: usize,
+    gen0_byte_budget: usize,
     gen0_since_gen1: u32,
     gen1_since_gen2: u32,
     promoted_into_gen2: usize,
@@ -135,6 +150,8 @@ impl Heap {
                 bytes: [0; GENERATIONS],
                 gen0_allocations: 0,
                 gen0_budget: GEN0_BASE_BUDGET,
+                gen0_allocated_bytes: 0,
+                gen0_byte_budget: GEN0_BASE_BYTES,
                 gen0_since_gen1: 0,
                 gen1_since_gen2: 0,
                 promoted_into_gen2: 0,
@@ -158,7 +175,7 @@ impl Heap {
     }
 
     /// Links a new tracked object into gen 0; returns the generation to collect if this
-    /// allocation spent the gen-0 budget.
+    /// allocation spent a gen-0 budget (objects or bytes).
     ///
     /// # Safety
     /// `header` is a new tracked object, not linked yet.
@@ -173,7 +190,10 @@ impl Heap {
         lists.objects[0] += 1;
         lists.bytes[0] += size;
         lists.gen0_allocations += 1;
-        (lists.gen0_allocations >= lists.gen0_budget).then(|| lists.generation_to_collect())
+        lists.gen0_allocated_bytes += size;
+        (lists.gen0_allocations >= lists.gen0_budget
+            || lists.gen0_allocated_bytes >= lists.gen0_byte_budget)
+            .then(|| lists.generation_to_collect())
     }
 
     /// The generation a tracked object is in.
@@ -357,7 +377,7 @@ impl Lists {
 
     /// Promotes the survivors of a collection of `0..=max_generation`: generation `g` moves to
     /// `g + 1`, the oldest stays. Returns the objects and bytes promoted. Resets the budgets the
-    /// collection answered, adapting the gen-0 budget to how many objects survived.
+    /// collection answered, adapting the gen-0 budgets to how many objects, and bytes, survived.
     pub(crate) fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
         let mut promoted = (0, 0);
         for generation in (0..=max_generation.min(OLDEST - 1) as usize).rev() {
@@ -394,13 +414,15 @@ impl Lists {
             self.objects[generation] = 0;
             self.bytes[generation] = 0;
         }
-        let survivors_of_gen0 = if max_generation == 0 {
-            promoted.0
+        let (survivors_of_gen0, survivor_bytes_of_gen0) = if max_generation == 0 {
+            promoted
         } else {
-            self.objects[1]
+            (self.objects[1], self.bytes[1])
         };
         self.gen0_allocations = 0;
         self.gen0_budget = (GEN0_BASE_BUDGET + 2 * survivors_of_gen0).min(GEN0_MAX_BUDGET);
+        self.gen0_allocated_bytes = 0;
+        self.gen0_byte_budget = (GEN0_BASE_BYTES + 2 * survivor_bytes_of_gen0).min(GEN0_MAX_BYTES);
         match max_generation {
             0 => self.gen0_since_gen1 += 1,
             1 => {

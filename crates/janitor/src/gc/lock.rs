@@ -118,7 +118,9 @@ impl<T: ?Sized> GcMutex<T> {
     /// assert!(mutex.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<GcMutexGuard<'_, T>> {
-        self.raw.0.try_lock().then_some(GcMutexGuard {
+        // Built lazily, only once the lock is taken: a guard unlocks when dropped, so a guard
+        // built for a failed try would unlock the lock another guard holds.
+        self.raw.0.try_lock().then(|| GcMutexGuard {
             mutex: self,
             not_send: PhantomData,
         })
@@ -296,7 +298,8 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert!(lock.try_read().is_none());
     /// ```
     pub fn try_read(&self) -> Option<GcReadGuard<'_, T>> {
-        self.raw.0.try_lock_shared().then_some(GcReadGuard {
+        // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
+        self.raw.0.try_lock_shared().then(|| GcReadGuard {
             lock: self,
             not_send: PhantomData,
         })
@@ -310,7 +313,8 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert!(lock.try_write().is_none());
     /// ```
     pub fn try_write(&self) -> Option<GcWriteGuard<'_, T>> {
-        self.raw.0.try_lock_exclusive().then_some(GcWriteGuard {
+        // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
+        self.raw.0.try_lock_exclusive().then(|| GcWriteGuard {
             lock: self,
             not_send: PhantomData,
         })

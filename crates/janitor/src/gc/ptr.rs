@@ -269,10 +269,11 @@ impl<T: ?Sized> Drop for Gc<T> {
     fn drop(&mut self) {
         let header = self.header_ref();
         let vtable = header.vtable;
-        // The collector never pins an untracked object (the finalizer thread's pass pins one only
-        // through another reference it holds in place), so its only holder may free it without
-        // a read-modify-write (see `CountWord::is_unique`, which also refuses weakened and
-        // registered objects: a registered one goes to the finalizer queue instead).
+        // Nothing pins an unweakened untracked object except through another reference held in
+        // place (the finalizer thread's pass; a full collection examining what tables' values
+        // reach), so its only holder may free it without a read-modify-write (see
+        // `CountWord::is_unique`, which also refuses weakened objects, the only untracked ones a
+        // collection pins by address, and registered ones, which go to the finalizer queue).
         let last = if !vtable.tracked && header.count.is_unique() {
             true
         } else if vtable.has_finalizer() {

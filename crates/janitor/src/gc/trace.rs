@@ -38,8 +38,10 @@ use std::ptr::NonNull;
 ///
 /// The two constants describe the type to the tracking rule (see `ARCHITECTURE.md`): an object
 /// whose type has immutable edges and whose children are all untracked when it is created can
-/// never be on a cycle, so the collector never examines it. A wrong constant never frees a live
-/// object, only makes a cycle leak; the defaults are the conservative answers.
+/// never be on a cycle of its own edges, so the collector does not examine it (except in a full
+/// collection, when a `ConditionalWeakTable` attaches values to it or to what leads back to it).
+/// A wrong constant never frees a live object, only makes a cycle leak; the defaults are the
+/// conservative answers.
 ///
 /// ```
 /// use janitor::gc::{Gc, GcCell, Trace, Tracer, collect};
@@ -182,6 +184,9 @@ pub(crate) struct EdgeSink {
     pub(crate) edges: Vec<u32>,
     /// Cells held until the collector has decided.
     pub(crate) holds: Holds,
+    /// The untracked objects the traced value points to, when the collection examines untracked
+    /// objects too (a full collection while some table has an untracked key, `collector.rs`).
+    pub(crate) untracked: Option<Vec<NonNull<Header>>>,
 }
 
 /// The cells an examination (a collection, or the finalizer thread's pass) holds until its
@@ -275,8 +280,20 @@ impl<'a> Tracer<'a> {
         }
         // SAFETY: the edge is a `Gc` owned by a value being traced, so it holds a count: the
         // object is live.
-        let vtable = unsafe { header.as_ref() }.vtable;
+        let header_ref = unsafe { header.as_ref() };
+        let vtable = header_ref.vtable;
         if !vtable.tracked {
+            // Only an untracked object that can hold a `Gc`, or a table's key (keys are
+            // weakened), can be on a cycle through a table: the leaves (a `Gc<String>` field)
+            // are not worth recording.
+            if let Mode::Collection(EdgeSink {
+                untracked: Some(untracked),
+                ..
+            }) = &mut self.mode
+                && (vtable.holds_gc || header_ref.count.is_weakened())
+            {
+                untracked.push(header);
+            }
             return;
         }
         match &mut self.mode {
