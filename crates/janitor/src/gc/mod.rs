@@ -80,6 +80,7 @@ pub use finalizer::{
 /// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
 /// `#[trace(finalize)]` on the type registers its objects for finalization: the type must then
 /// implement [`Finalize`].
+#[cfg(any(feature = "derive", test))]
 pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;

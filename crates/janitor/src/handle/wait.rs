@@ -1,4 +1,5 @@
-//! `WaitHandle`: .NET's `EventWaitHandle` (over `SafeWaitHandle`) on a Linux eventfd.
+//! `WaitHandle`: .NET's `EventWaitHandle` (over `SafeWaitHandle`) on an eventfd (Linux, Android,
+//! FreeBSD, illumos: the systems that have one; the module is absent elsewhere).
 //!
 //! The eventfd's counter is the event: non-zero is signaled. `set` adds one, `reset` drains it.
 //! Waiting is `poll` for readability; an auto-reset wait then drains the counter, and a waiter that
