@@ -83,12 +83,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let request = provider.create_scope()?;
     let work = request.get_required::<UnitOfWork>()?;
     println!("request handled");
-    request.dispose()?;
+    request.try_dispose()?;
     assert!(work.disposed.is_disposed() && work.connection.disposed.is_disposed());
 
     let settings = provider.get_required::<Settings>()?;
     assert!(!settings.disposed.is_disposed());
-    provider.dispose()?;
+    provider.try_dispose()?;
     assert!(settings.disposed.is_disposed());
     Ok(())
 }

@@ -299,7 +299,7 @@ impl ServiceCollection {
     /// services.add_singleton_instance(Arc::clone(&pool));
     /// let provider = services.build_provider();
     /// assert!(Arc::ptr_eq(&pool, &provider.get_required::<Pool>().unwrap()));
-    /// provider.dispose().unwrap();
+    /// provider.try_dispose().unwrap();
     /// assert!(!pool.disposed.is_disposed());
     /// ```
     pub fn add_singleton_instance<T>(&mut self, instance: Arc<T>) -> Registration<'_>

@@ -523,7 +523,7 @@ impl Host {
             }
         }
         self.lifetime.enter(LifetimeStage::Stopped);
-        if let Err(error) = self.provider.dispose_async().await {
+        if let Err(error) = self.provider.try_dispose_async().await {
             failures.push(HostFailure::Dispose(error));
         }
         HostError::check(failures)

@@ -190,7 +190,7 @@ fn a_healthy_run_logs_nothing_above_debug() {
         let (reader, _writer) = rustix::pipe::pipe().expect("a pipe");
         let stack = DisposeStack::new();
         stack.push(SafeFd::from(reader)).expect("a live stack");
-        stack.dispose().expect("nothing fails");
+        stack.try_dispose().expect("nothing fails");
     });
     logged.extend(rest);
     let events = collection_events(&logged);
