@@ -75,10 +75,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }))
         })
         .depends_on::<Connection>();
-    let provider = services.build_provider_with(ProviderOptions {
-        validate_scopes: true,
-        validate_on_build: true,
-    })?;
+    let provider = services.build_provider_with(
+        ProviderOptions::new()
+            .with_scope_validation()
+            .with_build_validation(),
+    )?;
 
     let request = provider.create_scope()?;
     let work = request.get_required::<UnitOfWork>()?;

@@ -64,7 +64,7 @@ mod weak;
 pub use api::{
     GenerationInfo, MAX_GENERATION, MemoryInfo, WeakTargetCollected, ZeroMemoryPressure,
     add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
-    remove_memory_pressure, total_memory, weak_generation,
+    remove_memory_pressure, total_memory, total_memory_after_collection, weak_generation,
 };
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
 pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent};

@@ -162,7 +162,7 @@ impl<K: HandleKind<Raw = MemoryRange>> SafeBuffer<K> {
     #[track_caller]
     pub(super) unsafe fn from_owned_range(range: MemoryRange, writable: bool) -> Self {
         // SAFETY: forwarded from this function's contract.
-        let handle = unsafe { SafeHandle::from_raw(range, true) };
+        let handle = unsafe { SafeHandle::from_raw_owned(range) };
         Self { handle, writable }
     }
 
