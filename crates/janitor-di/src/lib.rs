@@ -90,3 +90,9 @@ pub use janitor::dispose::{AsyncDispose, DynAsyncDispose};
 pub use provider::{Scope, ScopeFactory, ServiceProvider};
 pub use resolve::{Resolve, Resolver};
 pub use validation::ProviderOptions;
+
+/// The crate's README (its page on the registry), compiled and run as doc tests so that it never
+/// lies.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

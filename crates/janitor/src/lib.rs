@@ -89,5 +89,5 @@ pub use janitor_derive::Dispose;
 /// The crate's README (its page on the registry), compiled and run as doc tests so that it never
 /// lies.
 #[doc = include_str!("../README.md")]
-#[cfg(all(doctest, feature = "derive", feature = "handle"))]
+#[cfg(all(doctest, feature = "derive"))]
 pub struct ReadmeDoctests;
