@@ -75,20 +75,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }))
         })
         .depends_on::<Connection>();
-    let provider = services.build_provider_with(ProviderOptions {
-        validate_scopes: true,
-        validate_on_build: true,
-    })?;
+    let provider = services.build_provider_with(
+        ProviderOptions::new()
+            .with_scope_validation()
+            .with_build_validation(),
+    )?;
 
     let request = provider.create_scope()?;
     let work = request.get_required::<UnitOfWork>()?;
     println!("request handled");
-    request.dispose()?;
+    request.try_dispose()?;
     assert!(work.disposed.is_disposed() && work.connection.disposed.is_disposed());
 
     let settings = provider.get_required::<Settings>()?;
     assert!(!settings.disposed.is_disposed());
-    provider.dispose()?;
+    provider.try_dispose()?;
     assert!(settings.disposed.is_disposed());
     Ok(())
 }

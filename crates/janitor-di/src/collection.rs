@@ -299,7 +299,7 @@ impl ServiceCollection {
     /// services.add_singleton_instance(Arc::clone(&pool));
     /// let provider = services.build_provider();
     /// assert!(Arc::ptr_eq(&pool, &provider.get_required::<Pool>().unwrap()));
-    /// provider.dispose().unwrap();
+    /// provider.try_dispose().unwrap();
     /// assert!(!pool.disposed.is_disposed());
     /// ```
     pub fn add_singleton_instance<T>(&mut self, instance: Arc<T>) -> Registration<'_>
@@ -345,7 +345,7 @@ impl ServiceCollection {
     ///
     /// let mut services = ServiceCollection::new();
     /// services.add_scoped(NotDisposable, |_| Ok(Arc::new(Request)));
-    /// let options = ProviderOptions { validate_scopes: true, validate_on_build: true };
+    /// let options = ProviderOptions::default().with_scope_validation().with_build_validation();
     /// let provider = services.build_provider_with(options).unwrap();
     /// assert_eq!(
     ///     provider.get::<Request>().err().unwrap().to_string(),
@@ -486,7 +486,7 @@ impl Registration<'_> {
     ///         Ok(Arc::new(Scheduler))
     ///     })
     ///     .depends_on::<Clock>();
-    /// let options = ProviderOptions { validate_on_build: true, ..ProviderOptions::default() };
+    /// let options = ProviderOptions::default().with_build_validation();
     /// let error = services.build_provider_with(options).err().unwrap();
     /// assert!(error.to_string().contains("while attempting to activate"));
     /// ```
@@ -513,7 +513,7 @@ impl Registration<'_> {
     ///         Ok(Arc::new(Report))
     ///     })
     ///     .depends_on_keyed::<Store>("eu");
-    /// let options = ProviderOptions { validate_on_build: true, ..ProviderOptions::default() };
+    /// let options = ProviderOptions::default().with_build_validation();
     /// assert!(services.build_provider_with(options).is_ok());
     /// ```
     pub fn depends_on_keyed<D: ?Sized + 'static>(self, key: &str) -> Self {

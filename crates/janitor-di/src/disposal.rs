@@ -52,7 +52,7 @@ use std::task::Poll;
 /// let provider = services.build_provider();
 /// let scope = provider.create_scope().unwrap();
 /// let connection = scope.get_required::<Connection>().unwrap();
-/// scope.dispose().unwrap();
+/// scope.try_dispose().unwrap();
 /// assert!(connection.disposed.is_disposed());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,7 +80,7 @@ pub struct Disposable;
 /// services.add_singleton(AsyncDisposable, |_| Ok(Arc::new(Uploader::default())));
 /// let provider = services.build_provider();
 /// let uploader = provider.get_required::<Uploader>().unwrap();
-/// pollster::block_on(provider.dispose_async()).unwrap();
+/// pollster::block_on(provider.try_dispose_async()).unwrap();
 /// assert!(uploader.disposed.is_disposed());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -117,7 +117,7 @@ pub struct AsyncDisposable;
 /// services.add_singleton(DualDisposable, |_| Ok(Arc::new(Log::default())));
 /// let provider = services.build_provider();
 /// let log = provider.get_required::<Log>().unwrap();
-/// pollster::block_on(provider.dispose_async()).unwrap();
+/// pollster::block_on(provider.try_dispose_async()).unwrap();
 /// assert!(log.flushed_asynchronously.load(Ordering::Relaxed));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

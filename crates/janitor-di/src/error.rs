@@ -232,7 +232,7 @@ impl std::error::Error for DisposeError {}
 ///         Ok(Arc::new(Repository))
 ///     })
 ///     .depends_on::<Database>();
-/// let options = ProviderOptions { validate_on_build: true, ..ProviderOptions::default() };
+/// let options = ProviderOptions::default().with_build_validation();
 /// let error = services.build_provider_with(options).err().unwrap();
 /// assert!(matches!(error.errors()[0], ResolveError::MissingDependency { .. }));
 /// assert!(error.to_string().starts_with("Some services are not able to be constructed"));
@@ -263,7 +263,7 @@ impl ValidationError {
     /// let mut services = ServiceCollection::new();
     /// services.add_transient(NotDisposable, |_| Ok(Arc::new(Ping))).depends_on::<Pong>();
     /// services.add_transient(NotDisposable, |_| Ok(Arc::new(Pong))).depends_on::<Ping>();
-    /// let options = ProviderOptions { validate_on_build: true, validate_scopes: true };
+    /// let options = ProviderOptions::default().with_scope_validation().with_build_validation();
     /// let error = services.build_provider_with(options).unwrap_err();
     /// assert!(matches!(error.errors(), [ResolveError::Cycle { .. }]));
     /// ```

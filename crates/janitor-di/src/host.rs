@@ -250,7 +250,7 @@ struct HostedEntry {
 ///
 /// let mut builder = Host::builder();
 /// builder.services().add_singleton(NotDisposable, |_| Ok(Arc::new(String::from("config"))));
-/// builder.provider_options(ProviderOptions { validate_scopes: true, validate_on_build: true });
+/// builder.provider_options(ProviderOptions::default().with_scope_validation().with_build_validation());
 /// let host = builder.build().unwrap();
 /// assert_eq!(*host.services().get_required::<String>().unwrap(), "config");
 /// ```
@@ -294,7 +294,7 @@ impl HostBuilder {
     /// ```
     /// use janitor_di::{Host, ProviderOptions};
     /// let mut builder = Host::builder();
-    /// builder.provider_options(ProviderOptions { validate_scopes: true, validate_on_build: true });
+    /// builder.provider_options(ProviderOptions::default().with_scope_validation().with_build_validation());
     /// assert!(builder.build().is_ok());
     /// ```
     pub fn provider_options(&mut self, options: ProviderOptions) -> &mut Self {
@@ -523,7 +523,7 @@ impl Host {
             }
         }
         self.lifetime.enter(LifetimeStage::Stopped);
-        if let Err(error) = self.provider.dispose_async().await {
+        if let Err(error) = self.provider.try_dispose_async().await {
             failures.push(HostFailure::Dispose(error));
         }
         HostError::check(failures)

@@ -11,7 +11,7 @@
 //!   unregistered service, `get_required` fails), open [`Scope`]s.
 //! - Dispose: the container disposes exactly the instances it created, newest first, each even if
 //!   another fails, with the failures returned together; singletons with the root, scoped and
-//!   transient instances with their scope. `dispose_async` prefers [`AsyncDispose`].
+//!   transient instances with their scope. `try_dispose_async` prefers [`AsyncDispose`].
 //! - Validate with [`ProviderOptions`]: scoped services captured by singletons or resolved from
 //!   the root, cycles, missing dependencies. Cycles are always caught at resolution.
 //! - With the `host` feature, a `Host` starts hosted services in order and stops them in reverse
@@ -48,20 +48,27 @@
 //!
 //! let request = provider.create_scope()?;
 //! request.get_required::<Connection>()?;
-//! request.dispose()?;
+//! request.try_dispose()?;
 //!
 //! let journal = provider.get_required::<Journal>()?;
 //! assert_eq!(*journal.0.lock().unwrap(), ["connection closed"]);
-//! provider.dispose()?;
+//! provider.try_dispose()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+// The host waits for SIGINT and SIGTERM: say so here rather than with tokio's missing module.
+#[cfg(all(feature = "host", not(unix)))]
+compile_error!(
+    "janitor-di's `host` feature waits for Unix signals (SIGINT, SIGTERM) and needs a Unix target; \
+     the container itself builds here without it"
+);
 
 mod collection;
 mod disposal;
 mod error;
 // Under `--cfg loom` (the loom runs of the workspace) tokio builds without its signal module, so
 // the host is left out there; it takes part in no loom model.
-#[cfg(all(feature = "host", not(loom)))]
+#[cfg(all(feature = "host", unix, not(loom)))]
 mod host;
 mod provider;
 mod registry;
@@ -74,7 +81,7 @@ mod validation;
 pub use collection::{Registration, ServiceCollection};
 pub use disposal::{AsyncDisposable, Disposable, Disposal, DualDisposable, NotDisposable};
 pub use error::{DisposeError, DisposeFailure, FactoryError, ResolveError, ValidationError};
-#[cfg(all(feature = "host", not(loom)))]
+#[cfg(all(feature = "host", unix, not(loom)))]
 pub use host::{
     ApplicationLifetime, Host, HostBuilder, HostError, HostFailure, HostedFuture, HostedService,
     LifetimeStage,
@@ -83,3 +90,9 @@ pub use janitor::dispose::{AsyncDispose, DynAsyncDispose};
 pub use provider::{Scope, ScopeFactory, ServiceProvider};
 pub use resolve::{Resolve, Resolver};
 pub use validation::ProviderOptions;
+
+/// The crate's README (its page on the registry), compiled and run as doc tests so that it never
+/// lies.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

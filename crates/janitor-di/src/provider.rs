@@ -6,8 +6,9 @@ use crate::registry::Registry;
 use crate::resolve::{Resolve, sealed};
 use crate::scope::ScopeState;
 use crate::validation::ProviderOptions;
-use janitor::ObjectDisposed;
+use janitor::dispose::AsyncDispose;
 use janitor::leak::LeakTracker;
+use janitor::{Dispose, ObjectDisposed};
 use std::fmt;
 use std::sync::{Arc, Weak};
 
@@ -16,7 +17,7 @@ use std::sync::{Arc, Weak};
 ///
 /// It is `Send + Sync`: share it with `Arc` or by reference. Dropping it undisposed disposes it
 /// synchronously; async-only services are then reported through `tracing`, not disposed. Call
-/// [`dispose_async`](Self::dispose_async) when they matter. A provider dropped undisposed while
+/// [`try_dispose_async`](Self::try_dispose_async) when they matter. A provider dropped undisposed while
 /// it holds instances to dispose is a forgotten dispose: the leak detector (`janitor::leak`)
 /// reports it, with the place it was built, when the level tracks it.
 ///
@@ -39,7 +40,7 @@ use std::sync::{Arc, Weak};
 /// services.add_singleton(Disposable, |_| Ok(Arc::new(Cache::default())));
 /// let provider = services.build_provider();
 /// let cache = provider.get_required::<Cache>().unwrap();
-/// provider.dispose().unwrap();
+/// provider.try_dispose().unwrap();
 /// assert!(cache.disposed.is_disposed());
 /// assert!(provider.get::<Cache>().is_err()); // ObjectDisposed
 /// ```
@@ -62,31 +63,31 @@ impl ServiceProvider {
     /// transient services resolved from the root), newest first. Every instance is attempted;
     /// the failures come back together. An instance registered
     /// [`AsyncDisposable`](crate::AsyncDisposable) cannot be disposed here and is one of the
-    /// failures: use [`dispose_async`](Self::dispose_async). A second call does nothing.
+    /// failures: use [`try_dispose_async`](Self::try_dispose_async). A second call does nothing.
     ///
     /// Scopes are not disposed with the root (as in .NET), but cannot resolve anything afterwards.
     ///
     /// ```
     /// let provider = janitor_di::ServiceCollection::new().build_provider();
-    /// provider.dispose().unwrap();
-    /// provider.dispose().unwrap(); // a no-op
+    /// provider.try_dispose().unwrap();
+    /// provider.try_dispose().unwrap(); // a no-op
     /// ```
-    pub fn dispose(&self) -> Result<(), DisposeError> {
+    pub fn try_dispose(&self) -> Result<(), DisposeError> {
         self.leak.close();
         self.root.dispose()
     }
 
-    /// Disposes like [`dispose`](Self::dispose), but awaits
+    /// Disposes like [`try_dispose`](Self::try_dispose), but awaits
     /// [`AsyncDispose::dispose_async`](crate::AsyncDispose::dispose_async) of every instance that
     /// has it, falling back to [`Dispose`](janitor::Dispose) for the others; one instance at a
     /// time, newest first. The future is `Send`; the container needs no particular runtime.
     ///
     /// ```
     /// let provider = janitor_di::ServiceCollection::new().build_provider();
-    /// pollster::block_on(provider.dispose_async()).unwrap();
-    /// assert!(provider.dispose().is_ok()); // already disposed: a no-op
+    /// pollster::block_on(provider.try_dispose_async()).unwrap();
+    /// assert!(provider.try_dispose().is_ok()); // already disposed: a no-op
     /// ```
-    pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+    pub async fn try_dispose_async(&self) -> Result<(), DisposeError> {
         self.leak.close();
         self.root.dispose_async().await
     }
@@ -96,11 +97,46 @@ impl ServiceProvider {
     /// ```
     /// let provider = janitor_di::ServiceCollection::new().build_provider();
     /// assert!(!provider.is_disposed());
-    /// provider.dispose().unwrap();
+    /// provider.try_dispose().unwrap();
     /// assert!(provider.is_disposed());
     /// ```
     pub fn is_disposed(&self) -> bool {
         self.root.is_disposed()
+    }
+}
+
+/// Disposing a provider through the trait (on a `DisposeStack`, in a `#[dispose]` field, through
+/// an `Arc`): [`try_dispose`](ServiceProvider::try_dispose), with its failures logged as
+/// `tracing` errors, since [`Dispose::dispose`] returns nothing.
+///
+/// ```
+/// use janitor::dispose::DisposeStack;
+/// use janitor_di::ServiceCollection;
+///
+/// let stack = DisposeStack::new();
+/// let provider = stack.push(ServiceCollection::new().build_provider()).unwrap();
+/// stack.try_dispose().unwrap();
+/// assert!(provider.is_disposed());
+/// ```
+impl Dispose for ServiceProvider {
+    fn dispose(&self) {
+        log_failures("ServiceProvider", self.try_dispose());
+    }
+}
+
+/// Disposing a provider through [`AsyncDispose`]: [`try_dispose_async`](ServiceProvider::try_dispose_async),
+/// with its failures logged as `tracing` errors.
+///
+/// ```
+/// use janitor::dispose::AsyncDispose;
+///
+/// let provider = janitor_di::ServiceCollection::new().build_provider();
+/// pollster::block_on(AsyncDispose::dispose_async(&provider));
+/// assert!(provider.is_disposed());
+/// ```
+impl AsyncDispose for ServiceProvider {
+    async fn dispose_async(&self) {
+        log_failures("ServiceProvider", self.try_dispose_async().await);
     }
 }
 
@@ -126,6 +162,16 @@ impl Drop for ServiceProvider {
     fn drop(&mut self) {
         report_if_leaked(&self.leak, &self.root);
         self.root.dispose_on_drop("ServiceProvider");
+    }
+}
+
+/// The end of a dispose through [`Dispose`] or [`AsyncDispose`], which return nothing: each
+/// failure is an error event, as for a dropped provider.
+fn log_failures(owner: &'static str, result: Result<(), DisposeError>) {
+    if let Err(error) = result {
+        for failure in error.failures() {
+            tracing::error!(owner, %failure, "disposing a {owner} through the Dispose trait could not dispose a service; call try_dispose to get the failures");
+        }
     }
 }
 
@@ -167,7 +213,7 @@ fn report_if_leaked(leak: &LeakTracker, state: &ScopeState) {
 /// let provider = services.build_provider();
 /// let scope = provider.create_scope().unwrap();
 /// let work = scope.get_required::<UnitOfWork>().unwrap();
-/// scope.dispose().unwrap();
+/// scope.try_dispose().unwrap();
 /// assert!(work.disposed.is_disposed());
 /// ```
 pub struct Scope {
@@ -186,30 +232,30 @@ impl Scope {
     }
 
     /// Disposes the instances this scope created and captured, newest first; see
-    /// [`ServiceProvider::dispose`] for the rules, which are the same.
+    /// [`ServiceProvider::try_dispose`] for the rules, which are the same.
     ///
     /// ```
     /// let provider = janitor_di::ServiceCollection::new().build_provider();
     /// use janitor_di::Resolve;
     /// let scope = provider.create_scope().unwrap();
-    /// scope.dispose().unwrap();
+    /// scope.try_dispose().unwrap();
     /// assert!(scope.create_scope().is_err()); // ObjectDisposed
     /// ```
-    pub fn dispose(&self) -> Result<(), DisposeError> {
+    pub fn try_dispose(&self) -> Result<(), DisposeError> {
         self.leak.close();
         self.state.dispose()
     }
 
-    /// Disposes asynchronously; see [`ServiceProvider::dispose_async`].
+    /// Disposes asynchronously; see [`ServiceProvider::try_dispose_async`].
     ///
     /// ```
     /// use janitor_di::Resolve;
     /// let provider = janitor_di::ServiceCollection::new().build_provider();
     /// let scope = provider.create_scope().unwrap();
-    /// pollster::block_on(scope.dispose_async()).unwrap();
+    /// pollster::block_on(scope.try_dispose_async()).unwrap();
     /// assert!(scope.is_disposed());
     /// ```
-    pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+    pub async fn try_dispose_async(&self) -> Result<(), DisposeError> {
         self.leak.close();
         self.state.dispose_async().await
     }
@@ -224,6 +270,42 @@ impl Scope {
     /// ```
     pub fn is_disposed(&self) -> bool {
         self.state.is_disposed()
+    }
+}
+
+/// Disposing a scope through the trait: [`try_dispose`](Scope::try_dispose), with its failures
+/// logged as `tracing` errors, since [`Dispose::dispose`] returns nothing.
+///
+/// ```
+/// use janitor::Dispose;
+/// use janitor_di::Resolve;
+///
+/// let provider = janitor_di::ServiceCollection::new().build_provider();
+/// let scope = std::sync::Arc::new(provider.create_scope().unwrap());
+/// scope.dispose(); // through the Arc: the trait
+/// assert!(scope.is_disposed());
+/// ```
+impl Dispose for Scope {
+    fn dispose(&self) {
+        log_failures("Scope", self.try_dispose());
+    }
+}
+
+/// Disposing a scope through [`AsyncDispose`]: [`try_dispose_async`](Scope::try_dispose_async),
+/// with its failures logged as `tracing` errors.
+///
+/// ```
+/// use janitor::dispose::AsyncDispose;
+/// use janitor_di::Resolve;
+///
+/// let provider = janitor_di::ServiceCollection::new().build_provider();
+/// let scope = provider.create_scope().unwrap();
+/// pollster::block_on(AsyncDispose::dispose_async(&scope));
+/// assert!(scope.is_disposed());
+/// ```
+impl AsyncDispose for Scope {
+    async fn dispose_async(&self) {
+        log_failures("Scope", self.try_dispose_async().await);
     }
 }
 
@@ -262,8 +344,8 @@ impl Drop for Scope {
 /// let provider = ServiceCollection::new().build_provider();
 /// let scopes = provider.get_required::<ScopeFactory>().unwrap();
 /// let scope = scopes.create_scope().unwrap();
-/// scope.dispose().unwrap();
-/// provider.dispose().unwrap();
+/// scope.try_dispose().unwrap();
+/// provider.try_dispose().unwrap();
 /// assert!(scopes.create_scope().is_err()); // ObjectDisposed
 /// ```
 pub struct ScopeFactory {

@@ -170,7 +170,7 @@ pub trait Resolve: sealed::Sealed {
     /// let provider = services.build_provider();
     /// let first = provider.create_scope().unwrap();
     /// let sibling = first.create_scope().unwrap();
-    /// first.dispose().unwrap();
+    /// first.try_dispose().unwrap();
     /// assert!(sibling.get::<Request>().is_ok()); // a sibling outlives its maker
     /// ```
     #[track_caller]
@@ -227,7 +227,7 @@ impl<'a> Resolver<'a> {
     /// let provider = services.build_provider();
     /// let worker = provider.get_required::<Worker>().unwrap();
     /// let job_scope = worker.scopes.create_scope().unwrap();
-    /// job_scope.dispose().unwrap();
+    /// job_scope.try_dispose().unwrap();
     /// ```
     pub fn scope_factory(&self) -> ScopeFactory {
         self.scope.scope_factory()

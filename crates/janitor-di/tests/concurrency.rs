@@ -186,7 +186,7 @@ fn every_instance_created_while_a_scope_is_disposed_is_disposed_exactly_once() {
         }
         barrier.wait();
         thread::yield_now();
-        scope.dispose().unwrap();
+        scope.try_dispose().unwrap();
     });
 
     assert!(created.load(Ordering::SeqCst) > 0);

@@ -40,7 +40,7 @@ fn disposing_scope_disposes_service() {
     let transient = scope.get_required_keyed::<Recorded>("transient").unwrap();
     assert!(!scoped.disposed.is_disposed());
 
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
 
     assert!(scoped.disposed.is_disposed());
     assert!(transient.disposed.is_disposed());
@@ -64,14 +64,14 @@ fn singleton_services_come_from_root_provider() {
         .unwrap();
     assert!(Arc::ptr_eq(&from_first, &from_second));
 
-    first_scope.dispose().unwrap();
-    second_scope.dispose().unwrap();
+    first_scope.try_dispose().unwrap();
+    second_scope.try_dispose().unwrap();
     assert!(
         !from_first.disposed.is_disposed(),
         "a scope never disposes a singleton"
     );
 
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     assert!(
         from_first.disposed.is_disposed(),
         "the root disposes the singletons"
@@ -104,7 +104,7 @@ fn disposes_in_reverse_order_of_creation() {
 
     provider.get_required_keyed::<Recorded>("outer").unwrap();
     provider.get_required_keyed::<Recorded>("last").unwrap();
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
 
     assert_eq!(
         journal.events(),
@@ -142,13 +142,13 @@ fn scope_disposes_its_instances_in_reverse_order_and_leaves_the_singleton() {
     scope
         .get_required_keyed::<Recorded>("unit of work")
         .unwrap();
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
     assert_eq!(
         journal.events(),
         ["disposed unit of work", "disposed connection"]
     );
 
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     assert_eq!(journal.events().last().unwrap(), "disposed pool");
 }
 
@@ -158,14 +158,14 @@ fn self_resolve_then_dispose() {
     let scopes = provider.get_required::<ScopeFactory>().unwrap();
     let scope = scopes.create_scope().unwrap();
 
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
 
     assert!(matches!(
         scope.get::<ScopeFactory>(),
         Err(ResolveError::Disposed(_))
     ));
     assert!(scopes.create_scope().is_err());
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
 }
 
 #[test]
@@ -179,7 +179,7 @@ fn sync_dispose_of_an_async_only_service_names_it() {
     let provider = services.build_provider();
     let uploader = provider.get_required::<AsyncRecorded>().unwrap();
 
-    let error = provider.dispose().unwrap_err();
+    let error = provider.try_dispose().unwrap_err();
 
     assert_eq!(
         error.to_string(),
@@ -218,7 +218,7 @@ fn async_dispose_prefers_async_and_falls_back_to_sync() {
     provider.get_required::<AsyncRecorded>().unwrap();
     provider.get_required::<DualRecorded>().unwrap();
 
-    pollster::block_on(provider.dispose_async()).unwrap();
+    pollster::block_on(provider.try_dispose_async()).unwrap();
 
     assert_eq!(
         journal.events(),
@@ -242,7 +242,7 @@ fn sync_dispose_of_a_dual_service_uses_dispose() {
     let scope = provider.create_scope().unwrap();
     scope.get_required::<DualRecorded>().unwrap();
 
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
 
     assert_eq!(journal.events(), ["disposed dual"]);
 }
@@ -261,7 +261,7 @@ fn factory_made_singleton_is_disposed_but_instance_is_not() {
         &provider.get_required::<Recorded>().unwrap()
     ));
 
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
 
     assert!(made.disposed.is_disposed());
     assert!(!handed_over.disposed.is_disposed());
@@ -279,7 +279,7 @@ fn not_disposable_registration_is_never_disposed() {
     let scope = provider.create_scope().unwrap();
     let borrowed = scope.get_required::<Recorded>().unwrap();
 
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
 
     assert!(!borrowed.disposed.is_disposed());
 }
@@ -294,12 +294,12 @@ fn second_dispose_does_nothing() {
     provider.get_required::<Exploding>().unwrap();
     provider.get_required_keyed::<Recorded>("recorded").unwrap();
 
-    assert!(provider.dispose().is_err());
+    assert!(provider.try_dispose().is_err());
     assert!(
-        provider.dispose().is_ok(),
+        provider.try_dispose().is_ok(),
         "the second dispose has nothing left to fail"
     );
-    assert!(pollster::block_on(provider.dispose_async()).is_ok());
+    assert!(pollster::block_on(provider.try_dispose_async()).is_ok());
     assert_eq!(journal.events(), ["disposed recorded"]);
 }
 
@@ -310,7 +310,7 @@ fn use_after_dispose_is_object_disposed() {
     let provider = services.build_provider();
     let scope = provider.create_scope().unwrap();
 
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
     assert!(
         matches!(scope.get::<u8>(), Err(ResolveError::Disposed(error)) if error == ObjectDisposed::of::<janitor_di::Scope>())
     );
@@ -321,7 +321,7 @@ fn use_after_dispose_is_object_disposed() {
     );
 
     let live_scope = provider.create_scope().unwrap();
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     assert!(
         matches!(provider.get::<u8>(), Err(ResolveError::Disposed(error)) if error == ObjectDisposed::of::<ServiceProvider>())
     );
@@ -359,7 +359,7 @@ fn every_service_is_disposed_when_some_panic_and_the_failures_come_together() {
     provider.get_required_keyed::<Exploding>("two").unwrap();
     provider.get_required_keyed::<Recorded>("last").unwrap();
 
-    let error = provider.dispose().unwrap_err();
+    let error = provider.try_dispose().unwrap_err();
 
     assert_eq!(
         journal.events(),
@@ -388,7 +388,7 @@ fn async_dispose_also_catches_panics_and_disposes_the_rest() {
     scope.get_required_keyed::<Recorded>("kept").unwrap();
     scope.get_required::<Exploding>().unwrap();
 
-    let error = pollster::block_on(scope.dispose_async()).unwrap_err();
+    let error = pollster::block_on(scope.try_dispose_async()).unwrap_err();
 
     assert_eq!(error.failures().len(), 1);
     assert_eq!(journal.events(), ["disposed kept"]);
@@ -406,11 +406,11 @@ fn transient_resolved_from_root_lives_until_root_disposal() {
     let scope = provider.create_scope().unwrap();
     let from_scope = scope.get_required_keyed::<Recorded>("transient").unwrap();
 
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
     assert!(from_scope.disposed.is_disposed());
     assert!(!from_root.disposed.is_disposed());
 
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     assert!(from_root.disposed.is_disposed());
 }
 
@@ -427,7 +427,7 @@ fn instance_created_during_disposal_is_disposed_at_once_and_the_call_fails() {
             .get()
             .and_then(Weak::upgrade)
             .expect("the test set the provider");
-        provider.dispose()?;
+        provider.try_dispose()?;
         Ok(Recorded::new("late", &factory_journal))
     });
     let provider = Arc::new(services.build_provider());
@@ -473,4 +473,79 @@ fn dropping_a_provider_with_an_async_only_service_does_not_panic() {
         !async_only.disposed.is_disposed(),
         "reported through tracing, not disposed"
     );
+}
+
+/// A worker that owns its request scope: the scope is a `#[dispose]` field, which needs
+/// `Scope: Dispose` (before, only the inherent `dispose` returning a `Result` existed).
+#[derive(janitor::Dispose)]
+struct Worker {
+    disposed: janitor::DisposeFlag,
+    #[dispose]
+    scope: janitor_di::Scope,
+}
+
+#[test]
+fn a_scope_in_a_dispose_field_is_disposed_with_its_owner() {
+    let journal = Journal::new();
+    let mut services = ServiceCollection::new();
+    recorded(&mut services, "scoped", "scoped", &journal);
+    let provider = services.build_provider();
+    let worker = Worker {
+        disposed: janitor::DisposeFlag::new(),
+        scope: provider.create_scope().unwrap(),
+    };
+    worker
+        .scope
+        .get_required_keyed::<Recorded>("scoped")
+        .unwrap();
+    janitor::Dispose::dispose(&worker);
+    assert!(worker.scope.is_disposed());
+    assert_eq!(journal.events(), ["disposed scoped"]);
+}
+
+#[test]
+fn a_provider_on_a_dispose_stack_is_disposed_with_the_stack() {
+    let journal = Journal::new();
+    let mut services = ServiceCollection::new();
+    recorded(&mut services, "singleton", "singleton", &journal);
+    let stack = janitor::dispose::DisposeStack::new();
+    let provider = stack.push(services.build_provider()).unwrap();
+    provider
+        .get_required_keyed::<Recorded>("singleton")
+        .unwrap();
+    stack.try_dispose().unwrap();
+    assert!(provider.is_disposed());
+    assert_eq!(journal.events(), ["disposed singleton"]);
+}
+
+#[test]
+fn a_provider_through_an_arc_is_disposed_by_the_trait_and_keeps_its_failures_for_try_dispose() {
+    let mut services = ServiceCollection::new();
+    services.add_singleton(AsyncDisposable, |_| {
+        Ok(AsyncRecorded::new("async only", &Journal::new()))
+    });
+    let provider = Arc::new(services.build_provider());
+    provider.get_required::<AsyncRecorded>().unwrap();
+    // Through the Arc the trait's `dispose` runs: the async-only failure is logged, not returned.
+    janitor::Dispose::dispose(&provider);
+    assert!(provider.is_disposed());
+    // A disposed provider has nothing left to fail on.
+    provider.try_dispose().unwrap();
+}
+
+#[test]
+fn a_scope_on_an_async_dispose_stack_is_awaited_with_the_stack() {
+    let journal = Journal::new();
+    let mut services = ServiceCollection::new();
+    services.add_scoped(AsyncDisposable, {
+        let journal = Arc::clone(&journal);
+        move |_| Ok(AsyncRecorded::new("async scoped", &journal))
+    });
+    let provider = services.build_provider();
+    let stack = janitor::dispose::AsyncDisposeStack::new();
+    let scope = stack.push_async(provider.create_scope().unwrap()).unwrap();
+    scope.get_required::<AsyncRecorded>().unwrap();
+    pollster::block_on(stack.try_dispose_async()).unwrap();
+    assert!(scope.is_disposed());
+    assert_eq!(journal.events(), ["disposed async async scoped"]);
 }

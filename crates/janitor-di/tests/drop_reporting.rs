@@ -77,7 +77,7 @@ fn dropping_a_disposed_provider_reports_nothing() {
     });
     let provider = services.build_provider();
     provider.get_required::<AsyncRecorded>().unwrap();
-    pollster::block_on(provider.dispose_async()).unwrap();
+    pollster::block_on(provider.try_dispose_async()).unwrap();
     let failures = Failures::default();
 
     tracing::subscriber::with_default(failures.clone(), || drop(provider));

@@ -63,11 +63,11 @@ fn a_disposed_provider_is_not_reported() {
     let check = full_check();
     let provider = singleton_services().build_provider();
     provider.get_required::<Connection>().unwrap();
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     drop(provider);
     let provider = singleton_services().build_provider();
     provider.get_required::<Connection>().unwrap();
-    pollster::block_on(provider.dispose_async()).unwrap();
+    pollster::block_on(provider.try_dispose_async()).unwrap();
     drop(provider);
     assert!(check.finish().is_empty());
 }
@@ -92,7 +92,7 @@ fn a_scope_dropped_undisposed_with_instances_is_reported_where_it_was_created() 
     let factory_line = line!() - 1;
     from_factory.get_required::<Connection>().unwrap();
     drop(from_factory);
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     let reports = check.finish();
     let places: Vec<(&str, u32)> = reports
         .iter()
@@ -113,13 +113,13 @@ fn a_disposed_scope_is_not_reported() {
     let provider = scoped_services().build_provider();
     let scope = provider.create_scope().unwrap();
     scope.get_required::<Connection>().unwrap();
-    scope.dispose().unwrap();
+    scope.try_dispose().unwrap();
     drop(scope);
     let scope = provider.create_scope().unwrap();
     scope.get_required::<Connection>().unwrap();
-    pollster::block_on(scope.dispose_async()).unwrap();
+    pollster::block_on(scope.try_dispose_async()).unwrap();
     drop(scope);
     drop(provider.create_scope().unwrap());
-    provider.dispose().unwrap();
+    provider.try_dispose().unwrap();
     assert!(check.finish().is_empty());
 }

@@ -267,7 +267,7 @@ fn a_scopes_create_scope_makes_a_sibling_not_a_child() {
         "each scope has its own scoped instance"
     );
 
-    first.dispose().unwrap();
+    first.try_dispose().unwrap();
     assert!(
         sibling.get::<A>().is_ok(),
         "disposing a scope leaves the scopes it made alone"

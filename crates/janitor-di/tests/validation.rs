@@ -11,14 +11,10 @@ struct A;
 struct B;
 struct Missing;
 
-const BOTH: ProviderOptions = ProviderOptions {
-    validate_scopes: true,
-    validate_on_build: true,
-};
-const SCOPES: ProviderOptions = ProviderOptions {
-    validate_scopes: true,
-    validate_on_build: false,
-};
+const BOTH: ProviderOptions = ProviderOptions::new()
+    .with_scope_validation()
+    .with_build_validation();
+const SCOPES: ProviderOptions = ProviderOptions::new().with_scope_validation();
 
 #[test]
 fn scoped_service_resolved_from_root_is_refused() {
@@ -128,10 +124,7 @@ fn validate_on_build_without_scope_validation_accepts_a_scoped_dependency_of_a_s
     services
         .add_singleton(NotDisposable, |_| Ok(Arc::new(Cache)))
         .depends_on::<Request>();
-    let options = ProviderOptions {
-        validate_on_build: true,
-        validate_scopes: false,
-    };
+    let options = ProviderOptions::new().with_build_validation();
 
     assert!(services.build_provider_with(options).is_ok());
 }

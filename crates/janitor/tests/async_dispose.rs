@@ -171,7 +171,7 @@ fn async_stack_entries_sync_and_async_run_last_registered_first() {
     stack
         .defer_async(async || journal.write("async deferred"))
         .unwrap();
-    block_on(stack.dispose_async()).unwrap();
+    block_on(stack.try_dispose_async()).unwrap();
     assert_eq!(
         journal.entries(),
         [
@@ -199,7 +199,7 @@ fn an_async_entry_finishes_before_the_one_registered_before_it_starts() {
             journal.write("later entry ends");
         })
         .unwrap();
-    block_on(stack.dispose_async()).unwrap();
+    block_on(stack.try_dispose_async()).unwrap();
     assert_eq!(
         journal.entries(),
         [
@@ -239,7 +239,7 @@ fn async_stack_errors_are_chained_latest_failure_first() {
     stack
         .defer_async(async || Err::<(), _>("async, registered second"))
         .unwrap();
-    let error = block_on(stack.dispose_async()).unwrap_err();
+    let error = block_on(stack.try_dispose_async()).unwrap_err();
     let met: Vec<String> = error.errors().map(|error| error.to_string()).collect();
     assert_eq!(met, ["sync, registered first", "async, registered second"]);
 }
@@ -253,8 +253,8 @@ fn a_second_async_stack_dispose_runs_nothing() {
             runs.fetch_add(1, Ordering::Relaxed);
         })
         .unwrap();
-    block_on(stack.dispose_async()).unwrap();
-    block_on(stack.dispose_async()).unwrap();
+    block_on(stack.try_dispose_async()).unwrap();
+    block_on(stack.try_dispose_async()).unwrap();
     assert_eq!(runs.load(Ordering::Relaxed), 1);
     assert!(stack.is_disposed());
 }
@@ -263,7 +263,7 @@ fn a_second_async_stack_dispose_runs_nothing() {
 fn registering_on_a_disposed_async_stack_is_object_disposed() {
     let journal = Journal::default();
     let stack = AsyncDisposeStack::new();
-    block_on(stack.dispose_async()).unwrap();
+    block_on(stack.try_dispose_async()).unwrap();
     let (outcomes, logged) = capture_logs(|| {
         [
             stack.push(Resource::new("sync late", &journal)).map(drop),
@@ -294,9 +294,9 @@ fn take_moves_every_async_entry_to_a_new_stack() {
         .unwrap();
     let owner = building.take().unwrap();
     assert!(building.is_disposed());
-    block_on(building.dispose_async()).unwrap();
+    block_on(building.try_dispose_async()).unwrap();
     assert!(journal.entries().is_empty());
-    block_on(owner.dispose_async()).unwrap();
+    block_on(owner.try_dispose_async()).unwrap();
     assert_eq!(journal.entries(), ["async dispose uplink"]);
 }
 
@@ -361,7 +361,7 @@ fn an_async_stack_inside_an_async_stack_is_disposed_with_it() {
     outer.push_async(Uplink::new("outer", &journal)).unwrap();
     let inner = outer.push_async(AsyncDisposeStack::new()).unwrap();
     inner.push_async(Uplink::new("inner", &journal)).unwrap();
-    block_on(outer.dispose_async()).unwrap();
+    block_on(outer.try_dispose_async()).unwrap();
     assert_eq!(
         journal.entries(),
         ["async dispose inner", "async dispose outer"]

@@ -29,7 +29,7 @@ fn entries_run_last_registered_first() {
         .adopt("adopted", |name| journal.write(format!("release {name}")))
         .unwrap();
     stack.defer(|| journal.write("deferred")).unwrap();
-    stack.dispose().unwrap();
+    stack.try_dispose().unwrap();
     assert_eq!(
         journal.entries(),
         ["deferred", "release adopted", "dispose pushed"]
@@ -42,7 +42,7 @@ fn a_pushed_value_stays_usable_until_the_stack_is_disposed() {
     let stack = DisposeStack::new();
     let file = stack.push(Resource::new("file", &journal)).unwrap();
     assert_eq!(file.read(), Ok("file"));
-    stack.dispose().unwrap();
+    stack.try_dispose().unwrap();
     assert!(file.read().is_err());
 }
 
@@ -53,7 +53,7 @@ fn a_panicking_entry_in_the_middle_does_not_stop_the_others_and_is_resumed_after
     stack.defer(|| journal.write("first")).unwrap();
     stack.defer(|| fail("the middle entry panicked")).unwrap();
     stack.defer(|| journal.write("last")).unwrap();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| stack.dispose()));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| stack.try_dispose()));
     assert_eq!(
         panic_text(&*outcome.unwrap_err()),
         "the middle entry panicked"
@@ -72,7 +72,7 @@ fn of_two_panics_the_first_to_happen_is_resumed_and_the_second_reported() {
         .defer(|| fail("registered second, panics first"))
         .unwrap();
     let (outcome, logged) =
-        capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())));
+        capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.try_dispose())));
     assert_eq!(
         panic_text(&*outcome.unwrap_err()),
         "registered second, panics first"
@@ -94,7 +94,7 @@ fn errors_are_chained_with_the_latest_failure_wrapping_the_earlier_ones() {
         .defer(|| Err::<(), _>(std::io::Error::other("b")))
         .unwrap();
     stack.defer(|| Err::<(), _>("c")).unwrap();
-    let error = stack.dispose().unwrap_err();
+    let error = stack.try_dispose().unwrap_err();
 
     assert_eq!(journal.entries(), ["between"]);
     let in_order_met: Vec<String> = error.errors().map(|error| error.to_string()).collect();
@@ -129,7 +129,7 @@ fn errors_of_a_run_that_panicked_go_to_tracing() {
     stack.defer(|| Err::<(), _>("flush failed")).unwrap();
     stack.defer(|| fail("bug")).unwrap();
     let (outcome, logged) =
-        capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())));
+        capture_logs(|| panic::catch_unwind(AssertUnwindSafe(|| stack.try_dispose())));
     assert_eq!(panic_text(&*outcome.unwrap_err()), "bug");
     assert!(
         logged
@@ -145,8 +145,8 @@ fn a_second_dispose_runs_nothing() {
     stack
         .defer(|| Err::<(), _>(format!("run {}", runs.fetch_add(1, Ordering::Relaxed))))
         .unwrap();
-    assert!(stack.dispose().is_err());
-    assert!(stack.dispose().is_ok());
+    assert!(stack.try_dispose().is_err());
+    assert!(stack.try_dispose().is_ok());
     assert_eq!(runs.load(Ordering::Relaxed), 1);
 }
 
@@ -154,7 +154,7 @@ fn a_second_dispose_runs_nothing() {
 fn registering_on_a_disposed_stack_is_object_disposed_and_releases_the_value_at_once() {
     let journal = Journal::default();
     let stack = DisposeStack::new();
-    stack.dispose().unwrap();
+    stack.try_dispose().unwrap();
 
     let error = stack
         .push(Resource::new("late", &journal))
@@ -174,7 +174,7 @@ fn registering_on_a_disposed_stack_is_object_disposed_and_releases_the_value_at_
 #[test]
 fn a_failing_release_on_a_disposed_stack_goes_to_tracing() {
     let stack = DisposeStack::new();
-    stack.dispose().unwrap();
+    stack.try_dispose().unwrap();
     let (registered, logged) = capture_logs(|| stack.defer(|| Err::<(), _>("cannot close")));
     assert!(registered.is_err());
     assert!(
@@ -193,10 +193,10 @@ fn take_moves_every_entry_and_leaves_the_old_stack_disposed_and_empty() {
     let owner = building.take().unwrap();
     assert!(building.is_disposed());
     assert!(!owner.is_disposed());
-    building.dispose().unwrap();
+    building.try_dispose().unwrap();
     assert!(journal.entries().is_empty());
     owner.defer(|| journal.write("c")).unwrap();
-    owner.dispose().unwrap();
+    owner.try_dispose().unwrap();
     assert_eq!(journal.entries(), ["c", "b", "a"]);
 }
 
@@ -244,7 +244,7 @@ fn an_entry_may_use_its_own_stack_while_it_is_disposed() {
             .unwrap();
     }
     // Through an `Arc`, `.dispose()` would pick `Dispose for Arc<T>`, which cannot return errors.
-    (*stack).dispose().unwrap();
+    (*stack).try_dispose().unwrap();
     assert_eq!(seen.load(Ordering::Relaxed), 1);
 }
 
@@ -255,7 +255,7 @@ fn a_stack_inside_a_stack_is_disposed_with_it() {
     outer.push(Resource::new("outer first", &journal)).unwrap();
     let inner = outer.push(DisposeStack::new()).unwrap();
     inner.push(Resource::new("inner", &journal)).unwrap();
-    outer.dispose().unwrap();
+    outer.try_dispose().unwrap();
     assert_eq!(journal.entries(), ["dispose inner", "dispose outer first"]);
 }
 
@@ -284,7 +284,7 @@ fn eight_threads_registering_at_once_are_all_disposed_once() {
             });
         }
     });
-    stack.dispose().unwrap();
+    stack.try_dispose().unwrap();
     assert_eq!(disposals.load(Ordering::Relaxed), 800);
 }
 
@@ -305,7 +305,7 @@ fn eight_threads_disposing_at_once_run_each_entry_once() {
             for _ in 0..8 {
                 scope.spawn(|| {
                     start.wait();
-                    stack.dispose().unwrap();
+                    stack.try_dispose().unwrap();
                     Dispose::dispose(&stack);
                 });
             }
@@ -331,7 +331,7 @@ fn a_failed_build_releases_what_was_built_so_far_in_reverse() {
     assert_eq!(journal.entries(), ["dispose socket", "dispose config"]);
     let built = build(&journal, 3).unwrap();
     assert_eq!(journal.entries().len(), 2);
-    built.dispose().unwrap();
+    built.try_dispose().unwrap();
     assert_eq!(
         journal.entries()[2..],
         ["dispose cache", "dispose socket", "dispose config"]
@@ -393,7 +393,7 @@ proptest! {
             }).unwrap();
         }
         let ((outcome, _), _logged) =
-            capture_logs(|| (panic::catch_unwind(AssertUnwindSafe(|| stack.dispose())), ()));
+            capture_logs(|| (panic::catch_unwind(AssertUnwindSafe(|| stack.try_dispose())), ()));
 
         let ran: Vec<String> = (0..steps.len()).rev().map(|index| index.to_string()).collect();
         prop_assert_eq!(journal.entries(), ran);

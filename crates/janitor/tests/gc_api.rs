@@ -4,7 +4,7 @@
 
 use janitor::gc::{
     Finalize, Gc, GcCell, Trace, WeakTargetCollected, collect, generation, total_memory,
-    weak_generation,
+    total_memory_after_collection, weak_generation,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,9 +17,9 @@ const LARGE: usize = 512 << 10;
 fn forced_total_memory_is_no_more_than_before_the_garbage_was_dropped() {
     // GCTests.GetTotalMemoryTest_ForceCollection: an array dropped, then a forced count.
     let array = Gc::new(vec![0_i32; 20_000].into_boxed_slice());
-    let before = total_memory(false);
+    let before = total_memory();
     drop(array);
-    assert!(total_memory(true) <= before);
+    assert!(total_memory_after_collection() <= before);
 }
 
 #[derive(Trace)]
@@ -50,13 +50,13 @@ fn forced_total_memory_waits_for_the_finalizers_of_what_it_collects() {
     });
     // A self-loop: only a collection finds it dead, and only its finalizer frees the array.
     *owner.itself.borrow_mut() = Some(owner.clone());
-    let with_array = total_memory(false);
+    let with_array = total_memory();
     drop(owner);
-    let after = total_memory(true);
+    let after = total_memory_after_collection();
     assert_eq!(finalized.load(Ordering::SeqCst), 1);
     assert!(
         after + LARGE <= with_array,
-        "total_memory(true) = {after}, before = {with_array}: the finalizer's release is not counted"
+        "total_memory_after_collection() = {after}, before = {with_array}: the finalizer's release is not counted"
     );
 }
 

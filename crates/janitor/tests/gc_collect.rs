@@ -5,7 +5,7 @@ use janitor::coerce_gc;
 use janitor::gc::{
     Gc, GcCell, GcMutex, GcRwLock, MAX_GENERATION, Trace, add_memory_pressure, collect,
     collect_generation, collection_count, generation, memory_info, remove_memory_pressure,
-    total_memory,
+    total_memory, total_memory_after_collection,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -430,12 +430,12 @@ fn total_memory_grows_with_the_heap_and_shrinks_after_a_forced_collection() {
         })
         .collect();
     assert!(loops.iter().all(|heavy| heavy.payload[127] == 7));
-    let with_loops = total_memory(false);
+    let with_loops = total_memory();
     assert!(with_loops >= 2000 * 1024);
     drop(loops);
     // Every node still holds itself: counting alone frees none of them; the forced collection does.
     // Other tests allocate in parallel, but keep far less than these 2 MB.
-    assert!(total_memory(true) < with_loops);
+    assert!(total_memory_after_collection() < with_loops);
     assert_eq!(drops.count(), 2000);
 }
 

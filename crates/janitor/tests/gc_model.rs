@@ -104,18 +104,18 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 }
             }
             Step::Unlink(from, edge) => {
-                if let Some(from) = pick_rooted(&model.rooted, from) {
-                    if !model.edges[from].is_empty() {
-                        let edge = edge % model.edges[from].len();
-                        model.edges[from].remove(edge);
-                        let removed = roots[from]
-                            .as_ref()
-                            .unwrap()
-                            .edges
-                            .borrow_mut()
-                            .remove(edge);
-                        drop(removed);
-                    }
+                if let Some(from) = pick_rooted(&model.rooted, from)
+                    && !model.edges[from].is_empty()
+                {
+                    let edge = edge % model.edges[from].len();
+                    model.edges[from].remove(edge);
+                    let removed = roots[from]
+                        .as_ref()
+                        .unwrap()
+                        .edges
+                        .borrow_mut()
+                        .remove(edge);
+                    drop(removed);
                 }
             }
             Step::DropRoot(node) => {

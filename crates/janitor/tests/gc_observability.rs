@@ -125,7 +125,7 @@ fn a_collection_event_carries_generation_trigger_examined_freed_and_pause() {
 #[test]
 fn memory_pressure_past_its_budget_collects_with_a_debug_event() {
     // More than the budget whatever the heap holds (it is 4 MiB or a third of the heap).
-    let bytes = (8 << 20).max(gc::total_memory(false));
+    let bytes = (8 << 20).max(gc::total_memory());
     let before = gc::stats();
     let ((), logged) = capture_logs(|| add_memory_pressure(bytes).expect("positive"));
     remove_memory_pressure(bytes).expect("positive");
@@ -184,13 +184,13 @@ fn a_healthy_run_logs_nothing_above_debug() {
         gc::collect();
         wait_for_pending_finalizers();
         // Memory pressure past the budget, resources disposed as documented.
-        let bytes = (8 << 20).max(gc::total_memory(false));
+        let bytes = (8 << 20).max(gc::total_memory());
         add_memory_pressure(bytes).expect("positive");
         remove_memory_pressure(bytes).expect("positive");
         let (reader, _writer) = rustix::pipe::pipe().expect("a pipe");
         let stack = DisposeStack::new();
         stack.push(SafeFd::from(reader)).expect("a live stack");
-        stack.dispose().expect("nothing fails");
+        stack.try_dispose().expect("nothing fails");
     });
     logged.extend(rest);
     let events = collection_events(&logged);

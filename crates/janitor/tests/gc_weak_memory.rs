@@ -42,14 +42,14 @@ fn the_block_is_freed_with_the_value_and_the_last_weak_reference_frees_a_small_c
     let measure = std::thread::Builder::new()
         .stack_size(16 * BYTES)
         .spawn(|| {
-            let (heap_before, live_before) = (total_memory(false), live_bytes());
+            let (heap_before, live_before) = (total_memory(), live_bytes());
             let strong = Gc::new([7_u8; BYTES]);
-            assert!(total_memory(false) >= heap_before + BYTES, "the object counts");
+            assert!(total_memory() >= heap_before + BYTES, "the object counts");
             let (short, long) = (Gc::downgrade(&strong), Gc::downgrade_long(&strong));
             let copies = (short.clone(), long.clone());
             drop(strong);
             assert_eq!(
-                total_memory(false),
+                total_memory(),
                 heap_before,
                 "the whole block is freed with the value, though four weak references live"
             );
@@ -67,7 +67,7 @@ fn the_block_is_freed_with_the_value_and_the_last_weak_reference_frees_a_small_c
                 2 * size_of::<usize>(),
                 "the last weak reference frees the cell, two words (the side table keeps its capacity)"
             );
-            assert_eq!(total_memory(false), heap_before);
+            assert_eq!(total_memory(), heap_before);
         })
         .unwrap();
     measure.join().unwrap();

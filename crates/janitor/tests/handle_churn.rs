@@ -45,7 +45,7 @@ fn churn_once(round: usize) {
             assert!(reader.is_closed());
         }
         2 => {
-            let event = WaitHandle::new(false, EventResetMode::AutoReset).unwrap();
+            let event = WaitHandle::new(EventResetMode::AutoReset).unwrap();
             event.set().unwrap();
             assert!(event.wait_timeout(Duration::ZERO).unwrap());
             if round % 8 == 2 {

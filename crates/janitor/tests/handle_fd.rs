@@ -25,7 +25,7 @@ fn read_write_file(name: &str) -> (SafeFile, std::path::PathBuf) {
 #[test]
 fn a_minus_one_descriptor_is_invalid_and_dispose_closes_nothing() {
     // SAFETY: -1 names no descriptor; it is never released.
-    let handle = unsafe { SafeFd::from_raw(-1, true) };
+    let handle = unsafe { SafeFd::from_raw_owned(-1) };
     assert!(handle.is_invalid());
     handle.dispose();
     handle.dispose();
@@ -102,7 +102,7 @@ fn into_owned_fd_is_refused_for_an_invalid_or_borrowed_descriptor() {
     ));
     let (reader, _writer) = rustix::pipe::pipe().unwrap();
     // SAFETY: `reader` outlives the handle and keeps ownership.
-    let borrowed = unsafe { SafeFd::from_raw(reader.as_raw_fd(), false) };
+    let borrowed = unsafe { SafeFd::from_raw_borrowed(reader.as_raw_fd()) };
     assert!(matches!(
         borrowed.into_owned_fd(),
         Err(HandleError::NotOwned { .. })
@@ -114,7 +114,7 @@ fn into_owned_fd_is_refused_for_an_invalid_or_borrowed_descriptor() {
 fn a_borrowed_descriptor_is_not_closed_by_dispose() {
     let (reader, _writer) = rustix::pipe::pipe().unwrap();
     // SAFETY: `reader` outlives the handle and keeps ownership.
-    let borrowed = unsafe { SafeFd::from_raw(reader.as_raw_fd(), false) };
+    let borrowed = unsafe { SafeFd::from_raw_borrowed(reader.as_raw_fd()) };
     borrowed.dispose();
     drop(borrowed);
     rustix::fs::fstat(&reader).expect("the owner's descriptor is still open");
@@ -247,7 +247,7 @@ fn set_handle_as_invalid_leaves_the_descriptor_to_its_new_owner() {
     let (reader, writer) = rustix::pipe::pipe().unwrap();
     let raw = reader.into_raw_fd();
     // SAFETY: the descriptor was taken out of its owner; the handle owns it until set invalid.
-    let handle = unsafe { SafeFd::from_raw(raw, true) };
+    let handle = unsafe { SafeFd::from_raw_owned(raw) };
     handle.set_handle_as_invalid();
     handle.dispose();
     drop(handle);
@@ -262,7 +262,7 @@ fn set_handle_as_invalid_leaves_the_descriptor_to_its_new_owner() {
 
 #[test]
 fn wait_handle_manual_reset_stays_signaled_until_reset() {
-    let event = WaitHandle::new(false, EventResetMode::ManualReset).unwrap();
+    let event = WaitHandle::new(EventResetMode::ManualReset).unwrap();
     assert!(!event.wait_timeout(Duration::ZERO).unwrap());
     event.set().unwrap();
     event.set().unwrap();
@@ -275,7 +275,7 @@ fn wait_handle_manual_reset_stays_signaled_until_reset() {
 
 #[test]
 fn wait_handle_auto_reset_releases_one_wait_per_signal() {
-    let event = WaitHandle::new(true, EventResetMode::AutoReset).unwrap();
+    let event = WaitHandle::new_signaled(EventResetMode::AutoReset).unwrap();
     assert!(event.wait_timeout(Duration::ZERO).unwrap());
     assert!(!event.wait_timeout(Duration::ZERO).unwrap());
     event.set().unwrap();
@@ -289,7 +289,7 @@ fn wait_handle_auto_reset_releases_one_wait_per_signal() {
 
 #[test]
 fn wait_handle_wakes_a_waiter_on_another_thread() {
-    let event = Arc::new(WaitHandle::new(false, EventResetMode::AutoReset).unwrap());
+    let event = Arc::new(WaitHandle::new(EventResetMode::AutoReset).unwrap());
     let waiter = {
         let event = Arc::clone(&event);
         std::thread::spawn(move || event.wait())
@@ -304,7 +304,7 @@ fn wait_handle_wakes_a_waiter_on_another_thread() {
 
 #[test]
 fn wait_handle_disposed_during_a_wait_stays_open_until_the_wait_returns() {
-    let event = Arc::new(WaitHandle::new(false, EventResetMode::ManualReset).unwrap());
+    let event = Arc::new(WaitHandle::new(EventResetMode::ManualReset).unwrap());
     let waiter = {
         let event = Arc::clone(&event);
         std::thread::spawn(move || event.wait())

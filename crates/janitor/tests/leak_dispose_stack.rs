@@ -38,7 +38,7 @@ fn a_disposed_stack_is_not_reported() {
     let check = full_check();
     let stack = DisposeStack::new();
     stack.defer(|| ()).unwrap();
-    stack.dispose().unwrap();
+    stack.try_dispose().unwrap();
     drop(stack);
     let through_the_trait: DisposeStack = DisposeStack::default();
     through_the_trait.defer(|| ()).unwrap();
@@ -89,14 +89,14 @@ fn an_async_stack_disposed_or_empty_is_not_reported() {
     let check = full_check();
     let stack = AsyncDisposeStack::new();
     stack.defer_async(async || ()).unwrap();
-    pollster::block_on(stack.dispose_async()).unwrap();
+    pollster::block_on(stack.try_dispose_async()).unwrap();
     drop(stack);
     drop(AsyncDisposeStack::new());
     let building = AsyncDisposeStack::new();
     building.defer(|| ()).unwrap();
     let owner = building.take().unwrap();
     drop(building);
-    pollster::block_on(owner.dispose_async()).unwrap();
+    pollster::block_on(owner.try_dispose_async()).unwrap();
     drop(owner);
     assert!(check.finish().is_empty());
 }

@@ -89,7 +89,7 @@ fn a_handle_set_as_invalid_is_not_reported() {
     let reader = pipe_reader();
     // SAFETY: `reader` outlives the handle; the handle gives the descriptor up (set as invalid)
     // before anything could release it, so `reader` stays its only owner.
-    let handle = unsafe { SafeFd::from_raw(reader.as_raw_fd(), true) };
+    let handle = unsafe { SafeFd::from_raw_owned(reader.as_raw_fd()) };
     handle.set_handle_as_invalid();
     drop(handle);
     drop(reader);
@@ -109,7 +109,7 @@ fn a_handle_that_does_not_own_its_value_is_not_tracked() {
     let check = full_check();
     let reader = pipe_reader();
     // SAFETY: `reader` outlives the handle and keeps ownership of the descriptor.
-    let handle = unsafe { SafeFd::from_raw(reader.as_raw_fd(), false) };
+    let handle = unsafe { SafeFd::from_raw_borrowed(reader.as_raw_fd()) };
     drop(handle);
     assert!(check.finish().is_empty());
 }
@@ -119,7 +119,7 @@ fn an_invalid_handle_is_not_tracked() {
     let check = full_check();
     drop(SafeFd::invalid());
     // SAFETY: -1 names no descriptor; the handle is invalid and never released.
-    drop(unsafe { SafeFd::from_raw(-1, true) });
+    drop(unsafe { SafeFd::from_raw_owned(-1) });
     assert!(check.finish().is_empty());
 }
 

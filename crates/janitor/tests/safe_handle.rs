@@ -56,7 +56,7 @@ fn owned() -> (SafeHandle<Counting>, &'static Resource) {
     let resource = resource(false);
     // SAFETY: the resource is the handle's alone to release.
     (
-        unsafe { SafeHandle::from_raw(Raw(Some(resource)), true) },
+        unsafe { SafeHandle::from_raw_owned(Raw(Some(resource))) },
         resource,
     )
 }
@@ -68,7 +68,7 @@ fn releases(resource: &Resource) -> usize {
 #[test]
 fn invalid_handle_dispose_closes_without_release_and_twice_is_fine() {
     // SAFETY: an invalid value names nothing and is never released.
-    let handle = unsafe { SafeHandle::<Counting>::from_raw(Raw(None), true) };
+    let handle = unsafe { SafeHandle::<Counting>::from_raw_owned(Raw(None)) };
     assert!(handle.is_invalid());
     assert!(!handle.is_closed());
     handle.dispose();
@@ -155,7 +155,7 @@ fn dangerous_release_without_add_ref_is_object_disposed() {
 fn a_handle_that_does_not_own_its_value_is_never_released() {
     let resource = resource(false);
     // SAFETY: the resource outlives the handle (it is leaked); the handle does not own it.
-    let handle = unsafe { SafeHandle::<Counting>::from_raw(Raw(Some(resource)), false) };
+    let handle = unsafe { SafeHandle::<Counting>::from_raw_borrowed(Raw(Some(resource))) };
     assert!(!handle.owns_handle());
     handle.dispose();
     assert!(handle.is_closed());
@@ -214,7 +214,7 @@ fn dropping_with_an_unreleased_dangerous_add_ref_leaks_instead_of_releasing() {
 fn a_failed_release_is_reported_as_a_warning_not_a_panic() {
     let resource = resource(true);
     // SAFETY: the resource is the handle's alone to release.
-    let handle = unsafe { SafeHandle::<Counting>::from_raw(Raw(Some(resource)), true) };
+    let handle = unsafe { SafeHandle::<Counting>::from_raw_owned(Raw(Some(resource))) };
     let events = capture_events(|| handle.dispose());
     assert_eq!(releases(resource), 1);
     assert!(events.iter().any(

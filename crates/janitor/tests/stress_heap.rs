@@ -59,7 +59,7 @@ impl Node {
     fn new(id: u64) -> Gc<Node> {
         ALIVE.fetch_add(1, Ordering::SeqCst);
         CREATED.fetch_add(1, Ordering::SeqCst);
-        let registered = id % 4 != 0;
+        let registered = !id.is_multiple_of(4);
         let node = Gc::new(Node {
             id,
             canary: CANARY ^ id,

@@ -3,7 +3,7 @@
 //!
 //! Shape: lifecycles (`leak-cost`: 2,000,000 full, 250,000 quick; `leak-cost-fd`: 800,000 full,
 //! 100,000 quick, since each costs two system calls), one after another on one thread. A
-//! lifecycle creates a `SafeHandle` (through `from_raw`, `#[track_caller]`, where the tracker is
+//! lifecycle creates a `SafeHandle` (through `from_raw_owned`, `#[track_caller]`, where the tracker is
 //! made), uses it once (`add_ref` and the guard's drop), disposes it (which closes the tracker and
 //! releases the handle) and drops it. In `leak-cost` the handle kind, `Token`, releases nothing
 //! (its release is a call that returns `true`), so no system call hides the detector's cost: this
@@ -12,7 +12,7 @@
 //!
 //! Rows, by leak level (set with `leak::set_level` around the timed part, restored after):
 //! - `untracked`, the baseline: the same lifecycle on a handle that does not own its value
-//!   (`owns_handle = false`), which never consults the leak level and holds a null tracker. It is
+//!   (`from_raw_borrowed`), which never consults the leak level and holds a null tracker. It is
 //!   `SafeHandle` without the leak detector; the one other difference is that its final
 //!   transition skips the kind's release (for `leak-cost-fd` the lifecycle closes the descriptor
 //!   itself, so both rows pay for the same system calls).
@@ -105,21 +105,33 @@ impl Subject for EventFds {
     }
 }
 
+/// Whether a lifecycle's handle owns its value (the tracked rows) or not (`untracked`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    Owned,
+    Borrowed,
+}
+
 /// Creates, uses, disposes and drops `handles` handles; returns how many uses succeeded.
-fn lifecycles<S: Subject>(handles: u64, owns_handle: bool) -> u64 {
+fn lifecycles<S: Subject>(handles: u64, ownership: Ownership) -> u64 {
     let mut succeeded = 0;
     for index in 0..handles {
         let raw = S::open(index);
         // SAFETY: the value is fresh from `open`; an owning handle releases it once at the
         // dispose, and a non-owning one never does (it is given back below instead).
-        let handle = unsafe { SafeHandle::<S::Kind>::from_raw(raw, owns_handle) };
+        let handle = unsafe {
+            match ownership {
+                Ownership::Owned => SafeHandle::<S::Kind>::from_raw_owned(raw),
+                Ownership::Borrowed => SafeHandle::<S::Kind>::from_raw_borrowed(raw),
+            }
+        };
         if let Ok(guard) = handle.add_ref() {
             black_box(guard.raw());
             succeeded += 1;
         }
         handle.dispose();
         drop(handle);
-        if !owns_handle {
+        if ownership == Ownership::Borrowed {
             // SAFETY: the handle did not own the value, and it is gone.
             unsafe { S::close_unowned(raw) };
         }
@@ -134,7 +146,12 @@ fn timed_at<S: Subject>(level: Option<LeakLevel>, handles: u64) -> Sample {
     if let Some(level) = level {
         leak::set_level(level);
     }
-    let sample = Sample::timing(|| lifecycles::<S>(handles, level.is_some()));
+    let ownership = if level.is_some() {
+        Ownership::Owned
+    } else {
+        Ownership::Borrowed
+    };
+    let sample = Sample::timing(|| lifecycles::<S>(handles, ownership));
     leak::set_level(before);
     let walks_the_stack = matches!(level, Some(LeakLevel::Sampled { .. }))
         && Backtrace::capture().status() == BacktraceStatus::Captured;

@@ -28,7 +28,7 @@ enum Entry<'a> {
 }
 
 /// A stack of sync and async cleanups, disposed together in reverse order by awaiting
-/// [`dispose_async`](Self::dispose_async): TC39's `AsyncDisposableStack`.
+/// [`try_dispose_async`](Self::try_dispose_async): TC39's `AsyncDisposableStack`.
 ///
 /// It has the methods of [`DisposeStack`](super::DisposeStack), each in a sync and an async form:
 /// [`push`](Self::push) / [`push_async`](Self::push_async),
@@ -40,13 +40,13 @@ enum Entry<'a> {
 /// [`ObjectDisposed`]: a sync cleanup then runs at once, an async one cannot be awaited there and
 /// is dropped with a `tracing::warn!`.
 ///
-/// The library runs no executor: `dispose_async` is a future for yours.
+/// The library runs no executor: `try_dispose_async` is a future for yours.
 ///
 /// # Dropping
 ///
 /// An undisposed stack that is dropped cannot await its entries. It drops them without running
 /// them (what they own runs its `Drop`) and reports it with `tracing::warn!`. Await
-/// `dispose_async` before dropping the stack. Such a stack is also reported by the leak detector
+/// `try_dispose_async` before dropping the stack. Such a stack is also reported by the leak detector
 /// ([`janitor::leak`](crate::leak)), with the place it was created (`new`, `default` or `take`),
 /// when the level tracks it.
 ///
@@ -66,7 +66,7 @@ enum Entry<'a> {
 /// stack.defer(|| order.lock().unwrap().push("sync cleanup")).unwrap();
 /// stack.defer_async(async || order.lock().unwrap().push("async cleanup")).unwrap();
 ///
-/// pollster::block_on(stack.dispose_async()).unwrap();
+/// pollster::block_on(stack.try_dispose_async()).unwrap();
 /// assert_eq!(*order.lock().unwrap(), ["async cleanup", "sync cleanup"]);
 /// assert!(stream.disposed.is_disposed());
 /// ```
@@ -102,7 +102,7 @@ impl<'a> AsyncDisposeStack<'a> {
     ///
     /// let stack = AsyncDisposeStack::new();
     /// let inner = stack.push(DisposeStack::new()).unwrap();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert!(inner.is_disposed());
     /// ```
     pub fn push<T>(&self, value: T) -> Result<Arc<T>, ObjectDisposed>
@@ -130,7 +130,7 @@ impl<'a> AsyncDisposeStack<'a> {
     ///
     /// let stack = AsyncDisposeStack::new();
     /// let pool = stack.push_async(Pool { disposed: DisposeFlag::new() }).unwrap();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert!(pool.disposed.is_disposed());
     /// ```
     pub fn push_async<T>(&self, value: T) -> Result<Arc<T>, ObjectDisposed>
@@ -154,7 +154,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// let released = Mutex::new(Vec::new());
     /// let stack = AsyncDisposeStack::new();
     /// stack.adopt("lock file", |name| released.lock().unwrap().push(name)).unwrap();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert_eq!(*released.lock().unwrap(), ["lock file"]);
     /// ```
     pub fn adopt<T, O>(
@@ -180,7 +180,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// let released = Mutex::new(Vec::new());
     /// let stack = AsyncDisposeStack::new();
     /// stack.adopt_async(7_u16, async |port| released.lock().unwrap().push(port)).unwrap();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert_eq!(*released.lock().unwrap(), [7]);
     /// ```
     pub fn adopt_async<T, F>(
@@ -203,7 +203,7 @@ impl<'a> AsyncDisposeStack<'a> {
     ///
     /// let stack = AsyncDisposeStack::new();
     /// stack.defer(|| Err::<(), _>("remote refused the goodbye")).unwrap();
-    /// let error = pollster::block_on(stack.dispose_async()).unwrap_err();
+    /// let error = pollster::block_on(stack.try_dispose_async()).unwrap_err();
     /// assert_eq!(error.error().to_string(), "remote refused the goodbye");
     /// ```
     pub fn defer<O: DisposeOutcome>(
@@ -224,7 +224,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// let drained = AtomicBool::new(false);
     /// let stack = AsyncDisposeStack::new();
     /// stack.defer_async(async || drained.store(true, Ordering::Relaxed)).unwrap();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert!(drained.load(Ordering::Relaxed));
     /// ```
     pub fn defer_async<F>(
@@ -247,7 +247,7 @@ impl<'a> AsyncDisposeStack<'a> {
     /// assert!(building.is_disposed());
     /// assert!(!owner.is_disposed());
     /// assert!(building.take().is_err());
-    /// # pollster::block_on(owner.dispose_async()).unwrap();
+    /// # pollster::block_on(owner.try_dispose_async()).unwrap();
     /// ```
     #[track_caller]
     pub fn take(&self) -> Result<AsyncDisposeStack<'a>, ObjectDisposed> {
@@ -279,10 +279,10 @@ impl<'a> AsyncDisposeStack<'a> {
     /// let stack = AsyncDisposeStack::new();
     /// stack.defer(|| order.lock().unwrap().push("first registered")).unwrap();
     /// stack.defer_async(async || order.lock().unwrap().push("last registered")).unwrap();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert_eq!(*order.lock().unwrap(), ["last registered", "first registered"]);
     /// ```
-    pub async fn dispose_async(&self) -> Result<(), DisposeError> {
+    pub async fn try_dispose_async(&self) -> Result<(), DisposeError> {
         match self.entries.close() {
             Some(entries) => run_in_reverse(entries).await.finish(),
             None => Ok(()),
@@ -293,7 +293,7 @@ impl<'a> AsyncDisposeStack<'a> {
     ///
     /// ```
     /// let stack = janitor::dispose::AsyncDisposeStack::new();
-    /// pollster::block_on(stack.dispose_async()).unwrap();
+    /// pollster::block_on(stack.try_dispose_async()).unwrap();
     /// assert!(stack.is_disposed());
     /// ```
     pub fn is_disposed(&self) -> bool {
@@ -397,7 +397,7 @@ impl fmt::Debug for AsyncDisposeStack<'_> {
 ///
 /// let outer = AsyncDisposeStack::new();
 /// let inner = outer.push_async(AsyncDisposeStack::new()).unwrap();
-/// pollster::block_on(outer.dispose_async()).unwrap();
+/// pollster::block_on(outer.try_dispose_async()).unwrap();
 /// assert!(inner.is_disposed());
 /// ```
 impl AsyncDispose for AsyncDisposeStack<'_> {

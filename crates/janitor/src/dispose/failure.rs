@@ -66,7 +66,7 @@ impl<E: Into<BoxError>> DisposeOutcome for Result<(), E> {
 /// stack.defer(|| Err::<(), _>("first registered, fails last")).unwrap();
 /// stack.defer(|| Err::<(), _>("last registered, fails first")).unwrap();
 ///
-/// let error = stack.dispose().unwrap_err();
+/// let error = stack.try_dispose().unwrap_err();
 /// assert_eq!(error.error().to_string(), "first registered, fails last");
 /// let earlier = error.source().unwrap();
 /// assert_eq!(earlier.to_string(), "a cleanup step failed: last registered, fails first");

@@ -34,12 +34,12 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 /// - [`defer`](Self::defer) a closure;
 /// - [`take`](Self::take) everything into a new stack (JavaScript's `move`), typically to hand the
 ///   resources to a value that now owns them once construction succeeded;
-/// - [`dispose`](Self::dispose) runs the entries, last registered first.
+/// - [`try_dispose`](Self::try_dispose) runs the entries, last registered first.
 ///
 /// # Failures
 ///
 /// Every entry runs, whatever the entries before it did. A closure may return `()` or
-/// `Result<(), E>` (see [`DisposeOutcome`]); the errors come back from `dispose` as one
+/// `Result<(), E>` (see [`DisposeOutcome`]); the errors come back from `try_dispose` as one
 /// [`DisposeError`] whose latest failure wraps the earlier ones. A panicking entry does not stop
 /// the others either: the first panic is resumed, with its original payload, after the last entry
 /// ran (panics are bugs and stay panics; the errors of that run then go to `tracing`, since they
@@ -47,7 +47,7 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 ///
 /// # Disposed stacks
 ///
-/// After `dispose` (or `take`) the stack is disposed and empty. Registering on it returns
+/// After `try_dispose` (or `take`) the stack is disposed and empty. Registering on it returns
 /// [`ObjectDisposed`], and releases the value at once (disposes it, runs its cleanup closure, or
 /// runs the deferred closure), so that nothing handed to a disposed stack leaks; a failure of
 /// that cleanup goes to `tracing`.
@@ -55,7 +55,7 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 /// # Dropping
 ///
 /// Dropping an undisposed stack disposes it. `Drop` cannot return errors, so they go to
-/// `tracing::warn!`; call `dispose` yourself to see them. A stack dropped undisposed with entries
+/// `tracing::warn!`; call `try_dispose` yourself to see them. A stack dropped undisposed with entries
 /// is a forgotten dispose: the leak detector ([`janitor::leak`](crate::leak)) reports it, with the
 /// place the stack was created (`new`, `default` or `take`), when the level tracks it.
 ///
@@ -81,7 +81,7 @@ type Entry<'a> = Box<dyn FnOnce() -> Result<(), BoxError> + Send + 'a>;
 ///         });
 ///     }
 /// });
-/// stack.dispose().unwrap();
+/// stack.try_dispose().unwrap();
 /// assert_eq!(released.load(Ordering::Relaxed), 4);
 /// ```
 ///
@@ -163,7 +163,7 @@ impl<'a> DisposeStack<'a> {
     /// let stack = DisposeStack::new();
     /// let channel = stack.push(Channel { disposed: DisposeFlag::new() }).unwrap();
     /// channel.send().unwrap();
-    /// stack.dispose().unwrap();
+    /// stack.try_dispose().unwrap();
     /// assert!(channel.send().is_err());
     ///
     /// let late = Channel { disposed: DisposeFlag::new() };
@@ -195,7 +195,7 @@ impl<'a> DisposeStack<'a> {
     /// let stack = DisposeStack::new();
     /// stack.adopt(3, |descriptor| closed.lock().unwrap().push(descriptor)).unwrap();
     /// stack.adopt(4, |descriptor| closed.lock().unwrap().push(descriptor)).unwrap();
-    /// stack.dispose().unwrap();
+    /// stack.try_dispose().unwrap();
     /// assert_eq!(*closed.lock().unwrap(), [4, 3]);
     /// ```
     pub fn adopt<T, O>(
@@ -251,7 +251,7 @@ impl<'a> DisposeStack<'a> {
     /// assert!(building.is_disposed());
     /// drop(building); // empty: runs nothing
     /// assert_eq!(runs.load(Ordering::Relaxed), 0);
-    /// owner.dispose().unwrap();
+    /// owner.try_dispose().unwrap();
     /// assert_eq!(runs.load(Ordering::Relaxed), 1);
     /// ```
     #[track_caller]
@@ -281,11 +281,11 @@ impl<'a> DisposeStack<'a> {
     ///     let order = &order;
     ///     stack.defer(move || order.lock().unwrap().push(step)).unwrap();
     /// }
-    /// stack.dispose().unwrap();
-    /// stack.dispose().unwrap(); // already disposed: nothing runs
+    /// stack.try_dispose().unwrap();
+    /// stack.try_dispose().unwrap(); // already disposed: nothing runs
     /// assert_eq!(*order.lock().unwrap(), [3, 2, 1]);
     /// ```
-    pub fn dispose(&self) -> Result<(), DisposeError> {
+    pub fn try_dispose(&self) -> Result<(), DisposeError> {
         match self.entries.close() {
             Some(entries) => run_in_reverse(entries).finish(),
             None => Ok(()),
@@ -296,7 +296,7 @@ impl<'a> DisposeStack<'a> {
     ///
     /// ```
     /// let stack = janitor::dispose::DisposeStack::new();
-    /// stack.dispose().unwrap();
+    /// stack.try_dispose().unwrap();
     /// assert!(stack.is_disposed());
     /// ```
     pub fn is_disposed(&self) -> bool {
@@ -359,7 +359,7 @@ impl fmt::Debug for DisposeStack<'_> {
 ///
 /// let outer = DisposeStack::new();
 /// let inner = outer.push(DisposeStack::new()).unwrap();
-/// outer.dispose().unwrap();
+/// outer.try_dispose().unwrap();
 /// assert!(inner.is_disposed());
 /// ```
 impl Dispose for DisposeStack<'_> {

@@ -369,9 +369,9 @@ pub fn weak_generation<T: ?Sized>(weak: &WeakGc<T>) -> Result<u8, WeakTargetColl
 )]
 pub struct WeakTargetCollected;
 
-/// The bytes of all live heap objects, as .NET's `GC.GetTotalMemory`. With `force_full_collection`,
-/// first collects and waits for pending finalizers, repeating (at most 20 times, as .NET) until
-/// the figure changes by less than 5%. .NET waits, then collects; janitor waits after each
+/// The bytes of all live heap objects now, without a collection (.NET's
+/// `GC.GetTotalMemory(false)`). [`total_memory_after_collection`] first collects and waits for
+/// pending finalizers, repeatedly. .NET waits, then collects; janitor waits after each
 /// collection, so that what the finalizers of the objects it found release is already counted
 /// when the figure first barely moves. (On the finalizer thread the wait returns at once, so there
 /// it only collects.)
@@ -383,22 +383,35 @@ pub struct WeakTargetCollected;
 /// use janitor::gc::{Gc, total_memory};
 ///
 /// let blocks: Vec<_> = (0..1000).map(|_| Gc::new([0_u64; 64])).collect();
-/// assert!(total_memory(false) >= 1000 * 512);
+/// assert!(total_memory() >= 1000 * 512);
 /// drop(blocks);
-/// let _after = total_memory(true);
 /// ```
-pub fn total_memory(force_full_collection: bool) -> usize {
+pub fn total_memory() -> usize {
+    alloc::total_bytes(heap())
+}
+
+/// Bytes of all live objects after collections (.NET's `GC.GetTotalMemory(true)`): collects and
+/// waits for pending finalizers, repeating (at most 20 times, as .NET) until the figure changes
+/// by less than 5%; see [`total_memory`] for the figure and the order of the waits.
+///
+/// ```
+/// use janitor::gc::{Gc, total_memory, total_memory_after_collection};
+///
+/// let blocks: Vec<_> = (0..1000).map(|_| Gc::new([0_u64; 64])).collect();
+/// let before = total_memory();
+/// drop(blocks);
+/// assert!(total_memory_after_collection() < before);
+/// ```
+pub fn total_memory_after_collection() -> usize {
     let mut total = alloc::total_bytes(heap());
-    if force_full_collection {
-        for _ in 0..20 {
-            collect();
-            super::finalizer::wait_for_pending_finalizers();
-            let after = alloc::total_bytes(heap());
-            let changed = total.abs_diff(after);
-            total = after;
-            if changed * 20 < after.max(1) {
-                break;
-            }
+    for _ in 0..20 {
+        collect();
+        super::finalizer::wait_for_pending_finalizers();
+        let after = alloc::total_bytes(heap());
+        let changed = total.abs_diff(after);
+        total = after;
+        if changed * 20 < after.max(1) {
+            break;
         }
     }
     total
@@ -479,6 +492,8 @@ pub fn remove_memory_pressure(bytes: usize) -> Result<(), ZeroMemoryPressure> {
 /// let _ = (gen0.objects, gen0.bytes);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct GenerationInfo {
     /// Tracked objects in the generation.
     pub objects: usize,
@@ -499,6 +514,8 @@ pub struct GenerationInfo {
 /// assert!(info.collections[2] >= 1);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct MemoryInfo {
     /// Bytes of all live objects, tracked or not (see [`total_memory`] for the precision).
     pub heap_bytes: usize,
@@ -528,23 +545,5 @@ pub struct MemoryInfo {
 /// assert!(info.total_pause >= info.last_pause);
 /// ```
 pub fn memory_info() -> MemoryInfo {
-    let heap = heap();
-    let (sizes, stats) = {
-        let lists = heap.lock();
-        (lists.sizes(), lists.stats)
-    };
-    MemoryInfo {
-        heap_bytes: alloc::total_bytes(heap),
-        generations: std::array::from_fn(|generation| GenerationInfo {
-            objects: sizes.objects[generation],
-            bytes: sizes.bytes[generation],
-        }),
-        memory_pressure: heap.pressure(),
-        last_pause: stats.last_pause,
-        total_pause: stats.total_pause,
-        collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
-        promoted_objects: stats.promoted_objects,
-        promoted_bytes: stats.promoted_bytes,
-        pending_finalizers: super::finalizer::pending_and_finished().0,
-    }
+    super::stats::read().1
 }

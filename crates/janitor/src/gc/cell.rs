@@ -142,6 +142,7 @@ unsafe impl<T: ?Sized + Send> Send for GcCell<T> {}
 /// assert!(error.to_string().contains("already mutably borrowed"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BorrowError {
     /// A shared borrow was asked while a mutable borrow is alive.
     #[error("GcCell already mutably borrowed: end the `borrow_mut` before borrowing again")]

@@ -65,7 +65,7 @@ mod weak;
 pub use api::{
     GenerationInfo, MAX_GENERATION, MemoryInfo, WeakTargetCollected, ZeroMemoryPressure,
     add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
-    remove_memory_pressure, total_memory, weak_generation,
+    remove_memory_pressure, total_memory, total_memory_after_collection, weak_generation,
 };
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
 pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent};
@@ -81,6 +81,7 @@ pub use finalizer::{
 /// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
 /// `#[trace(finalize)]` on the type registers its objects for finalization: the type must then
 /// implement [`Finalize`].
+#[cfg(any(feature = "derive", test))]
 pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;

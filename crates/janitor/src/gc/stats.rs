@@ -7,7 +7,7 @@
 //! sources as [`memory_info`](super::memory_info).
 
 use super::alloc;
-use super::api::heap;
+use super::api::{GenerationInfo, MemoryInfo, heap};
 use super::heap::{OLDEST, Trigger};
 use std::fmt;
 use std::time::Duration;
@@ -40,6 +40,8 @@ use std::time::Duration;
 /// println!("{line}");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct GcStats {
     /// Collections per generation, counted as [`collection_count`](super::collection_count): a
     /// collection of generation N counts for every generation up to N, so `collections[0]` is
@@ -78,8 +80,8 @@ pub struct GcStats {
 
 /// The collector's statistics now.
 ///
-/// Cheap enough to call after every request: it takes the heap lock once (as
-/// [`memory_info`](super::memory_info) does) and the finalizer queue's lock once.
+/// Cheap enough to call after every request: it takes the heap lock once and the finalizer
+/// queue's lock once, in the same read as [`memory_info`](super::memory_info).
 ///
 /// ```
 /// let stats = janitor::gc::stats();
@@ -90,27 +92,51 @@ pub struct GcStats {
 /// );
 /// ```
 pub fn stats() -> GcStats {
+    read().0
+}
+
+/// [`stats`] and [`memory_info`](super::memory_info) from one read of the counters: the heap
+/// lock once, the finalizer queue's lock once, so the two views of one moment agree.
+pub(super) fn read() -> (GcStats, MemoryInfo) {
     let heap = heap();
     let (pending_finalizers, finalized_objects) = super::finalizer::pending_and_finished();
     let (sizes, totals) = {
         let lists = heap.lock();
         (lists.sizes(), lists.stats)
     };
-    GcStats {
-        collections: std::array::from_fn(|generation| heap.collection_count(generation as u8)),
+    let heap_bytes = alloc::total_bytes(heap);
+    let memory_pressure = heap.pressure();
+    let collections = std::array::from_fn(|generation| heap.collection_count(generation as u8));
+    let stats = GcStats {
+        collections,
         induced_collections: totals.by_trigger[Trigger::Induced.index()],
         allocation_collections: totals.by_trigger[Trigger::Allocation.index()],
         pressure_collections: totals.by_trigger[Trigger::MemoryPressure.index()],
         examined_objects: totals.examined_objects,
         freed_objects: totals.freed_objects,
-        heap_bytes: alloc::total_bytes(heap),
+        heap_bytes,
         tracked_objects: sizes.objects.iter().sum(),
-        memory_pressure: heap.pressure(),
+        memory_pressure,
         last_pause: totals.last_pause,
         total_pause: totals.total_pause,
         pending_finalizers,
         finalized_objects,
-    }
+    };
+    let memory = MemoryInfo {
+        heap_bytes,
+        generations: std::array::from_fn(|generation| GenerationInfo {
+            objects: sizes.objects[generation],
+            bytes: sizes.bytes[generation],
+        }),
+        memory_pressure,
+        last_pause: totals.last_pause,
+        total_pause: totals.total_pause,
+        collections,
+        promoted_objects: totals.promoted_objects,
+        promoted_bytes: totals.promoted_bytes,
+        pending_finalizers,
+    };
+    (stats, memory)
 }
 
 impl fmt::Display for GcStats {

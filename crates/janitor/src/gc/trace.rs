@@ -386,6 +386,7 @@ unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
 /// freed. An object with a finalizer that holds one can still use it in its finalizer: the
 /// handle is released after, when the finalized object (and then the handle's object) is freed,
 /// which is the order .NET gets by making `SafeHandle` a critical finalizer.
+#[cfg(all(feature = "handle", unix))]
 // SAFETY: a handle holds no `Gc`.
 unsafe impl<K: crate::handle::HandleKind> Trace for crate::handle::SafeHandle<K> {
     const HOLDS_GC: bool = false;

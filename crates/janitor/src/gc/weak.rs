@@ -308,7 +308,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert_eq!(*weak.upgrade().unwrap(), 5);
     /// ```
     pub fn downgrade(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, false)
+        WeakGc::new(this, Strength::Short)
     }
 
     /// A long weak reference, tracking resurrection: it still upgrades while the object waits
@@ -325,12 +325,21 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(weak.upgrade().is_none());
     /// ```
     pub fn downgrade_long(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, true)
+        WeakGc::new(this, Strength::Long)
     }
 }
 
+/// A weak reference's kind (.NET's `trackResurrection`): a short one is cleared when its object
+/// is found unreachable, before a finalizer could resurrect it; a long one follows the object
+/// until it is freed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strength {
+    Short,
+    Long,
+}
+
 impl<T: ?Sized> WeakGc<T> {
-    fn new(strong: &Gc<T>, track_resurrection: bool) -> Self {
+    fn new(strong: &Gc<T>, strength: Strength) -> Self {
         let header = strong.header();
         // The cell comes first, then the bit: from the moment a weak reference exists, the
         // unique-holder drop would race with its upgrades, and whoever frees the object reads the
@@ -341,7 +350,7 @@ impl<T: ?Sized> WeakGc<T> {
         Self {
             value: Gc::as_non_null(strong),
             cell,
-            track_resurrection,
+            track_resurrection: strength == Strength::Long,
             owns: PhantomData,
         }
     }

@@ -11,6 +11,7 @@
 use super::error::HandleError;
 use super::guard::HandleGuard;
 use super::kind::HandleKind;
+use super::mapped::MapAccess;
 use super::safe_handle::SafeHandle;
 use crate::dispose::Dispose;
 use std::fmt;
@@ -157,13 +158,16 @@ impl<K: HandleKind<Raw = MemoryRange>> SafeBuffer<K> {
     /// # Safety
     ///
     /// `range` is memory of kind `K`, owned by the caller and handed over: readable for its whole
-    /// length, writable too if `writable`, initialized, and used by nothing else but through
-    /// atomic byte accesses. Nothing else releases it.
+    /// length, writable too if `access` is [`MapAccess::ReadWrite`], initialized, and used by
+    /// nothing else but through atomic byte accesses. Nothing else releases it.
     #[track_caller]
-    pub(super) unsafe fn from_owned_range(range: MemoryRange, writable: bool) -> Self {
+    pub(super) unsafe fn from_owned_range(range: MemoryRange, access: MapAccess) -> Self {
         // SAFETY: forwarded from this function's contract.
-        let handle = unsafe { SafeHandle::from_raw(range, true) };
-        Self { handle, writable }
+        let handle = unsafe { SafeHandle::from_raw_owned(range) };
+        Self {
+            handle,
+            writable: access == MapAccess::ReadWrite,
+        }
     }
 
     /// The buffer's length in bytes (.NET's `ByteLength`).

@@ -66,7 +66,7 @@ impl From<OwnedFd> for SafeHandle<FdKind> {
     #[track_caller]
     fn from(fd: OwnedFd) -> Self {
         // SAFETY: `OwnedFd` owns an open descriptor, and `into_raw_fd` hands that ownership over.
-        unsafe { Self::from_raw(fd.into_raw_fd(), true) }
+        unsafe { Self::from_raw_owned(fd.into_raw_fd()) }
     }
 }
 
@@ -98,7 +98,7 @@ impl<'a> HandleGuard<'a, FdKind> {
     ///
     /// If the handle holds an invalid (negative) descriptor, which no `BorrowedFd` may hold. Handles
     /// made from an `OwnedFd`, a `File` or by this module's constructors are always valid; check
-    /// [`SafeHandle::is_invalid`] for one made by `from_raw` or `invalid`.
+    /// [`SafeHandle::is_invalid`] for one made by `from_raw_owned`, `from_raw_borrowed` or `invalid`.
     ///
     /// ```
     /// use janitor::handle::SafeFd;
@@ -118,7 +118,7 @@ impl<'a> HandleGuard<'a, FdKind> {
         // SAFETY: `raw` is not negative, so not -1. It is open for the lifetime of the borrow: this
         // guard holds a count, so the handle's final transition, and with it the close, cannot
         // happen before the guard is dropped, which the borrow of `self` prevents; a handle that
-        // does not own `raw` has it kept open by its owner while the handle exists (`from_raw`).
+        // does not own `raw` has it kept open by its owner while the handle exists (`from_raw_borrowed`).
         unsafe { BorrowedFd::borrow_raw(raw) }
     }
 }

@@ -147,7 +147,7 @@ impl SafeFile {
     }
 
     /// Flushes the file's data, and only the metadata needed to read it back, to the device
-    /// (`fdatasync`).
+    /// (`fdatasync`; `fsync` on Apple's systems and the others without `fdatasync`).
     ///
     /// ```
     /// # let path = std::env::temp_dir().join(format!("janitor-doc-sdata-{}", std::process::id()));
@@ -158,7 +158,25 @@ impl SafeFile {
     /// ```
     pub fn sync_data(&self) -> Result<(), HandleError> {
         let guard = self.use_fd()?;
-        rustix::fs::fdatasync(guard.as_fd()).map_err(|errno| HandleError::io("fdatasync", errno))
+        // Where the system has no fdatasync(2) (Apple's, the BSDs that lack it), fsync(2) flushes
+        // the metadata too: more than asked, never less.
+        #[cfg(not(any(
+            target_vendor = "apple",
+            target_os = "dragonfly",
+            target_os = "haiku",
+            target_os = "redox"
+        )))]
+        let result = rustix::fs::fdatasync(guard.as_fd())
+            .map_err(|errno| HandleError::io("fdatasync", errno));
+        #[cfg(any(
+            target_vendor = "apple",
+            target_os = "dragonfly",
+            target_os = "haiku",
+            target_os = "redox"
+        ))]
+        let result =
+            rustix::fs::fsync(guard.as_fd()).map_err(|errno| HandleError::io("fsync", errno));
+        result
     }
 
     /// Disposes the file: the same operation as [`Dispose::dispose`]. Calls in flight finish; the

@@ -30,7 +30,7 @@ use std::fmt::Debug;
 /// }
 ///
 /// // SAFETY: slot 7 is ours to release; nothing else releases it.
-/// let handle = unsafe { SafeHandle::<Slot>::from_raw(7, true) };
+/// let handle = unsafe { SafeHandle::<Slot>::from_raw_owned(7) };
 /// handle.dispose();
 /// assert_eq!(RELEASED.load(Ordering::Relaxed), 1);
 /// ```

@@ -117,11 +117,7 @@ impl MappedView {
         // as `from_owned_range` allows. A file that shrinks makes accesses fault (`SIGBUS`, a crash
         // documented on `MappedView`), never return other memory. The mapping outlives `file`, and
         // `MappedView::release` unmaps exactly this range.
-        Ok(
-            unsafe {
-                SafeBuffer::from_owned_range(MemoryRange::new(address.cast(), len), writable)
-            },
-        )
+        Ok(unsafe { SafeBuffer::from_owned_range(MemoryRange::new(address.cast(), len), access) })
     }
 }
 

@@ -40,7 +40,15 @@
 //!
 //! The kinds: [`SafeFd`] and [`SafeFile`] for descriptors (files, sockets, pipes, eventfd),
 //! [`SafeBuffer`] over [`NativeMemory`] or a [`MappedView`] with bounds-checked reads and writes,
-//! and [`WaitHandle`], an event on an eventfd.
+//! and `WaitHandle`, an event on an eventfd.
+//!
+//! # Platforms
+//!
+//! The module is file descriptors, on every Unix: [`SafeFd`], [`SafeFile`], [`NativeMemory`] and
+//! [`MappedView`] build wherever the target is Unix (tested on Linux). `WaitHandle` needs an
+//! eventfd, so it exists on Linux, Android, FreeBSD and illumos only; on other Unix systems it is
+//! absent (a pipe pair would serve there). Windows `HANDLE` and `SOCKET` kinds are future work:
+//! enabling the `handle` feature on a target that is not Unix is a compile error that says so.
 
 mod buffer;
 mod error;
@@ -52,6 +60,12 @@ mod mapped;
 mod native;
 mod safe_handle;
 mod state;
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "illumos"
+))]
 mod wait;
 
 pub use buffer::{BufferPointer, MemoryRange, Pod, SafeBuffer};
@@ -63,6 +77,12 @@ pub use kind::{HandleKind, InvalidHandleValue};
 pub use mapped::{MapAccess, MappedView};
 pub use native::NativeMemory;
 pub use safe_handle::SafeHandle;
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "illumos"
+))]
 pub use wait::{EventResetMode, WaitHandle};
 
 /// Every handle is shared across threads: that is what it is for.
@@ -72,6 +92,12 @@ const _: () = {
     shareable::<SafeFile>();
     shareable::<SafeBuffer<NativeMemory>>();
     shareable::<SafeBuffer<MappedView>>();
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "illumos"
+    ))]
     shareable::<WaitHandle>();
     shareable::<HandleGuard<'static, FdKind>>();
 };

@@ -4,6 +4,7 @@
 use super::buffer::{MemoryRange, SafeBuffer};
 use super::error::HandleError;
 use super::kind::HandleKind;
+use super::mapped::MapAccess;
 use std::alloc::Layout;
 
 /// The kind of a block of native memory from the global allocator; also where such blocks are
@@ -69,7 +70,9 @@ impl NativeMemory {
         // SAFETY: a zero-length range owns nothing; otherwise `address` was just allocated with
         // `layout(len)`, is zeroed (initialized), readable and writable for `len` bytes, and known
         // to no one else; `NativeMemory::release` frees it with the same layout.
-        Ok(unsafe { SafeBuffer::from_owned_range(MemoryRange::new(address, len), true) })
+        Ok(unsafe {
+            SafeBuffer::from_owned_range(MemoryRange::new(address, len), MapAccess::ReadWrite)
+        })
     }
 }
 

@@ -56,23 +56,21 @@ pub struct SafeHandle<K: HandleKind> {
 }
 
 impl<K: HandleKind> SafeHandle<K> {
-    /// Takes charge of `raw`. If `owns_handle`, the handle releases it after its last use; if not,
-    /// it never does (the caller keeps ownership; .NET's `ownsHandle: false`).
+    /// Takes charge of `raw` and owns it: the handle releases it after its last use (.NET's
+    /// `ownsHandle: true`).
     ///
     /// An owned, valid handle carries a [`LeakTracker`] (tracked as the
     /// [leak level](crate::leak::LeakLevel) decides), created here with the handle's type name and
     /// the caller's place (`#[track_caller]`), and closed by dispose, `set_handle_as_invalid` or
-    /// taking the value out (`into_owned_fd`); dropping the handle undisposed reports it. A handle
-    /// that does not own its value, or holds an invalid one, is never tracked: dropping it
-    /// undisposed leaks nothing.
+    /// taking the value out (`into_owned_fd`); dropping the handle undisposed reports it. An
+    /// invalid value is never tracked: dropping its handle undisposed leaks nothing.
     ///
     /// # Safety
     ///
     /// `K::is_invalid(raw)` gives the same answer every time it is asked (it is asked again at the
     /// release; a kind whose answer can change is not fit for this call). If `raw` is valid
-    /// (`is_invalid` is `false`), it names a live handle of kind `K`: if `owns_handle`, ownership
-    /// passes to the `SafeHandle`, and nothing else releases `raw` or uses it after the `SafeHandle`
-    /// is closed; if not, the caller keeps it live for as long as this `SafeHandle` exists.
+    /// (`is_invalid` is `false`), it names a live handle of kind `K` whose ownership passes to the
+    /// `SafeHandle`: nothing else releases `raw` or uses it after the `SafeHandle` is closed.
     ///
     /// ```
     /// use janitor::handle::SafeFd;
@@ -80,22 +78,51 @@ impl<K: HandleKind> SafeHandle<K> {
     ///
     /// let (reader, _writer) = rustix::pipe::pipe().unwrap();
     /// // SAFETY: the descriptor was just taken out of its owner; the SafeFd owns it from now on.
-    /// let handle = unsafe { SafeFd::from_raw(reader.into_raw_fd(), true) };
+    /// let handle = unsafe { SafeFd::from_raw_owned(reader.into_raw_fd()) };
     /// assert!(handle.owns_handle());
     /// assert!(!handle.is_invalid());
     /// ```
     #[track_caller]
-    pub unsafe fn from_raw(raw: K::Raw, owns_handle: bool) -> Self {
-        let leak = if owns_handle && !K::is_invalid(raw) {
-            LeakTracker::new::<Self>()
-        } else {
+    pub unsafe fn from_raw_owned(raw: K::Raw) -> Self {
+        let leak = if K::is_invalid(raw) {
             LeakTracker::untracked()
+        } else {
+            LeakTracker::new::<Self>()
         };
         Self {
             raw,
-            owns_handle,
+            owns_handle: true,
             state: StateWord::new(),
             leak,
+            kind: PhantomData,
+        }
+    }
+
+    /// Takes charge of `raw` without owning it: the handle never releases it, the caller does
+    /// (.NET's `ownsHandle: false`). Uses, dispose and the refusal of uses after it work as for an
+    /// owned handle; such a handle is never leak-tracked, since dropping it leaks nothing.
+    ///
+    /// # Safety
+    ///
+    /// `K::is_invalid(raw)` gives the same answer every time it is asked. If `raw` is valid, it
+    /// names a live handle of kind `K` that the caller keeps live for as long as this
+    /// `SafeHandle` exists.
+    ///
+    /// ```
+    /// use janitor::handle::SafeFd;
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// let (reader, _writer) = rustix::pipe::pipe().unwrap();
+    /// // SAFETY: `reader` outlives the handle and keeps ownership of the descriptor.
+    /// let borrowed = unsafe { SafeFd::from_raw_borrowed(reader.as_raw_fd()) };
+    /// assert!(!borrowed.owns_handle());
+    /// ```
+    pub unsafe fn from_raw_borrowed(raw: K::Raw) -> Self {
+        Self {
+            raw,
+            owns_handle: false,
+            state: StateWord::new(),
+            leak: LeakTracker::untracked(),
             kind: PhantomData,
         }
     }
@@ -199,7 +226,7 @@ impl<K: HandleKind> SafeHandle<K> {
     /// use janitor::handle::SafeFd;
     ///
     /// // SAFETY: -1 names no descriptor; the handle is invalid and never released.
-    /// let handle = unsafe { SafeFd::from_raw(-1, true) };
+    /// let handle = unsafe { SafeFd::from_raw_owned(-1) };
     /// assert_eq!(handle.dangerous_get_handle(), -1);
     /// ```
     pub fn dangerous_get_handle(&self) -> K::Raw {
@@ -268,7 +295,8 @@ impl<K: HandleKind> SafeHandle<K> {
         K::is_invalid(self.raw)
     }
 
-    /// Whether this handle releases its raw value (`owns_handle` of [`from_raw`](Self::from_raw)).
+    /// Whether this handle releases its raw value: made by [`from_raw_owned`](Self::from_raw_owned),
+    /// not [`from_raw_borrowed`](Self::from_raw_borrowed).
     ///
     /// ```
     /// use janitor::handle::SafeFd;
@@ -276,7 +304,7 @@ impl<K: HandleKind> SafeHandle<K> {
     ///
     /// let (reader, _writer) = rustix::pipe::pipe().unwrap();
     /// // SAFETY: `reader` outlives the handle and keeps ownership of the descriptor.
-    /// let borrowed = unsafe { SafeFd::from_raw(reader.as_raw_fd(), false) };
+    /// let borrowed = unsafe { SafeFd::from_raw_borrowed(reader.as_raw_fd()) };
     /// assert!(!borrowed.owns_handle());
     /// ```
     pub fn owns_handle(&self) -> bool {
@@ -370,8 +398,8 @@ impl<K: HandleKind> SafeHandle<K> {
         if closed_early || !self.owns_handle || self.is_invalid() {
             return;
         }
-        // SAFETY: `from_raw`'s contract gave this handle ownership of `raw` (`owns_handle`), and
-        // `raw` is valid (`is_invalid` answers as it did at `from_raw`, by that same contract). The
+        // SAFETY: `from_raw_owned`'s contract gave this handle ownership of `raw` (`owns_handle`), and
+        // `raw` is valid (`is_invalid` answers as it did at `from_raw_owned`, by that same contract). The
         // final transition happens once, no use is in flight (the count is zero and stays zero),
         // and every earlier use happened-before it (the state word's acquire fence).
         let released = unsafe { K::release(self.raw) };
@@ -415,7 +443,7 @@ impl<K: InvalidHandleValue> SafeHandle<K> {
     pub fn invalid() -> Self {
         // SAFETY: `InvalidHandleValue` promises `INVALID` is invalid, so it is never released and
         // names no handle that must stay live.
-        unsafe { Self::from_raw(K::INVALID, true) }
+        unsafe { Self::from_raw_owned(K::INVALID) }
     }
 }
 
@@ -516,7 +544,7 @@ mod loom {
 
     fn tracked_handle() -> Arc<SafeHandle<Tracked>> {
         // SAFETY: raw 1 names `RESOURCE`, which nothing but this handle releases.
-        Arc::new(unsafe { SafeHandle::from_raw(1, true) })
+        Arc::new(unsafe { SafeHandle::from_raw_owned(1) })
     }
 
     /// One use through a guard, if the handle is still open.

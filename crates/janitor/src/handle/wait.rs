@@ -1,4 +1,5 @@
-//! `WaitHandle`: .NET's `EventWaitHandle` (over `SafeWaitHandle`) on a Linux eventfd.
+//! `WaitHandle`: .NET's `EventWaitHandle` (over `SafeWaitHandle`) on an eventfd (Linux, Android,
+//! FreeBSD, illumos: the systems that have one; the module is absent elsewhere).
 //!
 //! The eventfd's counter is the event: non-zero is signaled. `set` adds one, `reset` drains it.
 //! Waiting is `poll` for readability; an auto-reset wait then drains the counter, and a waiter that
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 /// ```
 /// use janitor::handle::{EventResetMode, WaitHandle};
 ///
-/// let event = WaitHandle::new(true, EventResetMode::AutoReset).unwrap();
+/// let event = WaitHandle::new_signaled(EventResetMode::AutoReset).unwrap();
 /// event.wait().unwrap();              // consumes the signal
 /// assert!(!event.wait_timeout(std::time::Duration::ZERO).unwrap());
 /// ```
@@ -38,7 +39,7 @@ pub enum EventResetMode {
 /// use janitor::handle::{EventResetMode, WaitHandle};
 /// use std::sync::Arc;
 ///
-/// let event = Arc::new(WaitHandle::new(false, EventResetMode::ManualReset).unwrap());
+/// let event = Arc::new(WaitHandle::new(EventResetMode::ManualReset).unwrap());
 /// let waiter = {
 ///     let event = Arc::clone(&event);
 ///     std::thread::spawn(move || event.wait())
@@ -53,21 +54,39 @@ pub struct WaitHandle {
 }
 
 impl WaitHandle {
-    /// A new event, signaled or not, with the given reset mode.
+    /// A new event, not signaled, with the given reset mode (.NET's
+    /// `new EventWaitHandle(false, mode)`).
     ///
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::ManualReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::ManualReset).unwrap();
     /// assert!(!event.wait_timeout(std::time::Duration::ZERO).unwrap());
     /// ```
     #[track_caller]
-    pub fn new(initially_signaled: bool, mode: EventResetMode) -> Result<Self, HandleError> {
-        let fd = rustix::event::eventfd(
-            u32::from(initially_signaled),
-            EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK,
-        )
-        .map_err(|errno| HandleError::io("eventfd", errno))?;
+    pub fn new(mode: EventResetMode) -> Result<Self, HandleError> {
+        Self::with_count(0, mode)
+    }
+
+    /// A new event, already signaled, with the given reset mode (.NET's
+    /// `new EventWaitHandle(true, mode)`).
+    ///
+    /// ```
+    /// use janitor::handle::{EventResetMode, WaitHandle};
+    ///
+    /// let event = WaitHandle::new_signaled(EventResetMode::ManualReset).unwrap();
+    /// assert!(event.wait_timeout(std::time::Duration::ZERO).unwrap());
+    /// ```
+    #[track_caller]
+    pub fn new_signaled(mode: EventResetMode) -> Result<Self, HandleError> {
+        Self::with_count(1, mode)
+    }
+
+    /// An event over an eventfd whose counter starts at `count` (non-zero: signaled).
+    #[track_caller]
+    fn with_count(count: u32, mode: EventResetMode) -> Result<Self, HandleError> {
+        let fd = rustix::event::eventfd(count, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
+            .map_err(|errno| HandleError::io("eventfd", errno))?;
         Ok(Self {
             handle: SafeFd::from(fd),
             mode,
@@ -79,7 +98,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::AutoReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::AutoReset).unwrap();
     /// assert_eq!(event.mode(), EventResetMode::AutoReset);
     /// ```
     pub fn mode(&self) -> EventResetMode {
@@ -91,7 +110,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::AutoReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::AutoReset).unwrap();
     /// assert!(!event.handle().is_closed());
     /// ```
     pub fn handle(&self) -> &SafeFd {
@@ -103,7 +122,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::ManualReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::ManualReset).unwrap();
     /// event.set().unwrap();
     /// event.set().unwrap();
     /// assert!(event.wait_timeout(std::time::Duration::ZERO).unwrap());
@@ -122,7 +141,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(true, EventResetMode::ManualReset).unwrap();
+    /// let event = WaitHandle::new_signaled(EventResetMode::ManualReset).unwrap();
     /// event.reset().unwrap();
     /// assert!(!event.wait_timeout(std::time::Duration::ZERO).unwrap());
     /// ```
@@ -136,7 +155,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(true, EventResetMode::ManualReset).unwrap();
+    /// let event = WaitHandle::new_signaled(EventResetMode::ManualReset).unwrap();
     /// event.wait().unwrap();
     /// event.wait().unwrap(); // manual reset: still signaled
     /// ```
@@ -152,7 +171,7 @@ impl WaitHandle {
     /// use janitor::handle::{EventResetMode, WaitHandle};
     /// use std::time::Duration;
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::AutoReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::AutoReset).unwrap();
     /// assert!(!event.wait_timeout(Duration::from_millis(1)).unwrap());
     /// event.set().unwrap();
     /// assert!(event.wait_timeout(Duration::from_millis(1)).unwrap());
@@ -168,7 +187,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::AutoReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::AutoReset).unwrap();
     /// event.close();
     /// assert!(event.set().is_err());
     /// ```
@@ -181,7 +200,7 @@ impl WaitHandle {
     /// ```
     /// use janitor::handle::{EventResetMode, WaitHandle};
     ///
-    /// let event = WaitHandle::new(false, EventResetMode::AutoReset).unwrap();
+    /// let event = WaitHandle::new(EventResetMode::AutoReset).unwrap();
     /// assert!(!event.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {

@@ -48,6 +48,7 @@ use std::sync::{Mutex, PoisonError};
 /// assert_eq!(LeakLevel::default(), LeakLevel::DEFAULT);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeakLevel {
     /// Nothing is tracked. A tracker costs one relaxed load to create and a null check to close.
     Off,
@@ -154,6 +155,7 @@ impl FromStr for LeakLevel {
 /// assert!(error.to_string().contains("\"often\""));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseLeakLevelError {
     /// The text names no level.
     #[error("{value:?} is not a leak level: use off, sampled, sampled:N (N at least 1) or full")]

@@ -298,3 +298,81 @@ impl fmt::Display for RecordedUse {
         Ok(())
     }
 }
+
+/// A location as its three parts, for serializers: `Location` itself has no serde form.
+#[cfg(feature = "serde")]
+struct SerializedLocation(&'static Location<'static>);
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for SerializedLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut location = serializer.serialize_struct("Location", 3)?;
+        location.serialize_field("file", self.0.file())?;
+        location.serialize_field("line", &self.0.line())?;
+        location.serialize_field("column", &self.0.column())?;
+        location.end()
+    }
+}
+
+/// With the `serde` feature: the report's fields, the creation site as `{file, line, column}`
+/// and the backtrace as its text (or none). There is no `Deserialize`: a report names places in
+/// this program's code, which a read-back value could not point to.
+///
+/// ```
+/// use janitor::leak::{self, LeakCheck, LeakLevel, LeakTracker};
+///
+/// leak::set_level(LeakLevel::Full);
+/// let check = LeakCheck::start();
+/// drop(LeakTracker::new::<u32>());
+/// let json = serde_json::to_value(&check.finish()[0]).unwrap();
+/// assert_eq!(json["type_name"], "u32");
+/// assert_eq!(json["created_at"]["file"], file!());
+/// assert_eq!(json["count"], 1);
+/// ```
+#[cfg(feature = "serde")]
+impl serde::Serialize for LeakReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut report = serializer.serialize_struct("LeakReport", 6)?;
+        report.serialize_field("type_name", self.type_name)?;
+        report.serialize_field("created_at", &SerializedLocation(self.created_at))?;
+        report.serialize_field(
+            "backtrace",
+            &self
+                .backtrace
+                .as_ref()
+                .map(|backtrace| backtrace.to_string()),
+        )?;
+        report.serialize_field("recent_uses", &self.recent_uses)?;
+        report.serialize_field("uses_recorded", &self.uses_recorded)?;
+        report.serialize_field("count", &self.count)?;
+        report.end()
+    }
+}
+
+/// With the `serde` feature: where (`{file, line, column}`), the thread and the hint.
+///
+/// ```
+/// use janitor::leak::{self, LeakCheck, LeakLevel, LeakTracker};
+///
+/// leak::set_level(LeakLevel::Full);
+/// let check = LeakCheck::start();
+/// let tracker = LeakTracker::new::<u32>();
+/// tracker.record_with("sent");
+/// drop(tracker);
+/// let json = serde_json::to_value(&check.finish()[0].recent_uses()[0]).unwrap();
+/// assert_eq!(json["hint"], "sent");
+/// assert_eq!(json["at"]["file"], file!());
+/// ```
+#[cfg(feature = "serde")]
+impl serde::Serialize for RecordedUse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut used = serializer.serialize_struct("RecordedUse", 3)?;
+        used.serialize_field("at", &SerializedLocation(self.at))?;
+        used.serialize_field("thread", &self.thread)?;
+        used.serialize_field("hint", &self.hint)?;
+        used.end()
+    }
+}

@@ -257,10 +257,10 @@ impl LeakTracker {
     /// ```
     #[inline]
     pub fn report_leak(&self) {
-        if let Some(record) = &self.record {
-            if record.open.swap(false, Ordering::Relaxed) {
-                record.file();
-            }
+        if let Some(record) = &self.record
+            && record.open.swap(false, Ordering::Relaxed)
+        {
+            record.file();
         }
     }
 

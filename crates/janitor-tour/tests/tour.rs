@@ -250,7 +250,7 @@ fn a_scope_disposes_in_reverse_order_and_the_leak_report_names_the_place() {
     assert_says(
         eleventh,
         "SafeHandle<janitor::handle::fd::FdKind> dropped without dispose, created at \
-         crates/janitor/examples/tour/leak.rs:",
+         crates/janitor-tour/examples/tour/leak.rs:",
     );
     assert_says(
         eleventh,

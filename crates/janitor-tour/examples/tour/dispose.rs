@@ -212,7 +212,7 @@ fn building_in_steps(tour: &mut Timeline) {
     log.write(format!("Service::build -> {:?}", failed.err()));
     let service = Service::build(&log, None).expect("nothing fails this time");
     log.write("service.resources.dispose():");
-    service.resources.dispose().expect("no entry fails");
+    service.resources.try_dispose().expect("no entry fails");
     log.write(format!(
         "using the stack after dispose: {}",
         service
@@ -245,7 +245,7 @@ fn failures_are_chained(tour: &mut Timeline) {
     stack
         .defer(|| Err::<(), _>("remote refused the goodbye"))
         .expect("live stack");
-    let error = stack.dispose().expect_err("two entries fail");
+    let error = stack.try_dispose().expect_err("two entries fail");
     log.write(format!("dispose() -> Err: {error}"));
     let mut source = std::error::Error::source(&error);
     while let Some(earlier) = source {
@@ -287,6 +287,6 @@ fn async_disposal(tour: &mut Timeline) {
         .defer_async(async || log.write("metrics flushed (async defer)"))
         .expect("live stack");
     log.write("pollster::block_on(stack.dispose_async()):");
-    pollster::block_on(stack.dispose_async()).expect("no entry fails");
+    pollster::block_on(stack.try_dispose_async()).expect("no entry fails");
     log.replay(tour);
 }

@@ -151,7 +151,7 @@ fn request_scopes(tour: &mut Timeline) {
         let scope = provider.create_scope().expect("the provider is live");
         let work = scope.get_required::<UnitOfWork>().expect("registered");
         journal.record(format!("request {request} handled"));
-        scope.dispose().expect("nothing fails to dispose");
+        scope.try_dispose().expect("nothing fails to dispose");
         journal.record(format!(
             "request {request} scope disposed: unit of work disposed? {}",
             work.disposed.is_disposed()
@@ -165,7 +165,7 @@ fn request_scopes(tour: &mut Timeline) {
         "after both requests the pool is still live: disposed? {}",
         pool.disposed.is_disposed()
     ));
-    provider.dispose().expect("nothing fails to dispose");
+    provider.try_dispose().expect("nothing fails to dispose");
     journal.replay(tour);
 }
 
@@ -184,7 +184,7 @@ fn async_only_services(tour: &mut Timeline) {
 
     let provider = services.build_provider();
     let uploader = provider.get_required::<Uploader>().expect("registered");
-    match provider.dispose() {
+    match provider.try_dispose() {
         Ok(()) => tour.event("provider.dispose() unexpectedly succeeded"),
         Err(error) => tour.event(format!("provider.dispose() -> Err: {error}")),
     }
@@ -204,7 +204,7 @@ fn async_only_services(tour: &mut Timeline) {
     let provider = services.build_provider();
     provider.get_required::<Uploader>().expect("registered");
     tour.event("a second provider, disposed with dispose_async:");
-    pollster::block_on(provider.dispose_async()).expect("nothing fails to dispose");
+    pollster::block_on(provider.try_dispose_async()).expect("nothing fails to dispose");
     journal.replay(tour);
 }
 
@@ -223,7 +223,7 @@ impl HostedService for RequestLoop {
                 .record(format!("hosted service '{}' started", self.name));
             let scope = self.scopes.create_scope()?;
             scope.get_required::<UnitOfWork>()?;
-            scope.dispose()?;
+            scope.try_dispose()?;
             self.lifetime.stop_application();
             Ok(())
         })
