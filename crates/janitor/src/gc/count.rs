@@ -712,6 +712,39 @@ mod loom {
         });
     }
 
+    /// A condemned member's clone, smuggled out by a `Drop` of its isolate to another thread, meets
+    /// `reregister_for_finalize` and then its last drop there, while the condemning thread gives
+    /// back the collector's pin. Whatever the interleaving, the registration is refused, nothing
+    /// hands the object to the finalizer queue, and exactly one of the two drops frees it.
+    #[test]
+    fn loom_a_condemned_object_smuggled_to_another_thread_is_never_reregistered_or_queued() {
+        ::loom::model(|| {
+            let word = Arc::new(CountWord::new(false));
+            let snapshot = word.pin().unwrap();
+            assert!(word.freeze(snapshot));
+            word.condemn_frozen();
+            assert_eq!(
+                word.decrement_or_finalize(),
+                Dropped::Shared,
+                "the member's edge"
+            );
+            word.increment(); // the `Drop` clones it out
+            let smuggled = {
+                let word = word.clone();
+                ::loom::thread::spawn(move || {
+                    assert!(!word.reregister(), "a condemned object is never registered");
+                    word.decrement_or_finalize()
+                })
+            };
+            let pin = word.decrement_or_finalize();
+            let clone = smuggled.join().unwrap();
+            let mut outcomes = [pin, clone];
+            outcomes.sort_by_key(|outcome| *outcome == Dropped::Last);
+            assert_eq!(outcomes, [Dropped::Shared, Dropped::Last]);
+            assert!(!word.is_registered());
+        });
+    }
+
     /// The drop path of an untracked registered object: the plain-store hand-over
     /// (`finalize_unique`) first, the compare-and-swap loop when it refuses.
     fn drop_untracked_registered(word: &CountWord) -> Dropped {
