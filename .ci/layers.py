@@ -30,14 +30,27 @@ CRATES = {
             ["gc::face", "gc"],
             ["crate"],
         ],
-        # Cycles allowed (sets of modules that may import each other).
-        "cycles": [],
+        # Cycles allowed (sets of modules that may import each other). A guard is one use of its
+        # handle: the handle hands guards out, and a guard ends its use on the handle.
+        "cycles": [
+            {"handle::guard", "handle::safe_handle"},
+            # Not yet layered (issue 12): the flat `gc` modules import each other in one cycle.
+            # This declaration goes when `gc` is split into core, side, engine and face, whose
+            # layers are declared above; until then it keeps the cycle from growing past them.
+            {
+                "gc::alloc", "gc::api", "gc::collector", "gc::confined", "gc::ephemeron",
+                "gc::finalize", "gc::finalizer", "gc::handoff", "gc::heap", "gc::object",
+                "gc::ptr", "gc::reclaim", "gc::release", "gc::retire", "gc::stats", "gc::trace",
+                "gc::weak",
+            },
+        ],
     },
     "janitor-di": {
         "root": Path("crates/janitor-di/src"),
         "layers": [
             ["vocabulary", "options", "error", "registry", "disposal", "stack", "validation"],
-            ["collection", "provider", "scope", "resolve"],
+            ["provider", "scope", "resolve"],
+            ["collection"],
             ["host"],
             ["crate"],
         ],

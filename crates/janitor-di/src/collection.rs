@@ -5,76 +5,16 @@
 //! provider freezes the list into a [`Registry`](crate::registry::Registry) and never changes it
 //! again, so resolution reads it without locks.
 
-use crate::disposal::{Disposal, Disposer, NotDisposable};
+use crate::disposal::{Disposal, NotDisposable};
 use crate::error::{FactoryError, ValidationError};
+use crate::options::ProviderOptions;
 use crate::provider::{ScopeFactory, ServiceProvider};
 use crate::registry::Registry;
 use crate::resolve::Resolver;
-use crate::validation::{self, ProviderOptions};
-use std::any::{Any, TypeId, type_name};
+use crate::scope::{Create, Source};
+use crate::validation;
+use crate::vocabulary::{Descriptor, Lifetime, ServiceId};
 use std::sync::Arc;
-
-/// How long an instance lives, and so who caches and disposes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lifetime {
-    /// One instance per provider, created on first use, disposed with the root provider.
-    Singleton,
-    /// One instance per scope, disposed with that scope.
-    Scoped,
-    /// A new instance per resolution, disposed with the scope that resolved it.
-    Transient,
-}
-
-/// A factory as stored: it receives the resolver of the scope the instance belongs to.
-pub(crate) type Create<T> =
-    Box<dyn Fn(&Resolver<'_>) -> Result<Arc<T>, FactoryError> + Send + Sync>;
-
-/// How instances of one registration of `T` come to be. Stored type-erased in the registry and
-/// recovered by `downcast_ref::<Source<T>>()`, which the `TypeId` key of the registry makes certain.
-pub(crate) enum Source<T: ?Sized> {
-    /// Handed over ready-made: returned as is, never disposed by the container.
-    Instance(Arc<T>),
-    /// Made by the container, which disposes what `capture` says it must.
-    Factory {
-        create: Create<T>,
-        capture: fn(&Arc<T>) -> Option<Box<dyn Disposer>>,
-    },
-}
-
-/// A service asked for by type and optional key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ServiceId {
-    pub(crate) type_id: TypeId,
-    pub(crate) type_name: &'static str,
-    pub(crate) key: Option<Box<str>>,
-}
-
-impl ServiceId {
-    pub(crate) fn of<T: ?Sized + 'static>(key: Option<&str>) -> Self {
-        Self {
-            type_id: TypeId::of::<T>(),
-            type_name: type_name::<T>(),
-            key: key.map(Box::from),
-        }
-    }
-
-    /// The name errors use: the type, and the key if there is one (`app::Db["eu"]`).
-    pub(crate) fn display_name(&self) -> String {
-        match &self.key {
-            None => self.type_name.to_owned(),
-            Some(key) => format!("{}[{key:?}]", self.type_name),
-        }
-    }
-}
-
-/// One registration, as the collection holds it.
-pub(crate) struct Descriptor {
-    pub(crate) service: ServiceId,
-    pub(crate) lifetime: Lifetime,
-    pub(crate) is_instance: bool,
-    pub(crate) source: Box<dyn Any + Send + Sync>,
-    pub(crate) dependencies: Vec<ServiceId>,
-}
 
 /// The list of services a provider will offer: what each is, how long it lives, how it is made and
 /// how it is disposed (.NET's `IServiceCollection`).
@@ -132,17 +72,6 @@ impl std::fmt::Debug for ServiceCollection {
             .debug_list()
             .entries(self.descriptors.iter())
             .finish()
-    }
-}
-
-impl std::fmt::Debug for Descriptor {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("Registration")
-            .field("service", &self.service.display_name())
-            .field("lifetime", &self.lifetime)
-            .field("instance", &self.is_instance)
-            .finish_non_exhaustive()
     }
 }
 

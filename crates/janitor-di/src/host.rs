@@ -12,9 +12,9 @@
 use crate::collection::{Registration, ServiceCollection};
 use crate::disposal::Disposal;
 use crate::error::{DisposeError, FactoryError, ResolveError, ValidationError};
+use crate::options::ProviderOptions;
 use crate::provider::ServiceProvider;
 use crate::resolve::{Resolve, Resolver};
-use crate::validation::ProviderOptions;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -70,12 +70,14 @@ mod error;
 // the host is left out there; it takes part in no loom model.
 #[cfg(all(feature = "host", unix, not(loom)))]
 mod host;
+mod options;
 mod provider;
 mod registry;
 mod resolve;
 mod scope;
 mod stack;
 mod validation;
+mod vocabulary;
 
 // The async disposal traits are janitor's own; re-exported so that a service needs one import.
 pub use collection::{Registration, ServiceCollection};
@@ -87,9 +89,9 @@ pub use host::{
     LifetimeStage,
 };
 pub use janitor::dispose::{AsyncDispose, DynAsyncDispose};
+pub use options::ProviderOptions;
 pub use provider::{Scope, ScopeFactory, ServiceProvider};
 pub use resolve::{Resolve, Resolver};
-pub use validation::ProviderOptions;
 
 /// The crate's README (its page on the registry), compiled and run as doc tests so that it never
 /// lies.

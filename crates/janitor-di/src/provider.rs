@@ -2,10 +2,10 @@
 //! explicitly or when dropped.
 
 use crate::error::DisposeError;
+use crate::options::ProviderOptions;
 use crate::registry::Registry;
 use crate::resolve::{Resolve, sealed};
 use crate::scope::ScopeState;
-use crate::validation::ProviderOptions;
 use janitor::dispose::AsyncDispose;
 use janitor::leak::LeakTracker;
 use janitor::{Dispose, ObjectDisposed};

@@ -5,7 +5,7 @@
 //! registrations each own a slot number, dense from zero within their lifetime, which indexes the
 //! cache of the root provider (singletons) or of each scope (scoped services).
 
-use crate::collection::{Descriptor, Lifetime, ServiceId};
+use crate::vocabulary::{Descriptor, Lifetime, ServiceId};
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -143,7 +143,7 @@ impl Hasher for TypeIdHasher {
 
 #[cfg(test)]
 mod tests {
-    use crate::collection::{Lifetime, ServiceId};
+    use crate::vocabulary::{Lifetime, ServiceId};
     use crate::{NotDisposable, ServiceCollection};
     use std::any::TypeId;
     use std::sync::Arc;

@@ -23,14 +23,14 @@
 //!   flag, is the authority (so the flag needs only `Release`/`Acquire`).
 //! - **Transients take no lock** unless they must be captured (one short mutex push).
 
-use crate::collection::{Create, Lifetime, ServiceId, Source};
 use crate::disposal::{Captured, Disposer, Failure};
 use crate::error::{DisposeError, DisposeFailure, FactoryError, ResolveError};
+use crate::options::ProviderOptions;
 use crate::provider::{Scope, ScopeFactory, ServiceProvider};
 use crate::registry::{Registration, Registry};
 use crate::resolve::Resolver;
 use crate::stack::{self, Entered};
-use crate::validation::ProviderOptions;
+use crate::vocabulary::{Lifetime, ServiceId};
 use janitor::ObjectDisposed;
 use parking_lot::{Mutex, ReentrantMutex};
 use std::any::{Any, TypeId};
@@ -39,6 +39,22 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
+
+/// A factory as stored: it receives the resolver of the scope the instance belongs to.
+pub(crate) type Create<T> =
+    Box<dyn Fn(&Resolver<'_>) -> Result<Arc<T>, FactoryError> + Send + Sync>;
+
+/// How instances of one registration of `T` come to be. Stored type-erased in the registry and
+/// recovered by `downcast_ref::<Source<T>>()`, which the `TypeId` key of the registry makes certain.
+pub(crate) enum Source<T: ?Sized> {
+    /// Handed over ready-made: returned as is, never disposed by the container.
+    Instance(Arc<T>),
+    /// Made by the container, which disposes what `capture` says it must.
+    Factory {
+        create: Create<T>,
+        capture: fn(&Arc<T>) -> Option<Box<dyn Disposer>>,
+    },
+}
 
 /// A cached instance: an `Arc<T>` behind `Any`, recovered by downcasting to `Arc<T>`.
 type Instance = Box<dyn Any + Send + Sync>;

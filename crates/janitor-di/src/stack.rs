@@ -9,9 +9,9 @@
 //! through any other handle a factory might hold (a provider captured in a closure, a scope it
 //! created). Frames are tagged with their container, so two providers never confuse each other.
 
-use crate::collection::Lifetime;
 use crate::error::ResolveError;
 use crate::registry::Registry;
+use crate::vocabulary::Lifetime;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 

@@ -26,7 +26,15 @@ pub const MAX_GENERATION: u8 = OLDEST;
 #[cfg(not(loom))]
 pub(crate) fn heap() -> &'static Heap {
     static HEAP: std::sync::OnceLock<Heap> = std::sync::OnceLock::new();
-    HEAP.get_or_init(Heap::new)
+    HEAP.get_or_init(|| {
+        // From the heap's first use on, a leak check ends only once the garbage cycles and the
+        // objects waiting for their finalizer have reported the leaks they hold.
+        crate::leak::settle_before_checks_end(|| {
+            collect();
+            super::finalizer::wait_for_pending_finalizers();
+        });
+        Heap::new()
+    })
 }
 
 #[cfg(loom)]

@@ -11,12 +11,25 @@
 use super::error::HandleError;
 use super::guard::HandleGuard;
 use super::kind::HandleKind;
-use super::mapped::MapAccess;
 use super::safe_handle::SafeHandle;
 use crate::dispose::Dispose;
 use std::fmt;
 use std::mem::{MaybeUninit, size_of, size_of_val};
 use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Whether a buffer's memory may be written: how a file is mapped, or how a buffer took over memory.
+///
+/// ```
+/// use janitor::handle::MapAccess;
+/// assert_ne!(MapAccess::ReadOnly, MapAccess::ReadWrite);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapAccess {
+    /// Reads only; writes through the buffer are refused with [`HandleError::ReadOnly`].
+    ReadOnly,
+    /// Reads and writes; writes reach the file (the mapping is shared).
+    ReadWrite,
+}
 
 /// A block of native memory: where it starts and how many bytes it spans. The raw value of the
 /// memory kinds ([`NativeMemory`](super::NativeMemory), [`MappedView`](super::MappedView)).

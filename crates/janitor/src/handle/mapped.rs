@@ -1,25 +1,11 @@
 //! A file mapped into memory as a handle kind: .NET's `SafeMemoryMappedViewHandle`, a `SafeBuffer`
 //! whose release is `munmap`.
 
-use super::buffer::{MemoryRange, SafeBuffer};
+use super::buffer::{MapAccess, MemoryRange, SafeBuffer};
 use super::error::HandleError;
 use super::kind::HandleKind;
 use std::fs::OpenOptions;
 use std::path::Path;
-
-/// Whether a mapping may be written.
-///
-/// ```
-/// use janitor::handle::MapAccess;
-/// assert_ne!(MapAccess::ReadOnly, MapAccess::ReadWrite);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapAccess {
-    /// Reads only; writes through the buffer are refused with [`HandleError::ReadOnly`].
-    ReadOnly,
-    /// Reads and writes; writes reach the file (the mapping is shared).
-    ReadWrite,
-}
 
 /// The kind of a view of a file mapped into memory; also where such views are made
 /// ([`open`](Self::open)).

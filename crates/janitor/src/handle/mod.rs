@@ -68,13 +68,13 @@ mod state;
 ))]
 mod wait;
 
-pub use buffer::{BufferPointer, MemoryRange, Pod, SafeBuffer};
+pub use buffer::{BufferPointer, MapAccess, MemoryRange, Pod, SafeBuffer};
 pub use error::HandleError;
 pub use fd::{FdKind, SafeFd};
 pub use file::SafeFile;
 pub use guard::HandleGuard;
 pub use kind::{HandleKind, InvalidHandleValue};
-pub use mapped::{MapAccess, MappedView};
+pub use mapped::MappedView;
 pub use native::NativeMemory;
 pub use safe_handle::SafeHandle;
 #[cfg(any(

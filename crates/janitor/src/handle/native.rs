@@ -1,10 +1,10 @@
 //! Native memory from the global allocator as a handle kind: .NET's `Marshal.AllocHGlobal` with a
 //! `SafeBuffer` around it, so the block is freed exactly once, after its last access.
 
+use super::buffer::MapAccess;
 use super::buffer::{MemoryRange, SafeBuffer};
 use super::error::HandleError;
 use super::kind::HandleKind;
-use super::mapped::MapAccess;
 use std::alloc::Layout;
 
 /// The kind of a block of native memory from the global allocator; also where such blocks are

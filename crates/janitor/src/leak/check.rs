@@ -20,6 +20,17 @@ use std::cell::Cell;
 use std::fmt::Write;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
+
+/// What lets a program's other parts settle before a check ends: the managed heap installs its
+/// `collect` + `wait_for_pending_finalizers` here when it starts (`leak` sits below `gc` and
+/// never names it). A program that never used the heap has nothing to settle.
+static SETTLE: OnceLock<fn()> = OnceLock::new();
+
+/// Installs the step a check runs before it ends (see [`SETTLE`]); the first one installed stays.
+pub(crate) fn settle_before_checks_end(settle: fn()) {
+    let _ = SETTLE.set(settle);
+}
 
 thread_local! {
     /// The innermost check running on this thread.
@@ -145,9 +156,10 @@ impl LeakCheck {
         // Resources held by garbage cycles or waiting for their finalizer are reported on their
         // finalization path: let it run first, so their leaks land in this check. Not while
         // unwinding: a collection runs `Drop`s, and a second panic would abort.
-        if !std::thread::panicking() {
-            crate::gc::collect();
-            crate::gc::wait_for_pending_finalizers();
+        if !std::thread::panicking()
+            && let Some(settle) = SETTLE.get()
+        {
+            settle();
         }
         // The guard is `!Send`, so this is the thread whose current scope it set. `try_with`: a
         // guard kept in another thread-local may end after ours is destroyed, with nothing left

@@ -47,6 +47,7 @@ mod registry;
 mod report;
 mod tracker;
 
+pub(crate) use check::settle_before_checks_end;
 pub use check::{LeakCheck, assert_no_leaks, take_reports};
 pub use level::{LeakLevel, ParseLeakLevelError, level, set_level};
 pub use report::{LeakReport, RecordedUse};
