@@ -102,7 +102,7 @@ unsafe fn unlink_and_free(batch: &[NonNull<Header>]) {
 /// collector pins, traces and unpins it. Whichever comes first, the value is dropped exactly once,
 /// and never while the collector traces it.
 #[cfg(all(test, loom))]
-mod loom_review {
+mod loom {
     use crate::gc::{Gc, GcCell, Trace, collect};
     use crate::sync::{AtomicUsize, Ordering};
     use loom::sync::Arc;

@@ -1,6 +1,6 @@
-//! Adversarial cases from the review of `janitor::gc`: what a `Drop`, a `Trace` or a thread can do
-//! to the collector from safe code, and the collector's answer. Run the memory cases under
-//! valgrind with `JANITOR_GC_ALLOCATOR=system` to see freed memory being touched.
+//! What hostile user code can do to the collector from safe code, and the collector's answer: a
+//! `Drop`, a `Trace` or a thread doing the worst legal thing. Run the memory cases under valgrind
+//! with `JANITOR_GC_ALLOCATOR=system` to see freed memory being touched.
 
 use janitor::gc::{Gc, GcCell, Trace, collect};
 use std::sync::Mutex;
