@@ -23,23 +23,25 @@ use std::time::Duration;
 /// ```
 pub const MAX_GENERATION: u8 = OLDEST;
 
+/// The heap, made on first use. From then on a leak check ends only once the garbage cycles and
+/// the objects waiting for their finalizer have reported the leaks they hold.
+fn new_heap() -> Heap {
+    crate::leak::settle_before_checks_end(|| {
+        collect();
+        super::finalizer::wait_for_pending_finalizers();
+    });
+    Heap::new()
+}
+
 #[cfg(not(loom))]
 pub(crate) fn heap() -> &'static Heap {
     static HEAP: std::sync::OnceLock<Heap> = std::sync::OnceLock::new();
-    HEAP.get_or_init(|| {
-        // From the heap's first use on, a leak check ends only once the garbage cycles and the
-        // objects waiting for their finalizer have reported the leaks they hold.
-        crate::leak::settle_before_checks_end(|| {
-            collect();
-            super::finalizer::wait_for_pending_finalizers();
-        });
-        Heap::new()
-    })
+    HEAP.get_or_init(new_heap)
 }
 
 #[cfg(loom)]
 loom::lazy_static! {
-    static ref HEAP: Heap = Heap::new();
+    static ref HEAP: Heap = new_heap();
 }
 
 #[cfg(loom)]

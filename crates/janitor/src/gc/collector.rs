@@ -548,7 +548,7 @@ fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) ->
     }
     for revived in trial::spread_life(examined, edges, live, &touched) {
         if frozen[revived] {
-            count(revived).thaw(false);
+            count(revived).thaw();
             frozen[revived] = false;
         }
     }
@@ -570,7 +570,7 @@ fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) {
         match fates[index] {
             Fate::Condemn => count.condemn_frozen(),
             Fate::Finalize => count.queue_frozen(),
-            Fate::Keep => count.thaw(true),
+            Fate::Keep => count.thaw_with_short_cleared(),
         }
     }
 }

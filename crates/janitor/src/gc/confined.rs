@@ -316,7 +316,7 @@ fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<H
             .count();
         if frozen < sealed.len() {
             for &index in &sealed[..frozen] {
-                count(index).thaw(false);
+                count(index).thaw();
             }
             continue;
         }
@@ -326,7 +326,11 @@ fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<H
                 count(index).queue_frozen();
                 found.push(examined[index].header);
             } else {
-                count(index).thaw(confined(index) && examined[index].snapshot.is_weakened());
+                if confined(index) && examined[index].snapshot.is_weakened() {
+                    count(index).thaw_with_short_cleared();
+                } else {
+                    count(index).thaw();
+                }
             }
         }
     }

@@ -70,6 +70,15 @@ const VERSION_ONE: u64 = 1 << 37;
 /// would free a live object).
 const MAX_COUNT: u64 = i32::MAX as u64;
 
+/// A weak reference's kind (.NET's `trackResurrection`): a short one is cleared when its object
+/// is found unreachable, before a finalizer could resurrect it; a long one follows the object
+/// until it is freed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Strength {
+    Short,
+    Long,
+}
+
 /// The count word of one object.
 pub(crate) struct CountWord(AtomicU64);
 
@@ -107,10 +116,14 @@ pub(crate) enum Dropped {
 }
 
 impl CountWord {
-    /// The word of a new object: one count (the `Gc` that `Gc::new` returns), version zero,
-    /// registered for finalization if `registered`.
-    pub(crate) fn new(registered: bool) -> Self {
-        Self(AtomicU64::new(if registered { 1 | REGISTERED } else { 1 }))
+    /// The word of a new object: one count (the `Gc` that `Gc::new` returns), version zero.
+    pub(crate) fn new() -> Self {
+        Self(AtomicU64::new(1))
+    }
+
+    /// The word of a new object whose type has a finalizer: as [`CountWord::new`], registered.
+    pub(crate) fn new_registered() -> Self {
+        Self(AtomicU64::new(1 | REGISTERED))
     }
 
     /// Adds one reference. Aborts if the count would pass [`MAX_COUNT`].
@@ -226,20 +239,23 @@ impl CountWord {
     /// unregisters the object and returns whether it was registered. `false` means
     /// `suppress_finalize` cancelled the finalizer while the object waited (a thread reached it
     /// through a long weak reference): it is skipped, as .NET's finalizer thread skips objects
-    /// whose finalizer-run bit is set. `unique_if_untracked` says the object is untracked: then
-    /// a word showing only the queue's count and no `W` is changed with a plain store, as in
-    /// [`CountWord::finalize_unique`] (the queue's count is the only reference, so nothing else
-    /// can suppress or re-register).
+    /// whose finalizer-run bit is set.
     #[inline]
-    pub(crate) fn claim_finalizer(&self, unique_if_untracked: bool) -> bool {
-        if unique_if_untracked {
-            let current = self.0.load(Ordering::Acquire);
-            if current & (COUNT_MASK | WEAKENED) == 1 {
-                self.0.store(current & !REGISTERED, Ordering::Relaxed);
-                return current & REGISTERED != 0;
-            }
-        }
+    pub(crate) fn claim_finalizer(&self) -> bool {
         self.suppress()
+    }
+
+    /// [`CountWord::claim_finalizer`] for an untracked object: a word showing only the queue's
+    /// count and no `W` is changed with a plain store, as in [`CountWord::finalize_unique`] (the
+    /// queue's count is the only reference, so nothing else can suppress or re-register).
+    #[inline]
+    pub(crate) fn claim_finalizer_of_untracked(&self) -> bool {
+        let current = self.0.load(Ordering::Acquire);
+        if current & (COUNT_MASK | WEAKENED) == 1 {
+            self.0.store(current & !REGISTERED, Ordering::Relaxed);
+            return current & REGISTERED != 0;
+        }
+        self.claim_finalizer()
     }
 
     /// Whether the caller holds the only reference, for an object the collector never pins (an
@@ -336,13 +352,12 @@ impl CountWord {
     }
 
     /// A weak upgrade: adds one reference unless the object is dead (count zero), condemned, or,
-    /// for a short (`track_resurrection == false`) reference, short-cleared. Waits while the
-    /// object is frozen by a collection deciding its fate.
-    pub(crate) fn upgrade(&self, track_resurrection: bool) -> bool {
-        let refused = if track_resurrection {
-            CONDEMNED
-        } else {
-            CONDEMNED | SHORT_CLEARED
+    /// for a short reference, short-cleared. Waits while the object is frozen by a collection
+    /// deciding its fate.
+    pub(crate) fn upgrade(&self, strength: Strength) -> bool {
+        let refused = match strength {
+            Strength::Long => CONDEMNED,
+            Strength::Short => CONDEMNED | SHORT_CLEARED,
         };
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
@@ -407,14 +422,16 @@ impl CountWord {
             .is_ok()
     }
 
-    /// Takes the frozen bit back (another member of the isolate could not be frozen, or the
-    /// object survives); waiting upgrades proceed. With `clear_short`, short weak references die
-    /// in the same step (the object is kept only for a finalizer).
-    pub(crate) fn thaw(&self, clear_short: bool) {
-        if clear_short {
-            self.0.fetch_or(SHORT_CLEARED, Ordering::AcqRel);
-        }
+    /// Takes the frozen bit back (the object survives); waiting upgrades proceed.
+    pub(crate) fn thaw(&self) {
         self.0.fetch_and(!FROZEN, Ordering::AcqRel);
+    }
+
+    /// [`CountWord::thaw`] for an object kept only for a finalizer: its short weak references die
+    /// first, so a waiting short upgrade fails and a long one proceeds.
+    pub(crate) fn thaw_with_short_cleared(&self) {
+        self.0.fetch_or(SHORT_CLEARED, Ordering::AcqRel);
+        self.thaw();
     }
 
     /// The second condemn phase: a frozen object becomes condemned; waiting upgrades fail.
@@ -446,7 +463,7 @@ mod tests {
 
     #[test]
     fn increment_and_decrement_move_the_count_and_the_version() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         let before = word.pin().unwrap();
         word.increment();
         assert_eq!(word.strong_count(), 3);
@@ -459,14 +476,14 @@ mod tests {
 
     #[test]
     fn pin_refuses_an_object_whose_count_reached_zero() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         assert!(word.decrement());
         assert!(word.pin().is_none());
     }
 
     #[test]
     fn decrement_unless_last_keeps_the_last_count() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         word.increment();
         assert!(word.decrement_unless_last());
         assert_eq!(word.strong_count(), 1);
@@ -477,7 +494,7 @@ mod tests {
 
     #[test]
     fn freeze_fails_after_a_clone_and_a_drop_that_restore_the_count() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         let snapshot = word.pin().unwrap();
         word.increment();
         word.decrement();
@@ -487,19 +504,19 @@ mod tests {
 
     #[test]
     fn a_frozen_word_thaws_unchanged_or_becomes_condemned() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         let snapshot = word.pin().unwrap();
         assert!(word.freeze(snapshot));
-        word.thaw(false);
+        word.thaw();
         assert!(word.freeze(snapshot));
         word.condemn_frozen();
         assert!(word.is_condemned());
-        assert!(!word.upgrade(true));
+        assert!(!word.upgrade(Strength::Long));
     }
 
     #[test]
     fn a_condemned_object_refuses_pins_and_registration_and_its_last_count_frees_it() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         let snapshot = word.pin().unwrap();
         assert!(word.freeze(snapshot));
         word.condemn_frozen();
@@ -525,7 +542,7 @@ mod tests {
 
     #[test]
     fn the_last_drop_of_a_condemned_object_frees_it_whatever_its_registration() {
-        let word = CountWord::new(true);
+        let word = CountWord::new_registered();
         let snapshot = word.pin().unwrap();
         assert!(word.freeze(snapshot));
         word.condemn_frozen();
@@ -537,47 +554,53 @@ mod tests {
 
     #[test]
     fn the_last_drop_of_a_registered_object_keeps_its_count_for_the_queue() {
-        let word = CountWord::new(true);
+        let word = CountWord::new_registered();
         word.increment();
         assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
         assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
         assert_eq!(word.strong_count(), 1);
         assert!(word.is_registered(), "registered until the finalizer runs");
-        assert!(!word.upgrade(false), "short weak references are cleared");
-        assert!(word.upgrade(true), "long ones still upgrade");
+        assert!(
+            !word.upgrade(Strength::Short),
+            "short weak references are cleared"
+        );
+        assert!(word.upgrade(Strength::Long), "long ones still upgrade");
         assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
-        assert!(word.claim_finalizer(false));
+        assert!(word.claim_finalizer());
         assert_eq!(word.decrement_or_finalize(), Dropped::Last);
     }
 
     #[test]
     fn a_finalizer_suppressed_while_queued_is_not_claimed() {
-        let word = CountWord::new(true);
+        let word = CountWord::new_registered();
         assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
-        assert!(word.upgrade(true));
+        assert!(word.upgrade(Strength::Long));
         assert!(word.suppress());
         assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
-        assert!(!word.claim_finalizer(true));
+        assert!(!word.claim_finalizer_of_untracked());
         assert!(word.decrement());
     }
 
     #[test]
     fn the_unique_last_drop_hands_the_count_over_without_a_read_modify_write() {
-        let word = CountWord::new(true);
+        let word = CountWord::new_registered();
         word.increment();
         assert!(!word.finalize_unique(), "two references");
         assert_eq!(word.decrement_or_finalize(), Dropped::Shared);
         assert!(word.finalize_unique());
         assert_eq!(word.strong_count(), 1);
-        assert!(!word.upgrade(false), "short weak references are cleared");
-        assert!(word.claim_finalizer(true));
+        assert!(
+            !word.upgrade(Strength::Short),
+            "short weak references are cleared"
+        );
+        assert!(word.claim_finalizer_of_untracked());
         assert!(!word.is_registered());
         assert!(!word.finalize_unique(), "unregistered: an ordinary drop");
     }
 
     #[test]
     fn a_weakened_object_is_never_unique() {
-        let word = CountWord::new(false);
+        let word = CountWord::new();
         assert!(word.is_unique());
         word.mark_weakened();
         assert!(!word.is_unique());
@@ -600,7 +623,7 @@ mod tests {
 /// object hands its count to the finalizer queue in one compare-and-swap, racing weak upgrades.
 #[cfg(all(test, loom))]
 mod loom {
-    use super::{CountWord, Dropped};
+    use super::{CountWord, Dropped, Strength};
     use ::loom::sync::Arc;
 
     /// A long upgrade racing the last drop always succeeds: before the drop, the dropper still
@@ -609,11 +632,14 @@ mod loom {
     #[test]
     fn loom_a_long_upgrade_racing_the_last_drop_succeeds_and_one_drop_queues() {
         ::loom::model(|| {
-            let word = Arc::new(CountWord::new(true));
+            let word = Arc::new(CountWord::new_registered());
             let upgrader = {
                 let word = word.clone();
                 ::loom::thread::spawn(move || {
-                    assert!(word.upgrade(true), "pending finalization: still upgradable");
+                    assert!(
+                        word.upgrade(Strength::Long),
+                        "pending finalization: still upgradable"
+                    );
                     word.decrement_or_finalize()
                 })
             };
@@ -625,7 +651,7 @@ mod loom {
                 .count();
             assert_eq!(queued, 1, "queued exactly once");
             assert!(!dropped.eq(&Dropped::Last) && upgrader_dropped != Dropped::Last);
-            assert!(word.claim_finalizer(false), "the finalizer runs once");
+            assert!(word.claim_finalizer(), "the finalizer runs once");
             assert_eq!(
                 word.decrement_or_finalize(),
                 Dropped::Last,
@@ -639,11 +665,12 @@ mod loom {
     #[test]
     fn loom_a_short_upgrade_racing_the_last_drop_wins_first_or_fails_forever() {
         ::loom::model(|| {
-            let word = Arc::new(CountWord::new(true));
+            let word = Arc::new(CountWord::new_registered());
             let upgrader = {
                 let word = word.clone();
                 ::loom::thread::spawn(move || {
-                    word.upgrade(false).then(|| word.decrement_or_finalize())
+                    word.upgrade(Strength::Short)
+                        .then(|| word.decrement_or_finalize())
                 })
             };
             let dropped = word.decrement_or_finalize();
@@ -655,8 +682,11 @@ mod loom {
                 }
                 None => assert_eq!(dropped, Dropped::Finalize),
             }
-            assert!(!word.upgrade(false), "short references stay cleared");
-            assert!(word.upgrade(true), "long ones track resurrection");
+            assert!(
+                !word.upgrade(Strength::Short),
+                "short references stay cleared"
+            );
+            assert!(word.upgrade(Strength::Long), "long ones track resurrection");
         });
     }
 
@@ -667,7 +697,7 @@ mod loom {
     #[test]
     fn loom_an_unpin_that_keeps_the_last_count_races_the_holders_drop() {
         ::loom::model(|| {
-            let word = Arc::new(CountWord::new(false));
+            let word = Arc::new(CountWord::new());
             assert!(word.pin().is_some());
             let holder = {
                 let word = word.clone();
@@ -694,19 +724,19 @@ mod loom {
     #[test]
     fn loom_a_suppress_racing_the_claim_cancels_the_finalizer_or_comes_too_late() {
         ::loom::model(|| {
-            let word = Arc::new(CountWord::new(true));
+            let word = Arc::new(CountWord::new_registered());
             word.mark_weakened(); // the long weak reference, made while it was reachable
             assert_eq!(word.decrement_or_finalize(), Dropped::Finalize);
             let suppressor = {
                 let word = word.clone();
                 ::loom::thread::spawn(move || {
-                    assert!(word.upgrade(true));
+                    assert!(word.upgrade(Strength::Long));
                     let suppressed = word.suppress();
                     assert_ne!(word.decrement_or_finalize(), Dropped::Finalize);
                     suppressed
                 })
             };
-            let runs = word.claim_finalizer(true);
+            let runs = word.claim_finalizer_of_untracked();
             let suppressed = suppressor.join().unwrap();
             assert!(runs != suppressed, "exactly one saw the registration");
         });
@@ -719,7 +749,7 @@ mod loom {
     #[test]
     fn loom_a_condemned_object_smuggled_to_another_thread_is_never_reregistered_or_queued() {
         ::loom::model(|| {
-            let word = Arc::new(CountWord::new(false));
+            let word = Arc::new(CountWord::new());
             let snapshot = word.pin().unwrap();
             assert!(word.freeze(snapshot));
             word.condemn_frozen();
@@ -763,12 +793,13 @@ mod loom {
     #[test]
     fn loom_the_plain_store_hand_over_never_loses_a_racing_upgrade() {
         ::loom::model(|| {
-            let word = Arc::new(CountWord::new(true));
+            let word = Arc::new(CountWord::new_registered());
             word.mark_weakened(); // a long weak reference exists
             let upgrader = {
                 let word = word.clone();
                 ::loom::thread::spawn(move || {
-                    word.upgrade(true).then(|| drop_untracked_registered(&word))
+                    word.upgrade(Strength::Long)
+                        .then(|| drop_untracked_registered(&word))
                 })
             };
             let dropped = drop_untracked_registered(&word);

@@ -228,7 +228,12 @@ pub(crate) unsafe fn run_erased<T: Trace + Send + Sync + 'static>(
         // SAFETY: the count keeps the object live.
         let header_ref = unsafe { header.as_ref() };
         // Suppressed while queued: skipped, and the drop below frees it like any other object.
-        if !header_ref.count.claim_finalizer(!header_ref.vtable.tracked) {
+        let claimed = if header_ref.vtable.tracked {
+            header_ref.count.claim_finalizer()
+        } else {
+            header_ref.count.claim_finalizer_of_untracked()
+        };
+        if !claimed {
             return;
         }
         if let Some(finalizer) = T::FINALIZER {

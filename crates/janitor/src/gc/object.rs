@@ -222,7 +222,11 @@ pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) 
     // and the node, for a tracked vtable, fits between the start and the header.
     unsafe {
         header.write(Header {
-            count: CountWord::new(vtable.has_finalizer()),
+            count: if vtable.has_finalizer() {
+                CountWord::new_registered()
+            } else {
+                CountWord::new()
+            },
             vtable,
         });
         value_of::<T>(header).write(value);

@@ -63,6 +63,7 @@
 //! reference short-cleared, and waits while frozen; that is what makes it atomic with respect to
 //! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
 
+use super::count::Strength;
 use super::object::{self, Header, header_of};
 use super::ptr::Gc;
 use super::{api, trace::Trace, trace::Tracer};
@@ -286,7 +287,7 @@ pub struct WeakGc<T: ?Sized> {
     value: NonNull<T>,
     /// The object's weak cell, of which this reference holds one unit.
     cell: NonNull<WeakCell>,
-    track_resurrection: bool,
+    strength: Strength,
     owns: PhantomData<T>,
 }
 
@@ -329,15 +330,6 @@ impl<T: ?Sized> Gc<T> {
     }
 }
 
-/// A weak reference's kind (.NET's `trackResurrection`): a short one is cleared when its object
-/// is found unreachable, before a finalizer could resurrect it; a long one follows the object
-/// until it is freed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Strength {
-    Short,
-    Long,
-}
-
 impl<T: ?Sized> WeakGc<T> {
     fn new(strong: &Gc<T>, strength: Strength) -> Self {
         let header = strong.header();
@@ -350,7 +342,7 @@ impl<T: ?Sized> WeakGc<T> {
         Self {
             value: Gc::as_non_null(strong),
             cell,
-            track_resurrection: strength == Strength::Long,
+            strength,
             owns: PhantomData,
         }
     }
@@ -388,9 +380,7 @@ impl<T: ?Sized> WeakGc<T> {
         // SAFETY: `value` points to a heap object's value.
         let header = unsafe { header_of(self.value) };
         // SAFETY: entered and not detached: the block stays allocated until this upgrade leaves.
-        let upgraded = unsafe { header.as_ref() }
-            .count
-            .upgrade(self.track_resurrection);
+        let upgraded = unsafe { header.as_ref() }.count.upgrade(self.strength);
         if cell.leave() {
             // SAFETY: the object's memory was released while this upgrade was in flight, and this
             // was the last one: the block is ours to free.
@@ -410,7 +400,7 @@ impl<T: ?Sized> WeakGc<T> {
     /// assert!(Gc::downgrade_long(&strong).tracks_resurrection());
     /// ```
     pub fn tracks_resurrection(&self) -> bool {
-        self.track_resurrection
+        self.strength == Strength::Long
     }
 
     /// Whether two weak references point to the same object. Compared by the object's weak
@@ -442,7 +432,7 @@ impl<T: ?Sized> Clone for WeakGc<T> {
         Self {
             value: self.value,
             cell: self.cell,
-            track_resurrection: self.track_resurrection,
+            strength: self.strength,
             owns: PhantomData,
         }
     }
@@ -468,7 +458,7 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WeakGc")
             .field("object", &self.value.cast::<u8>())
-            .field("track_resurrection", &self.track_resurrection)
+            .field("track_resurrection", &self.tracks_resurrection())
             .finish()
     }
 }
@@ -483,7 +473,7 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 #[cfg(all(test, loom))]
 mod loom {
     use super::WeakCell;
-    use crate::gc::count::CountWord;
+    use crate::gc::count::{CountWord, Strength};
     use crate::sync::{AtomicUsize, Ordering};
     use ::loom::cell::UnsafeCell;
     use ::loom::sync::Arc;
@@ -555,7 +545,7 @@ mod loom {
                 return;
             }
             self.block().memory.with(|_| ());
-            let upgraded = self.block().count.upgrade(true);
+            let upgraded = self.block().count.upgrade(Strength::Long);
             if self.cell().leave() {
                 assert!(!upgraded, "a counted object is never detached");
                 self.free_block();
@@ -608,7 +598,7 @@ mod loom {
         builder.preemption_bound = Some(3);
         builder.check(|| {
             let block = Box::new(Block {
-                count: CountWord::new(false),
+                count: CountWord::new(),
                 value: UnsafeCell::new(7),
                 memory: UnsafeCell::new(()),
             });
