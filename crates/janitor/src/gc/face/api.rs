@@ -6,12 +6,12 @@
 //! hold a lock a running collection's garbage `Drop` needs, so it only tries the turn, and goes
 //! on without it (an allocation) or leaves its full collection to the holder (memory pressure).
 
-use super::alloc;
-use super::collector;
-use super::heap::{Heap, OLDEST, Trigger};
-use super::ptr::Gc;
-use super::reclaim;
-use super::weak::WeakGc;
+use crate::gc::core::alloc;
+use crate::gc::core::heap::{Heap, OLDEST, Trigger};
+use crate::gc::engine::collector;
+use crate::gc::engine::reclaim;
+use crate::gc::face::ptr::Gc;
+use crate::gc::face::weak::WeakGc;
 use crate::sync::MutexGuard;
 use std::sync::TryLockError;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub const MAX_GENERATION: u8 = OLDEST;
 fn new_heap() -> Heap {
     crate::leak::settle_before_checks_end(|| {
         collect();
-        super::finalizer::wait_for_pending_finalizers();
+        crate::gc::engine::finalizer::wait_for_pending_finalizers();
     });
     Heap::new()
 }
@@ -142,7 +142,7 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
     // Objects that died before this call and wait in their threads' buffers reach the queue
     // first, so that `collect` + `wait_for_pending_finalizers` covers them too.
     if outermost {
-        super::finalizer::hand_over_all();
+        crate::gc::engine::finalizer::hand_over_all();
     }
     let reservation = (!induced).then(reclaim::reserve);
     let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
@@ -416,7 +416,7 @@ pub fn total_memory_after_collection() -> usize {
     let mut total = alloc::total_bytes(heap());
     for _ in 0..20 {
         collect();
-        super::finalizer::wait_for_pending_finalizers();
+        crate::gc::engine::finalizer::wait_for_pending_finalizers();
         let after = alloc::total_bytes(heap());
         let changed = total.abs_diff(after);
         total = after;
@@ -555,5 +555,5 @@ pub struct MemoryInfo {
 /// assert!(info.total_pause >= info.last_pause);
 /// ```
 pub fn memory_info() -> MemoryInfo {
-    super::stats::read().1
+    crate::gc::face::stats::read().1
 }

@@ -34,10 +34,10 @@
 //! and the untracked objects their values reach (`collector.rs`, `Untracked`): such a cycle is
 //! freed by the next full collection, as .NET never keeps a key alive through its own value.
 
-use super::object::Header;
-use super::ptr::Gc;
-use super::trace::{Trace, Tracer};
-use super::weak::WeakGc;
+use crate::gc::core::object::Header;
+use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::face::ptr::Gc;
+use crate::gc::face::weak::WeakGc;
 use crate::sync::{Mutex as SideMutex, MutexGuard as SideGuard};
 use std::any::Any;
 use std::collections::HashMap;

@@ -9,7 +9,7 @@
 //! isolate) before its memory is freed. A linked object with a count of zero is dead: its value
 //! may be dropped or being dropped, and the collector must not trace it.
 
-use super::object::{Header, Node, header_of_node, node_of};
+use crate::gc::core::object::{Header, Node, header_of_node, node_of};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;

@@ -20,7 +20,7 @@
 //! Under loom every object uses the global allocator and the global byte count directly: loom
 //! tears its statics down before the thread-locals that would flush into them.
 
-use super::heap::Heap;
+use crate::gc::core::heap::Heap;
 use crate::sync::Ordering;
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -168,7 +168,10 @@ impl Drop for ThreadCache {
                 }
             }
         }
-        flush(super::api::heap(), std::mem::take(&mut cache.delta));
+        flush(
+            crate::gc::face::api::heap(),
+            std::mem::take(&mut cache.delta),
+        );
     }
 }
 
@@ -378,7 +381,7 @@ mod tests {
 
     #[test]
     fn blocks_freed_on_another_thread_are_reused_and_never_handed_out_twice() {
-        let heap = super::super::api::heap();
+        let heap = crate::gc::face::api::heap();
         let layout = Layout::from_size_align(48, 8).unwrap();
         let blocks: Vec<usize> = (0..5000)
             .map(|_| allocate(heap, layout).as_ptr() as usize)
@@ -392,7 +395,7 @@ mod tests {
                 // SAFETY: each block came from `allocate` with this layout and is unused.
                 unsafe {
                     deallocate(
-                        super::super::api::heap(),
+                        crate::gc::face::api::heap(),
                         NonNull::new(block as *mut u8).unwrap(),
                         layout,
                     )

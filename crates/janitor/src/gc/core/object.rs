@@ -18,12 +18,12 @@
 //! condemned); its memory is freed then too (a tracked object's once it is unlinked), weak
 //! references or not: they keep only a small cell of their own ([`release_memory`], `weak.rs`).
 
-use super::alloc;
-use super::count::CountWord;
-use super::finalize;
-use super::heap::Heap;
-use super::trace::{NOT_EXAMINED, Trace, Tracer};
-use super::weak;
+use crate::gc::core::alloc;
+use crate::gc::core::count::CountWord;
+use crate::gc::core::heap::Heap;
+use crate::gc::core::trace::{NOT_EXAMINED, Trace, Tracer};
+use crate::gc::face::finalize;
+use crate::gc::face::weak;
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;

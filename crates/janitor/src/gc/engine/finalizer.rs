@@ -29,8 +29,8 @@
 //! finalizer runs, so finalizers may allocate, collect, drop objects (which queues more) and wait
 //! (which returns at once on this thread).
 
-use super::handoff::{Handoff, IdleFlag};
-use super::object::Header;
+use crate::gc::core::object::Header;
+use crate::gc::side::handoff::{Handoff, IdleFlag};
 use std::any::Any;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -390,7 +390,8 @@ fn run() {
 /// critical one.
 fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool) {
     // SAFETY: every entry holds the queue's count until it is finalized, after this call.
-    let found = unsafe { super::confined::examine_below(batch.iter().flatten().map(|e| e.0)) };
+    let found =
+        unsafe { crate::gc::engine::confined::examine_below(batch.iter().flatten().map(|e| e.0)) };
     if found.is_empty() {
         return;
     }
@@ -619,15 +620,15 @@ pub fn wait_for_pending_finalizers() {
     // On the finalizer thread it would wait for itself; inside a collection (a `Drop` of a garbage
     // cycle's member) it would hold the collection's turn that a finalizer calling `collect`
     // waits for.
-    if is_finalizer_thread() || super::api::is_collecting() {
+    if is_finalizer_thread() || crate::gc::face::api::is_collecting() {
         return;
     }
     // An object whose last holder dropped it while an automatic collection had it pinned dies
     // when the reclaimer gives that pin back: wait for what collections handed over before the
     // call, so that such a death is queued (in the reclaimer's buffer) before the buffers are
     // taken.
-    if let Some(handed_over) = super::reclaim::unfinished() {
-        super::reclaim::wait_until_finished(handed_over);
+    if let Some(handed_over) = crate::gc::engine::reclaim::unfinished() {
+        crate::gc::engine::reclaim::wait_until_finished(handed_over);
     }
     hand_over_all();
     let mut state = lock();
@@ -719,10 +720,10 @@ impl Drop for ShutdownGuard {
                 // Finalizers may drop objects that queue more; each round drains what the last
                 // one queued, until a collection finds nothing new.
                 loop {
-                    super::collect();
+                    crate::gc::collect();
                     let before = lock().queued.total();
                     wait_for_pending_finalizers();
-                    super::collect();
+                    crate::gc::collect();
                     if lock().queued.total() == before {
                         break;
                     }

@@ -42,11 +42,14 @@
 //! traced. So once the candidates left are frozen, every `Gc` to one of them lives inside one of
 //! them: no thread holds a way in, and none can get one.
 
-use super::heap::{Heap, Stats, Trigger};
-use super::object::{self, Header};
-use super::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
-use super::{ephemeron, finalizer, release, trial};
-use crate::gc::count::Snapshot;
+use crate::gc::core::count::Snapshot;
+use crate::gc::core::heap::{Heap, Stats, Trigger};
+use crate::gc::core::object::{self, Header};
+use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
+use crate::gc::core::trial;
+use crate::gc::engine::finalizer;
+use crate::gc::engine::release;
+use crate::gc::face::ephemeron;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -163,7 +166,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     // A full collection also examines the untracked keys of tables, and the untracked objects on
     // the way from their values back to them (see `Untracked`).
     let mut untracked = match &attachments {
-        Some(held) if max_generation == super::heap::OLDEST => {
+        Some(held) if max_generation == crate::gc::core::heap::OLDEST => {
             Untracked::pin_keys(held, &mut examined)
         }
         _ => None,
@@ -245,7 +248,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     // to back would otherwise take it again first, and starve allocations (issue 11).
     crate::sync::unlock_fair(lists);
     heap.count_collection(max_generation);
-    if max_generation == super::heap::OLDEST {
+    if max_generation == crate::gc::core::heap::OLDEST {
         heap.reset_pressure_since_full();
     }
     let freed = condemned.len();

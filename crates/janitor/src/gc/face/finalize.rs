@@ -8,9 +8,9 @@
 //! registered is the `R` bit of its count word (`count.rs`); the queue and the thread that run
 //! finalizers are in `finalizer.rs`.
 
-use super::object::Header;
-use super::ptr::Gc;
-use super::trace::Trace;
+use crate::gc::core::object::Header;
+use crate::gc::core::trace::Trace;
+use crate::gc::face::ptr::Gc;
 use std::any::Any;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -224,7 +224,7 @@ pub(crate) unsafe fn run_erased<T: Trace + Send + Sync + 'static>(
 ) -> Result<(), Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller hands over a count on a live `T`.
-        let gc = unsafe { Gc::<T>::from_value(super::object::value_of::<T>(header)) };
+        let gc = unsafe { Gc::<T>::from_value(crate::gc::core::object::value_of::<T>(header)) };
         // SAFETY: the count keeps the object live.
         let header_ref = unsafe { header.as_ref() };
         // Suppressed while queued: skipped, and the drop below frees it like any other object.

@@ -6,9 +6,9 @@
 //! the heap lock, read here under it, so they agree with each other), the rest from the same
 //! sources as [`memory_info`](super::memory_info).
 
-use super::alloc;
-use super::api::{GenerationInfo, MemoryInfo, heap};
-use super::heap::{OLDEST, Trigger};
+use crate::gc::core::alloc;
+use crate::gc::core::heap::{OLDEST, Trigger};
+use crate::gc::face::api::{GenerationInfo, MemoryInfo, heap};
 use std::fmt;
 use std::time::Duration;
 
@@ -99,7 +99,8 @@ pub fn stats() -> GcStats {
 /// lock once, the finalizer queue's lock once, so the two views of one moment agree.
 pub(super) fn read() -> (GcStats, MemoryInfo) {
     let heap = heap();
-    let (pending_finalizers, finalized_objects) = super::finalizer::pending_and_finished();
+    let (pending_finalizers, finalized_objects) =
+        crate::gc::engine::finalizer::pending_and_finished();
     let (sizes, totals) = {
         let lists = heap.lock();
         (lists.sizes(), lists.stats)

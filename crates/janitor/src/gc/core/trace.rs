@@ -5,8 +5,8 @@
 //! thread, to find what only queued objects reach). Users implement
 //! [`Trace`] by calling `trace` on their fields; they never see what a tracer does with an edge.
 
-use super::finalize::Finalizer;
-use super::object::{Header, node_of};
+use crate::gc::core::object::{Header, node_of};
+use crate::gc::face::finalize::Finalizer;
 use std::ptr::NonNull;
 
 /// A type whose `Gc` pointers the cycle collector can enumerate.

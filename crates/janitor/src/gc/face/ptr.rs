@@ -4,9 +4,11 @@
 //! `Gc::new` or a clone) and given back exactly once, when it drops. The last one to drop frees
 //! the object (`release.rs`).
 
-use super::object::{self, Header, VTables, header_of};
-use super::trace::{Trace, Tracer};
-use super::{api, finalizer, release};
+use crate::gc::core::object::{self, Header, VTables, header_of};
+use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::engine::finalizer;
+use crate::gc::engine::release;
+use crate::gc::face::api;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;

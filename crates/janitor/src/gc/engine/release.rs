@@ -6,9 +6,12 @@
 //! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
 //! uses constant stack: each value's drop glue runs one level deep.
 
-use super::count::Dropped;
-use super::object::{self, Header};
-use super::{api, ephemeron, finalizer, retire};
+use crate::gc::core::count::Dropped;
+use crate::gc::core::object::{self, Header};
+use crate::gc::engine::finalizer;
+use crate::gc::engine::retire;
+use crate::gc::face::api;
+use crate::gc::face::ephemeron;
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;

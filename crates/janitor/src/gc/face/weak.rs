@@ -63,10 +63,12 @@
 //! reference short-cleared, and waits while frozen; that is what makes it atomic with respect to
 //! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
 
-use super::count::Strength;
-use super::object::{self, Header, header_of};
-use super::ptr::Gc;
-use super::{api, trace::Trace, trace::Tracer};
+use crate::gc::core::count::Strength;
+use crate::gc::core::object::{self, Header, header_of};
+use crate::gc::core::trace::Trace;
+use crate::gc::core::trace::Tracer;
+use crate::gc::face::api;
+use crate::gc::face::ptr::Gc;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 use std::collections::HashMap;
 use std::fmt;
@@ -473,7 +475,7 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 #[cfg(all(test, loom))]
 mod loom {
     use super::WeakCell;
-    use crate::gc::count::{CountWord, Strength};
+    use crate::gc::core::count::{CountWord, Strength};
     use crate::sync::{AtomicUsize, Ordering};
     use ::loom::cell::UnsafeCell;
     use ::loom::sync::Arc;

@@ -10,8 +10,8 @@
 //! Under loom, objects are retired one at a time: loom tears its statics down before the
 //! thread-locals that would retire into them.
 
-use super::api;
-use super::object::{self, Header};
+use crate::gc::core::object::{self, Header};
+use crate::gc::face::api;
 use std::ptr::NonNull;
 
 /// Dead objects a thread keeps before taking the heap lock to unlink them.
