@@ -46,14 +46,14 @@ mod face;
 mod side;
 
 pub use core::trace::{Trace, Tracer};
-pub use engine::finalizer::{
-    FinalizerPanic, FinalizerPanicAction, ShutdownGuard, ShutdownPolicy, has_shutdown_started,
-    set_finalizer_panic_handler, shutdown_guard, wait_for_pending_finalizers,
+pub use engine::finalizer_thread::{
+    ShutdownGuard, ShutdownPolicy, has_shutdown_started, shutdown_guard,
+    wait_for_pending_finalizers,
 };
 pub use face::api::{
-    GenerationInfo, MAX_GENERATION, MemoryInfo, WeakTargetCollected, ZeroMemoryPressure,
-    add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
-    remove_memory_pressure, total_memory, total_memory_after_collection, weak_generation,
+    MAX_GENERATION, WeakTargetCollected, ZeroMemoryPressure, add_memory_pressure, collect,
+    collect_generation, collection_count, generation, remove_memory_pressure, total_memory,
+    total_memory_after_collection, weak_generation,
 };
 pub use face::cell::{BorrowError, GcCell, GcRef, GcRefMut};
 pub use face::ephemeron::{
@@ -65,7 +65,7 @@ pub use face::finalize::{
 };
 pub use face::lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use face::ptr::Gc;
-pub use face::stats::{GcStats, stats};
+pub use face::stats::{GcStats, GenerationInfo, MemoryInfo, memory_info, stats};
 pub use face::weak::WeakGc;
 /// `#[derive(Trace)]`: implements [`Trace`] by tracing every field; `#[trace(skip)]` leaves out a
 /// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
@@ -73,3 +73,4 @@ pub use face::weak::WeakGc;
 /// implement [`Finalize`].
 #[cfg(any(feature = "derive", test))]
 pub use janitor_derive::Trace;
+pub use side::panic::{FinalizerPanic, FinalizerPanicAction, set_finalizer_panic_handler};

@@ -47,9 +47,10 @@ use crate::gc::core::heap::{Heap, Stats, Trigger};
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use crate::gc::core::trial;
-use crate::gc::engine::finalizer;
 use crate::gc::engine::release;
 use crate::gc::face::ephemeron;
+use crate::gc::side::queue;
+use crate::gc::side::weak_cells;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -108,13 +109,13 @@ impl Aftermath {
 
     /// Step 7: drops the isolate, frees it, gives back the survivors' pins. Returns the first
     /// panic that escaped a member's `Drop`, after everything is done.
-    pub(crate) fn finish(self, heap: &Heap) -> Result<(), DropPanic> {
+    pub(crate) fn finish(self) -> Result<(), DropPanic> {
         let Aftermath { isolate, survivors } = self;
         // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
         // destroyed at the end, so no user code runs between the isolate's drops and the
         // unpins: a panicking `Drop` never leaves a survivor pinned.
         release::draining(|| {
-            let isolate_panic = drop_isolate(heap, &isolate);
+            let isolate_panic = drop_isolate(&isolate);
             for &header in &survivors {
                 // SAFETY: pinned, and the pin is the count given back.
                 unsafe { release::give_back(header) };
@@ -229,7 +230,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     // registered). One call queues them all, so normal entries come before critical ones; and
     // under the heap lock, so that a `collect` that returns after this one has queued them (the
     // queue's lock is a leaf: nothing is locked while holding it).
-    unsafe { finalizer::enqueue(&queued) };
+    unsafe { queue::enqueue(&queued) };
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
     let before = lists.stats;
@@ -589,7 +590,7 @@ fn unpin(survivors: &[Examined]) {
 /// Step 7 for the condemned: every value is dropped before any memory is freed, so a `Drop` that
 /// touches another member finds it condemned (and panics), never freed. A panic in one `Drop`
 /// does not stop the others; the first one is returned once everything is freed.
-fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
+fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
     let mut first_panic: Option<DropPanic> = None;
     let mut detached = Vec::new();
     for &header in isolate {
@@ -620,7 +621,7 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) -> Result<(), DropPani
         // SAFETY: the pin keeps the object allocated until this decrement.
         if unsafe { header.as_ref() }.count.decrement() {
             // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
-            unsafe { object::release_memory(heap, header) };
+            unsafe { weak_cells::release_memory(header) };
         }
     }
     first_panic.map_or(Ok(()), Err)

@@ -53,6 +53,7 @@
 //! it was (conservative).
 
 use crate::gc::core::count::Snapshot;
+use crate::gc::core::heap::Heap;
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{ChildSink, Holds, Tracer};
 use crate::gc::core::trial;
@@ -158,7 +159,7 @@ unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>], found: &mut Vec<NonNull<
 /// # Safety
 /// As for [`examine_below`].
 unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> Pass {
-    let heap = crate::gc::face::api::heap();
+    let heap = Heap::global();
     // The turn is waited for, but not for long: an induced collection holds it while it drops its
     // garbage, and a `Drop` there may wait for pending finalizers, which would wait for this batch
     // (a review reproduced that deadlock). So the pass polls the turn, sleeping between tries (a

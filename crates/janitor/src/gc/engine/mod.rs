@@ -3,7 +3,8 @@
 
 pub(crate) mod collector;
 pub(crate) mod confined;
-pub(crate) mod finalizer;
+pub(crate) mod driver;
+pub(crate) mod finalizer_thread;
 pub(crate) mod reclaim;
 pub(crate) mod release;
 pub(crate) mod retire;

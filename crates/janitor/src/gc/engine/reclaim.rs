@@ -41,7 +41,6 @@
 //! runs out of work the reclaimer frees its partial retire batch, so dead tracked objects it
 //! dropped do not keep their memory and weak cells until its next 64th.
 
-use crate::gc::core::heap::Heap;
 use crate::gc::engine::collector::Aftermath;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -177,7 +176,6 @@ fn ensure_started() {
 
 /// The reclaimer's loop: finish aftermaths in the order they were handed over.
 fn run() {
-    let heap: &Heap = crate::gc::face::api::heap();
     loop {
         let aftermath = {
             let mut state = lock();
@@ -208,13 +206,13 @@ fn run() {
         // ends, outside `drop_isolate`'s catch: it must not end this thread, which every later
         // `collect` waits for.
         let finished =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| aftermath.finish(heap)));
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| aftermath.finish()));
         match finished {
             Ok(Ok(())) => {}
             Ok(Err((type_name, payload))) => {
-                crate::gc::engine::finalizer::report_reclaimer_panic(type_name, payload);
+                crate::gc::side::panic::report_reclaimer_panic(type_name, payload);
             }
-            Err(payload) => crate::gc::engine::finalizer::report_reclaimer_panic(
+            Err(payload) => crate::gc::side::panic::report_reclaimer_panic(
                 "an object freed by a garbage object's Drop",
                 payload,
             ),

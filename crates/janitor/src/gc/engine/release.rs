@@ -8,10 +8,10 @@
 
 use crate::gc::core::count::Dropped;
 use crate::gc::core::object::{self, Header};
-use crate::gc::engine::finalizer;
 use crate::gc::engine::retire;
-use crate::gc::face::api;
 use crate::gc::face::ephemeron;
+use crate::gc::side::queue;
+use crate::gc::side::weak_cells;
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -72,7 +72,7 @@ pub(crate) unsafe fn give_back(header: NonNull<Header>) {
             Dropped::Last => true,
             Dropped::Finalize => {
                 // SAFETY: live, of a finalizable type; the count is handed over.
-                unsafe { finalizer::defer(header) };
+                unsafe { queue::defer(header) };
                 false
             }
         }
@@ -134,7 +134,7 @@ unsafe fn destroy(header: NonNull<Header>) {
         // its value, detached what a table attached to it, and unlinked it; this was the clone's
         // last count.
         // SAFETY: the value is dropped, the object in no list, and unreachable.
-        unsafe { object::release_memory(api::heap(), header) };
+        unsafe { weak_cells::release_memory(header) };
         return;
     }
     if header_ref.count.is_weakened() {
@@ -152,7 +152,7 @@ unsafe fn destroy(header: NonNull<Header>) {
     } else {
         // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable;
         // never weakened, so it has no weak cell to detach.
-        unsafe { object::deallocate(api::heap(), header) };
+        unsafe { object::deallocate(header) };
     }
 }
 
@@ -177,6 +177,6 @@ unsafe fn destroy_weakened(header: NonNull<Header>) {
         unsafe { retire::retire(header) };
     } else {
         // SAFETY: the value is dropped; in no list; unreachable.
-        unsafe { object::release_memory(api::heap(), header) };
+        unsafe { weak_cells::release_memory(header) };
     }
 }

@@ -2,3 +2,6 @@
 //! attachments, the per-thread hand-off buffers, the finalizer queue and its panic handler.
 
 pub(crate) mod handoff;
+pub(crate) mod panic;
+pub(crate) mod queue;
+pub(crate) mod weak_cells;
