@@ -45,7 +45,7 @@ mod engine;
 mod face;
 mod side;
 
-pub use core::trace::{Trace, Tracer};
+pub use core::trace::{Finalizer, Trace, Tracer};
 pub use engine::finalizer_thread::{
     ShutdownGuard, ShutdownPolicy, has_shutdown_started, shutdown_guard,
     wait_for_pending_finalizers,
@@ -60,8 +60,8 @@ pub use face::ephemeron::{
     ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent,
 };
 pub use face::finalize::{
-    Finalize, Finalizer, FinalizerRegistered, is_registered_for_finalize, keep_alive,
-    reregister_for_finalize, suppress_finalize,
+    Finalize, FinalizerRegistered, is_registered_for_finalize, keep_alive, reregister_for_finalize,
+    suppress_finalize,
 };
 pub use face::lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use face::ptr::Gc;

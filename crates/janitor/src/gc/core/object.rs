@@ -20,8 +20,7 @@
 
 use crate::gc::core::alloc;
 use crate::gc::core::count::CountWord;
-use crate::gc::core::trace::{NOT_EXAMINED, Trace, Tracer};
-use crate::gc::face::finalize;
+use crate::gc::core::trace::{NOT_EXAMINED, RunFinalizer, Trace, Tracer};
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;
@@ -46,9 +45,6 @@ pub(crate) struct Node {
     /// The object's position in the running collection's table of examined objects.
     pub(crate) index: Cell<u32>,
 }
-
-/// Runs an object's finalizer, handing over a count; returns the panic that escaped it.
-type RunFinalizer = unsafe fn(NonNull<Header>) -> Result<(), Box<dyn Any + Send>>;
 
 /// What the engine knows about an object's concrete type.
 pub(crate) struct ObjectVTable {
@@ -105,12 +101,14 @@ impl ObjectVTable {
             holds_gc: T::HOLDS_GC,
             trace: trace_erased::<T>,
             drop_value: drop_erased::<T>,
-            finalize: if T::FINALIZER.is_some() {
-                Some(finalize::run_erased::<T>)
-            } else {
-                None
+            finalize: match T::FINALIZER {
+                Some(finalizer) => Some(finalizer.runner()),
+                None => None,
             },
-            critical: finalize::is_critical::<T>(),
+            critical: match T::FINALIZER {
+                Some(finalizer) => finalizer.is_critical(),
+                None => false,
+            },
             type_name: std::any::type_name::<T>,
         }
     }

@@ -48,7 +48,7 @@ use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use crate::gc::core::trial;
 use crate::gc::engine::release;
-use crate::gc::face::ephemeron;
+use crate::gc::side::attachments;
 use crate::gc::side::queue;
 use crate::gc::side::weak_cells;
 use std::collections::HashMap;
@@ -163,7 +163,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     };
     // Attached values are edges of their keys: the side map is held like a cell until the
     // isolate is sealed.
-    let attachments = ephemeron::hold();
+    let attachments = attachments::hold();
     // A full collection also examines the untracked keys of tables, and the untracked objects on
     // the way from their values back to them (see `Untracked`).
     let mut untracked = match &attachments {
@@ -280,7 +280,7 @@ fn trace_examined(
     examined: &mut [Examined],
     index: usize,
     sink: &mut EdgeSink,
-    attachments: Option<&ephemeron::Held>,
+    attachments: Option<&attachments::Held>,
 ) {
     let header = examined[index].header;
     let start = sink.edges.len();
@@ -289,7 +289,7 @@ fn trace_examined(
     // SAFETY: the object is pinned, so its value is live.
     unsafe { object::trace(header, &mut tracer) };
     if let Some(attachments) = attachments {
-        ephemeron::trace_attached(attachments, header, &mut tracer);
+        attachments::trace_attached(attachments, header, &mut tracer);
     }
     examined[index].edges = start..sink.edges.len();
     examined[index].opaque = sink.holds.opaque;
@@ -330,14 +330,14 @@ struct Untracked {
 
 impl Untracked {
     /// Pins the untracked keys of the side map; `None` if there are none.
-    fn pin_keys(held: &ephemeron::Held, examined: &mut Vec<Examined>) -> Option<Untracked> {
+    fn pin_keys(held: &attachments::Held, examined: &mut Vec<Examined>) -> Option<Untracked> {
         let mut untracked = Untracked {
             index_of: HashMap::new(),
             keys: Vec::new(),
             children: Vec::new(),
             starts: vec![0],
         };
-        for header in ephemeron::untracked_keys(held) {
+        for header in attachments::untracked_keys(held) {
             // SAFETY: allocated while the map is held; weakened, so pinning it by address is
             // sound (see above); a count of zero is refused.
             let Some(snapshot) = unsafe { header.as_ref() }.count.pin() else {
@@ -381,7 +381,7 @@ impl Untracked {
         &mut self,
         examined: &mut Vec<Examined>,
         sink: &mut EdgeSink,
-        attachments: Option<&ephemeron::Held>,
+        attachments: Option<&attachments::Held>,
     ) {
         let mut reached = vec![false; examined.len()];
         let mut stack = self.keys.clone();
@@ -596,7 +596,9 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
     for &header in isolate {
         // SAFETY: pinned, so allocated.
         if unsafe { header.as_ref() }.count.is_weakened() {
-            detached.extend(ephemeron::detach_all(header));
+            // SAFETY: the map's counts on the values pass to us.
+            detached
+                .extend(unsafe { release::OwnedCount::take_over(attachments::detach_all(header)) });
         }
     }
     for &header in isolate {

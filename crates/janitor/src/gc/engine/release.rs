@@ -9,7 +9,7 @@
 use crate::gc::core::count::Dropped;
 use crate::gc::core::object::{self, Header};
 use crate::gc::engine::retire;
-use crate::gc::face::ephemeron;
+use crate::gc::side::attachments;
 use crate::gc::side::queue;
 use crate::gc::side::weak_cells;
 use crate::sync::thread_local;
@@ -47,6 +47,27 @@ pub(crate) unsafe fn free(header: NonNull<Header>) {
         // The thread-local is gone (thread exit): destroy recursively, as `Arc` would.
         // SAFETY: as above.
         Err(_) => unsafe { destroy(header) },
+    }
+}
+
+/// A count taken out of a side table (the values attachments hold), given back when dropped, as
+/// the drop of a `Gc` would give it back.
+pub(crate) struct OwnedCount(NonNull<Header>);
+
+impl OwnedCount {
+    /// Takes over counts on live objects.
+    ///
+    /// # Safety
+    /// The caller owns one count on each object and hands it over.
+    pub(crate) unsafe fn take_over(headers: Vec<NonNull<Header>>) -> Vec<OwnedCount> {
+        headers.into_iter().map(OwnedCount).collect()
+    }
+}
+
+impl Drop for OwnedCount {
+    fn drop(&mut self) {
+        // SAFETY: the count was handed over in `take_over`, and is given back once, here.
+        unsafe { give_back(self.0) };
     }
 }
 
@@ -167,7 +188,8 @@ unsafe fn destroy(header: NonNull<Header>) {
 unsafe fn destroy_weakened(header: NonNull<Header>) {
     // SAFETY: the object is live until its memory is released below.
     let tracked = unsafe { header.as_ref() }.vtable.tracked;
-    let detached = ephemeron::detach_all(header);
+    // SAFETY: the map's counts on the values pass to us.
+    let detached = unsafe { OwnedCount::take_over(attachments::detach_all(header)) };
     // SAFETY: as in `destroy`.
     unsafe { object::drop_value(header) };
     // Values attached by tables die with their key (their frees queue behind this one).
