@@ -1,4 +1,5 @@
-//! `WeakGc<T>`: a reference that does not keep its object alive, nor its memory.
+//! Weak cells: the record of an object's weak references that outlives the object's memory,
+//! and the release of an object's memory, which detaches it.
 //!
 //! Invariant owned here: an object's memory block is freed when its value has been dropped (and,
 //! for a tracked object, once it is unlinked), weak references or not, and never while a weak
@@ -16,7 +17,7 @@
 //! every object 8 bytes, which moved binary-trees' nodes to a larger size class, 20% slower). An
 //! object's cell is made by its first downgrade and entered in the side table; the count word's `W`
 //! bit, set after, says so. The table's entry and the object's unit of `refs` stay until the
-//! object's memory is released: then its releaser (`object::release_memory`, called once per
+//! object's memory is released: then its releaser ([`release_memory`], called once per
 //! object by whoever frees it: the last drop, the retire batch after unlinking, the collector
 //! after dropping an isolate, or the last count of a condemned member) calls `detach`, which
 //! takes the entry out, sets `DETACHED`, and gives back the object's unit. The cell itself is
@@ -56,21 +57,16 @@
 //! allocator is LIFO per thread). The side table's entry is removed before the block is freed (by
 //! the same thread, before the detach's `Release`), so the new object's first downgrade makes a
 //! fresh cell; the old object's `WeakGc`s keep the old, detached cell and never look at the
-//! address again. Two `WeakGc`s are the same object's iff they share a cell ([`WeakGc::ptr_eq`]).
+//! address again. Two `WeakGc`s are the same object's iff they share a cell (`WeakGc::ptr_eq`).
 //!
 //! **Upgrade and collection.** The upgrade itself, between enter and leave, is the count word's
 //! compare-and-swap loop (`CountWord::upgrade`): it fails on count zero, condemned, or for a short
 //! reference short-cleared, and waits while frozen; that is what makes it atomic with respect to
 //! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
 
-use super::count::Strength;
-use super::object::{self, Header, header_of};
-use super::ptr::Gc;
-use super::{api, trace::Trace, trace::Tracer};
+use crate::gc::core::object::{self, Header};
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 use std::collections::HashMap;
-use std::fmt;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::PoisonError;
 
@@ -83,7 +79,7 @@ const UPGRADER: usize = 2;
 const MAX_REFS: usize = isize::MAX as usize;
 
 /// The record of an object's weak references that outlives the object's memory.
-struct WeakCell {
+pub(crate) struct WeakCell {
     /// [`DETACHED`] | in-flight upgraders × [`UPGRADER`]: the protocol in the module comment.
     state: AtomicUsize,
     /// One unit per `WeakGc`, plus one for the object until it is detached.
@@ -92,7 +88,7 @@ struct WeakCell {
 
 impl WeakCell {
     /// A cell for an attached object, with the object's unit and `weak_refs` more.
-    fn new(weak_refs: usize) -> Self {
+    pub(crate) fn new(weak_refs: usize) -> Self {
         Self {
             state: AtomicUsize::new(0),
             refs: AtomicUsize::new(1 + weak_refs),
@@ -102,7 +98,7 @@ impl WeakCell {
     /// Announces an upgrade; false if the object's memory is released (then the block must not
     /// be touched). A true return must be followed by one [`WeakCell::leave`].
     #[inline]
-    fn enter(&self) -> bool {
+    pub(crate) fn enter(&self) -> bool {
         // `Relaxed` throughout: the exclusion rests on `state`'s modification order alone (see
         // the module comment); the block was published by the `WeakGc` the caller holds.
         let mut current = self.state.load(Ordering::Relaxed);
@@ -126,7 +122,7 @@ impl WeakCell {
     /// the last upgrade in flight: the block is then the caller's to free, and every other
     /// access to it happened before this returns.
     #[inline]
-    fn leave(&self) -> bool {
+    pub(crate) fn leave(&self) -> bool {
         if self.state.fetch_sub(UPGRADER, Ordering::Release) != DETACHED | UPGRADER {
             return false;
         }
@@ -136,12 +132,12 @@ impl WeakCell {
 
     /// Marks the object's memory released; true when no upgrade is in flight: the block is then
     /// the caller's to free. Otherwise the last upgrade to leave frees it.
-    fn detach(&self) -> bool {
+    pub(crate) fn detach(&self) -> bool {
         self.state.fetch_or(DETACHED, Ordering::AcqRel) & !DETACHED == 0
     }
 
     /// Adds one unit, for a new `WeakGc`; the caller holds a unit or the object is attached.
-    fn retain(&self) {
+    pub(crate) fn retain(&self) {
         if self.refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
             std::process::abort();
         }
@@ -149,7 +145,7 @@ impl WeakCell {
 
     /// Gives back one unit; true when it was the last: the cell is then the caller's to free,
     /// and every use of it by other holders happened before this returns.
-    fn release(&self) -> bool {
+    pub(crate) fn release(&self) -> bool {
         if self.refs.fetch_sub(1, Ordering::Release) != 1 {
             return false;
         }
@@ -169,7 +165,7 @@ unsafe impl Send for CellRef {}
 ///
 /// # Safety
 /// `cell` came from [`cell_of`] and no unit of it is left.
-unsafe fn free_cell(cell: NonNull<WeakCell>) {
+pub(crate) unsafe fn free_cell(cell: NonNull<WeakCell>) {
     // SAFETY: made by `Box::leak` in `cell_of`; nothing refers to it any more.
     drop(unsafe { Box::from_raw(cell.as_ptr()) });
 }
@@ -199,7 +195,7 @@ fn shard(header: NonNull<Header>) -> MutexGuard<'static, Option<HashMap<usize, C
 /// object has none. The caller holds a strong reference: the object is attached, so its entry,
 /// if any, is its own (entries leave the table before their object's memory is freed) and cannot
 /// leave while the caller holds the reference.
-fn cell_of(header: NonNull<Header>) -> NonNull<WeakCell> {
+pub(crate) fn cell_of(header: NonNull<Header>) -> NonNull<WeakCell> {
     let mut shard = shard(header);
     let cells = shard.get_or_insert_with(HashMap::new);
     let address = header.as_ptr() as usize;
@@ -250,216 +246,26 @@ pub(crate) unsafe fn detach(header: NonNull<Header>) -> bool {
 /// other thread reads the block any more.
 #[cold]
 #[inline(never)]
-unsafe fn free_block(header: NonNull<Header>) {
+pub(crate) unsafe fn free_block(header: NonNull<Header>) {
     // SAFETY: the caller's contract.
-    unsafe { object::deallocate(api::heap(), header) };
+    unsafe { object::deallocate(header) };
 }
 
-/// A weak reference to an object on the managed heap, from [`Gc::downgrade`] (short) or
-/// [`Gc::downgrade_long`] (long, tracking resurrection), as .NET's `WeakReference`.
+/// Frees the memory of an object whose value is dropped. A weakened object's weak cell is
+/// detached first: its weak references stop reaching the block, and if an upgrade is reading the
+/// block at that moment, the last such upgrade frees it instead, as it leaves.
 ///
-/// [`upgrade`](WeakGc::upgrade) gives a [`Gc`] while the object is alive. The difference between
-/// the two kinds shows only for objects with a finalizer (see [`Finalize`](crate::gc::Finalize)):
-///
-/// * a **short** reference dies when the object becomes unreachable, before its finalizer runs,
-///   and stays dead even if the finalizer resurrects the object;
-/// * a **long** reference still upgrades while finalization is pending and after a resurrection;
-///   it dies when the object's value is dropped.
-///
-/// For every other object both die when the object does: when its last `Gc` drops, or when the
-/// collector finds it in a garbage cycle (an upgrade racing with that collection either wins, and
-/// the object lives, or fails; it never sees a half-dropped object). A `WeakGc` keeps neither the
-/// object's value nor its memory: the block is freed with the value, and what the weak
-/// references keep is a two-word record per object, freed with the last of them. It is `Clone`,
-/// and `Send + Sync` when `T` is. It is never traced: the collector does not see it as an edge.
-///
-/// ```
-/// use janitor::gc::Gc;
-///
-/// let strong = Gc::new(String::from("cache me"));
-/// let weak = Gc::downgrade(&strong);
-/// assert_eq!(weak.upgrade().as_deref().map(String::as_str), Some("cache me"));
-/// drop(strong);
-/// assert!(weak.upgrade().is_none());
-/// ```
-pub struct WeakGc<T: ?Sized> {
-    /// The object's value; dereferenced only between a successful enter and its leave.
-    value: NonNull<T>,
-    /// The object's weak cell, of which this reference holds one unit.
-    cell: NonNull<WeakCell>,
-    strength: Strength,
-    owns: PhantomData<T>,
-}
-
-// SAFETY: a `WeakGc<T>` gives, through `upgrade`, a `Gc<T>`: exactly `Gc`'s requirements; its
-// cell is shared through atomics only.
-unsafe impl<T: ?Sized + Send + Sync> Send for WeakGc<T> {}
-// SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Sync for WeakGc<T> {}
-
-impl<T: ?Sized> Gc<T> {
-    /// A short weak reference: it dies when the object becomes unreachable, before any finalizer
-    /// runs, and stays dead even if a finalizer resurrects the object (.NET's `WeakReference`
-    /// with `trackResurrection: false`).
-    ///
-    /// ```
-    /// use janitor::gc::Gc;
-    /// let strong = Gc::new(5);
-    /// let weak = Gc::downgrade(&strong);
-    /// assert_eq!(*weak.upgrade().unwrap(), 5);
-    /// ```
-    pub fn downgrade(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, Strength::Short)
-    }
-
-    /// A long weak reference, tracking resurrection: it still upgrades while the object waits
-    /// for its finalizer and after a finalizer resurrected it, and dies when the object's value
-    /// is dropped (.NET's `WeakReference` with `trackResurrection: true`). For an object without
-    /// a finalizer it behaves as [`Gc::downgrade`].
-    ///
-    /// ```
-    /// use janitor::gc::Gc;
-    /// let strong = Gc::new(5);
-    /// let weak = Gc::downgrade_long(&strong);
-    /// assert!(weak.tracks_resurrection());
-    /// drop(strong);
-    /// assert!(weak.upgrade().is_none());
-    /// ```
-    pub fn downgrade_long(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, Strength::Long)
-    }
-}
-
-impl<T: ?Sized> WeakGc<T> {
-    fn new(strong: &Gc<T>, strength: Strength) -> Self {
-        let header = strong.header();
-        // The cell comes first, then the bit: from the moment a weak reference exists, the
-        // unique-holder drop would race with its upgrades, and whoever frees the object reads the
-        // bit to know that a cell exists. Both happen while `strong` holds a count.
-        let cell = cell_of(header);
-        // SAFETY: `strong` holds a count, so the object is live.
-        unsafe { header.as_ref() }.count.mark_weakened();
-        Self {
-            value: Gc::as_non_null(strong),
-            cell,
-            strength,
-            owns: PhantomData,
-        }
-    }
-
-    fn cell(&self) -> &WeakCell {
-        // SAFETY: this reference holds a unit of the cell.
-        unsafe { self.cell.as_ref() }
-    }
-
-    /// A `Gc` to the object if it is still alive: its value not dropped nor condemned by a
-    /// collection, and, for a short reference, not found unreachable. Atomic with respect to
-    /// collections: an upgrade racing with the collection that condemns the object either
-    /// succeeds first (and the collection leaves the object alone) or fails.
-    ///
-    /// ```
-    /// use janitor::gc::{Gc, GcCell, Trace, collect};
-    ///
-    /// #[derive(Trace)]
-    /// struct Node(GcCell<Option<Gc<Node>>>);
-    ///
-    /// let node = Gc::new(Node(GcCell::new(None)));
-    /// *node.0.borrow_mut() = Some(node.clone()); // a cycle
-    /// let weak = Gc::downgrade(&node);
-    /// drop(node);
-    /// assert!(weak.upgrade().is_some(), "a cycle lives until a collection");
-    /// collect();
-    /// assert!(weak.upgrade().is_none());
-    /// ```
-    #[inline]
-    pub fn upgrade(&self) -> Option<Gc<T>> {
-        let cell = self.cell();
-        if !cell.enter() {
-            return None;
-        }
-        // SAFETY: `value` points to a heap object's value.
-        let header = unsafe { header_of(self.value) };
-        // SAFETY: entered and not detached: the block stays allocated until this upgrade leaves.
-        let upgraded = unsafe { header.as_ref() }.count.upgrade(self.strength);
-        if cell.leave() {
-            // SAFETY: the object's memory was released while this upgrade was in flight, and this
-            // was the last one: the block is ours to free.
-            unsafe { free_block(header) };
-        }
-        // SAFETY: the upgrade took a count for the new `Gc` (and a counted object is never
-        // detached, so the block was not freed above).
-        upgraded.then(|| unsafe { Gc::from_value(self.value) })
-    }
-
-    /// Whether this is a long reference (from [`Gc::downgrade_long`]).
-    ///
-    /// ```
-    /// use janitor::gc::Gc;
-    /// let strong = Gc::new(1);
-    /// assert!(!Gc::downgrade(&strong).tracks_resurrection());
-    /// assert!(Gc::downgrade_long(&strong).tracks_resurrection());
-    /// ```
-    pub fn tracks_resurrection(&self) -> bool {
-        self.strength == Strength::Long
-    }
-
-    /// Whether two weak references point to the same object. Compared by the object's weak
-    /// cell, not its address: a dead object's address may serve a new object, which gets a cell
-    /// of its own.
-    ///
-    /// ```
-    /// use janitor::gc::{Gc, WeakGc};
-    /// let strong = Gc::new(1);
-    /// assert!(WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade_long(&strong)));
-    /// assert!(!WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade(&Gc::new(1))));
-    /// ```
-    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        this.cell == other.cell
-    }
-}
-
-impl<T: ?Sized> Clone for WeakGc<T> {
-    /// Another weak reference of the same kind to the same object.
-    ///
-    /// ```
-    /// use janitor::gc::Gc;
-    /// let strong = Gc::new(1);
-    /// let weak = Gc::downgrade(&strong);
-    /// assert!(weak.clone().upgrade().is_some());
-    /// ```
-    fn clone(&self) -> Self {
-        self.cell().retain();
-        Self {
-            value: self.value,
-            cell: self.cell,
-            strength: self.strength,
-            owns: PhantomData,
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for WeakGc<T> {
-    fn drop(&mut self) {
-        if self.cell().release() {
-            // SAFETY: that was the last unit, the object's included: nothing refers to the cell.
-            unsafe { free_cell(self.cell) };
-        }
-    }
-}
-
-// SAFETY: a weak reference owns no count: it reports nothing.
-unsafe impl<T: ?Sized> Trace for WeakGc<T> {
-    const HOLDS_GC: bool = false;
-    const MUTABLE_EDGES: bool = false;
-    fn trace(&self, _: &mut Tracer<'_>) {}
-}
-
-impl<T: ?Sized> fmt::Debug for WeakGc<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakGc")
-            .field("object", &self.value.cast::<u8>())
-            .field("track_resurrection", &self.tracks_resurrection())
-            .finish()
+/// # Safety
+/// The value has been dropped, the object is unlinked from the heap, no strong reference will be
+/// used again, and this is called once per object.
+#[inline]
+pub(crate) unsafe fn release_memory(header: NonNull<Header>) {
+    // SAFETY: the memory is allocated until freed below, or by the last upgrade in flight.
+    let weakened = unsafe { header.as_ref() }.count.is_weakened();
+    // SAFETY: the caller's contract.
+    if !weakened || unsafe { detach(header) } {
+        // SAFETY: the caller's contract, and no weak upgrade is reading the block.
+        unsafe { object::deallocate(header) };
     }
 }
 
@@ -473,7 +279,7 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 #[cfg(all(test, loom))]
 mod loom {
     use super::WeakCell;
-    use crate::gc::count::{CountWord, Strength};
+    use crate::gc::core::count::{CountWord, Strength};
     use crate::sync::{AtomicUsize, Ordering};
     use ::loom::cell::UnsafeCell;
     use ::loom::sync::Arc;

@@ -10,8 +10,9 @@
 //! Under loom, objects are retired one at a time: loom tears its statics down before the
 //! thread-locals that would retire into them.
 
-use super::api;
-use super::object::{self, Header};
+use crate::gc::core::heap::Heap;
+use crate::gc::core::object::Header;
+use crate::gc::side::weak_cells;
 use std::ptr::NonNull;
 
 /// Dead objects a thread keeps before taking the heap lock to unlink them.
@@ -84,7 +85,7 @@ unsafe fn unlink_and_free(batch: &[NonNull<Header>]) {
     if batch.is_empty() {
         return;
     }
-    let heap = api::heap();
+    let heap = Heap::global();
     {
         let mut lists = heap.lock();
         for &header in batch {
@@ -94,7 +95,7 @@ unsafe fn unlink_and_free(batch: &[NonNull<Header>]) {
     }
     for &header in batch {
         // SAFETY: dropped, unlinked, and unreachable (count zero).
-        unsafe { object::release_memory(heap, header) };
+        unsafe { weak_cells::release_memory(header) };
     }
 }
 

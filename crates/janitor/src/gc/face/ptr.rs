@@ -4,9 +4,12 @@
 //! `Gc::new` or a clone) and given back exactly once, when it drops. The last one to drop frees
 //! the object (`release.rs`).
 
-use super::object::{self, Header, VTables, header_of};
-use super::trace::{Trace, Tracer};
-use super::{api, finalizer, release};
+use crate::gc::core::heap::{Heap, OLDEST, Trigger};
+use crate::gc::core::object::{self, Header, VTables, header_of};
+use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::engine::driver;
+use crate::gc::engine::finalizer_thread;
+use crate::gc::engine::release;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -85,10 +88,10 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
             &VTables::<T>::UNTRACKED
         };
         if T::FINALIZER.is_some() {
-            finalizer::ensure_started();
+            finalizer_thread::ensure_started();
         }
-        let heap = api::heap();
-        let header = object::allocate(heap, value, vtable);
+        let heap = heap();
+        let header = object::allocate(value, vtable);
         let due = if tracked {
             // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
             unsafe { heap.link(header) }
@@ -98,7 +101,7 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         // SAFETY: `allocate` returned a live object of type `T` holding one count, now ours.
         let gc = unsafe { Self::from_header(header) };
         if let Some(generation) = due {
-            api::collect_automatically(generation);
+            driver::collect_automatically(generation);
         }
         gc
     }
@@ -112,6 +115,21 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
             owns: PhantomData,
         }
     }
+}
+
+/// The heap, for an allocation. The first one makes leak checks settle the heap before they end:
+/// from then on a check ends only once the garbage cycles and the objects waiting for their
+/// finalizer have reported the leaks they hold. Nothing can be leaked through the heap before
+/// its first object.
+fn heap() -> &'static Heap {
+    static SETTLING: std::sync::Once = std::sync::Once::new();
+    SETTLING.call_once(|| {
+        crate::leak::settle_before_checks_end(|| {
+            driver::run(OLDEST, Trigger::Induced);
+            finalizer_thread::wait_for_pending_finalizers();
+        });
+    });
+    Heap::global()
 }
 
 /// Whether any `Gc` the value owns points to a tracked object.

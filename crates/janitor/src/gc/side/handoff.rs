@@ -27,7 +27,7 @@
 //! earlier taker that advanced `top` did so under the lock and delivered before unlocking, and
 //! this taker's lock acquisition comes after that unlock.
 
-use super::object::Header;
+use crate::gc::core::object::Header;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering, heavy_fence, light_fence};
 use std::ptr::NonNull;
 

@@ -6,9 +6,10 @@
 //! the heap lock, read here under it, so they agree with each other), the rest from the same
 //! sources as [`memory_info`](super::memory_info).
 
-use super::alloc;
-use super::api::{GenerationInfo, MemoryInfo, heap};
-use super::heap::{OLDEST, Trigger};
+use crate::gc::core::alloc;
+use crate::gc::core::heap::Heap;
+use crate::gc::core::heap::{OLDEST, Trigger};
+use crate::gc::face::api::MAX_GENERATION;
 use std::fmt;
 use std::time::Duration;
 
@@ -98,13 +99,13 @@ pub fn stats() -> GcStats {
 /// [`stats`] and [`memory_info`](super::memory_info) from one read of the counters: the heap
 /// lock once, the finalizer queue's lock once, so the two views of one moment agree.
 pub(super) fn read() -> (GcStats, MemoryInfo) {
-    let heap = heap();
-    let (pending_finalizers, finalized_objects) = super::finalizer::pending_and_finished();
+    let heap = Heap::global();
+    let (pending_finalizers, finalized_objects) = crate::gc::side::queue::pending_and_finished();
     let (sizes, totals) = {
         let lists = heap.lock();
         (lists.sizes(), lists.stats)
     };
-    let heap_bytes = alloc::total_bytes(heap);
+    let heap_bytes = alloc::total_bytes();
     let memory_pressure = heap.pressure();
     let collections = std::array::from_fn(|generation| heap.collection_count(generation as u8));
     let stats = GcStats {
@@ -224,4 +225,67 @@ mod tests {
              finalizers, 7 finalized"
         );
     }
+}
+
+/// The size of one generation, in [`MemoryInfo`].
+///
+/// ```
+/// let gen0: janitor::gc::GenerationInfo = janitor::gc::memory_info().generations[0];
+/// let _ = (gen0.objects, gen0.bytes);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct GenerationInfo {
+    /// Tracked objects in the generation.
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: usize,
+}
+
+/// A snapshot of the heap, as .NET's `GC.GetGCMemoryInfo`.
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, collect, memory_info};
+///
+/// let kept = Gc::new(GcCell::new(Vec::<Gc<u8>>::new()));
+/// collect();
+/// let info = memory_info();
+/// assert!(info.heap_bytes > 0);
+/// assert!(info.generations[1].objects + info.generations[2].objects >= 1);
+/// assert!(info.collections[2] >= 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct MemoryInfo {
+    /// Bytes of all live objects, tracked or not (see [`total_memory`] for the precision).
+    pub heap_bytes: usize,
+    /// Tracked objects and bytes per generation.
+    pub generations: [GenerationInfo; MAX_GENERATION as usize + 1],
+    /// Memory pressure declared and not withdrawn.
+    pub memory_pressure: usize,
+    /// The pause of the last collection (the time it held the heap lock).
+    pub last_pause: Duration,
+    /// The pauses of all collections so far, summed.
+    pub total_pause: Duration,
+    /// Collections per generation, as [`collection_count`].
+    pub collections: [u64; MAX_GENERATION as usize + 1],
+    /// Objects the last collection promoted to an older generation.
+    pub promoted_objects: usize,
+    /// Their bytes.
+    pub promoted_bytes: usize,
+    /// Objects waiting in the f-reachable queue for their finalizer (.NET's
+    /// `FinalizationPendingCount`).
+    pub pending_finalizers: usize,
+}
+
+/// The state of the heap now.
+///
+/// ```
+/// let info = janitor::gc::memory_info();
+/// assert!(info.total_pause >= info.last_pause);
+/// ```
+pub fn memory_info() -> MemoryInfo {
+    read().1
 }

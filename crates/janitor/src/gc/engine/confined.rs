@@ -52,10 +52,12 @@
 //! references this pass does not trace: they look held from outside, so what they reach stays as
 //! it was (conservative).
 
-use super::count::Snapshot;
-use super::object::{self, Header};
-use super::trace::{ChildSink, Holds, Tracer};
-use super::{release, trial};
+use crate::gc::core::count::Snapshot;
+use crate::gc::core::heap::Heap;
+use crate::gc::core::object::{self, Header};
+use crate::gc::core::trace::{ChildSink, Holds, Tracer};
+use crate::gc::core::trial;
+use crate::gc::engine::release;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::TryLockError;
@@ -157,7 +159,7 @@ unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>], found: &mut Vec<NonNull<
 /// # Safety
 /// As for [`examine_below`].
 unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> Pass {
-    let heap = super::api::heap();
+    let heap = Heap::global();
     // The turn is waited for, but not for long: an induced collection holds it while it drops its
     // garbage, and a `Drop` there may wait for pending finalizers, which would wait for this batch
     // (a review reproduced that deadlock). So the pass polls the turn, sleeping between tries (a

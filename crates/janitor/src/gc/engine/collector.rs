@@ -42,11 +42,15 @@
 //! traced. So once the candidates left are frozen, every `Gc` to one of them lives inside one of
 //! them: no thread holds a way in, and none can get one.
 
-use super::heap::{Heap, Stats, Trigger};
-use super::object::{self, Header};
-use super::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
-use super::{ephemeron, finalizer, release, trial};
-use crate::gc::count::Snapshot;
+use crate::gc::core::count::Snapshot;
+use crate::gc::core::heap::{Heap, Stats, Trigger};
+use crate::gc::core::object::{self, Header};
+use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
+use crate::gc::core::trial;
+use crate::gc::engine::release;
+use crate::gc::side::attachments;
+use crate::gc::side::queue;
+use crate::gc::side::weak_cells;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -105,13 +109,13 @@ impl Aftermath {
 
     /// Step 7: drops the isolate, frees it, gives back the survivors' pins. Returns the first
     /// panic that escaped a member's `Drop`, after everything is done.
-    pub(crate) fn finish(self, heap: &Heap) -> Result<(), DropPanic> {
+    pub(crate) fn finish(self) -> Result<(), DropPanic> {
         let Aftermath { isolate, survivors } = self;
         // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
         // destroyed at the end, so no user code runs between the isolate's drops and the
         // unpins: a panicking `Drop` never leaves a survivor pinned.
         release::draining(|| {
-            let isolate_panic = drop_isolate(heap, &isolate);
+            let isolate_panic = drop_isolate(&isolate);
             for &header in &survivors {
                 // SAFETY: pinned, and the pin is the count given back.
                 unsafe { release::give_back(header) };
@@ -159,11 +163,11 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     };
     // Attached values are edges of their keys: the side map is held like a cell until the
     // isolate is sealed.
-    let attachments = ephemeron::hold();
+    let attachments = attachments::hold();
     // A full collection also examines the untracked keys of tables, and the untracked objects on
     // the way from their values back to them (see `Untracked`).
     let mut untracked = match &attachments {
-        Some(held) if max_generation == super::heap::OLDEST => {
+        Some(held) if max_generation == crate::gc::core::heap::OLDEST => {
             Untracked::pin_keys(held, &mut examined)
         }
         _ => None,
@@ -226,7 +230,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     // registered). One call queues them all, so normal entries come before critical ones; and
     // under the heap lock, so that a `collect` that returns after this one has queued them (the
     // queue's lock is a leaf: nothing is locked while holding it).
-    unsafe { finalizer::enqueue(&queued) };
+    unsafe { queue::enqueue(&queued) };
     let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
     let before = lists.stats;
@@ -245,7 +249,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     // to back would otherwise take it again first, and starve allocations (issue 11).
     crate::sync::unlock_fair(lists);
     heap.count_collection(max_generation);
-    if max_generation == super::heap::OLDEST {
+    if max_generation == crate::gc::core::heap::OLDEST {
         heap.reset_pressure_since_full();
     }
     let freed = condemned.len();
@@ -276,7 +280,7 @@ fn trace_examined(
     examined: &mut [Examined],
     index: usize,
     sink: &mut EdgeSink,
-    attachments: Option<&ephemeron::Held>,
+    attachments: Option<&attachments::Held>,
 ) {
     let header = examined[index].header;
     let start = sink.edges.len();
@@ -285,7 +289,7 @@ fn trace_examined(
     // SAFETY: the object is pinned, so its value is live.
     unsafe { object::trace(header, &mut tracer) };
     if let Some(attachments) = attachments {
-        ephemeron::trace_attached(attachments, header, &mut tracer);
+        attachments::trace_attached(attachments, header, &mut tracer);
     }
     examined[index].edges = start..sink.edges.len();
     examined[index].opaque = sink.holds.opaque;
@@ -326,14 +330,14 @@ struct Untracked {
 
 impl Untracked {
     /// Pins the untracked keys of the side map; `None` if there are none.
-    fn pin_keys(held: &ephemeron::Held, examined: &mut Vec<Examined>) -> Option<Untracked> {
+    fn pin_keys(held: &attachments::Held, examined: &mut Vec<Examined>) -> Option<Untracked> {
         let mut untracked = Untracked {
             index_of: HashMap::new(),
             keys: Vec::new(),
             children: Vec::new(),
             starts: vec![0],
         };
-        for header in ephemeron::untracked_keys(held) {
+        for header in attachments::untracked_keys(held) {
             // SAFETY: allocated while the map is held; weakened, so pinning it by address is
             // sound (see above); a count of zero is refused.
             let Some(snapshot) = unsafe { header.as_ref() }.count.pin() else {
@@ -377,7 +381,7 @@ impl Untracked {
         &mut self,
         examined: &mut Vec<Examined>,
         sink: &mut EdgeSink,
-        attachments: Option<&ephemeron::Held>,
+        attachments: Option<&attachments::Held>,
     ) {
         let mut reached = vec![false; examined.len()];
         let mut stack = self.keys.clone();
@@ -586,13 +590,15 @@ fn unpin(survivors: &[Examined]) {
 /// Step 7 for the condemned: every value is dropped before any memory is freed, so a `Drop` that
 /// touches another member finds it condemned (and panics), never freed. A panic in one `Drop`
 /// does not stop the others; the first one is returned once everything is freed.
-fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
+fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
     let mut first_panic: Option<DropPanic> = None;
     let mut detached = Vec::new();
     for &header in isolate {
         // SAFETY: pinned, so allocated.
         if unsafe { header.as_ref() }.count.is_weakened() {
-            detached.extend(ephemeron::detach_all(header));
+            // SAFETY: the map's counts on the values pass to us.
+            detached
+                .extend(unsafe { release::OwnedCount::take_over(attachments::detach_all(header)) });
         }
     }
     for &header in isolate {
@@ -617,7 +623,7 @@ fn drop_isolate(heap: &Heap, isolate: &[NonNull<Header>]) -> Result<(), DropPani
         // SAFETY: the pin keeps the object allocated until this decrement.
         if unsafe { header.as_ref() }.count.decrement() {
             // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
-            unsafe { object::release_memory(heap, header) };
+            unsafe { weak_cells::release_memory(header) };
         }
     }
     first_panic.map_or(Ok(()), Err)

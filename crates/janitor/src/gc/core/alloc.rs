@@ -1,4 +1,4 @@
-//! Object memory: size classes with per-thread magazines, and the heap's byte count.
+//! Object memory: size classes with per-thread magazines, and the byte count of live objects.
 //!
 //! Invariants owned here:
 //! * every block of a size class is in exactly one place: a live object, one magazine of one
@@ -20,10 +20,9 @@
 //! Under loom every object uses the global allocator and the global byte count directly: loom
 //! tears its statics down before the thread-locals that would flush into them.
 
-use super::heap::Heap;
-use crate::sync::Ordering;
 use std::alloc::Layout;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 #[cfg(not(loom))]
 /// The size-class granule.
@@ -168,7 +167,7 @@ impl Drop for ThreadCache {
                 }
             }
         }
-        flush(super::api::heap(), std::mem::take(&mut cache.delta));
+        flush(std::mem::take(&mut cache.delta));
     }
 }
 
@@ -194,23 +193,32 @@ fn with_cache<R>(body: impl FnOnce(&mut Cache) -> R) -> Option<R> {
         .ok()
 }
 
-fn flush(heap: &Heap, delta: isize) {
-    if delta >= 0 {
-        heap.bytes
-            .fetch_add(delta.unsigned_abs(), Ordering::Relaxed);
-    } else {
-        heap.bytes
-            .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
-    }
+/// The published byte count of live objects: every thread's flushed deltas.
+///
+/// A std atomic even under loom: it is a statistic that decides when collections are due, never
+/// part of a protocol a model checks, and loom's atomics cannot live in a plain `static`.
+static BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// Adds a thread's balance to the published count.
+pub(crate) fn flush(delta: isize) {
+    BYTES.fetch_add(delta, Ordering::Relaxed);
+}
+
+/// The byte count every thread has flushed so far. Each thread flushes its own balance, so while
+/// one thread holds allocations not yet flushed, another's flushed frees of them (the
+/// reclaimer's, or any thread dropping what another built) can take the sum below zero: the
+/// count is signed, and callers clamp.
+pub(crate) fn published_bytes() -> isize {
+    BYTES.load(Ordering::Relaxed)
 }
 
 #[cfg(not(loom))]
 impl Cache {
     #[inline]
-    fn record(&mut self, heap: &Heap, change: isize) {
+    fn record(&mut self, change: isize) {
         self.delta += change;
         if self.delta.abs() >= FLUSH_AT {
-            flush(heap, std::mem::take(&mut self.delta));
+            flush(std::mem::take(&mut self.delta));
         }
     }
 
@@ -286,17 +294,17 @@ fn carve(class: usize) -> Magazine {
 
 /// Allocates memory for an object with this layout and counts its bytes.
 #[inline]
-pub(crate) fn allocate(heap: &Heap, layout: Layout) -> NonNull<u8> {
+pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     #[cfg(not(loom))]
     if let Some(class) = class_of(layout) {
         let change = layout.size() as isize;
         let block = with_cache(|cache| {
-            cache.record(heap, change);
+            cache.record(change);
             cache.allocate(class)
         });
         return block.unwrap_or_else(|| {
             // The thread is exiting and its cache is gone: take one block, give the rest back.
-            flush(heap, change);
+            flush(change);
             let mut magazine = refill(class);
             let block = magazine.pop().expect("a refilled magazine holds blocks");
             if magazine.len > 0 {
@@ -305,7 +313,7 @@ pub(crate) fn allocate(heap: &Heap, layout: Layout) -> NonNull<u8> {
             block
         });
     }
-    flush_or_record(heap, layout.size() as isize);
+    flush_or_record(layout.size() as isize);
     // SAFETY: the layout has a non-zero size: an object holds at least a header.
     let start = unsafe { std::alloc::alloc(layout) };
     NonNull::new(start).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
@@ -316,17 +324,17 @@ pub(crate) fn allocate(heap: &Heap, layout: Layout) -> NonNull<u8> {
 /// # Safety
 /// `start` came from [`allocate`] with the same layout, and no object uses it any more.
 #[inline]
-pub(crate) unsafe fn deallocate(heap: &Heap, start: NonNull<u8>, layout: Layout) {
+pub(crate) unsafe fn deallocate(start: NonNull<u8>, layout: Layout) {
     #[cfg(not(loom))]
     if let Some(class) = class_of(layout) {
         let change = -(layout.size() as isize);
         let cached = with_cache(|cache| {
-            cache.record(heap, change);
+            cache.record(change);
             // SAFETY: the caller gives the block up.
             unsafe { cache.deallocate(class, start) };
         });
         if cached.is_none() {
-            flush(heap, change);
+            flush(change);
             let mut single = Magazine::EMPTY;
             // SAFETY: as above.
             unsafe { single.push(start) };
@@ -334,30 +342,30 @@ pub(crate) unsafe fn deallocate(heap: &Heap, start: NonNull<u8>, layout: Layout)
         }
         return;
     }
-    flush_or_record(heap, -(layout.size() as isize));
+    flush_or_record(-(layout.size() as isize));
     // SAFETY: the caller's contract: allocated by the global allocator with this layout.
     unsafe { std::alloc::dealloc(start.as_ptr(), layout) }
 }
 
 #[cfg(not(loom))]
-fn flush_or_record(heap: &Heap, change: isize) {
-    if with_cache(|cache| cache.record(heap, change)).is_none() {
-        flush(heap, change);
+fn flush_or_record(change: isize) {
+    if with_cache(|cache| cache.record(change)).is_none() {
+        flush(change);
     }
 }
 
 #[cfg(loom)]
-fn flush_or_record(heap: &Heap, change: isize) {
-    flush(heap, change);
+fn flush_or_record(change: isize) {
+    flush(change);
 }
 
 /// The bytes of live objects, including this thread's unflushed delta.
-pub(crate) fn total_bytes(heap: &Heap) -> usize {
+pub(crate) fn total_bytes() -> usize {
     #[cfg(not(loom))]
     let local = with_cache(|cache| cache.delta).unwrap_or(0);
     #[cfg(loom)]
     let local = 0;
-    (heap.published_bytes() + local).max(0).unsigned_abs()
+    (published_bytes() + local).max(0).unsigned_abs()
 }
 
 #[cfg(all(test, not(loom)))]
@@ -378,10 +386,9 @@ mod tests {
 
     #[test]
     fn blocks_freed_on_another_thread_are_reused_and_never_handed_out_twice() {
-        let heap = super::super::api::heap();
         let layout = Layout::from_size_align(48, 8).unwrap();
         let blocks: Vec<usize> = (0..5000)
-            .map(|_| allocate(heap, layout).as_ptr() as usize)
+            .map(|_| allocate(layout).as_ptr() as usize)
             .collect();
         let mut unique = blocks.clone();
         unique.sort_unstable();
@@ -390,19 +397,13 @@ mod tests {
         std::thread::spawn(move || {
             for block in blocks {
                 // SAFETY: each block came from `allocate` with this layout and is unused.
-                unsafe {
-                    deallocate(
-                        super::super::api::heap(),
-                        NonNull::new(block as *mut u8).unwrap(),
-                        layout,
-                    )
-                };
+                unsafe { deallocate(NonNull::new(block as *mut u8).unwrap(), layout) };
             }
         })
         .join()
         .unwrap();
         let again: Vec<usize> = (0..5000)
-            .map(|_| allocate(heap, layout).as_ptr() as usize)
+            .map(|_| allocate(layout).as_ptr() as usize)
             .collect();
         let mut unique = again.clone();
         unique.sort_unstable();
@@ -410,7 +411,7 @@ mod tests {
         assert_eq!(unique.len(), again.len());
         for block in again {
             // SAFETY: as above.
-            unsafe { deallocate(heap, NonNull::new(block as *mut u8).unwrap(), layout) };
+            unsafe { deallocate(NonNull::new(block as *mut u8).unwrap(), layout) };
         }
     }
 }

@@ -8,11 +8,10 @@
 //! registered is the `R` bit of its count word (`count.rs`); the queue and the thread that run
 //! finalizers are in `finalizer.rs`.
 
-use super::object::Header;
-use super::ptr::Gc;
-use super::trace::Trace;
+use crate::gc::core::object::Header;
+use crate::gc::core::trace::{Finalizer, Trace};
+use crate::gc::face::ptr::Gc;
 use std::any::Any;
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
@@ -146,35 +145,6 @@ pub trait Finalize: Trace + FinalizerRegistered + Send + Sync + Sized + 'static 
 )]
 pub unsafe trait FinalizerRegistered {}
 
-/// The finalizer hook of a type, carried by [`Trace::FINALIZER`]: `Some(Finalizer::of())` for a
-/// type that implements [`Finalize`], `None` (the default) otherwise.
-///
-/// ```
-/// use janitor::gc::{Finalize, Finalizer, Gc, Trace};
-///
-/// #[derive(Trace)]
-/// #[trace(finalize)]
-/// struct Logged;
-/// impl Finalize for Logged {
-///     fn finalize(_: &Gc<Self>) {}
-/// }
-/// assert!(Logged::FINALIZER.is_some());
-/// assert!(<u8 as Trace>::FINALIZER.is_none());
-/// ```
-pub struct Finalizer<T: ?Sized> {
-    run: fn(&Gc<T>),
-    critical: bool,
-    owns: PhantomData<fn(&T)>,
-}
-
-impl<T: ?Sized> Clone for Finalizer<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: ?Sized> Copy for Finalizer<T> {}
-
 impl<T: Finalize> Finalizer<T> {
     /// The hook that runs `T`'s [`Finalize::finalize`].
     ///
@@ -189,27 +159,7 @@ impl<T: Finalize> Finalizer<T> {
     /// let _hook: Finalizer<Quiet> = Finalizer::of();
     /// ```
     pub const fn of() -> Self {
-        Self {
-            run: T::finalize,
-            critical: T::CRITICAL,
-            owns: PhantomData,
-        }
-    }
-}
-
-impl<T: ?Sized> std::fmt::Debug for Finalizer<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Finalizer")
-            .field("critical", &self.critical)
-            .finish()
-    }
-}
-
-/// Whether `T`'s finalizer is critical (false if it has none).
-pub(crate) const fn is_critical<T: Trace + ?Sized>() -> bool {
-    match T::FINALIZER {
-        Some(finalizer) => finalizer.critical,
-        None => false,
+        Self::from_parts(run_erased::<T>, T::CRITICAL)
     }
 }
 
@@ -219,12 +169,10 @@ pub(crate) const fn is_critical<T: Trace + ?Sized>() -> bool {
 ///
 /// # Safety
 /// `header` is a live object of type `T` holding a count that the caller hands over.
-pub(crate) unsafe fn run_erased<T: Trace + Send + Sync + 'static>(
-    header: NonNull<Header>,
-) -> Result<(), Box<dyn Any + Send>> {
+unsafe fn run_erased<T: Finalize>(header: NonNull<Header>) -> Result<(), Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller hands over a count on a live `T`.
-        let gc = unsafe { Gc::<T>::from_value(super::object::value_of::<T>(header)) };
+        let gc = unsafe { Gc::<T>::from_value(crate::gc::core::object::value_of::<T>(header)) };
         // SAFETY: the count keeps the object live.
         let header_ref = unsafe { header.as_ref() };
         // Suppressed while queued: skipped, and the drop below frees it like any other object.
@@ -236,9 +184,7 @@ pub(crate) unsafe fn run_erased<T: Trace + Send + Sync + 'static>(
         if !claimed {
             return;
         }
-        if let Some(finalizer) = T::FINALIZER {
-            (finalizer.run)(&gc);
-        }
+        T::finalize(&gc);
     }))
 }
 

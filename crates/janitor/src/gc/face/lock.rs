@@ -7,7 +7,7 @@
 //! `parking_lot`'s raw locks: one word, no allocation, fair unlocking, and the try-locks the
 //! collector needs.
 
-use super::trace::{Hold, Trace, Tracer};
+use crate::gc::core::trace::{Hold, Trace, Tracer};
 use parking_lot::lock_api::{RawMutex as _, RawRwLock as _};
 use std::cell::UnsafeCell;
 use std::fmt;

@@ -14,7 +14,7 @@
 //! the program's. Orderings: taking a borrow or the hold is `Acquire`, giving one back `Release`,
 //! so what a writer stored is visible to the next reader, writer, or collector.
 
-use super::trace::{Hold, Trace, Tracer};
+use crate::gc::core::trace::{Hold, Trace, Tracer};
 use crate::sync::{AtomicUsize, Ordering, yield_now};
 use std::cell::UnsafeCell;
 use std::fmt;

@@ -1,128 +1,26 @@
 //! `ConditionalWeakTable<K, V>`: values attached to objects the table does not own.
 //!
-//! Invariant owned here: a value attached to a key object is owned by the key, as if it were a
-//! field of the key's value. The attachments live in one side map, keyed by the key's header
-//! address, guarded by one lock; the collector holds that lock from tracing until it has sealed
-//! the isolate (as it holds a cell), and reports each attached value as an edge of its key. So a
-//! value that references its key (directly or through a cycle) forms a garbage cycle with it,
-//! which trial deletion frees; and a value lives exactly as long as its key, since whoever
-//! destroys the key (the drop of its last reference, or the collector) detaches its values: a
-//! key with values is weakened (the table's index holds a `WeakGc` to it), and the destroyer of a
-//! weakened object looks in the side map.
-//!
-//! Addresses are reused: a key's memory block is freed with its value, weak references or not,
-//! and the next object of its size may get the same address. Both maps are keyed by address, so
-//! each must never hold a dead key's entry under an address a live object may have:
-//! * the side map: a key's attachments are detached before its block is freed (by its destroyer,
-//!   as above), and none is added after, since adding needs a `Gc` to the key: a key whose count
-//!   reached zero has none, and a condemned key (cloned by the `Drop` of its garbage cycle) is
-//!   refused, its value dropped as if attached and detached at once;
-//! * each table's index of weak references to its keys (for `iter`, `clear` and the table's drop)
-//!   may name a dead key until the next purge; such an entry is never taken for the new object at
-//!   its address: an attachment of this table to a live key at that address can only have been made
-//!   after the dead key's detach, and that insert replaced the index entry; `iter` reaches keys
-//!   only by upgrading, and a dead key's weak reference never upgrades (its weak cell is its own,
-//!   `weak.rs`); `remove` of a key without an attachment drops only the dead entry.
-//!
-//! Lock order: heap lock, then this lock; nothing that can free an object or allocate one runs
-//! while this lock is held (values taken out are dropped after it is released).
-//!
-//! Untracked keys: an object the collector does not track (decided immutable and acyclic at its
-//! construction, such as a `Gc<String>`) is in no generation list, yet an attachment gives it an
-//! edge its type does not know of, and a value that reaches its key back makes a cycle through
-//! it. So a full collection also examines the untracked keys in the side map ([`untracked_keys`])
-//! and the untracked objects their values reach (`collector.rs`, `Untracked`): such a cycle is
-//! freed by the next full collection, as .NET never keeps a key alive through its own value.
+//! Invariant owned here: each table's index of weak references to its keys (for `iter`, `clear`
+//! and the table's drop) may name a dead key until the next purge; such an entry is never taken
+//! for the new object at its address: an attachment of this table to a live key at that address
+//! can only have been made after the dead key's detach, and that insert replaced the index entry;
+//! `iter` reaches keys only by upgrading, and a dead key's weak reference never upgrades (its
+//! weak cell is its own, `side/weak_cells.rs`); `remove` of a key without an attachment drops
+//! only the dead entry. The attachments themselves, and why a value lives exactly as long as its
+//! key, are `side/attachments.rs`'s. A condemned key (cloned by the `Drop` of its garbage cycle)
+//! is refused: its attachments are detached already, and its value is dropped as if attached and
+//! detached at once.
 
-use super::object::Header;
-use super::ptr::Gc;
-use super::trace::{Trace, Tracer};
-use super::weak::WeakGc;
-use crate::sync::{Mutex as SideMutex, MutexGuard as SideGuard};
-use std::any::Any;
+use crate::gc::core::object::{self, Header};
+use crate::gc::core::trace::Trace;
+use crate::gc::engine::release;
+use crate::gc::face::ptr::Gc;
+use crate::gc::face::weak::WeakGc;
+use crate::gc::side::attachments;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-
-type Value = Gc<dyn Any + Send + Sync>;
-
-/// One value attached to a key, by one table.
-struct Attachment {
-    table: u64,
-    value: Value,
-}
-
-/// Attachments by key header address.
-type Attachments = HashMap<usize, Vec<Attachment>>;
-
-/// The side map's lock is loom's under `--cfg loom`: the collector holds it while it pins keys,
-/// and a model (`collector.rs`) races that with a key's last drop, which takes it to detach.
-struct SideMap(SideMutex<Option<Attachments>>);
-
-// SAFETY: the map holds `Gc<dyn Any + Send + Sync>`s, which are `Send`; the raw addresses are keys.
-unsafe impl Sync for SideMap {}
-
-#[cfg(not(loom))]
-static ATTACHMENTS: SideMap = SideMap(SideMutex::new(None));
-#[cfg(loom)]
-::loom::lazy_static! {
-    static ref ATTACHMENTS: SideMap = SideMap(SideMutex::new(None));
-}
-static IN_USE: AtomicBool = AtomicBool::new(false);
-static NEXT_TABLE: AtomicU64 = AtomicU64::new(0);
-
-/// The side map, held: the collector holds it while it traces and seals.
-pub(crate) struct Held(SideGuard<'static, Option<Attachments>>);
-
-fn lock() -> SideGuard<'static, Option<Attachments>> {
-    // Nothing panics while holding the lock except an allocation failure of the map itself.
-    ATTACHMENTS.0.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Takes the side map for a collection, if any table was ever used.
-pub(crate) fn hold() -> Option<Held> {
-    IN_USE.load(Ordering::Acquire).then(|| Held(lock()))
-}
-
-/// Reports the values attached to the object as its edges.
-pub(crate) fn trace_attached(held: &Held, header: NonNull<Header>, tracer: &mut Tracer<'_>) {
-    let Some(map) = held.0.as_ref() else { return };
-    if let Some(attachments) = map.get(&(header.as_ptr() as usize)) {
-        for attachment in attachments {
-            attachment.value.trace(tracer);
-        }
-    }
-}
-
-/// The keys with attachments that the collector does not track, for a full collection to
-/// examine (`collector.rs`). Each header is allocated while the map is held (a key's attachments
-/// are detached before its memory is released) and weakened (the table's index holds a `WeakGc`
-/// to it); its count may be zero (its destroyer waits for the map), which a pin refuses.
-pub(crate) fn untracked_keys(held: &Held) -> Vec<NonNull<Header>> {
-    let Some(map) = held.0.as_ref() else {
-        return Vec::new();
-    };
-    map.keys()
-        .filter_map(|&address| NonNull::new(address as *mut Header))
-        // SAFETY: allocated while the map is held (see above); the vtable never changes.
-        .filter(|header| !unsafe { header.as_ref() }.vtable.tracked)
-        .collect()
-}
-
-/// Takes the values attached to an object that is being destroyed; the caller drops them once
-/// it may free objects (never while holding the heap lock).
-pub(crate) fn detach_all(header: NonNull<Header>) -> Vec<Value> {
-    let taken = lock()
-        .as_mut()
-        .and_then(|map| map.remove(&(header.as_ptr() as usize)));
-    taken
-        .into_iter()
-        .flatten()
-        .map(|attachment| attachment.value)
-        .collect()
-}
 
 fn address<T: ?Sized>(key: &Gc<T>) -> usize {
     key.header().as_ptr() as usize
@@ -134,26 +32,6 @@ fn address<T: ?Sized>(key: &Gc<T>) -> usize {
 fn is_condemned<T: ?Sized>(key: &Gc<T>) -> bool {
     // SAFETY: the caller's `Gc` keeps the header allocated.
     unsafe { key.header().as_ref() }.count.is_condemned()
-}
-
-/// The attachment of `table` on the key, if any.
-fn find(map: &Attachments, key: usize, table: u64) -> Option<&Attachment> {
-    map.get(&key)?
-        .iter()
-        .find(|attachment| attachment.table == table)
-}
-
-/// Takes the attachment of `table` off the key.
-fn take(map: &mut Attachments, key: usize, table: u64) -> Option<Value> {
-    let attachments = map.get_mut(&key)?;
-    let position = attachments
-        .iter()
-        .position(|attachment| attachment.table == table)?;
-    let value = attachments.swap_remove(position).value;
-    if attachments.is_empty() {
-        map.remove(&key);
-    }
-    Some(value)
 }
 
 /// The error of [`ConditionalWeakTable::add`]: the key already has a value in this table.
@@ -252,7 +130,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
     /// ```
     pub fn new() -> Self {
         Self {
-            id: NEXT_TABLE.fetch_add(1, Ordering::Relaxed),
+            id: attachments::new_table(),
             keys: Mutex::new(HashMap::new()),
             purged_at: Mutex::new(0),
             owns: PhantomData,
@@ -305,28 +183,21 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
             // block and be found, under its address, as the next object's there.
             return Ok(value);
         }
-        let erased: Value = crate::coerce_gc!(value.clone() => dyn Any + Send + Sync);
         let weak = Gc::downgrade(key);
         let address = address(key);
         // The index first, so that `iter` made after this call sees the key.
         let mut keys = self.keys();
-        let mut map = lock();
-        if let Some(existing) = map.as_ref().and_then(|map| find(map, address, self.id)) {
-            let existing = downcast::<V>(&existing.value);
-            drop(map);
+        // The map's count on the value is a new one: `value` stays the caller's.
+        let attached = value.clone();
+        if let Err(present) =
+            attachments::attach_unless_present(address, self.id, attached.header())
+        {
             drop(keys);
-            drop(erased);
-            return Err((existing, value));
+            drop(attached);
+            // SAFETY: the present value is this table's, so a `V`, with a count for us.
+            return Err((unsafe { take_over::<V>(present) }, value));
         }
-        IN_USE.store(true, Ordering::Release);
-        map.get_or_insert_with(HashMap::new)
-            .entry(address)
-            .or_default()
-            .push(Attachment {
-                table: self.id,
-                value: erased,
-            });
-        drop(map);
+        std::mem::forget(attached);
         let replaced = keys.insert(address, weak);
         let purge = self.purge_due(keys.len());
         drop(keys);
@@ -384,9 +255,9 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
     /// assert!(table.get(&Gc::new(0_u8)).is_none(), "identity, not equality");
     /// ```
     pub fn get(&self, key: &Gc<K>) -> Option<Gc<V>> {
-        let map = lock();
-        let attachment = find(map.as_ref()?, address(key), self.id)?;
-        Some(downcast::<V>(&attachment.value))
+        let value = attachments::attached(address(key), self.id)?;
+        // SAFETY: an attachment of this table holds a `V`; `attached` took a count for us.
+        Some(unsafe { take_over::<V>(value) })
     }
 
     /// The value attached to `key`, attaching `make()` first if there is none. Under a race
@@ -425,11 +296,13 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
     pub fn remove(&self, key: &Gc<K>) -> bool {
         let address = address(key);
         let mut keys = self.keys();
-        let value = lock().as_mut().and_then(|map| take(map, address, self.id));
+        let values = attachments::detach([address], self.id);
         let weak = keys.remove(&address);
         drop(keys);
         drop(weak);
-        value.is_some()
+        let removed = !values.is_empty();
+        give_back(values);
+        removed
     }
 
     /// Removes every entry.
@@ -446,17 +319,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
     /// ```
     pub fn clear(&self) {
         let keys = std::mem::take(&mut *self.keys());
-        let values: Vec<Value> = {
-            let mut map = lock();
-            match map.as_mut() {
-                Some(map) => keys
-                    .keys()
-                    .filter_map(|&address| take(map, address, self.id))
-                    .collect(),
-                None => Vec::new(),
-            }
-        };
-        drop(values);
+        give_back(attachments::detach(keys.keys().copied(), self.id));
         drop(keys);
     }
 
@@ -488,17 +351,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
 impl<K: ?Sized, V: ?Sized> Drop for ConditionalWeakTable<K, V> {
     fn drop(&mut self) {
         let keys = std::mem::take(self.keys.get_mut().unwrap_or_else(PoisonError::into_inner));
-        let values: Vec<Value> = {
-            let mut map = lock();
-            match map.as_mut() {
-                Some(map) => keys
-                    .keys()
-                    .filter_map(|&address| take(map, address, self.id))
-                    .collect(),
-                None => Vec::new(),
-            }
-        };
-        drop(values);
+        give_back(attachments::detach(keys.keys().copied(), self.id));
     }
 }
 
@@ -550,14 +403,17 @@ impl<K: ?Sized, V: ?Sized> std::fmt::Debug for Iter<'_, K, V> {
     }
 }
 
-/// A new `Gc<V>` to the value behind an erased one that a table of `V`s stored.
-fn downcast<V: Send + Sync + 'static>(value: &Value) -> Gc<V> {
-    let cloned = std::mem::ManuallyDrop::new(value.clone());
-    assert!(
-        (**cloned).is::<V>(),
-        "janitor: a ConditionalWeakTable value has the wrong type"
-    );
-    // SAFETY: the erased value is a `V` (checked above), at the same address; the clone's count
-    // is handed over to the new `Gc`.
-    unsafe { Gc::from_value(Gc::as_non_null(&cloned).cast::<V>()) }
+/// A `Gc<V>` taking over a count on an attached value.
+///
+/// # Safety
+/// The object holds a `V` (it was attached by a table of `V`s) and the caller hands over one count.
+unsafe fn take_over<V: Send + Sync + 'static>(value: NonNull<Header>) -> Gc<V> {
+    // SAFETY: the caller's contract.
+    unsafe { Gc::from_value(object::value_of::<V>(value)) }
+}
+
+/// Gives back the counts on values taken out of the side map, as their `Gc`s' drops would.
+fn give_back(values: Vec<NonNull<Header>>) {
+    // SAFETY: each count was the map's, now ours, and is never used again.
+    drop(unsafe { release::OwnedCount::take_over(values) });
 }

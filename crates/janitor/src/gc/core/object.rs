@@ -16,14 +16,11 @@
 //!
 //! An object's value is dropped when its strong count reaches zero (or its garbage isolate is
 //! condemned); its memory is freed then too (a tracked object's once it is unlinked), weak
-//! references or not: they keep only a small cell of their own ([`release_memory`], `weak.rs`).
+//! references or not: they keep only a small cell of their own (`side/weak_cells.rs`).
 
-use super::alloc;
-use super::count::CountWord;
-use super::finalize;
-use super::heap::Heap;
-use super::trace::{NOT_EXAMINED, Trace, Tracer};
-use super::weak;
+use crate::gc::core::alloc;
+use crate::gc::core::count::CountWord;
+use crate::gc::core::trace::{NOT_EXAMINED, RunFinalizer, Trace, Tracer};
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;
@@ -48,9 +45,6 @@ pub(crate) struct Node {
     /// The object's position in the running collection's table of examined objects.
     pub(crate) index: Cell<u32>,
 }
-
-/// Runs an object's finalizer, handing over a count; returns the panic that escaped it.
-type RunFinalizer = unsafe fn(NonNull<Header>) -> Result<(), Box<dyn Any + Send>>;
 
 /// What the engine knows about an object's concrete type.
 pub(crate) struct ObjectVTable {
@@ -107,12 +101,14 @@ impl ObjectVTable {
             holds_gc: T::HOLDS_GC,
             trace: trace_erased::<T>,
             drop_value: drop_erased::<T>,
-            finalize: if T::FINALIZER.is_some() {
-                Some(finalize::run_erased::<T>)
-            } else {
-                None
+            finalize: match T::FINALIZER {
+                Some(finalizer) => Some(finalizer.runner()),
+                None => None,
             },
-            critical: finalize::is_critical::<T>(),
+            critical: match T::FINALIZER {
+                Some(finalizer) => finalizer.is_critical(),
+                None => false,
+            },
             type_name: std::any::type_name::<T>,
         }
     }
@@ -214,8 +210,8 @@ pub(crate) unsafe fn header_of_node(node: NonNull<Node>) -> NonNull<Header> {
 
 /// Allocates an object holding `value` with the given vtable and a count of one; returns its
 /// header. A tracked object's node is initialized unlinked; linking it is the heap's job.
-pub(crate) fn allocate<T>(heap: &Heap, value: T, vtable: &'static ObjectVTable) -> NonNull<Header> {
-    let start = alloc::allocate(heap, vtable.layout);
+pub(crate) fn allocate<T>(value: T, vtable: &'static ObjectVTable) -> NonNull<Header> {
+    let start = alloc::allocate(vtable.layout);
     // SAFETY: `header_offset` lies inside the allocation, and leaves room for the value after it.
     let header = unsafe { start.byte_add(vtable.header_offset) }.cast::<Header>();
     // SAFETY: the header and the value are in bounds and suitably aligned (see `ObjectVTable::of`),
@@ -266,34 +262,15 @@ pub(crate) unsafe fn drop_value(header: NonNull<Header>) {
 /// # Safety
 /// The value has been dropped, the object is unlinked from the heap, and nothing points to it.
 #[inline]
-pub(crate) unsafe fn deallocate(heap: &Heap, header: NonNull<Header>) {
+pub(crate) unsafe fn deallocate(header: NonNull<Header>) {
     // SAFETY: the object is intact until its memory is freed below.
     let vtable = unsafe { header.as_ref().vtable };
     // SAFETY: the allocation starts `header_offset` bytes before the header, came from
     // `alloc::allocate` with this layout, and is unused (the caller's contract).
     unsafe {
         alloc::deallocate(
-            heap,
             header.byte_sub(vtable.header_offset).cast::<u8>(),
             vtable.layout,
         )
-    }
-}
-
-/// Frees the memory of an object whose value is dropped. A weakened object's weak cell is
-/// detached first (`weak.rs`): its weak references stop reaching the block, and if an upgrade is
-/// reading the block at that moment, the last such upgrade frees it instead, as it leaves.
-///
-/// # Safety
-/// The value has been dropped, the object is unlinked from the heap, no strong reference will be
-/// used again, and this is called once per object.
-#[inline]
-pub(crate) unsafe fn release_memory(heap: &Heap, header: NonNull<Header>) {
-    // SAFETY: the memory is allocated until freed below, or by the last upgrade in flight.
-    let weakened = unsafe { header.as_ref() }.count.is_weakened();
-    // SAFETY: the caller's contract.
-    if !weakened || unsafe { weak::detach(header) } {
-        // SAFETY: the caller's contract, and no weak upgrade is reading the block.
-        unsafe { deallocate(heap, header) };
     }
 }

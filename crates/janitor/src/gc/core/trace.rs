@@ -5,8 +5,9 @@
 //! thread, to find what only queued objects reach). Users implement
 //! [`Trace`] by calling `trace` on their fields; they never see what a tracer does with an edge.
 
-use super::finalize::Finalizer;
-use super::object::{Header, node_of};
+use crate::gc::core::object::{Header, node_of};
+use std::any::Any;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 /// A type whose `Gc` pointers the cycle collector can enumerate.
@@ -235,6 +236,75 @@ pub(crate) trait Hold {
     /// Called once per successful `try_hold`, by the thread that made it.
     unsafe fn release(&self);
 }
+
+/// The finalizer hook of a type, carried by [`Trace::FINALIZER`]: `Some(Finalizer::of())` for a
+/// type that implements [`Finalize`], `None` (the default) otherwise.
+///
+/// ```
+/// use janitor::gc::{Finalize, Finalizer, Gc, Trace};
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Logged;
+/// impl Finalize for Logged {
+///     fn finalize(_: &Gc<Self>) {}
+/// }
+/// assert!(Logged::FINALIZER.is_some());
+/// assert!(<u8 as Trace>::FINALIZER.is_none());
+/// ```
+///
+/// It is data: the type-erased function that runs the finalizer (made by `Finalizer::of`, next
+/// to `Finalize`) and whether the finalizer is critical, which the object's vtable copies.
+pub struct Finalizer<T: ?Sized> {
+    run: RunFinalizer,
+    critical: bool,
+    owns: PhantomData<fn(&T)>,
+}
+
+impl<T: ?Sized> Clone for Finalizer<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Finalizer<T> {}
+
+impl<T: ?Sized> std::fmt::Debug for Finalizer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finalizer")
+            .field("critical", &self.critical)
+            .finish()
+    }
+}
+
+impl<T: ?Sized> Finalizer<T> {
+    /// The hook made of a runner for objects of type `T` and its criticality.
+    pub(crate) const fn from_parts(run: RunFinalizer, critical: bool) -> Self {
+        Self {
+            run,
+            critical,
+            owns: PhantomData,
+        }
+    }
+
+    /// The runner, for the type's vtable.
+    pub(crate) const fn runner(self) -> RunFinalizer {
+        self.run
+    }
+
+    /// Whether the finalizer is critical (runs after the normal ones).
+    pub(crate) const fn is_critical(self) -> bool {
+        self.critical
+    }
+}
+
+/// Runs an object's finalizer, handing over the count the queue held; returns the panic that
+/// escaped it.
+///
+/// # Safety
+/// The header is a live object of the type the runner was made for, and the caller hands over
+/// one count on it.
+pub(crate) type RunFinalizer = unsafe fn(NonNull<Header>) -> Result<(), Box<dyn Any + Send>>;
 
 /// The index of a node the running collection does not examine: one not linked yet, or a dead one
 /// (count zero) that the pin skipped.

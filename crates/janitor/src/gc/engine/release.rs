@@ -6,9 +6,12 @@
 //! which the outermost call drains. So dropping a ten-million-node list or a chain a million deep
 //! uses constant stack: each value's drop glue runs one level deep.
 
-use super::count::Dropped;
-use super::object::{self, Header};
-use super::{api, ephemeron, finalizer, retire};
+use crate::gc::core::count::Dropped;
+use crate::gc::core::object::{self, Header};
+use crate::gc::engine::retire;
+use crate::gc::side::attachments;
+use crate::gc::side::queue;
+use crate::gc::side::weak_cells;
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -47,6 +50,27 @@ pub(crate) unsafe fn free(header: NonNull<Header>) {
     }
 }
 
+/// A count taken out of a side table (the values attachments hold), given back when dropped, as
+/// the drop of a `Gc` would give it back.
+pub(crate) struct OwnedCount(NonNull<Header>);
+
+impl OwnedCount {
+    /// Takes over counts on live objects.
+    ///
+    /// # Safety
+    /// The caller owns one count on each object and hands it over.
+    pub(crate) unsafe fn take_over(headers: Vec<NonNull<Header>>) -> Vec<OwnedCount> {
+        headers.into_iter().map(OwnedCount).collect()
+    }
+}
+
+impl Drop for OwnedCount {
+    fn drop(&mut self) {
+        // SAFETY: the count was handed over in `take_over`, and is given back once, here.
+        unsafe { give_back(self.0) };
+    }
+}
+
 /// Gives back one count on an object, as the drop of a `Gc` would (without the unique-holder
 /// shortcut): frees the object if that was the last count, or queues it for its finalizer if
 /// it is registered.
@@ -69,7 +93,7 @@ pub(crate) unsafe fn give_back(header: NonNull<Header>) {
             Dropped::Last => true,
             Dropped::Finalize => {
                 // SAFETY: live, of a finalizable type; the count is handed over.
-                unsafe { finalizer::defer(header) };
+                unsafe { queue::defer(header) };
                 false
             }
         }
@@ -131,7 +155,7 @@ unsafe fn destroy(header: NonNull<Header>) {
         // its value, detached what a table attached to it, and unlinked it; this was the clone's
         // last count.
         // SAFETY: the value is dropped, the object in no list, and unreachable.
-        unsafe { object::release_memory(api::heap(), header) };
+        unsafe { weak_cells::release_memory(header) };
         return;
     }
     if header_ref.count.is_weakened() {
@@ -149,7 +173,7 @@ unsafe fn destroy(header: NonNull<Header>) {
     } else {
         // SAFETY: the value is dropped; an untracked object is in no list; it is unreachable;
         // never weakened, so it has no weak cell to detach.
-        unsafe { object::deallocate(api::heap(), header) };
+        unsafe { object::deallocate(header) };
     }
 }
 
@@ -164,7 +188,8 @@ unsafe fn destroy(header: NonNull<Header>) {
 unsafe fn destroy_weakened(header: NonNull<Header>) {
     // SAFETY: the object is live until its memory is released below.
     let tracked = unsafe { header.as_ref() }.vtable.tracked;
-    let detached = ephemeron::detach_all(header);
+    // SAFETY: the map's counts on the values pass to us.
+    let detached = unsafe { OwnedCount::take_over(attachments::detach_all(header)) };
     // SAFETY: as in `destroy`.
     unsafe { object::drop_value(header) };
     // Values attached by tables die with their key (their frees queue behind this one).
@@ -174,6 +199,6 @@ unsafe fn destroy_weakened(header: NonNull<Header>) {
         unsafe { retire::retire(header) };
     } else {
         // SAFETY: the value is dropped; in no list; unreachable.
-        unsafe { object::release_memory(api::heap(), header) };
+        unsafe { weak_cells::release_memory(header) };
     }
 }

@@ -41,8 +41,7 @@
 //! runs out of work the reclaimer frees its partial retire batch, so dead tracked objects it
 //! dropped do not keep their memory and weak cells until its next 64th.
 
-use super::collector::Aftermath;
-use super::heap::Heap;
+use crate::gc::engine::collector::Aftermath;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
@@ -177,7 +176,6 @@ fn ensure_started() {
 
 /// The reclaimer's loop: finish aftermaths in the order they were handed over.
 fn run() {
-    let heap: &Heap = super::api::heap();
     loop {
         let aftermath = {
             let mut state = lock();
@@ -188,7 +186,7 @@ fn run() {
                 // Out of work: what this thread retired in a partial batch is freed before it
                 // sleeps (its memory and weak cells would otherwise wait for the next batch).
                 drop(state);
-                super::retire::flush();
+                crate::gc::engine::retire::flush();
                 state = lock();
                 if let Some(job) = state.jobs.pop_front() {
                     break job;
@@ -208,13 +206,13 @@ fn run() {
         // ends, outside `drop_isolate`'s catch: it must not end this thread, which every later
         // `collect` waits for.
         let finished =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| aftermath.finish(heap)));
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| aftermath.finish()));
         match finished {
             Ok(Ok(())) => {}
             Ok(Err((type_name, payload))) => {
-                super::finalizer::report_reclaimer_panic(type_name, payload);
+                crate::gc::side::panic::report_reclaimer_panic(type_name, payload);
             }
-            Err(payload) => super::finalizer::report_reclaimer_panic(
+            Err(payload) => crate::gc::side::panic::report_reclaimer_panic(
                 "an object freed by a garbage object's Drop",
                 payload,
             ),

@@ -9,7 +9,8 @@
 //! isolate) before its memory is freed. A linked object with a count of zero is dead: its value
 //! may be dropped or being dropped, and the collector must not trace it.
 
-use super::object::{Header, Node, header_of_node, node_of};
+use crate::gc::core::alloc;
+use crate::gc::core::object::{Header, Node, header_of_node, node_of};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -59,8 +60,6 @@ pub(crate) struct Heap {
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
-    /// Bytes of every live object, tracked or not (see `alloc.rs` for the per-thread batching).
-    pub(crate) bytes: AtomicUsize,
     /// Memory pressure declared by `add_memory_pressure` and not yet removed.
     pressure: AtomicUsize,
     /// Memory pressure added since the last full collection.
@@ -141,6 +140,22 @@ pub(crate) struct PressureDue {
 }
 
 impl Heap {
+    /// The process's heap, made on first use.
+    #[cfg(not(loom))]
+    pub(crate) fn global() -> &'static Heap {
+        static HEAP: std::sync::OnceLock<Heap> = std::sync::OnceLock::new();
+        HEAP.get_or_init(Heap::new)
+    }
+
+    /// The model's heap: loom's statics are made afresh for each execution.
+    #[cfg(loom)]
+    pub(crate) fn global() -> &'static Heap {
+        ::loom::lazy_static! {
+            static ref HEAP: Heap = Heap::new();
+        }
+        &HEAP
+    }
+
     pub(crate) fn new() -> Self {
         Self {
             lists: FairMutex::new(Lists {
@@ -162,7 +177,6 @@ impl Heap {
             pressure_owed: Mutex::new(false),
             turn_lent_to_reclaimer: AtomicBool::new(false),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
-            bytes: AtomicUsize::new(0),
             pressure: AtomicUsize::new(0),
             pressure_since_full: AtomicUsize::new(0),
         }
@@ -218,20 +232,12 @@ impl Heap {
         self.collections[generation.min(OLDEST) as usize].load(Ordering::Relaxed)
     }
 
-    /// The byte count every thread has flushed so far. Each thread flushes its own balance (see
-    /// `alloc.rs`), so while one thread holds allocations not yet flushed, another's flushed frees
-    /// of them (the reclaimer's, or any thread dropping what another built) can take the sum
-    /// below zero: the word is read as signed, and callers clamp.
-    pub(crate) fn published_bytes(&self) -> isize {
-        self.bytes.load(Ordering::Relaxed) as isize
-    }
-
     /// Declares `bytes` of unmanaged memory; returns the numbers that made a full collection due,
     /// if one is.
     pub(crate) fn add_pressure(&self, bytes: usize) -> Option<PressureDue> {
         self.pressure.fetch_add(bytes, Ordering::Relaxed);
         let since_full = self.pressure_since_full.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        let budget = PRESSURE_BUDGET.max(self.published_bytes().max(0).unsigned_abs() / 3);
+        let budget = PRESSURE_BUDGET.max(alloc::published_bytes().max(0).unsigned_abs() / 3);
         (since_full >= budget).then_some(PressureDue { since_full, budget })
     }
 
@@ -447,9 +453,14 @@ mod tests {
     #[test]
     fn memory_pressure_is_due_while_flushed_frees_run_ahead_of_allocations() {
         let heap = Heap::new();
-        // One thread flushed the free of bytes whose allocation another has not flushed yet.
-        heap.bytes.fetch_sub(4096, Ordering::Relaxed);
-        assert!(heap.published_bytes() < 0);
-        assert!(heap.add_pressure(PRESSURE_BUDGET).is_some());
+        // One thread flushed the free of bytes whose allocation another has not flushed yet
+        // (far more than any other test's unflushed bytes, and given back at the end).
+        const RUN_AHEAD: isize = 1 << 40;
+        alloc::flush(-RUN_AHEAD);
+        let negative = alloc::published_bytes() < 0;
+        let due = heap.add_pressure(PRESSURE_BUDGET).is_some();
+        alloc::flush(RUN_AHEAD);
+        assert!(negative);
+        assert!(due);
     }
 }
