@@ -197,7 +197,7 @@ impl Heap {
         // SAFETY: the object is tracked.
         let node = unsafe { node_of(header) };
         // SAFETY: the object is new and tracked.
-        let size = unsafe { header.as_ref() }.vtable.size();
+        let size = unsafe { header.as_ref() }.vtable().size();
         let mut lists = self.lock();
         // SAFETY: the lock is held and the node is unlinked.
         unsafe { lists.push(node, 0) };
@@ -345,7 +345,7 @@ impl Lists {
         // SAFETY: the object is tracked; linked nodes are live and the lock guards them.
         let node = unsafe { node_of(header).as_ref() };
         // SAFETY: as above.
-        let size = unsafe { header.as_ref() }.vtable.size();
+        let size = unsafe { header.as_ref() }.vtable().size();
         let generation = node.generation.get() as usize;
         let (prev, next) = (node.prev.get(), node.next.get());
         if prev.is_null() {

@@ -351,7 +351,7 @@ impl<'a> Tracer<'a> {
         // SAFETY: the edge is a `Gc` owned by a value being traced, so it holds a count: the
         // object is live.
         let header_ref = unsafe { header.as_ref() };
-        let vtable = header_ref.vtable;
+        let vtable = header_ref.vtable();
         if !vtable.tracked {
             // Only an untracked object that can hold a `Gc`, or a table's key (keys are
             // weakened), can be on a cycle through a table: the leaves (a `Gc<String>` field)
@@ -360,7 +360,7 @@ impl<'a> Tracer<'a> {
                 untracked: Some(untracked),
                 ..
             }) = &mut self.mode
-                && (vtable.holds_gc || header_ref.count.is_weakened())
+                && (vtable.holds_gc || header_ref.count().is_weakened())
             {
                 untracked.push(header);
             }

@@ -102,7 +102,7 @@ impl Aftermath {
         self.survivors.retain(|&header| {
             // SAFETY: pinned, so allocated; a survivor whose pin is given back here is not freed
             // (another count remains), so no user code runs.
-            !unsafe { header.as_ref() }.count.decrement_unless_last()
+            !unsafe { header.as_ref() }.count().decrement_unless_last()
         });
         self
     }
@@ -140,7 +140,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
             return;
         }
         // SAFETY: linked objects are allocated; the count word is atomic.
-        match unsafe { header.as_ref() }.count.pin() {
+        match unsafe { header.as_ref() }.count().pin() {
             Some(snapshot) => {
                 node.index.set(examined.len() as u32);
                 examined.push(Examined {
@@ -209,7 +209,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     for &index in &condemned {
         let header = examined[index].header;
         // SAFETY: pinned, so allocated.
-        if !unsafe { header.as_ref() }.vtable.tracked {
+        if !unsafe { header.as_ref() }.vtable().tracked {
             // An untracked key of a table, or an object on the way back to one: in no list.
             continue;
         }
@@ -340,7 +340,7 @@ impl Untracked {
         for header in attachments::untracked_keys(held) {
             // SAFETY: allocated while the map is held; weakened, so pinning it by address is
             // sound (see above); a count of zero is refused.
-            let Some(snapshot) = unsafe { header.as_ref() }.count.pin() else {
+            let Some(snapshot) = unsafe { header.as_ref() }.count().pin() else {
                 continue;
             };
             untracked.index_of.insert(header, examined.len() as u32);
@@ -403,10 +403,10 @@ impl Untracked {
                         // SAFETY: `child` was reported by a trace whose edge is still held in
                         // place (a pinned value, a held cell, the held side map): live.
                         let child_ref = unsafe { child.as_ref() };
-                        if !child_ref.vtable.holds_gc {
+                        if !child_ref.vtable().holds_gc {
                             continue;
                         }
-                        let Some(snapshot) = child_ref.count.pin() else {
+                        let Some(snapshot) = child_ref.count().pin() else {
                             continue;
                         };
                         let target = examined.len();
@@ -539,7 +539,7 @@ fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize
 fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) -> Vec<usize> {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.
-        &unsafe { examined[index].header.as_ref() }.count
+        unsafe { examined[index].header.as_ref() }.count()
     };
     let mut frozen = vec![false; examined.len()];
     let mut touched = Vec::new();
@@ -570,7 +570,7 @@ fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) ->
 fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) {
     for &index in candidates {
         // SAFETY: examined objects are pinned, so allocated.
-        let count = &unsafe { examined[index].header.as_ref() }.count;
+        let count = unsafe { examined[index].header.as_ref() }.count();
         match fates[index] {
             Fate::Condemn => count.condemn_frozen(),
             Fate::Finalize => count.queue_frozen(),
@@ -595,7 +595,7 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
     let mut detached = Vec::new();
     for &header in isolate {
         // SAFETY: pinned, so allocated.
-        if unsafe { header.as_ref() }.count.is_weakened() {
+        if unsafe { header.as_ref() }.count().is_weakened() {
             // SAFETY: the map's counts on the values pass to us.
             detached
                 .extend(unsafe { release::OwnedCount::take_over(attachments::detach_all(header)) });
@@ -607,7 +607,7 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { object::drop_value(header) }));
         if let Err(panic) = dropped {
             // SAFETY: pinned, so allocated; the vtable outlives the value.
-            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            let type_name = unsafe { header.as_ref() }.vtable().type_name();
             first_panic.get_or_insert((type_name, panic));
         }
     }
@@ -621,7 +621,7 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
         // here or at the last clone's drop (`release.rs` knows a condemned object's value is
         // already dropped). Until then a clone's deref panics on the condemned bit.
         // SAFETY: the pin keeps the object allocated until this decrement.
-        if unsafe { header.as_ref() }.count.decrement() {
+        if unsafe { header.as_ref() }.count().decrement() {
             // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
             unsafe { weak_cells::release_memory(header) };
         }

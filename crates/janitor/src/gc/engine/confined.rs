@@ -110,7 +110,7 @@ pub(crate) unsafe fn examine_below(
     let mut found = Vec::new();
     let mut roots = Vec::with_capacity(ROOTS_PER_PASS);
     // SAFETY: held by the queue's count (the caller's contract).
-    for header in queued.filter(|header| unsafe { header.as_ref() }.vtable.holds_gc) {
+    for header in queued.filter(|header| unsafe { header.as_ref() }.vtable().holds_gc) {
         roots.push(header);
         if roots.len() == ROOTS_PER_PASS {
             // SAFETY: the caller's contract.
@@ -187,7 +187,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
         examined.push(Examined {
             header,
             // SAFETY: held by the queue's count (the caller's contract).
-            snapshot: unsafe { header.as_ref() }.count.read(),
+            snapshot: unsafe { header.as_ref() }.count().read(),
             root: true,
             edges: 0..0,
             opaque: false,
@@ -214,7 +214,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
         }));
         if traced.is_err() {
             // SAFETY: examined objects are live (queue count or pin).
-            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            let type_name = unsafe { header.as_ref() }.vtable().type_name();
             tracing::error!(
                 r#type = type_name,
                 "janitor: a `Trace` implementation panicked; short weak references under \
@@ -230,7 +230,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
             // reaches nothing, and nothing it held is a reference any more). The turn is held, so
             // no collection condemns anything meanwhile: the bit read here stays as read.
             // SAFETY: `child` is a `Gc` inside a value we hold, so it holds a count: allocated.
-            if unsafe { child.as_ref() }.count.is_condemned() {
+            if unsafe { child.as_ref() }.count().is_condemned() {
                 continue;
             }
             let index = match index_of.get(&child) {
@@ -242,7 +242,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
                     }
                     // SAFETY: `child` is a `Gc` inside a value we hold (traced with its cells
                     // held), so it holds a count: the object is live.
-                    let Some(snapshot) = unsafe { child.as_ref() }.count.pin() else {
+                    let Some(snapshot) = unsafe { child.as_ref() }.count().pin() else {
                         complete = false;
                         break;
                     };
@@ -295,7 +295,7 @@ fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<H
     let confined = |index: usize| !live[index] && !examined[index].root;
     let count = |index: usize| {
         // SAFETY: examined objects are live (queue count or pin).
-        &unsafe { examined[index].header.as_ref() }.count
+        unsafe { examined[index].header.as_ref() }.count()
     };
     let matters = |index: usize| {
         let snapshot = examined[index].snapshot;

@@ -90,7 +90,7 @@ fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool)
         .into_iter()
         .map(Entry)
         // SAFETY: each holds the count the pass took for the queue.
-        .partition(|entry| unsafe { entry.0.as_ref() }.vtable.finalizer_is_critical());
+        .partition(|entry| unsafe { entry.0.as_ref() }.vtable().finalizer_is_critical());
     queue::count_joined(critical, (found_critical.len() + found_normal.len()) as u64);
     if critical {
         batch.insert(0, found_normal);
@@ -121,7 +121,7 @@ fn prefetch(header: NonNull<Header>) {
 /// Runs one entry's finalizer and gives the queue's count back.
 fn finalize(header: NonNull<Header>) {
     // SAFETY: the entry holds a count, so the object is live.
-    let vtable = unsafe { header.as_ref() }.vtable;
+    let vtable = unsafe { header.as_ref() }.vtable();
     tracing::trace!(r#type = vtable.type_name(), "janitor: running a finalizer");
     // SAFETY: the entry's count is handed over; queued objects have a finalizer.
     let outcome = unsafe { vtable.run_finalizer(header) };

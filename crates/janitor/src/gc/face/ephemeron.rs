@@ -31,7 +31,7 @@ fn address<T: ?Sized>(key: &Gc<T>) -> usize {
 /// to be freed.
 fn is_condemned<T: ?Sized>(key: &Gc<T>) -> bool {
     // SAFETY: the caller's `Gc` keeps the header allocated.
-    unsafe { key.header().as_ref() }.count.is_condemned()
+    unsafe { key.header().as_ref() }.count().is_condemned()
 }
 
 /// The error of [`ConditionalWeakTable::add`]: the key already has a value in this table.

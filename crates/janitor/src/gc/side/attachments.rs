@@ -105,7 +105,7 @@ pub(crate) fn untracked_keys(held: &Held) -> Vec<NonNull<Header>> {
     map.keys()
         .filter_map(|&address| NonNull::new(address as *mut Header))
         // SAFETY: allocated while the map is held (see above); the vtable never changes.
-        .filter(|header| !unsafe { header.as_ref() }.vtable.tracked)
+        .filter(|header| !unsafe { header.as_ref() }.vtable().tracked)
         .collect()
 }
 
@@ -127,7 +127,7 @@ pub(crate) fn attached(key: usize, table: u64) -> Option<NonNull<Header>> {
     let map = lock();
     let value = find(map.as_ref()?, key, table)?;
     // SAFETY: the map's count keeps the value's object live while the lock is held.
-    unsafe { value.as_ref() }.count.increment();
+    unsafe { value.as_ref() }.count().increment();
     Some(value)
 }
 
@@ -142,7 +142,7 @@ pub(crate) fn attach_unless_present(
     let mut map = lock();
     if let Some(present) = map.as_ref().and_then(|map| find(map, key, table)) {
         // SAFETY: the map's count keeps the present value live while the lock is held.
-        unsafe { present.as_ref() }.count.increment();
+        unsafe { present.as_ref() }.count().increment();
         return Err(present);
     }
     IN_USE.store(true, Ordering::Release);

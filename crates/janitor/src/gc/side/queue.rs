@@ -210,7 +210,7 @@ fn untag(address: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
 #[inline]
 pub(crate) unsafe fn defer(header: NonNull<Header>) {
     // SAFETY: the caller's count keeps the object live.
-    let critical = unsafe { header.as_ref() }.vtable.finalizer_is_critical();
+    let critical = unsafe { header.as_ref() }.vtable().finalizer_is_critical();
     let tagged = header.map_addr(|address| address | usize::from(critical));
     let buffered = LOCAL.try_with(|local| {
         let buffer = &local.0;
@@ -245,7 +245,7 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
         .iter()
         .map(|&header| Entry(header))
         // SAFETY: live (the handed-over count).
-        .partition(|entry| unsafe { entry.0.as_ref() }.vtable.finalizer_is_critical());
+        .partition(|entry| unsafe { entry.0.as_ref() }.vtable().finalizer_is_critical());
     push_batches(normal, critical);
 }
 

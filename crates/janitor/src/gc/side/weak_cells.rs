@@ -261,7 +261,7 @@ pub(crate) unsafe fn free_block(header: NonNull<Header>) {
 #[inline]
 pub(crate) unsafe fn release_memory(header: NonNull<Header>) {
     // SAFETY: the memory is allocated until freed below, or by the last upgrade in flight.
-    let weakened = unsafe { header.as_ref() }.count.is_weakened();
+    let weakened = unsafe { header.as_ref() }.count().is_weakened();
     // SAFETY: the caller's contract.
     if !weakened || unsafe { detach(header) } {
         // SAFETY: the caller's contract, and no weak upgrade is reading the block.
@@ -333,7 +333,7 @@ mod loom {
 
         /// A drop of a `Gc`: the last one drops the value and releases the memory.
         fn drop_strong(&self) {
-            if self.block().count.decrement() {
+            if self.block().count().decrement() {
                 self.block().value.with_mut(|value| {
                     // SAFETY: the last count: nobody else uses the value.
                     unsafe { *value = 0 };
@@ -351,7 +351,7 @@ mod loom {
                 return;
             }
             self.block().memory.with(|_| ());
-            let upgraded = self.block().count.upgrade(Strength::Long);
+            let upgraded = self.block().count().upgrade(Strength::Long);
             if self.cell().leave() {
                 assert!(!upgraded, "a counted object is never detached");
                 self.free_block();
