@@ -43,7 +43,7 @@
 //! them: no thread holds a way in, and none can get one.
 
 use crate::gc::core::count::Snapshot;
-use crate::gc::core::heap::{Heap, Stats, Trigger};
+use crate::gc::core::heap::{Heap, OLDEST, Stats, Trigger};
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use crate::gc::core::trial;
@@ -51,6 +51,7 @@ use crate::gc::engine::release;
 use crate::gc::side::attachments;
 use crate::gc::side::queue;
 use crate::gc::side::weak_cells;
+use crate::sync::unlock_fair;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -167,9 +168,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     // A full collection also examines the untracked keys of tables, and the untracked objects on
     // the way from their values back to them (see `Untracked`).
     let mut untracked = match &attachments {
-        Some(held) if max_generation == crate::gc::core::heap::OLDEST => {
-            Untracked::pin_keys(held, &mut examined)
-        }
+        Some(held) if max_generation == OLDEST => Untracked::pin_keys(held, &mut examined),
         _ => None,
     };
     if untracked.is_some() {
@@ -247,9 +246,9 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     };
     // Handed to the longest waiter (a `Gc::new` linking its object): a thread that collects back
     // to back would otherwise take it again first, and starve allocations (issue 11).
-    crate::sync::unlock_fair(lists);
+    unlock_fair(lists);
     heap.count_collection(max_generation);
-    if max_generation == crate::gc::core::heap::OLDEST {
+    if max_generation == OLDEST {
         heap.reset_pressure_since_full();
     }
     let freed = condemned.len();

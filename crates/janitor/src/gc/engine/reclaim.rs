@@ -42,6 +42,8 @@
 //! dropped do not keep their memory and weak cells until its next 64th.
 
 use crate::gc::engine::collector::Aftermath;
+use crate::gc::engine::retire;
+use crate::gc::side::panic::report_reclaimer_panic;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
@@ -186,7 +188,7 @@ fn run() {
                 // Out of work: what this thread retired in a partial batch is freed before it
                 // sleeps (its memory and weak cells would otherwise wait for the next batch).
                 drop(state);
-                crate::gc::engine::retire::flush();
+                retire::flush();
                 state = lock();
                 if let Some(job) = state.jobs.pop_front() {
                     break job;
@@ -210,12 +212,11 @@ fn run() {
         match finished {
             Ok(Ok(())) => {}
             Ok(Err((type_name, payload))) => {
-                crate::gc::side::panic::report_reclaimer_panic(type_name, payload);
+                report_reclaimer_panic(type_name, payload);
             }
-            Err(payload) => crate::gc::side::panic::report_reclaimer_panic(
-                "an object freed by a garbage object's Drop",
-                payload,
-            ),
+            Err(payload) => {
+                report_reclaimer_panic("an object freed by a garbage object's Drop", payload)
+            }
         }
         BACKLOG.fetch_sub(objects, Ordering::Relaxed);
         let mut state = lock();

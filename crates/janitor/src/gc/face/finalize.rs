@@ -8,7 +8,7 @@
 //! registered is the `R` bit of its count word (`count.rs`); the queue and the thread that run
 //! finalizers are in `finalizer.rs`.
 
-use crate::gc::core::object::Header;
+use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{Finalizer, Trace};
 use crate::gc::face::ptr::Gc;
 use std::any::Any;
@@ -172,7 +172,7 @@ impl<T: Finalize> Finalizer<T> {
 unsafe fn run_erased<T: Finalize>(header: NonNull<Header>) -> Result<(), Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller hands over a count on a live `T`.
-        let gc = unsafe { Gc::<T>::from_value(crate::gc::core::object::value_of::<T>(header)) };
+        let gc = unsafe { Gc::<T>::from_value(object::value_of::<T>(header)) };
         // SAFETY: the count keeps the object live.
         let header_ref = unsafe { header.as_ref() };
         // Suppressed while queued: skipped, and the drop below frees it like any other object.

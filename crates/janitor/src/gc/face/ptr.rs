@@ -10,6 +10,7 @@ use crate::gc::core::trace::{Trace, Tracer};
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
+use crate::leak;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -124,7 +125,7 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
 fn heap() -> &'static Heap {
     static SETTLING: std::sync::Once = std::sync::Once::new();
     SETTLING.call_once(|| {
-        crate::leak::settle_before_checks_end(|| {
+        leak::settle_before_checks_end(|| {
             driver::run(OLDEST, Trigger::Induced);
             finalizer_thread::wait_for_pending_finalizers();
         });

@@ -10,6 +10,7 @@ use crate::gc::core::alloc;
 use crate::gc::core::heap::Heap;
 use crate::gc::core::heap::{OLDEST, Trigger};
 use crate::gc::face::api::MAX_GENERATION;
+use crate::gc::side::queue;
 use std::fmt;
 use std::time::Duration;
 
@@ -100,7 +101,7 @@ pub fn stats() -> GcStats {
 /// lock once, the finalizer queue's lock once, so the two views of one moment agree.
 pub(super) fn read() -> (GcStats, MemoryInfo) {
     let heap = Heap::global();
-    let (pending_finalizers, finalized_objects) = crate::gc::side::queue::pending_and_finished();
+    let (pending_finalizers, finalized_objects) = queue::pending_and_finished();
     let (sizes, totals) = {
         let lists = heap.lock();
         (lists.sizes(), lists.stats)

@@ -5,6 +5,8 @@
 //! and its constants are the OR of its elements' (a container of leaves is a leaf).
 
 use crate::gc::core::trace::{Trace, Tracer};
+#[cfg(all(feature = "handle", unix))]
+use crate::handle::{HandleKind, SafeHandle};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 
 macro_rules! leaf_trace {
@@ -73,7 +75,7 @@ unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
 /// which is the order .NET gets by making `SafeHandle` a critical finalizer.
 #[cfg(all(feature = "handle", unix))]
 // SAFETY: a handle holds no `Gc`.
-unsafe impl<K: crate::handle::HandleKind> Trace for crate::handle::SafeHandle<K> {
+unsafe impl<K: HandleKind> Trace for SafeHandle<K> {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
     #[inline]
