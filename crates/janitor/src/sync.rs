@@ -49,9 +49,7 @@ impl<T> FairMutex<T> {
     }
 
     pub(crate) fn lock(&self) -> FairMutexGuard<'_, T> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.lock().ignore_poison()
     }
 }
 
@@ -59,6 +57,29 @@ impl<T> FairMutex<T> {
 #[cfg(loom)]
 pub(crate) fn unlock_fair<T>(guard: FairMutexGuard<'_, T>) {
     drop(guard);
+}
+
+/// Takes a lock (or a condition variable's wait) whose poisoning does not matter, as it is.
+///
+/// Every lock of this crate that uses it guards state that a panic cannot leave half-updated: no
+/// user code runs under it, or the state changes in one step. A poisoned lock then only says that
+/// some holder panicked after its update, and refusing the lock for ever would turn that panic
+/// into a failure of every later operation. Each site says which case it is.
+pub(crate) trait IgnorePoison {
+    /// What the lock gives: a guard, or a guard with a timeout result.
+    type Taken;
+
+    /// The guard, poisoned or not.
+    fn ignore_poison(self) -> Self::Taken;
+}
+
+impl<Taken> IgnorePoison for std::sync::LockResult<Taken> {
+    type Taken = Taken;
+
+    #[inline]
+    fn ignore_poison(self) -> Taken {
+        self.unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[cfg(loom)]

@@ -44,9 +44,10 @@
 use crate::gc::engine::collector::Aftermath;
 use crate::gc::engine::retire;
 use crate::gc::side::panic::report_reclaimer_panic;
+use crate::sync::IgnorePoison;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock};
 use std::thread::ThreadId;
 
 /// Objects in aftermaths not yet finished above which automatic collections are postponed: a few
@@ -85,10 +86,7 @@ static THREAD: OnceLock<ThreadId> = OnceLock::new();
 
 fn lock() -> MutexGuard<'static, State> {
     // No user code runs under this lock, so a poisoned lock means only that a waiter panicked.
-    RECLAIMER
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    RECLAIMER.state.lock().ignore_poison()
 }
 
 /// Whether automatic collections should wait: the reclaimer is behind.
@@ -156,10 +154,7 @@ pub(crate) fn unfinished() -> Option<u64> {
 pub(crate) fn wait_until_finished(target: u64) {
     let mut state = lock();
     while state.finished < target {
-        state = RECLAIMER
-            .done
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner);
+        state = RECLAIMER.done.wait(state).ignore_poison();
     }
 }
 
@@ -193,10 +188,7 @@ fn run() {
                 if let Some(job) = state.jobs.pop_front() {
                     break job;
                 }
-                state = RECLAIMER
-                    .work
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+                state = RECLAIMER.work.wait(state).ignore_poison();
             }
         };
         let objects = aftermath.objects();

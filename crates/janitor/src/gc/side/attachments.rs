@@ -32,10 +32,11 @@
 
 use crate::gc::core::object::Header;
 use crate::gc::core::trace::Tracer;
+use crate::sync::IgnorePoison;
 use crate::sync::{Mutex as SideMutex, MutexGuard as SideGuard};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::PoisonError;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// One value attached to a key, by one table: the value's object, on which the map holds a count.
@@ -71,7 +72,7 @@ pub(crate) struct Held(SideGuard<'static, Option<Attachments>>);
 
 fn lock() -> SideGuard<'static, Option<Attachments>> {
     // Nothing panics while holding the lock except an allocation failure of the map itself.
-    ATTACHMENTS.0.lock().unwrap_or_else(PoisonError::into_inner)
+    ATTACHMENTS.0.lock().ignore_poison()
 }
 
 /// A new table's id, under which its attachments are kept.

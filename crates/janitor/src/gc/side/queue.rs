@@ -32,9 +32,10 @@
 
 use crate::gc::core::object::Header;
 use crate::gc::side::handoff::{Handoff, IdleFlag};
+use crate::sync::IgnorePoison;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Slots of a thread's buffer: a full buffer goes to the queue in one lock.
@@ -116,7 +117,7 @@ static STOPPED: AtomicBool = AtomicBool::new(false);
 
 fn lock() -> MutexGuard<'static, State> {
     // Finalizers never run under the lock, so a poisoned lock means only that a waiter panicked.
-    QUEUE.state.lock().unwrap_or_else(PoisonError::into_inner)
+    QUEUE.state.lock().ignore_poison()
 }
 
 /// Every live thread's buffer, registered when the thread first buffers an object.
@@ -142,7 +143,7 @@ fn idle() -> &'static IdleFlag {
 
 fn buffers() -> MutexGuard<'static, Vec<Arc<Handoff>>> {
     // No user code runs under this lock.
-    BUFFERS.lock().unwrap_or_else(PoisonError::into_inner)
+    BUFFERS.lock().ignore_poison()
 }
 
 /// A thread's buffer: registered on creation, handed over and unregistered at thread exit.
@@ -308,7 +309,7 @@ pub(crate) fn take_batch(
             state = QUEUE
                 .work
                 .wait_timeout(state, LOOK_INTERVAL - since)
-                .unwrap_or_else(PoisonError::into_inner)
+                .ignore_poison()
                 .0;
             continue;
         }
@@ -322,10 +323,7 @@ pub(crate) fn take_batch(
                 state = lock();
                 if state.normal.is_empty() && state.critical.is_empty() && !state.stopped {
                     state.idle = true;
-                    state = QUEUE
-                        .work
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
+                    state = QUEUE.work.wait(state).ignore_poison();
                     state.idle = false;
                 }
                 drop(state);
@@ -390,10 +388,7 @@ pub(crate) fn wait_for_entries_queued_before() {
         QUEUE.work.notify_one();
     }
     while !state.finished.reached(target) && !state.stopped {
-        state = QUEUE
-            .done
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner);
+        state = QUEUE.done.wait(state).ignore_poison();
     }
 }
 

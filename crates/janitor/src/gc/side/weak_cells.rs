@@ -65,10 +65,10 @@
 //! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
 
 use crate::gc::core::object::{self, Header};
+use crate::sync::IgnorePoison;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::PoisonError;
 
 /// `state`: the object's memory has been released (or is being released by the last upgrader).
 const DETACHED: usize = 1;
@@ -186,9 +186,7 @@ static CELLS: [Cells; SHARDS] = [const { Mutex::new(None) }; SHARDS];
 fn shard(header: NonNull<Header>) -> MutexGuard<'static, Option<HashMap<usize, CellRef>>> {
     let address = header.as_ptr() as usize;
     // Objects are at least 16-byte aligned and blocks of one size class are adjacent.
-    CELLS[(address >> 4) % SHARDS]
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    CELLS[(address >> 4) % SHARDS].lock().ignore_poison()
 }
 
 /// The object's cell with one more unit for a new `WeakGc`, made and entered in the table if the
