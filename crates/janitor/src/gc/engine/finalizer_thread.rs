@@ -13,31 +13,19 @@ use crate::gc::core::object::Header;
 use crate::gc::engine::{confined, driver, reclaim};
 use crate::gc::side::panic::report_panic;
 use crate::gc::side::queue::{self, Entry};
+use crate::sync::BackgroundThread;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Once, OnceLock};
-use std::thread::ThreadId;
 use std::time::Instant;
 
-static STARTED: Once = Once::new();
-static THREAD: OnceLock<ThreadId> = OnceLock::new();
+static FINALIZER_THREAD: BackgroundThread = BackgroundThread::new("janitor-finalizer");
 static SHUTDOWN_STARTED: AtomicBool = AtomicBool::new(false);
 
 /// Starts the finalizer thread if it is not running: called when a finalizable object is
 /// allocated, so the thread exists before anything can be queued.
 #[inline]
 pub(crate) fn ensure_started() {
-    STARTED.call_once(|| {
-        let thread = std::thread::Builder::new()
-            .name("janitor-finalizer".into())
-            .spawn(run)
-            .unwrap_or_else(|error| {
-                panic!("janitor: could not start the finalizer thread: {error}")
-            });
-        // The thread's id is recorded before any finalizer can run (it waits for entries,
-        // which need this call to have returned first).
-        let _ = THREAD.set(thread.thread().id());
-    });
+    FINALIZER_THREAD.ensure_started(run);
 }
 
 /// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
@@ -181,7 +169,7 @@ pub fn wait_for_pending_finalizers() {
 }
 
 fn is_finalizer_thread() -> bool {
-    THREAD.get() == Some(&std::thread::current().id())
+    FINALIZER_THREAD.is_current()
 }
 
 /// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].

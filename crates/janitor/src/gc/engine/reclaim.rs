@@ -44,11 +44,10 @@
 use crate::gc::engine::collector::Aftermath;
 use crate::gc::engine::retire;
 use crate::gc::side::panic::report_reclaimer_panic;
-use crate::sync::IgnorePoison;
+use crate::sync::{BackgroundThread, IgnorePoison};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock};
-use std::thread::ThreadId;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Objects in aftermaths not yet finished above which automatic collections are postponed: a few
 /// gen-0 budgets' worth, so that a reclaimer that keeps up never holds collections back.
@@ -81,8 +80,7 @@ static RECLAIMER: Reclaimer = Reclaimer {
 
 /// Objects in aftermaths handed over and not finished; read without the lock by allocations.
 static BACKLOG: AtomicUsize = AtomicUsize::new(0);
-static STARTED: Once = Once::new();
-static THREAD: OnceLock<ThreadId> = OnceLock::new();
+static RECLAIMER_THREAD: BackgroundThread = BackgroundThread::new("janitor-reclaimer");
 
 fn lock() -> MutexGuard<'static, State> {
     // No user code runs under this lock, so a poisoned lock means only that a waiter panicked.
@@ -97,7 +95,7 @@ pub(crate) fn is_behind() -> bool {
 
 /// Whether the calling thread is the reclaimer.
 pub(crate) fn is_reclaimer_thread() -> bool {
-    THREAD.get() == Some(&std::thread::current().id())
+    RECLAIMER_THREAD.is_current()
 }
 
 /// The place an automatic collection in progress holds among the aftermaths: counted as handed
@@ -159,16 +157,7 @@ pub(crate) fn wait_until_finished(target: u64) {
 }
 
 fn ensure_started() {
-    STARTED.call_once(|| {
-        let thread = std::thread::Builder::new()
-            .name("janitor-reclaimer".into())
-            .spawn(run)
-            .unwrap_or_else(|error| {
-                panic!("janitor: could not start the reclaimer thread: {error}")
-            });
-        // Recorded before any aftermath can be handed over: `hand_over` waits for this call.
-        let _ = THREAD.set(thread.thread().id());
-    });
+    RECLAIMER_THREAD.ensure_started(run);
 }
 
 /// The reclaimer's loop: finish aftermaths in the order they were handed over.
