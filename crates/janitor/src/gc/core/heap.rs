@@ -101,6 +101,31 @@ pub(crate) struct Stats {
     pub(crate) freed_objects: u64,
 }
 
+impl Stats {
+    /// The statistics after one more collection, of the given trigger and pause, that promoted
+    /// `promoted` (objects, bytes), examined `examined` objects and freed `freed`.
+    pub(crate) fn after_collection(
+        self,
+        trigger: Trigger,
+        pause: Duration,
+        promoted: (usize, usize),
+        examined: u64,
+        freed: u64,
+    ) -> Stats {
+        let mut by_trigger = self.by_trigger;
+        by_trigger[trigger.index()] += 1;
+        Stats {
+            last_pause: pause,
+            total_pause: self.total_pause + pause,
+            promoted_objects: promoted.0,
+            promoted_bytes: promoted.1,
+            by_trigger,
+            examined_objects: self.examined_objects + examined,
+            freed_objects: self.freed_objects + freed,
+        }
+    }
+}
+
 // SAFETY: the node pointers in `Lists` are only followed with the heap lock held, and the objects
 // they point to are `Send + Sync` (`Gc::new` requires it).
 unsafe impl Send for Lists {}

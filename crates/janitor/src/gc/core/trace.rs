@@ -238,7 +238,7 @@ pub(crate) trait Hold {
 }
 
 /// The finalizer hook of a type, carried by [`Trace::FINALIZER`]: `Some(Finalizer::of())` for a
-/// type that implements [`Finalize`], `None` (the default) otherwise.
+/// type that implements [`Finalize`](crate::gc::Finalize), `None` (the default) otherwise.
 ///
 /// ```
 /// use janitor::gc::{Finalize, Finalizer, Gc, Trace};

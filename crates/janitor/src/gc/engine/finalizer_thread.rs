@@ -30,9 +30,7 @@ pub(crate) fn ensure_started() {
 
 /// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
 /// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
-/// per object low; taking the critical list only when the normal one is empty keeps the order.
-/// When the queue is empty the thread takes the threads' buffers, at most once per
-/// [`LOOK_INTERVAL`]; when they are empty too, it sleeps until an entry arrives.
+/// per object low; taking the critical list only when the normal one is empty keeps the order (`queue::take_batch`).
 fn run() {
     let mut batch = Vec::new();
     let mut last_look: Option<Instant> = None;

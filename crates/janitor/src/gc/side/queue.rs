@@ -275,11 +275,6 @@ fn push_batches(normal: Vec<Entry>, critical: Vec<Entry>) {
     }
 }
 
-/// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
-/// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
-/// per object low; taking the critical list only when the normal one is empty keeps the order.
-/// When the queue is empty the thread takes the threads' buffers, at most once per
-
 /// Takes the next batch for the finalizer thread into `batch` (empty on entry): every normal
 /// entry, or, if there is none, every critical one; returns whether it is the critical list, or
 /// `None` once shutdown has stopped the queue. When the queue is empty it takes the threads'
