@@ -74,7 +74,8 @@ use std::ptr::NonNull;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
     label = "not `Trace`",
-    note = "a type from another crate cannot derive `Trace`: skip the field if it holds no `Gc`, or wrap it in a type of your own that implements `Trace` by hand",
+    note = "a `Gc` behind a `RefCell`, `Mutex` or `RwLock` belongs in a `GcCell`, `GcMutex` or `GcRwLock`, which the collector can hold still while it traces",
+    note = "a type from another crate: skip the field if it holds no `Gc`, or wrap it in a type of yours that implements `Trace` by hand",
     note = "a type parameter: add a `Trace` bound to it"
 )]
 pub unsafe trait Trace {
