@@ -160,6 +160,16 @@ pub fn derive_dispose(input: proc_macro::TokenStream) -> proc_macro::TokenStream
 
 mod trace;
 
+/// The migration guide, `docs/migrating.md` at the root of the workspace, compiled and run as
+/// doc tests so that every mapping and every compile error it shows stays true. It lives here
+/// because this crate's doc tests already run against `janitor` with the derives, as a user's
+/// code does; `cfg(doctest)` keeps the file, which is outside this package, out of every other
+/// build (and so out of `cargo package`), and the module is private, so the crate's API is
+/// unchanged.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/migrating.md")]
+mod migrating_guide {}
+
 /// Implements `janitor::gc::Trace` by tracing every field once: the collector then finds each
 /// `Gc` the value owns, and frees the cycles they form.
 ///
