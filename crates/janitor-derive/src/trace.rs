@@ -334,3 +334,95 @@ fn is_skipped(attributes: &[syn::Attribute], place: Place) -> syn::Result<bool> 
     }
     Ok(skipped)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The where clause of the `Trace` impl derived for `source`, one predicate a string.
+    fn bounds(source: &str) -> Vec<String> {
+        let input = syn::parse_str::<DeriveInput>(source).unwrap();
+        let output: syn::File = syn::parse2(expand(input).unwrap()).unwrap();
+        let syn::Item::Impl(item) = &output.items[0] else {
+            panic!("the first item is the Trace impl");
+        };
+        item.generics
+            .where_clause
+            .iter()
+            .flat_map(|clause| clause.predicates.iter())
+            .map(|predicate| predicate.to_token_stream().to_string())
+            .collect()
+    }
+
+    fn trace_bound(ty: TokenStream) -> String {
+        quote!(#ty: ::janitor::gc::Trace).to_string()
+    }
+
+    #[test]
+    fn a_parameter_of_a_traced_field_is_bounded_and_one_of_a_skipped_field_is_not() {
+        assert_eq!(
+            bounds("struct S<T, M> { a: Vec<Option<T>>, #[trace(skip)] b: M }"),
+            [trace_bound(quote!(T))]
+        );
+    }
+
+    #[test]
+    fn a_parameter_used_only_inside_gc_or_weak_gc_is_not_bounded() {
+        assert_eq!(
+            bounds("struct N<T, U> { next: Option<Gc<N<T, U>>>, back: janitor::gc::WeakGc<U> }"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_pointer_under_another_name_bounds_its_parameter() {
+        assert_eq!(
+            bounds("struct S<T> { x: Ptr<T> }"),
+            [trace_bound(quote!(T))]
+        );
+    }
+
+    #[test]
+    fn an_associated_type_is_bounded_instead_of_its_parameter() {
+        assert_eq!(
+            bounds("struct P<I: Iterator> { head: Option<I::Item>, #[trace(skip)] rest: I }"),
+            [trace_bound(quote!(I::Item))]
+        );
+        assert_eq!(
+            bounds("struct Q<I> { x: <I as IntoIterator>::Item, y: <I as IntoIterator>::Item }"),
+            [trace_bound(quote!(<I as IntoIterator>::Item))]
+        );
+    }
+
+    #[test]
+    fn a_macro_type_that_names_a_parameter_is_bounded_whole() {
+        assert_eq!(
+            bounds("struct M<T> { x: wrap!(T) }"),
+            [trace_bound(quote!(wrap!(T)))]
+        );
+    }
+
+    #[test]
+    fn a_path_that_only_ends_in_a_parameter_name_is_not_the_parameter() {
+        assert_eq!(
+            bounds("struct S<T> { x: other::T, #[trace(skip)] y: T }"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_fields_of_a_skipped_variant_bound_nothing() {
+        assert_eq!(
+            bounds("enum E<X, Y> { A(Vec<Y>), #[trace(skip)] B(X, Y) }"),
+            [trace_bound(quote!(Y))]
+        );
+    }
+
+    #[test]
+    fn bounds_written_on_the_type_are_kept() {
+        assert_eq!(
+            bounds("struct S<T> where T: Clone { #[trace(skip)] x: T }"),
+            [quote!(T: Clone).to_string()]
+        );
+    }
+}

@@ -206,3 +206,30 @@ fn a_skipped_variant_contributes_no_edges() {
     assert!(matches!(&*shared, Cached::Shared(five) if **five == 5));
     assert!(matches!(*computed, Cached::Computed(4)));
 }
+
+/// `Hidden`'s cell holds a `Gc`, but the variant is skipped: the collector never sees that edge.
+#[derive(Trace)]
+enum Edge {
+    Traced(GcCell<Option<Gc<Edge>>>, #[trace(skip)] Drops),
+    #[trace(skip)]
+    Hidden(GcCell<Option<Gc<Edge>>>, Drops),
+}
+
+#[test]
+fn a_cycle_through_a_skipped_variant_is_never_freed() {
+    let drops = Drops::default();
+    let a = Gc::new(Edge::Traced(GcCell::new(None), drops.clone()));
+    let b = Gc::new(Edge::Hidden(GcCell::new(Some(a.clone())), drops.clone()));
+    if let Edge::Traced(next, held) = &*a {
+        *next.borrow_mut() = Some(b.clone());
+        assert_eq!(held.count(), 0);
+    }
+    if let Edge::Hidden(next, held) = &*b {
+        assert!(next.borrow().is_some());
+        assert_eq!(held.count(), 0);
+    }
+    drop((a, b));
+    collect();
+    // The edge from `b` counts as held from outside, so the cycle leaks, safely.
+    assert_eq!(drops.count(), 0);
+}
