@@ -72,6 +72,13 @@ use std::ptr::NonNull;
 /// drop((a, pair));
 /// collect();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
+    label = "not `Trace`",
+    note = "a `Gc` behind a `RefCell`, `Mutex` or `RwLock` belongs in a `GcCell`, `GcMutex` or `GcRwLock`, which the collector can hold still while it traces",
+    note = "a type from another crate: skip the field if it holds no `Gc`, or wrap it in a type of yours that implements `Trace` by hand",
+    note = "a type parameter: add a `Trace` bound to it"
+)]
 pub unsafe trait Trace {
     /// Whether a value of this type can hold a `Gc` at all. `false` for primitives, strings and
     /// other leaf data: objects of such types are never traced and cost what an `Arc` costs.
