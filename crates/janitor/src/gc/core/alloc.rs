@@ -20,6 +20,7 @@
 //! Under loom every object uses the global allocator and the global byte count directly: loom
 //! tears its statics down before the thread-locals that would flush into them.
 
+use crate::sync::IgnorePoison;
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -140,9 +141,7 @@ static DEPOT: [std::sync::Mutex<Vec<Magazine>>; CLASSES] =
 
 #[cfg(not(loom))]
 fn depot(class: usize) -> std::sync::MutexGuard<'static, Vec<Magazine>> {
-    DEPOT[class]
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    DEPOT[class].lock().ignore_poison()
 }
 
 /// One thread's magazines and byte delta.

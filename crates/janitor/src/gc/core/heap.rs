@@ -101,6 +101,31 @@ pub(crate) struct Stats {
     pub(crate) freed_objects: u64,
 }
 
+impl Stats {
+    /// The statistics after one more collection, of the given trigger and pause, that promoted
+    /// `promoted` (objects, bytes), examined `examined` objects and freed `freed`.
+    pub(crate) fn after_collection(
+        self,
+        trigger: Trigger,
+        pause: Duration,
+        promoted: (usize, usize),
+        examined: u64,
+        freed: u64,
+    ) -> Stats {
+        let mut by_trigger = self.by_trigger;
+        by_trigger[trigger.index()] += 1;
+        Stats {
+            last_pause: pause,
+            total_pause: self.total_pause + pause,
+            promoted_objects: promoted.0,
+            promoted_bytes: promoted.1,
+            by_trigger,
+            examined_objects: self.examined_objects + examined,
+            freed_objects: self.freed_objects + freed,
+        }
+    }
+}
+
 // SAFETY: the node pointers in `Lists` are only followed with the heap lock held, and the objects
 // they point to are `Send + Sync` (`Gc::new` requires it).
 unsafe impl Send for Lists {}
@@ -197,7 +222,7 @@ impl Heap {
         // SAFETY: the object is tracked.
         let node = unsafe { node_of(header) };
         // SAFETY: the object is new and tracked.
-        let size = unsafe { header.as_ref() }.vtable.size();
+        let size = unsafe { header.as_ref() }.vtable().size();
         let mut lists = self.lock();
         // SAFETY: the lock is held and the node is unlinked.
         unsafe { lists.push(node, 0) };
@@ -345,7 +370,7 @@ impl Lists {
         // SAFETY: the object is tracked; linked nodes are live and the lock guards them.
         let node = unsafe { node_of(header).as_ref() };
         // SAFETY: as above.
-        let size = unsafe { header.as_ref() }.vtable.size();
+        let size = unsafe { header.as_ref() }.vtable().size();
         let generation = node.generation.get() as usize;
         let (prev, next) = (node.prev.get(), node.next.get());
         if prev.is_null() {

@@ -27,11 +27,27 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-/// The part of every object the engine reads: its count word and its type's operations.
+/// The part of every object the engine reads: its count word and its type's operations. Both
+/// are fixed at allocation; the rest of the crate reads them through [`Header::count`] and
+/// [`Header::vtable`].
 #[repr(C)]
 pub(crate) struct Header {
-    pub(crate) count: CountWord,
-    pub(crate) vtable: &'static ObjectVTable,
+    count: CountWord,
+    vtable: &'static ObjectVTable,
+}
+
+impl Header {
+    /// The object's count word.
+    #[inline]
+    pub(crate) fn count(&self) -> &CountWord {
+        &self.count
+    }
+
+    /// The operations of the object's concrete type, and whether the object is tracked.
+    #[inline]
+    pub(crate) fn vtable(&self) -> &'static ObjectVTable {
+        self.vtable
+    }
 }
 
 /// The tracking node of an object the cycle collector examines: its links in its generation's

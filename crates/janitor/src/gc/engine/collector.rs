@@ -43,7 +43,7 @@
 //! them: no thread holds a way in, and none can get one.
 
 use crate::gc::core::count::Snapshot;
-use crate::gc::core::heap::{Heap, Stats, Trigger};
+use crate::gc::core::heap::{Heap, Lists, OLDEST, Trigger};
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use crate::gc::core::trial;
@@ -51,6 +51,7 @@ use crate::gc::engine::release;
 use crate::gc::side::attachments;
 use crate::gc::side::queue;
 use crate::gc::side::weak_cells;
+use crate::sync::unlock_fair;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -102,7 +103,7 @@ impl Aftermath {
         self.survivors.retain(|&header| {
             // SAFETY: pinned, so allocated; a survivor whose pin is given back here is not freed
             // (another count remains), so no user code runs.
-            !unsafe { header.as_ref() }.count.decrement_unless_last()
+            !unsafe { header.as_ref() }.count().decrement_unless_last()
         });
         self
     }
@@ -126,12 +127,58 @@ impl Aftermath {
 }
 
 /// Collects generations `0..=max_generation`; returns what is left to do once the lock is
-/// released (step 7).
+/// released (step 7). Each step is a function below, named for what it does.
 pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Aftermath {
     let started = Instant::now();
     let mut lists = heap.lock();
+    let mut examined = pin_generations(&mut lists, max_generation);
+    let (mut sink, attachments) = match trace_holding_cells(&mut examined, max_generation) {
+        Ok(traced) => traced,
+        Err(panic) => {
+            drop(lists);
+            unpin(&examined);
+            resume_unwind(panic);
+        }
+    };
+    let (condemned, finalizable) = decide(&examined, &sink.edges);
+    // Step 6: release the cells, unlink the condemned, promote the survivors.
+    drop(attachments);
+    // SAFETY: every held cell's object is still pinned (the pins are given back in step 7).
+    unsafe { sink.holds.release_all() };
+    unlink_condemned(&mut lists, &examined, &condemned);
+    queue_finalizable(&examined, &finalizable);
+    let promoted = lists.promote_survivors(max_generation);
+    let pause = started.elapsed();
+    lists.stats = lists.stats.after_collection(
+        trigger,
+        pause,
+        promoted,
+        examined.len() as u64,
+        condemned.len() as u64,
+    );
+    // Handed to the longest waiter (a `Gc::new` linking its object): a thread that collects back
+    // to back would otherwise take it again first, and starve allocations (issue 11).
+    unlock_fair(lists);
+    heap.count_collection(max_generation);
+    if max_generation == OLDEST {
+        heap.reset_pressure_since_full();
+    }
+    tracing::debug!(
+        generation = max_generation,
+        trigger = ?trigger,
+        examined = examined.len(),
+        freed = condemned.len(),
+        finalizable = finalizable.len(),
+        pause_us = pause.as_micros() as u64,
+        "janitor: collection"
+    );
+    // Step 7 is the caller's: drop the isolate, free it, unpin the survivors.
+    split_off_isolate(examined, &condemned)
+}
+
+/// Step 1: pins every object of the examined generations and reads its count word.
+fn pin_generations(lists: &mut Lists, max_generation: u8) -> Vec<Examined> {
     let mut examined = Vec::new();
-    // Step 1: pin and read.
     lists.for_each(max_generation, |header, node| {
         // Indices are `u32`: past four billion objects the rest are left unexamined, which is
         // sound (their references count as external), and only delays their collection.
@@ -140,7 +187,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
             return;
         }
         // SAFETY: linked objects are allocated; the count word is atomic.
-        match unsafe { header.as_ref() }.count.pin() {
+        match unsafe { header.as_ref() }.count().pin() {
             Some(snapshot) => {
                 node.index.set(examined.len() as u32);
                 examined.push(Examined {
@@ -153,23 +200,27 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
             None => node.index.set(NOT_EXAMINED),
         }
     });
-    // Step 2: trace, holding cells. A panicking `Trace` must not leave cells held or objects
-    // pinned, so the panic is caught, the holds released, the pins dropped, and then resumed.
+    examined
+}
+
+/// Step 2: traces every pinned object, holding the cells it reads through (and the side map of
+/// attached values, which are edges of their keys) until the isolate is sealed. A full
+/// collection also examines the untracked keys of tables, and the untracked objects on the way
+/// from their values back to them (see `Untracked`). A panicking `Trace` must not leave cells
+/// held: the holds are released and the panic returned, for the caller to unpin and resume it.
+fn trace_holding_cells(
+    examined: &mut Vec<Examined>,
+    max_generation: u8,
+) -> Result<(EdgeSink, Option<attachments::Held>), Box<dyn std::any::Any + Send>> {
     let mut sink = EdgeSink {
         max_generation,
         edges: Vec::new(),
         holds: Holds::default(),
         untracked: None,
     };
-    // Attached values are edges of their keys: the side map is held like a cell until the
-    // isolate is sealed.
     let attachments = attachments::hold();
-    // A full collection also examines the untracked keys of tables, and the untracked objects on
-    // the way from their values back to them (see `Untracked`).
     let mut untracked = match &attachments {
-        Some(held) if max_generation == crate::gc::core::heap::OLDEST => {
-            Untracked::pin_keys(held, &mut examined)
-        }
+        Some(held) if max_generation == OLDEST => Untracked::pin_keys(held, examined),
         _ => None,
     };
     if untracked.is_some() {
@@ -177,39 +228,43 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     }
     let traced = catch_unwind(AssertUnwindSafe(|| {
         for index in 0..examined.len() {
-            trace_examined(&mut examined, index, &mut sink, attachments.as_ref());
+            trace_examined(examined, index, &mut sink, attachments.as_ref());
             if let Some(untracked) = &mut untracked {
                 untracked.note_children(index, &mut sink);
             }
         }
         if let Some(untracked) = &mut untracked {
-            untracked.examine_reached(&mut examined, &mut sink, attachments.as_ref());
+            untracked.examine_reached(examined, &mut sink, attachments.as_ref());
         }
     }));
-    if let Err(panic) = traced {
-        drop(attachments);
-        // SAFETY: every held cell's object is pinned until `unpin` below.
-        unsafe { sink.holds.release_all() };
-        drop(lists);
-        unpin(&examined);
-        resume_unwind(panic);
+    match traced {
+        Ok(()) => Ok((sink, attachments)),
+        Err(panic) => {
+            drop(attachments);
+            // SAFETY: every held cell's object is pinned until the caller unpins it.
+            unsafe { sink.holds.release_all() };
+            Err(panic)
+        }
     }
-    // Steps 3 and 4: subtract internal references, mark from the roots.
-    let mut live = trial::mark_live(&examined, &sink.edges);
-    // Step 5: validate by freezing; what a thread touched lives, with all it reaches.
-    let candidates = freeze_candidates(&examined, &sink.edges, &mut live);
-    let fates = decide_fates(&examined, &sink.edges, &candidates);
-    // Then condemn (or queue for finalization).
-    seal(&examined, &candidates, &fates);
-    let (condemned, finalizable) = split_by_fate(&candidates, &fates);
-    // Step 6: release the cells, unlink the condemned, promote the survivors.
-    drop(attachments);
-    // SAFETY: every held cell's object is still pinned (the pins are given back in step 7).
-    unsafe { sink.holds.release_all() };
-    for &index in &condemned {
+}
+
+/// Steps 3 to 5: subtracts internal references and marks from the roots, validates by freezing
+/// (what a thread touched lives, with all it reaches), and seals the fates of the rest; returns
+/// the indices of the condemned and of those kept for finalization.
+fn decide(examined: &[Examined], edges: &[u32]) -> (Vec<usize>, Vec<usize>) {
+    let mut live = trial::mark_live(examined, edges);
+    let candidates = freeze_candidates(examined, edges, &mut live);
+    let fates = decide_fates(examined, edges, &candidates);
+    seal(examined, &candidates, &fates);
+    split_by_fate(&candidates, &fates)
+}
+
+/// Step 6, under the heap lock: takes the condemned tracked objects out of their lists.
+fn unlink_condemned(lists: &mut Lists, examined: &[Examined], condemned: &[usize]) {
+    for &index in condemned {
         let header = examined[index].header;
         // SAFETY: pinned, so allocated.
-        if !unsafe { header.as_ref() }.vtable.tracked {
+        if !unsafe { header.as_ref() }.vtable().tracked {
             // An untracked key of a table, or an object on the way back to one: in no list.
             continue;
         }
@@ -222,49 +277,26 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
             .index
             .set(NOT_EXAMINED);
     }
+}
+
+/// Step 6, under the heap lock: queues the objects kept for finalization. One call queues them
+/// all, so normal entries come before critical ones; and under the heap lock, so that a
+/// `collect` that returns after this one has queued them (the queue's lock is a leaf: nothing is
+/// locked while holding it).
+fn queue_finalizable(examined: &[Examined], finalizable: &[usize]) {
     let queued: Vec<NonNull<Header>> = finalizable
         .iter()
         .map(|&index| examined[index].header)
         .collect();
     // SAFETY: each took one count for the queue in `seal`, and has a finalizer (it was
-    // registered). One call queues them all, so normal entries come before critical ones; and
-    // under the heap lock, so that a `collect` that returns after this one has queued them (the
-    // queue's lock is a leaf: nothing is locked while holding it).
+    // registered).
     unsafe { queue::enqueue(&queued) };
-    let (promoted_objects, promoted_bytes) = lists.promote_survivors(max_generation);
-    let pause = started.elapsed();
-    let before = lists.stats;
-    let mut by_trigger = before.by_trigger;
-    by_trigger[trigger.index()] += 1;
-    lists.stats = Stats {
-        last_pause: pause,
-        total_pause: before.total_pause + pause,
-        promoted_objects,
-        promoted_bytes,
-        by_trigger,
-        examined_objects: before.examined_objects + examined.len() as u64,
-        freed_objects: before.freed_objects + condemned.len() as u64,
-    };
-    // Handed to the longest waiter (a `Gc::new` linking its object): a thread that collects back
-    // to back would otherwise take it again first, and starve allocations (issue 11).
-    crate::sync::unlock_fair(lists);
-    heap.count_collection(max_generation);
-    if max_generation == crate::gc::core::heap::OLDEST {
-        heap.reset_pressure_since_full();
-    }
-    let freed = condemned.len();
-    tracing::debug!(
-        generation = max_generation,
-        trigger = ?trigger,
-        examined = examined.len(),
-        freed,
-        finalizable = finalizable.len(),
-        pause_us = pause.as_micros() as u64,
-        "janitor: collection"
-    );
-    // Step 7 is the caller's: drop the isolate, free it, unpin the survivors.
-    let mut survivors = examined;
+}
+
+/// The aftermath: the condemned, taken out of the examined objects, and the survivors.
+fn split_off_isolate(mut survivors: Vec<Examined>, condemned: &[usize]) -> Aftermath {
     let mut isolate = Vec::with_capacity(condemned.len());
+    // `condemned` is in increasing order, so each removal leaves the next index in place.
     for &index in condemned.iter().rev() {
         isolate.push(survivors.swap_remove(index).header);
     }
@@ -340,7 +372,7 @@ impl Untracked {
         for header in attachments::untracked_keys(held) {
             // SAFETY: allocated while the map is held; weakened, so pinning it by address is
             // sound (see above); a count of zero is refused.
-            let Some(snapshot) = unsafe { header.as_ref() }.count.pin() else {
+            let Some(snapshot) = unsafe { header.as_ref() }.count().pin() else {
                 continue;
             };
             untracked.index_of.insert(header, examined.len() as u32);
@@ -403,10 +435,10 @@ impl Untracked {
                         // SAFETY: `child` was reported by a trace whose edge is still held in
                         // place (a pinned value, a held cell, the held side map): live.
                         let child_ref = unsafe { child.as_ref() };
-                        if !child_ref.vtable.holds_gc {
+                        if !child_ref.vtable().holds_gc {
                             continue;
                         }
-                        let Some(snapshot) = child_ref.count.pin() else {
+                        let Some(snapshot) = child_ref.count().pin() else {
                             continue;
                         };
                         let target = examined.len();
@@ -539,7 +571,7 @@ fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize
 fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) -> Vec<usize> {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.
-        &unsafe { examined[index].header.as_ref() }.count
+        unsafe { examined[index].header.as_ref() }.count()
     };
     let mut frozen = vec![false; examined.len()];
     let mut touched = Vec::new();
@@ -570,7 +602,7 @@ fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) ->
 fn seal(examined: &[Examined], candidates: &[usize], fates: &[Fate]) {
     for &index in candidates {
         // SAFETY: examined objects are pinned, so allocated.
-        let count = &unsafe { examined[index].header.as_ref() }.count;
+        let count = unsafe { examined[index].header.as_ref() }.count();
         match fates[index] {
             Fate::Condemn => count.condemn_frozen(),
             Fate::Finalize => count.queue_frozen(),
@@ -595,7 +627,7 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
     let mut detached = Vec::new();
     for &header in isolate {
         // SAFETY: pinned, so allocated.
-        if unsafe { header.as_ref() }.count.is_weakened() {
+        if unsafe { header.as_ref() }.count().is_weakened() {
             // SAFETY: the map's counts on the values pass to us.
             detached
                 .extend(unsafe { release::OwnedCount::take_over(attachments::detach_all(header)) });
@@ -607,7 +639,7 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { object::drop_value(header) }));
         if let Err(panic) = dropped {
             // SAFETY: pinned, so allocated; the vtable outlives the value.
-            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            let type_name = unsafe { header.as_ref() }.vtable().type_name();
             first_panic.get_or_insert((type_name, panic));
         }
     }
@@ -621,7 +653,7 @@ fn drop_isolate(isolate: &[NonNull<Header>]) -> Result<(), DropPanic> {
         // here or at the last clone's drop (`release.rs` knows a condemned object's value is
         // already dropped). Until then a clone's deref panics on the condemned bit.
         // SAFETY: the pin keeps the object allocated until this decrement.
-        if unsafe { header.as_ref() }.count.decrement() {
+        if unsafe { header.as_ref() }.count().decrement() {
             // SAFETY: every value is dropped; the object is unlinked, and that was its last count.
             unsafe { weak_cells::release_memory(header) };
         }

@@ -58,6 +58,7 @@ use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{ChildSink, Holds, Tracer};
 use crate::gc::core::trial;
 use crate::gc::engine::release;
+use crate::sync::MutexGuard;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::TryLockError;
@@ -110,7 +111,7 @@ pub(crate) unsafe fn examine_below(
     let mut found = Vec::new();
     let mut roots = Vec::with_capacity(ROOTS_PER_PASS);
     // SAFETY: held by the queue's count (the caller's contract).
-    for header in queued.filter(|header| unsafe { header.as_ref() }.vtable.holds_gc) {
+    for header in queued.filter(|header| unsafe { header.as_ref() }.vtable().holds_gc) {
         roots.push(header);
         if roots.len() == ROOTS_PER_PASS {
             // SAFETY: the caller's contract.
@@ -159,24 +160,63 @@ unsafe fn pass_or_one_by_one(roots: &[NonNull<Header>], found: &mut Vec<NonNull<
 /// # Safety
 /// As for [`examine_below`].
 unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> Pass {
-    let heap = Heap::global();
-    // The turn is waited for, but not for long: an induced collection holds it while it drops its
-    // garbage, and a `Drop` there may wait for pending finalizers, which would wait for this batch
-    // (a review reproduced that deadlock). So the pass polls the turn, sleeping between tries (a
-    // spinning finalizer thread would slow the collection it waits for), and after
-    // `PATIENCE_FOR_THE_TURN` gives up on this chunk, leaving its short references as they were,
-    // which is always allowed.
+    let Some(turn) = take_turn_patiently(Heap::global()) else {
+        return Pass::NoTurn;
+    };
+    // SAFETY: the caller's contract.
+    let (mut examined, mut index_of) = unsafe { seed(roots) };
+    let mut sink = ChildSink {
+        children: Vec::new(),
+        holds: Holds::default(),
+    };
+    let mut edges: Vec<u32> = Vec::new();
+    let complete = explore(&mut examined, &mut index_of, &mut sink, &mut edges);
+    if complete {
+        seal_confined(&examined, &edges, found);
+    }
+    // SAFETY: each held cell belongs to an examined object, live (queue count or pin) until the
+    // pins are given back below.
+    unsafe { sink.holds.release_all() };
+    drop(turn);
+    // Without the collection mutex: an unpin may free (a `Drop` may collect).
+    release::draining(|| {
+        for object in examined.iter().filter(|object| !object.root) {
+            // SAFETY: pinned above; the pin is the count given back.
+            unsafe { release::give_back(object.header) };
+        }
+    });
+    if complete {
+        Pass::Done
+    } else {
+        Pass::Incomplete
+    }
+}
+
+/// Takes the collection turn, waiting for it, but not for long: an induced collection holds it
+/// while it drops its garbage, and a `Drop` there may wait for pending finalizers, which would
+/// wait for this batch (a deadlock). So the pass polls the turn, sleeping between tries (a
+/// spinning finalizer thread would slow the collection it waits for), and after
+/// [`PATIENCE_FOR_THE_TURN`] gives up on this chunk (`None`), leaving its short references as
+/// they were, which is always allowed.
+fn take_turn_patiently(heap: &Heap) -> Option<MutexGuard<'_, ()>> {
     let started = Instant::now();
-    let turn = loop {
+    loop {
         match heap.collection.try_lock() {
-            Ok(turn) => break turn,
-            Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+            Ok(turn) => return Some(turn),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
             Err(TryLockError::WouldBlock) if started.elapsed() > PATIENCE_FOR_THE_TURN => {
-                return Pass::NoTurn;
+                return None;
             }
             Err(TryLockError::WouldBlock) => std::thread::sleep(POLL_THE_TURN),
         }
-    };
+    }
+}
+
+/// The roots, once each, as the first examined objects, with their index by header.
+///
+/// # Safety
+/// As for [`examine_below`]: each root is held by the queue's count.
+unsafe fn seed(roots: &[NonNull<Header>]) -> (Vec<Examined>, HashMap<NonNull<Header>, usize>) {
     let mut examined: Vec<Examined> = Vec::new();
     let mut index_of: HashMap<NonNull<Header>, usize> = HashMap::new();
     for &header in roots {
@@ -187,24 +227,32 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
         examined.push(Examined {
             header,
             // SAFETY: held by the queue's count (the caller's contract).
-            snapshot: unsafe { header.as_ref() }.count.read(),
+            snapshot: unsafe { header.as_ref() }.count().read(),
             root: true,
             edges: 0..0,
             opaque: false,
         });
     }
-    let mut sink = ChildSink {
-        children: Vec::new(),
-        holds: Holds::default(),
-    };
-    let mut edges: Vec<u32> = Vec::new();
+    (examined, index_of)
+}
+
+/// Traces the examined objects in order, pinning and appending each child met for the first
+/// time, holding the cells read through; returns whether the whole subgraph below the roots was
+/// examined (false when a `trace` panicked, a child could not be pinned, or the pass reached
+/// [`MAX_EXAMINED`] objects).
+fn explore(
+    examined: &mut Vec<Examined>,
+    index_of: &mut HashMap<NonNull<Header>, usize>,
+    sink: &mut ChildSink,
+    edges: &mut Vec<u32>,
+) -> bool {
     let mut complete = true;
     let mut next = 0;
     while next < examined.len() {
         let header = examined[next].header;
         sink.children.clear();
         sink.holds.opaque = false;
-        let mut tracer = Tracer::subgraph(&mut sink);
+        let mut tracer = Tracer::subgraph(sink);
         // A `trace` that panics breaks `Trace`'s contract; the collector resumes such a panic on
         // the collecting thread, but here it would end the finalizer thread: the pass gives up
         // (every hold and pin is still given back below) and reports it.
@@ -214,7 +262,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
         }));
         if traced.is_err() {
             // SAFETY: examined objects are live (queue count or pin).
-            let type_name = unsafe { header.as_ref() }.vtable.type_name();
+            let type_name = unsafe { header.as_ref() }.vtable().type_name();
             tracing::error!(
                 r#type = type_name,
                 "janitor: a `Trace` implementation panicked; short weak references under \
@@ -230,7 +278,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
             // reaches nothing, and nothing it held is a reference any more). The turn is held, so
             // no collection condemns anything meanwhile: the bit read here stays as read.
             // SAFETY: `child` is a `Gc` inside a value we hold, so it holds a count: allocated.
-            if unsafe { child.as_ref() }.count.is_condemned() {
+            if unsafe { child.as_ref() }.count().is_condemned() {
                 continue;
             }
             let index = match index_of.get(&child) {
@@ -242,7 +290,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
                     }
                     // SAFETY: `child` is a `Gc` inside a value we hold (traced with its cells
                     // held), so it holds a count: the object is live.
-                    let Some(snapshot) = unsafe { child.as_ref() }.count.pin() else {
+                    let Some(snapshot) = unsafe { child.as_ref() }.count().pin() else {
                         complete = false;
                         break;
                     };
@@ -267,25 +315,7 @@ unsafe fn pass(roots: &[NonNull<Header>], found: &mut Vec<NonNull<Header>>) -> P
         }
         next += 1;
     }
-    if complete {
-        seal_confined(&examined, &edges, found);
-    }
-    // SAFETY: each held cell belongs to an examined object, live (queue count or pin) until the
-    // pins are given back below.
-    unsafe { sink.holds.release_all() };
-    drop(turn);
-    // Without the collection mutex: an unpin may free (a `Drop` may collect).
-    release::draining(|| {
-        for object in examined.iter().filter(|object| !object.root) {
-            // SAFETY: pinned above; the pin is the count given back.
-            unsafe { release::give_back(object.header) };
-        }
-    });
-    if complete {
-        Pass::Done
-    } else {
-        Pass::Incomplete
-    }
+    complete
 }
 
 /// Steps 4 and 5: finds the confined objects and, if the seal holds, queues the registered ones
@@ -295,7 +325,7 @@ fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<H
     let confined = |index: usize| !live[index] && !examined[index].root;
     let count = |index: usize| {
         // SAFETY: examined objects are live (queue count or pin).
-        &unsafe { examined[index].header.as_ref() }.count
+        unsafe { examined[index].header.as_ref() }.count()
     };
     let matters = |index: usize| {
         let snapshot = examined[index].snapshot;
@@ -312,14 +342,7 @@ fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<H
             .into_iter()
             .filter(|&index| !live[index])
             .collect();
-        let frozen = sealed
-            .iter()
-            .take_while(|&&index| count(index).freeze(examined[index].snapshot))
-            .count();
-        if frozen < sealed.len() {
-            for &index in &sealed[..frozen] {
-                count(index).thaw();
-            }
+        if !freeze_all_or_none(examined, &sealed) {
             continue;
         }
         for &index in &sealed {
@@ -336,6 +359,27 @@ fn seal_confined(examined: &[Examined], edges: &[u32], found: &mut Vec<NonNull<H
             }
         }
     }
+}
+
+/// Freezes every object of `group` from exactly its snapshot, or, if one was touched since
+/// (its freeze fails), thaws those already frozen and returns false: a group is decided whole
+/// or not at all.
+fn freeze_all_or_none(examined: &[Examined], group: &[usize]) -> bool {
+    let count = |index: usize| {
+        // SAFETY: examined objects are live (queue count or pin).
+        unsafe { examined[index].header.as_ref() }.count()
+    };
+    let frozen = group
+        .iter()
+        .take_while(|&&index| count(index).freeze(examined[index].snapshot))
+        .count();
+    if frozen == group.len() {
+        return true;
+    }
+    for &index in &group[..frozen] {
+        count(index).thaw();
+    }
+    false
 }
 
 /// The examined objects grouped by connected component of the recorded edges (direction

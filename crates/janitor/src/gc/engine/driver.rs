@@ -10,6 +10,7 @@ use crate::gc::core::heap::{Heap, OLDEST, Trigger};
 use crate::gc::engine::collector;
 use crate::gc::engine::reclaim;
 use crate::gc::side::queue;
+use crate::sync::IgnorePoison;
 use crate::sync::MutexGuard;
 use std::sync::TryLockError;
 
@@ -140,11 +141,7 @@ type Turn = MutexGuard<'static, ()>;
 /// under it, as a nested one runs under its outer one. The turn is dropped here without settling
 /// a debt: this thread gives it back for good later, and settles then.
 fn take_turn_after_the_reclaimer(heap: &'static Heap) -> Turn {
-    let take_turn = || {
-        heap.collection
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
+    let take_turn = || heap.collection.lock().ignore_poison();
     let mut turn = take_turn();
     let mut rounds = 0;
     while let Some(target) = reclaim::unfinished() {
@@ -196,9 +193,7 @@ fn give_back_turn(heap: &'static Heap, turn: Turn) -> bool {
 /// The debt's lock. Nothing is waited for while it is held (the turn is only tried or given back
 /// under it) and no user code runs under it, so a poisoned one is taken as is.
 fn lock_debt(heap: &'static Heap) -> MutexGuard<'static, bool> {
-    heap.pressure_owed
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    heap.pressure_owed.lock().ignore_poison()
 }
 
 /// How many times an induced collection gives the turn back to wait for the reclaimer before it

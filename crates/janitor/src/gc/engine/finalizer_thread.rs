@@ -13,38 +13,24 @@ use crate::gc::core::object::Header;
 use crate::gc::engine::{confined, driver, reclaim};
 use crate::gc::side::panic::report_panic;
 use crate::gc::side::queue::{self, Entry};
+use crate::sync::BackgroundThread;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Once, OnceLock};
-use std::thread::ThreadId;
 use std::time::Instant;
 
-static STARTED: Once = Once::new();
-static THREAD: OnceLock<ThreadId> = OnceLock::new();
+static FINALIZER_THREAD: BackgroundThread = BackgroundThread::new("janitor-finalizer");
 static SHUTDOWN_STARTED: AtomicBool = AtomicBool::new(false);
 
 /// Starts the finalizer thread if it is not running: called when a finalizable object is
 /// allocated, so the thread exists before anything can be queued.
 #[inline]
 pub(crate) fn ensure_started() {
-    STARTED.call_once(|| {
-        let thread = std::thread::Builder::new()
-            .name("janitor-finalizer".into())
-            .spawn(run)
-            .unwrap_or_else(|error| {
-                panic!("janitor: could not start the finalizer thread: {error}")
-            });
-        // The thread's id is recorded before any finalizer can run (it waits for entries,
-        // which need this call to have returned first).
-        let _ = THREAD.set(thread.thread().id());
-    });
+    FINALIZER_THREAD.ensure_started(run);
 }
 
 /// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
 /// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
-/// per object low; taking the critical list only when the normal one is empty keeps the order.
-/// When the queue is empty the thread takes the threads' buffers, at most once per
-/// [`LOOK_INTERVAL`]; when they are empty too, it sleeps until an entry arrives.
+/// per object low; taking the critical list only when the normal one is empty keeps the order (`queue::take_batch`).
 fn run() {
     let mut batch = Vec::new();
     let mut last_look: Option<Instant> = None;
@@ -90,7 +76,7 @@ fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool)
         .into_iter()
         .map(Entry)
         // SAFETY: each holds the count the pass took for the queue.
-        .partition(|entry| unsafe { entry.0.as_ref() }.vtable.finalizer_is_critical());
+        .partition(|entry| unsafe { entry.0.as_ref() }.vtable().finalizer_is_critical());
     queue::count_joined(critical, (found_critical.len() + found_normal.len()) as u64);
     if critical {
         batch.insert(0, found_normal);
@@ -121,7 +107,7 @@ fn prefetch(header: NonNull<Header>) {
 /// Runs one entry's finalizer and gives the queue's count back.
 fn finalize(header: NonNull<Header>) {
     // SAFETY: the entry holds a count, so the object is live.
-    let vtable = unsafe { header.as_ref() }.vtable;
+    let vtable = unsafe { header.as_ref() }.vtable();
     tracing::trace!(r#type = vtable.type_name(), "janitor: running a finalizer");
     // SAFETY: the entry's count is handed over; queued objects have a finalizer.
     let outcome = unsafe { vtable.run_finalizer(header) };
@@ -181,7 +167,7 @@ pub fn wait_for_pending_finalizers() {
 }
 
 fn is_finalizer_thread() -> bool {
-    THREAD.get() == Some(&std::thread::current().id())
+    FINALIZER_THREAD.is_current()
 }
 
 /// What happens to pending finalizers when the program ends, chosen with [`shutdown_guard`].

@@ -42,10 +42,12 @@
 //! dropped do not keep their memory and weak cells until its next 64th.
 
 use crate::gc::engine::collector::Aftermath;
+use crate::gc::engine::retire;
+use crate::gc::side::panic::report_reclaimer_panic;
+use crate::sync::{BackgroundThread, IgnorePoison};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
-use std::thread::ThreadId;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Objects in aftermaths not yet finished above which automatic collections are postponed: a few
 /// gen-0 budgets' worth, so that a reclaimer that keeps up never holds collections back.
@@ -78,15 +80,11 @@ static RECLAIMER: Reclaimer = Reclaimer {
 
 /// Objects in aftermaths handed over and not finished; read without the lock by allocations.
 static BACKLOG: AtomicUsize = AtomicUsize::new(0);
-static STARTED: Once = Once::new();
-static THREAD: OnceLock<ThreadId> = OnceLock::new();
+static RECLAIMER_THREAD: BackgroundThread = BackgroundThread::new("janitor-reclaimer");
 
 fn lock() -> MutexGuard<'static, State> {
     // No user code runs under this lock, so a poisoned lock means only that a waiter panicked.
-    RECLAIMER
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    RECLAIMER.state.lock().ignore_poison()
 }
 
 /// Whether automatic collections should wait: the reclaimer is behind.
@@ -97,7 +95,7 @@ pub(crate) fn is_behind() -> bool {
 
 /// Whether the calling thread is the reclaimer.
 pub(crate) fn is_reclaimer_thread() -> bool {
-    THREAD.get() == Some(&std::thread::current().id())
+    RECLAIMER_THREAD.is_current()
 }
 
 /// The place an automatic collection in progress holds among the aftermaths: counted as handed
@@ -154,24 +152,12 @@ pub(crate) fn unfinished() -> Option<u64> {
 pub(crate) fn wait_until_finished(target: u64) {
     let mut state = lock();
     while state.finished < target {
-        state = RECLAIMER
-            .done
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner);
+        state = RECLAIMER.done.wait(state).ignore_poison();
     }
 }
 
 fn ensure_started() {
-    STARTED.call_once(|| {
-        let thread = std::thread::Builder::new()
-            .name("janitor-reclaimer".into())
-            .spawn(run)
-            .unwrap_or_else(|error| {
-                panic!("janitor: could not start the reclaimer thread: {error}")
-            });
-        // Recorded before any aftermath can be handed over: `hand_over` waits for this call.
-        let _ = THREAD.set(thread.thread().id());
-    });
+    RECLAIMER_THREAD.ensure_started(run);
 }
 
 /// The reclaimer's loop: finish aftermaths in the order they were handed over.
@@ -186,15 +172,12 @@ fn run() {
                 // Out of work: what this thread retired in a partial batch is freed before it
                 // sleeps (its memory and weak cells would otherwise wait for the next batch).
                 drop(state);
-                crate::gc::engine::retire::flush();
+                retire::flush();
                 state = lock();
                 if let Some(job) = state.jobs.pop_front() {
                     break job;
                 }
-                state = RECLAIMER
-                    .work
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+                state = RECLAIMER.work.wait(state).ignore_poison();
             }
         };
         let objects = aftermath.objects();
@@ -210,12 +193,11 @@ fn run() {
         match finished {
             Ok(Ok(())) => {}
             Ok(Err((type_name, payload))) => {
-                crate::gc::side::panic::report_reclaimer_panic(type_name, payload);
+                report_reclaimer_panic(type_name, payload);
             }
-            Err(payload) => crate::gc::side::panic::report_reclaimer_panic(
-                "an object freed by a garbage object's Drop",
-                payload,
-            ),
+            Err(payload) => {
+                report_reclaimer_panic("an object freed by a garbage object's Drop", payload)
+            }
         }
         BACKLOG.fetch_sub(objects, Ordering::Relaxed);
         let mut state = lock();

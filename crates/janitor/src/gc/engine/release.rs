@@ -82,11 +82,11 @@ impl Drop for OwnedCount {
 pub(crate) unsafe fn give_back(header: NonNull<Header>) {
     // SAFETY: the caller's count keeps the object live.
     let header_ref = unsafe { header.as_ref() };
-    let last = if header_ref.vtable.has_finalizer() {
-        let dropped = if !header_ref.vtable.tracked && header_ref.count.finalize_unique() {
+    let last = if header_ref.vtable().has_finalizer() {
+        let dropped = if !header_ref.vtable().tracked && header_ref.count().finalize_unique() {
             Dropped::Finalize
         } else {
-            header_ref.count.decrement_or_finalize()
+            header_ref.count().decrement_or_finalize()
         };
         match dropped {
             Dropped::Shared => false,
@@ -98,7 +98,7 @@ pub(crate) unsafe fn give_back(header: NonNull<Header>) {
             }
         }
     } else {
-        header_ref.count.decrement()
+        header_ref.count().decrement()
     };
     if last {
         // SAFETY: that was the last count.
@@ -150,7 +150,7 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 unsafe fn destroy(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
     let header_ref = unsafe { header.as_ref() };
-    if header_ref.count.is_condemned() {
+    if header_ref.count().is_condemned() {
         // A garbage isolate's member cloned out by a `Drop` of its isolate: the collector dropped
         // its value, detached what a table attached to it, and unlinked it; this was the clone's
         // last count.
@@ -158,11 +158,11 @@ unsafe fn destroy(header: NonNull<Header>) {
         unsafe { weak_cells::release_memory(header) };
         return;
     }
-    if header_ref.count.is_weakened() {
+    if header_ref.count().is_weakened() {
         // SAFETY: the caller's contract.
         return unsafe { destroy_weakened(header) };
     }
-    let tracked = header_ref.vtable.tracked;
+    let tracked = header_ref.vtable().tracked;
     // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
     // count is zero, so a pin refuses it); dropped once, here.
     unsafe { object::drop_value(header) };
@@ -187,7 +187,7 @@ unsafe fn destroy(header: NonNull<Header>) {
 #[inline(never)]
 unsafe fn destroy_weakened(header: NonNull<Header>) {
     // SAFETY: the object is live until its memory is released below.
-    let tracked = unsafe { header.as_ref() }.vtable.tracked;
+    let tracked = unsafe { header.as_ref() }.vtable().tracked;
     // SAFETY: the map's counts on the values pass to us.
     let detached = unsafe { OwnedCount::take_over(attachments::detach_all(header)) };
     // SAFETY: as in `destroy`.

@@ -107,7 +107,7 @@ pub fn collection_count(generation: u8) -> u64 {
 pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
     let header = object.header();
     // SAFETY: `object` holds a count: the object is live.
-    if unsafe { header.as_ref() }.vtable.tracked {
+    if unsafe { header.as_ref() }.vtable().tracked {
         // SAFETY: live and tracked.
         unsafe { Heap::global().generation_of(header) }
     } else {

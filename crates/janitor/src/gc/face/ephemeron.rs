@@ -17,10 +17,11 @@ use crate::gc::engine::release;
 use crate::gc::face::ptr::Gc;
 use crate::gc::face::weak::WeakGc;
 use crate::gc::side::attachments;
+use crate::sync::IgnorePoison;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 fn address<T: ?Sized>(key: &Gc<T>) -> usize {
     key.header().as_ptr() as usize
@@ -31,7 +32,7 @@ fn address<T: ?Sized>(key: &Gc<T>) -> usize {
 /// to be freed.
 fn is_condemned<T: ?Sized>(key: &Gc<T>) -> bool {
     // SAFETY: the caller's `Gc` keeps the header allocated.
-    unsafe { key.header().as_ref() }.count.is_condemned()
+    unsafe { key.header().as_ref() }.count().is_condemned()
 }
 
 /// The error of [`ConditionalWeakTable::add`]: the key already has a value in this table.
@@ -138,7 +139,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
     }
 
     fn keys(&self) -> MutexGuard<'_, HashMap<usize, WeakGc<K>>> {
-        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+        self.keys.lock().ignore_poison()
     }
 
     /// Attaches `value` to `key`. Fails if the key already has a value in this table (.NET
@@ -210,10 +211,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
 
     /// Whether the index has doubled since its last purge.
     fn purge_due(&self, len: usize) -> bool {
-        let mut purged_at = self
-            .purged_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut purged_at = self.purged_at.lock().ignore_poison();
         if len >= 2 * (*purged_at).max(16) {
             *purged_at = len;
             true
@@ -236,10 +234,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
                 .filter_map(|address| keys.remove(&address))
                 .collect()
         };
-        *self
-            .purged_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = self.keys().len();
+        *self.purged_at.lock().ignore_poison() = self.keys().len();
         drop(dead);
     }
 
@@ -350,7 +345,7 @@ impl<K: ?Sized + Send + Sync + 'static, V: Trace + Send + Sync + 'static>
 
 impl<K: ?Sized, V: ?Sized> Drop for ConditionalWeakTable<K, V> {
     fn drop(&mut self) {
-        let keys = std::mem::take(self.keys.get_mut().unwrap_or_else(PoisonError::into_inner));
+        let keys = std::mem::take(self.keys.get_mut().ignore_poison());
         give_back(attachments::detach(keys.keys().copied(), self.id));
     }
 }

@@ -8,7 +8,7 @@
 //! registered is the `R` bit of its count word (`count.rs`); the queue and the thread that run
 //! finalizers are in `finalizer.rs`.
 
-use crate::gc::core::object::Header;
+use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{Finalizer, Trace};
 use crate::gc::face::ptr::Gc;
 use std::any::Any;
@@ -172,14 +172,14 @@ impl<T: Finalize> Finalizer<T> {
 unsafe fn run_erased<T: Finalize>(header: NonNull<Header>) -> Result<(), Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller hands over a count on a live `T`.
-        let gc = unsafe { Gc::<T>::from_value(crate::gc::core::object::value_of::<T>(header)) };
+        let gc = unsafe { Gc::<T>::from_value(object::value_of::<T>(header)) };
         // SAFETY: the count keeps the object live.
         let header_ref = unsafe { header.as_ref() };
         // Suppressed while queued: skipped, and the drop below frees it like any other object.
-        let claimed = if header_ref.vtable.tracked {
-            header_ref.count.claim_finalizer()
+        let claimed = if header_ref.vtable().tracked {
+            header_ref.count().claim_finalizer()
         } else {
-            header_ref.count.claim_finalizer_of_untracked()
+            header_ref.count().claim_finalizer_of_untracked()
         };
         if !claimed {
             return;
@@ -218,7 +218,7 @@ unsafe fn run_erased<T: Finalize>(header: NonNull<Header>) -> Result<(), Box<dyn
 /// ```
 pub fn suppress_finalize<T: Finalize>(object: &Gc<T>) {
     // SAFETY: `object` holds a count, so the object is live.
-    unsafe { object.header().as_ref() }.count.suppress();
+    unsafe { object.header().as_ref() }.count().suppress();
 }
 
 /// Registers the object for finalization again, as .NET's `GC.ReRegisterForFinalize`: after its
@@ -253,7 +253,7 @@ pub fn suppress_finalize<T: Finalize>(object: &Gc<T>) {
 /// ```
 pub fn reregister_for_finalize<T: Finalize>(object: &Gc<T>) {
     // SAFETY: `object` holds a count, so the object is live.
-    unsafe { object.header().as_ref() }.count.reregister();
+    unsafe { object.header().as_ref() }.count().reregister();
 }
 
 /// Whether the object is registered for finalization now (a moment's view).
@@ -273,7 +273,7 @@ pub fn reregister_for_finalize<T: Finalize>(object: &Gc<T>) {
 /// ```
 pub fn is_registered_for_finalize<T: Finalize>(object: &Gc<T>) -> bool {
     // SAFETY: `object` holds a count, so the object is live.
-    unsafe { object.header().as_ref() }.count.is_registered()
+    unsafe { object.header().as_ref() }.count().is_registered()
 }
 
 /// Keeps `value` alive up to this call, as .NET's `GC.KeepAlive`: the compiler cannot end its

@@ -8,4 +8,5 @@ pub(crate) mod finalize;
 pub(crate) mod lock;
 pub(crate) mod ptr;
 pub(crate) mod stats;
+mod std_impls;
 pub(crate) mod weak;

@@ -10,6 +10,7 @@ use crate::gc::core::trace::{Trace, Tracer};
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
+use crate::leak;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -124,7 +125,7 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
 fn heap() -> &'static Heap {
     static SETTLING: std::sync::Once = std::sync::Once::new();
     SETTLING.call_once(|| {
-        crate::leak::settle_before_checks_end(|| {
+        leak::settle_before_checks_end(|| {
             driver::run(OLDEST, Trigger::Induced);
             finalizer_thread::wait_for_pending_finalizers();
         });
@@ -193,7 +194,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert_eq!(Gc::strong_count(&a), 1);
     /// ```
     pub fn strong_count(this: &Self) -> usize {
-        this.header_ref().count.strong_count() as usize
+        this.header_ref().count().strong_count() as usize
     }
 
     /// The address of the value, for identity and formatting.
@@ -274,7 +275,7 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// ```
     #[inline]
     fn clone(&self) -> Self {
-        self.header_ref().count.increment();
+        self.header_ref().count().increment();
         Self {
             value: self.value,
             owns: PhantomData,
@@ -286,20 +287,20 @@ impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         let header = self.header_ref();
-        let vtable = header.vtable;
+        let vtable = header.vtable();
         // Nothing pins an unweakened untracked object except through another reference held in
         // place (the finalizer thread's pass; a full collection examining what tables' values
         // reach), so its only holder may free it without a read-modify-write (see
         // `CountWord::is_unique`, which also refuses weakened objects, the only untracked ones a
         // collection pins by address, and registered ones, which go to the finalizer queue).
-        let last = if !vtable.tracked && header.count.is_unique() {
+        let last = if !vtable.tracked && header.count().is_unique() {
             true
         } else if vtable.has_finalizer() {
             // SAFETY: this `Gc`'s count, given back once, here.
             unsafe { release::give_back(self.header()) };
             return;
         } else {
-            header.count.decrement()
+            header.count().decrement()
         };
         if last {
             // SAFETY: that was the last count: nobody can reach the object any more.
@@ -314,7 +315,7 @@ impl<T: ?Sized> Deref for Gc<T> {
     /// The value. Panics only in the `Drop` of a garbage cycle's member that uses another member.
     #[inline]
     fn deref(&self) -> &T {
-        if self.header_ref().count.is_condemned() {
+        if self.header_ref().count().is_condemned() {
             Self::condemned();
         }
         // SAFETY: this `Gc` holds a count and the object is not being dropped: the value is live.

@@ -4,12 +4,13 @@
 //! Invariant owned here: a [`GcStats`] is read from the live counters, never kept or derived by
 //! hand: the per-collection totals come from the heap's statistics (written by the collector under
 //! the heap lock, read here under it, so they agree with each other), the rest from the same
-//! sources as [`memory_info`](super::memory_info).
+//! sources as [`memory_info`](crate::gc::memory_info).
 
 use crate::gc::core::alloc;
 use crate::gc::core::heap::Heap;
 use crate::gc::core::heap::{OLDEST, Trigger};
 use crate::gc::face::api::MAX_GENERATION;
+use crate::gc::side::queue;
 use std::fmt;
 use std::time::Duration;
 
@@ -44,16 +45,16 @@ use std::time::Duration;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct GcStats {
-    /// Collections per generation, counted as [`collection_count`](super::collection_count): a
+    /// Collections per generation, counted as [`collection_count`](crate::gc::collection_count): a
     /// collection of generation N counts for every generation up to N, so `collections[0]` is
     /// the number of collections of any kind.
     pub collections: [u64; OLDEST as usize + 1],
-    /// Collections asked for by [`collect`](super::collect) or
-    /// [`collect_generation`](super::collect_generation) (.NET's induced collections).
+    /// Collections asked for by [`collect`](crate::gc::collect) or
+    /// [`collect_generation`](crate::gc::collect_generation) (.NET's induced collections).
     pub induced_collections: u64,
     /// Collections started by an allocation that spent its generation's budget.
     pub allocation_collections: u64,
-    /// Collections started by [`add_memory_pressure`](super::add_memory_pressure) passing its
+    /// Collections started by [`add_memory_pressure`](crate::gc::add_memory_pressure) passing its
     /// budget.
     pub pressure_collections: u64,
     /// Objects all collections have examined (pinned and traced), summed.
@@ -61,7 +62,7 @@ pub struct GcStats {
     /// Objects all collections have freed: members of garbage cycles. Acyclic garbage is freed by
     /// counting when its last `Gc` drops and never passes through a collection.
     pub freed_objects: u64,
-    /// Bytes of all live objects now, tracked or not (as [`total_memory`](super::total_memory)
+    /// Bytes of all live objects now, tracked or not (as [`total_memory`](crate::gc::total_memory)
     /// without a collection).
     pub heap_bytes: usize,
     /// Objects the collector tracks now (those that can be part of a cycle), all generations.
@@ -75,14 +76,14 @@ pub struct GcStats {
     /// Objects waiting for their finalizer now.
     pub pending_finalizers: usize,
     /// Objects the finalizer thread is done with: finalizers run, plus queued ones whose
-    /// finalizer [`suppress_finalize`](super::suppress_finalize) cancelled before it ran.
+    /// finalizer [`suppress_finalize`](crate::gc::suppress_finalize) cancelled before it ran.
     pub finalized_objects: u64,
 }
 
 /// The collector's statistics now.
 ///
 /// Cheap enough to call after every request: it takes the heap lock once and the finalizer
-/// queue's lock once, in the same read as [`memory_info`](super::memory_info).
+/// queue's lock once, in the same read as [`memory_info`](crate::gc::memory_info).
 ///
 /// ```
 /// let stats = janitor::gc::stats();
@@ -96,11 +97,11 @@ pub fn stats() -> GcStats {
     read().0
 }
 
-/// [`stats`] and [`memory_info`](super::memory_info) from one read of the counters: the heap
+/// [`stats`] and [`memory_info`](crate::gc::memory_info) from one read of the counters: the heap
 /// lock once, the finalizer queue's lock once, so the two views of one moment agree.
 pub(super) fn read() -> (GcStats, MemoryInfo) {
     let heap = Heap::global();
-    let (pending_finalizers, finalized_objects) = crate::gc::side::queue::pending_and_finished();
+    let (pending_finalizers, finalized_objects) = queue::pending_and_finished();
     let (sizes, totals) = {
         let lists = heap.lock();
         (lists.sizes(), lists.stats)
@@ -259,7 +260,7 @@ pub struct GenerationInfo {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct MemoryInfo {
-    /// Bytes of all live objects, tracked or not (see [`total_memory`] for the precision).
+    /// Bytes of all live objects, tracked or not (see [`total_memory`](crate::gc::total_memory) for the precision).
     pub heap_bytes: usize,
     /// Tracked objects and bytes per generation.
     pub generations: [GenerationInfo; MAX_GENERATION as usize + 1],
@@ -269,7 +270,7 @@ pub struct MemoryInfo {
     pub last_pause: Duration,
     /// The pauses of all collections so far, summed.
     pub total_pause: Duration,
-    /// Collections per generation, as [`collection_count`].
+    /// Collections per generation, as [`collection_count`](crate::gc::collection_count).
     pub collections: [u64; MAX_GENERATION as usize + 1],
     /// Objects the last collection promoted to an older generation.
     pub promoted_objects: usize,

@@ -98,7 +98,7 @@ impl<T: ?Sized> WeakGc<T> {
         // bit to know that a cell exists. Both happen while `strong` holds a count.
         let cell = cell_of(header);
         // SAFETY: `strong` holds a count, so the object is live.
-        unsafe { header.as_ref() }.count.mark_weakened();
+        unsafe { header.as_ref() }.count().mark_weakened();
         Self {
             value: Gc::as_non_null(strong),
             cell,
@@ -140,7 +140,7 @@ impl<T: ?Sized> WeakGc<T> {
         // SAFETY: `value` points to a heap object's value.
         let header = unsafe { header_of(self.value) };
         // SAFETY: entered and not detached: the block stays allocated until this upgrade leaves.
-        let upgraded = unsafe { header.as_ref() }.count.upgrade(self.strength);
+        let upgraded = unsafe { header.as_ref() }.count().upgrade(self.strength);
         if cell.leave() {
             // SAFETY: the object's memory was released while this upgrade was in flight, and this
             // was the last one: the block is ours to free.

@@ -32,10 +32,11 @@
 
 use crate::gc::core::object::Header;
 use crate::gc::core::trace::Tracer;
+use crate::sync::IgnorePoison;
 use crate::sync::{Mutex as SideMutex, MutexGuard as SideGuard};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::PoisonError;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// One value attached to a key, by one table: the value's object, on which the map holds a count.
@@ -71,7 +72,7 @@ pub(crate) struct Held(SideGuard<'static, Option<Attachments>>);
 
 fn lock() -> SideGuard<'static, Option<Attachments>> {
     // Nothing panics while holding the lock except an allocation failure of the map itself.
-    ATTACHMENTS.0.lock().unwrap_or_else(PoisonError::into_inner)
+    ATTACHMENTS.0.lock().ignore_poison()
 }
 
 /// A new table's id, under which its attachments are kept.
@@ -105,7 +106,7 @@ pub(crate) fn untracked_keys(held: &Held) -> Vec<NonNull<Header>> {
     map.keys()
         .filter_map(|&address| NonNull::new(address as *mut Header))
         // SAFETY: allocated while the map is held (see above); the vtable never changes.
-        .filter(|header| !unsafe { header.as_ref() }.vtable.tracked)
+        .filter(|header| !unsafe { header.as_ref() }.vtable().tracked)
         .collect()
 }
 
@@ -127,7 +128,7 @@ pub(crate) fn attached(key: usize, table: u64) -> Option<NonNull<Header>> {
     let map = lock();
     let value = find(map.as_ref()?, key, table)?;
     // SAFETY: the map's count keeps the value's object live while the lock is held.
-    unsafe { value.as_ref() }.count.increment();
+    unsafe { value.as_ref() }.count().increment();
     Some(value)
 }
 
@@ -142,7 +143,7 @@ pub(crate) fn attach_unless_present(
     let mut map = lock();
     if let Some(present) = map.as_ref().and_then(|map| find(map, key, table)) {
         // SAFETY: the map's count keeps the present value live while the lock is held.
-        unsafe { present.as_ref() }.count.increment();
+        unsafe { present.as_ref() }.count().increment();
         return Err(present);
     }
     IN_USE.store(true, Ordering::Release);

@@ -1,8 +1,9 @@
 //! The handler of panics that escape a finalizer, or a `Drop` the reclaimer runs: neither has a
 //! caller to resume in, so each goes to one process-wide handler, and the process aborts without one.
 
+use crate::sync::IgnorePoison;
 use std::any::Any;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// What to do after a finalizer panicked, as decided by the handler installed with
 /// [`set_finalizer_panic_handler`].
@@ -96,7 +97,7 @@ static HANDLER: RwLock<Option<Handler>> = RwLock::new(None);
 pub fn set_finalizer_panic_handler(
     handler: impl Fn(&FinalizerPanic) -> FinalizerPanicAction + Send + Sync + 'static,
 ) {
-    *HANDLER.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(handler));
+    *HANDLER.write().ignore_poison() = Some(Arc::new(handler));
 }
 
 pub(crate) fn report_panic(type_name: &'static str, payload: Box<dyn Any + Send>) {
@@ -122,10 +123,7 @@ fn report(type_name: &'static str, payload: Box<dyn Any + Send>, what: &str) {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(a panic payload that is not a string)".to_owned());
     let panic = FinalizerPanic { type_name, message };
-    let handler = HANDLER
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let handler = HANDLER.read().ignore_poison().clone();
     let action = match handler {
         Some(handler) => handler(&panic),
         None => FinalizerPanicAction::Abort,

@@ -32,9 +32,10 @@
 
 use crate::gc::core::object::Header;
 use crate::gc::side::handoff::{Handoff, IdleFlag};
+use crate::sync::IgnorePoison;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Slots of a thread's buffer: a full buffer goes to the queue in one lock.
@@ -116,7 +117,7 @@ static STOPPED: AtomicBool = AtomicBool::new(false);
 
 fn lock() -> MutexGuard<'static, State> {
     // Finalizers never run under the lock, so a poisoned lock means only that a waiter panicked.
-    QUEUE.state.lock().unwrap_or_else(PoisonError::into_inner)
+    QUEUE.state.lock().ignore_poison()
 }
 
 /// Every live thread's buffer, registered when the thread first buffers an object.
@@ -142,7 +143,7 @@ fn idle() -> &'static IdleFlag {
 
 fn buffers() -> MutexGuard<'static, Vec<Arc<Handoff>>> {
     // No user code runs under this lock.
-    BUFFERS.lock().unwrap_or_else(PoisonError::into_inner)
+    BUFFERS.lock().ignore_poison()
 }
 
 /// A thread's buffer: registered on creation, handed over and unregistered at thread exit.
@@ -210,7 +211,7 @@ fn untag(address: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
 #[inline]
 pub(crate) unsafe fn defer(header: NonNull<Header>) {
     // SAFETY: the caller's count keeps the object live.
-    let critical = unsafe { header.as_ref() }.vtable.finalizer_is_critical();
+    let critical = unsafe { header.as_ref() }.vtable().finalizer_is_critical();
     let tagged = header.map_addr(|address| address | usize::from(critical));
     let buffered = LOCAL.try_with(|local| {
         let buffer = &local.0;
@@ -245,7 +246,7 @@ pub(crate) unsafe fn enqueue(objects: &[NonNull<Header>]) {
         .iter()
         .map(|&header| Entry(header))
         // SAFETY: live (the handed-over count).
-        .partition(|entry| unsafe { entry.0.as_ref() }.vtable.finalizer_is_critical());
+        .partition(|entry| unsafe { entry.0.as_ref() }.vtable().finalizer_is_critical());
     push_batches(normal, critical);
 }
 
@@ -273,11 +274,6 @@ fn push_batches(normal: Vec<Entry>, critical: Vec<Entry>) {
         QUEUE.work.notify_one();
     }
 }
-
-/// The finalizer thread's loop: take every normal entry (or, if there is none, every critical
-/// one), run them without the lock, count them finished. Taking a batch per lock keeps the cost
-/// per object low; taking the critical list only when the normal one is empty keeps the order.
-/// When the queue is empty the thread takes the threads' buffers, at most once per
 
 /// Takes the next batch for the finalizer thread into `batch` (empty on entry): every normal
 /// entry, or, if there is none, every critical one; returns whether it is the critical list, or
@@ -308,7 +304,7 @@ pub(crate) fn take_batch(
             state = QUEUE
                 .work
                 .wait_timeout(state, LOOK_INTERVAL - since)
-                .unwrap_or_else(PoisonError::into_inner)
+                .ignore_poison()
                 .0;
             continue;
         }
@@ -322,10 +318,7 @@ pub(crate) fn take_batch(
                 state = lock();
                 if state.normal.is_empty() && state.critical.is_empty() && !state.stopped {
                     state.idle = true;
-                    state = QUEUE
-                        .work
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
+                    state = QUEUE.work.wait(state).ignore_poison();
                     state.idle = false;
                 }
                 drop(state);
@@ -390,10 +383,7 @@ pub(crate) fn wait_for_entries_queued_before() {
         QUEUE.work.notify_one();
     }
     while !state.finished.reached(target) && !state.stopped {
-        state = QUEUE
-            .done
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner);
+        state = QUEUE.done.wait(state).ignore_poison();
     }
 }
 

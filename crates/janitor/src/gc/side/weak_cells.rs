@@ -65,10 +65,10 @@
 //! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
 
 use crate::gc::core::object::{self, Header};
+use crate::sync::IgnorePoison;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, fence};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::PoisonError;
 
 /// `state`: the object's memory has been released (or is being released by the last upgrader).
 const DETACHED: usize = 1;
@@ -186,9 +186,7 @@ static CELLS: [Cells; SHARDS] = [const { Mutex::new(None) }; SHARDS];
 fn shard(header: NonNull<Header>) -> MutexGuard<'static, Option<HashMap<usize, CellRef>>> {
     let address = header.as_ptr() as usize;
     // Objects are at least 16-byte aligned and blocks of one size class are adjacent.
-    CELLS[(address >> 4) % SHARDS]
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    CELLS[(address >> 4) % SHARDS].lock().ignore_poison()
 }
 
 /// The object's cell with one more unit for a new `WeakGc`, made and entered in the table if the
@@ -261,7 +259,7 @@ pub(crate) unsafe fn free_block(header: NonNull<Header>) {
 #[inline]
 pub(crate) unsafe fn release_memory(header: NonNull<Header>) {
     // SAFETY: the memory is allocated until freed below, or by the last upgrade in flight.
-    let weakened = unsafe { header.as_ref() }.count.is_weakened();
+    let weakened = unsafe { header.as_ref() }.count().is_weakened();
     // SAFETY: the caller's contract.
     if !weakened || unsafe { detach(header) } {
         // SAFETY: the caller's contract, and no weak upgrade is reading the block.
@@ -333,7 +331,7 @@ mod loom {
 
         /// A drop of a `Gc`: the last one drops the value and releases the memory.
         fn drop_strong(&self) {
-            if self.block().count.decrement() {
+            if self.block().count().decrement() {
                 self.block().value.with_mut(|value| {
                     // SAFETY: the last count: nobody else uses the value.
                     unsafe { *value = 0 };
@@ -351,7 +349,7 @@ mod loom {
                 return;
             }
             self.block().memory.with(|_| ());
-            let upgraded = self.block().count.upgrade(Strength::Long);
+            let upgraded = self.block().count().upgrade(Strength::Long);
             if self.cell().leave() {
                 assert!(!upgraded, "a counted object is never detached");
                 self.free_block();
