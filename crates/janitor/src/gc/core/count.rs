@@ -144,9 +144,8 @@ impl CountWord {
     /// Removes one reference of an object whose type has a finalizer: the last one of a
     /// registered object is not given back but handed to the finalizer queue, in the same
     /// compare-and-swap that clears its short weak references (it stays registered until the
-    /// finalizer thread claims the run: [`CountWord::claim_finalizer`]). A
-    /// long weak upgrade racing with it either comes first (then this is not the last
-    /// reference) or finds the object pending finalization, with its count, and succeeds.
+    /// finalizer thread claims the run: [`CountWord::claim_finalizer`]). Why a racing weak upgrade
+    /// is never lost: `docs/gc-soundness.md#finalization`.
     pub(crate) fn decrement_or_finalize(&self) -> Dropped {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
@@ -181,15 +180,8 @@ impl CountWord {
     /// collector never pins it on its own (the caller checked it is untracked): hands the count to the
     /// finalizer queue, clearing short weak references, with a plain store instead of a
     /// read-modify-write. Returns false, changing nothing, unless the word shows exactly one
-    /// reference, `R`, and no `W`.
-    ///
-    /// Sound for the reasons [`CountWord::is_unique`] gives: nobody else holds a reference to
-    /// clone from or to change the registration through, no weak reference exists to upgrade
-    /// from, and nothing pins an untracked object without `W` except through a reference held in
-    /// place (see [`CountWord::is_unique`]); so no other thread writes the
-    /// word between the load and the store. The `Acquire` load orders every other holder's uses
-    /// before the hand-over, and the queue's hand-over (`handoff.rs`) publishes the store to the
-    /// finalizer thread.
+    /// reference, `R`, no `W` and no `C`. Why no other thread writes the word between the load and
+    /// the store: `docs/gc-soundness.md#unique-holder-drops`.
     #[inline]
     pub(crate) fn finalize_unique(&self) -> bool {
         let current = self.0.load(Ordering::Acquire);
@@ -228,20 +220,8 @@ impl CountWord {
 
     /// Whether the caller holds the only reference, for an object the collector never pins (an
     /// untracked one) and nobody can upgrade to (never weakened), and that is not registered for
-    /// finalization: then its drop frees the object without a read-modify-write.
-    ///
-    /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
-    /// from which to clone, nothing pins an untracked object without `W` except through an edge
-    /// held in place (the finalizer thread's pass over queued objects, `confined.rs`: a queued
-    /// value's field or a cell it holds; a full collection examining what the values of tables
-    /// reach, `collector.rs`: a pinned value's field, a held cell, or an attached value while the
-    /// side map is held), and such an edge is a reference, so a holder that reads one is not
-    /// alone while the pin exists (the only untracked objects pinned by address, the keys of
-    /// tables, are weakened, which this check refuses); no weak reference
-    /// exists to upgrade from (making one needs a reference, and sets `W` first), and the
-    /// holder's own earlier clones and downgrades precede this load, so it cannot read a value
-    /// from before them. The load is `Acquire`: a count of one was written by the `Release` drop
-    /// of the last other holder, so all of that holder's uses happen before the caller frees.
+    /// finalization: then its drop frees the object without a read-modify-write. Why a count of
+    /// one, read by a holder, is final: `docs/gc-soundness.md#unique-holder-drops`.
     #[inline]
     pub(crate) fn is_unique(&self) -> bool {
         self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | REGISTERED) == 1
@@ -296,11 +276,8 @@ impl CountWord {
 
     /// Registers the object for finalization again; returns whether it was unregistered. Refuses
     /// a condemned object (returns false, changing nothing): its value is dropped, or being
-    /// dropped, by its isolate, and a registration would hand the dropped value to a finalizer
-    /// when a clone that a `Drop` took out of the isolate gives back the last count. `CONDEMNED`
-    /// is set by a read-modify-write before any member's value is dropped, and a thread reaches
-    /// a condemned object only through such a clone, made after that, so this compare-and-swap
-    /// always sees the bit.
+    /// dropped, by its isolate. Why the refusal is needed and never misses the bit:
+    /// `docs/gc-soundness.md#freeze-and-validation`.
     pub(crate) fn reregister(&self) -> bool {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
