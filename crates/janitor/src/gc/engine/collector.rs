@@ -296,28 +296,15 @@ fn trace_examined(
     examined[index].opaque = sink.holds.opaque;
 }
 
-/// The untracked objects a full collection examines while some table has an untracked key.
+/// The untracked objects a full collection examines while some table has an untracked key: the
+/// keys that have attachments, and every untracked object that can hold a `Gc` reached from them
+/// along recorded edges (attached values included), so that a cycle a value closes through its
+/// untracked key is examined and freed. Why: `docs/gc-soundness.md#untracked-keys`.
 ///
-/// An untracked object is on no cycle of its own edges (`docs/gc-soundness.md`, tracking rule),
-/// but a table adds an edge the object's type does not know of: from a key to its value. A value
-/// that reaches its untracked key back forms a cycle through untracked objects, which the
-/// collector must examine to free it (.NET never keeps a key alive through its own value). So a
-/// full collection also pins the untracked keys that have attachments, and, from them along
-/// recorded edges (attached values included), every untracked object that can hold a `Gc`: all
-/// the objects of any such cycle (every object on one is reachable from its key). Untracked
-/// objects that nothing examined reaches from a key are not examined, so the cost is the
-/// tables' own subgraph.
-///
-/// Pinning an untracked object is sound only where its holders cannot be using the
-/// unique-holder shortcuts, which skip the read-modify-write because "nothing pins an untracked
-/// object behind the holder's back" (`CountWord::is_unique`, `finalize_unique`,
-/// `claim_finalizer`). A key is pinned by the address the side map holds: it is weakened (the
-/// table made a `WeakGc` to it before attaching), and `W` disables every shortcut; its header
-/// is allocated while the map is held, and a key whose count reached zero is refused by the pin.
-/// Every other untracked object is pinned through an edge held in place (a field of a pinned
-/// value, a held cell, or an attached value with the map held): that edge is a reference, so a
-/// holder that reads a count of one is the edge itself, which cannot be dropped while the pin is
-/// taken, and any later drop sees the pin's count.
+/// None of them is pinned behind a unique holder's back: a key is pinned by the address the side
+/// map holds, and is weakened, which disables the unique-holder shortcuts; every other one is
+/// pinned through an edge held in place. The argument:
+/// `docs/gc-soundness.md#pinning-untracked-objects`.
 struct Untracked {
     /// The examined index of each untracked object examined.
     index_of: HashMap<NonNull<Header>, u32>,
@@ -520,23 +507,11 @@ fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize
 }
 
 /// Step 5, validation: freezes every candidate by a compare-and-swap from exactly its snapshot;
-/// returns the candidates left, all frozen. A candidate whose freeze fails was touched since its
-/// pin (a clone, a drop, an upgrade): a thread reached it through a reference the snapshot did not
-/// count, so it is held from outside after all. It becomes a root: it and everything it reaches
-/// along recorded edges live ([`trial::spread_life`]), and those already frozen are thawed. The
-/// rest of the isolate is unaffected: one mutator racing one lookalike object refuses only what
-/// that object reaches, never the whole collection.
-///
-/// Why what is left may be condemned: take a candidate `x` still frozen at the end. Every `Gc` to
-/// `x` counted in its snapshot is a recorded edge from a candidate (its external count was zero),
-/// and no `Gc` to `x` was made or dropped since (its word did not move), so every `Gc` to `x` is
-/// a recorded edge from a candidate `y`; and `y` is still a candidate, since a revived `y` would
-/// have revived `x`. So every way into what is left lies inside it, and no thread holds one: a
-/// thread that holds a `Gc` inside the isolate got it through a chain of reads that starts at a
-/// `Gc` it held, which is either counted in a snapshot as external (then the chain starts at a
-/// root) or was made since (then it starts at a touched object); either way, along recorded
-/// edges (cells are held, immutable fields never change), and so everything along it lives. An
-/// upgrade that comes after a freeze waits on the frozen bit until [`seal`] decides.
+/// returns the candidates left, all frozen. A candidate whose freeze fails (it was touched since
+/// its pin) becomes a root: it and everything it reaches along recorded edges live
+/// ([`trial::spread_life`]), those already frozen are thawed, and the rest stay frozen. Why a
+/// failed freeze revives only what it reaches, and why what is left may be condemned (by
+/// [`seal`]): `docs/gc-soundness.md#freeze-and-validation`.
 fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) -> Vec<usize> {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.
