@@ -281,11 +281,8 @@ impl Heap {
     }
 
     /// Runs `wait` (the turn's holder waiting for the reclaimer) with the turn lent to the
-    /// reclaimer thread. Sound because the holder does nothing under the turn meanwhile, and the
-    /// wait ends only once the reclaimer has finished the aftermaths it waits for, so a collection
-    /// the reclaimer ran under the lent turn has ended before the holder goes on. `SeqCst`: the
-    /// flag is read by the reclaimer inside an aftermath that the wait's target includes, after
-    /// the store (the aftermath was handed over under the turn, before this call).
+    /// reclaimer thread, whose induced collections then run under it. Why lending is sound, and
+    /// why the flag is `SeqCst`: `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
     pub(crate) fn lend_turn_to_reclaimer(&self, wait: impl FnOnce()) {
         struct Lent<'a>(&'a AtomicBool);
         impl Drop for Lent<'_> {
