@@ -17,13 +17,11 @@ use crate::gc::core::object::Header;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering, heavy_fence, light_fence};
 use std::ptr::NonNull;
 
-/// Whether the taker that empties buffers on its own (the finalizer thread) sleeps, and the
-/// handshake that makes a push never go unnoticed by it: the owner, after a push, checks the
-/// flag ([`IdleFlag::taker_sleeps`]); the taker raises it ([`IdleFlag::announce`]) and then takes
-/// every buffer once more before sleeping. Store then load on both sides, with the two halves of
-/// an asymmetric fence between them (`crate::sync`): either the owner sees the flag and hands its
-/// buffer over, or the taker's last look finds the push. The owner's half is a compiler fence
-/// where membarrier(2) is available, so a push stays free of fences and read-modify-writes.
+/// Whether the taker that empties buffers on its own (the finalizer thread) sleeps: the owner,
+/// after a push, checks it ([`IdleFlag::taker_sleeps`]) and hands its buffer over if it is up;
+/// the taker raises it ([`IdleFlag::announce`]) and then takes every buffer once more before
+/// sleeping, so that no push goes unnoticed. The handshake and its asymmetric fence:
+/// `docs/gc-soundness.md#the-idle-handshake`.
 pub(crate) struct IdleFlag(AtomicBool);
 
 impl IdleFlag {
