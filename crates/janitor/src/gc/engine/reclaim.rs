@@ -70,12 +70,10 @@ pub(crate) fn is_reclaimer_thread() -> bool {
     RECLAIMER_THREAD.is_current()
 }
 
-/// The place an automatic collection in progress holds among the aftermaths: counted as handed
-/// over from the moment the collection starts, so that a wait that begins while it runs (a
-/// `wait_for_pending_finalizers` on another thread) waits for it too. Its aftermath, empty or
-/// not, goes through the reclaimer's queue (empty if the collection panicked before handing one
-/// over), since the queue finishes aftermaths in the order of their places: a wait's target is a
-/// count of places, so places must finish in order.
+/// The place an automatic collection in progress holds among the aftermaths, counted as handed
+/// over from the moment the collection starts; its aftermath (empty if the collection panicked
+/// before handing one over) goes through the reclaimer's queue in that place's order. Why, and
+/// which waits count places: `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
 pub(crate) struct Reservation {
     handed_over: bool,
 }
