@@ -99,6 +99,7 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Chart
 ///         ratio: Some(1.0),
 ///         peak_bytes: None,
 ///         note: None,
+///         metrics: vec![],
 ///     }],
 ///     absent: vec![],
 /// };
@@ -174,6 +175,7 @@ impl SvgFile {
 ///     ratio: Some(ratio),
 ///     peak_bytes: None,
 ///     note: None,
+///     metrics: vec![],
 /// };
 /// let measured = Measured {
 ///     name: "binary-trees",
@@ -462,6 +464,7 @@ mod tests {
             ratio: Some(ratio),
             peak_bytes: None,
             note: note.map(str::to_owned),
+            metrics: vec![],
         }
     }
 
