@@ -12,6 +12,8 @@ pub mod gcbench;
 pub mod gen0_pause;
 pub mod handle_guard;
 pub mod leak_cost;
+pub mod mt_churn;
+pub mod mt_shared;
 pub mod weak_upgrade;
 
 /// The workloads' names, in the order [`all`] returns them.
@@ -45,5 +47,7 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         weak_upgrade::workload(scale),
         leak_cost::workload(scale),
         leak_cost::workload_on_descriptors(scale),
+        mt_churn::workload(scale),
+        mt_shared::workload(scale),
     ]
 }
