@@ -157,11 +157,17 @@ fn sample(expect: Expect, run: impl FnOnce() -> (u64, Option<Reclaimed>)) -> Sam
         reclaimed = count;
         checksum
     });
-    noted(sample, expect, reclaimed)
+    noted(sample, expect, reclaimed, "nodes")
 }
 
-/// `sample` with a note when nodes were never dropped (or nothing is freed before the end).
-pub(super) fn noted(sample: Sample, expect: Expect, reclaimed: Option<Reclaimed>) -> Sample {
+/// `sample` with a note when objects (`what`: "nodes", ...) were never dropped, or when nothing
+/// is freed before the end.
+pub(super) fn noted(
+    sample: Sample,
+    expect: Expect,
+    reclaimed: Option<Reclaimed>,
+    what: &str,
+) -> Sample {
     match (expect, reclaimed) {
         (
             Expect::LeaksCycles,
@@ -170,7 +176,7 @@ pub(super) fn noted(sample: Sample, expect: Expect, reclaimed: Option<Reclaimed>
                 never_dropped,
             }),
         ) => sample.noted(format!(
-            "leaks cycles: {never_dropped} of {created} nodes never dropped"
+            "leaks cycles: {never_dropped} of {created} {what} never dropped"
         )),
         (
             Expect::ReclaimsCycles,
@@ -179,7 +185,7 @@ pub(super) fn noted(sample: Sample, expect: Expect, reclaimed: Option<Reclaimed>
                 never_dropped,
             }),
         ) if never_dropped > 0 => sample.noted(format!(
-            "{never_dropped} of {created} nodes not reclaimed by the final collection"
+            "{never_dropped} of {created} {what} not reclaimed by the final collection"
         )),
         (_, Some(_)) => sample,
         (_, None) => sample.noted("frees nothing before the end"),

@@ -4,7 +4,9 @@
 
 use crate::harness::{Scale, Workload};
 
+pub mod alloc_latency;
 pub mod binary_trees;
+pub mod closures;
 pub mod cycle_churn;
 pub mod di_resolve;
 pub mod finalizable_churn;
@@ -49,5 +51,7 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         leak_cost::workload_on_descriptors(scale),
         mt_churn::workload(scale),
         mt_shared::workload(scale),
+        alloc_latency::workload(scale),
+        closures::workload(scale),
     ]
 }

@@ -217,7 +217,7 @@ pub(super) fn scaling_sample(
             Unit::Nanos,
         ));
     }
-    noted(sample, expect, Some(reclaimed))
+    noted(sample, expect, Some(reclaimed), "nodes")
 }
 
 /// One row: every thread count in turn, each on fresh graphs.
