@@ -36,7 +36,8 @@ const ROW_HEIGHT: u32 = 22;
 const PANEL_TITLE_HEIGHT: u32 = 26;
 const PANEL_AXIS_HEIGHT: u32 = 22;
 const PANEL_GAP: u32 = 10;
-const NAME_WIDTH: u32 = 140;
+// Wide enough for the longest row name (`janitor-untracked-collecting`) at 15 pixels.
+const NAME_WIDTH: u32 = 220;
 const NOTE_WIDTH: u32 = 380;
 const FONT: &str = "sans-serif";
 
