@@ -20,9 +20,11 @@
 //! threads over one (`Tt/1t`: the 1-thread wall time over the T-thread one; 2.0 is perfect scaling
 //! on two cores), and the CPU time per operation (`cpu/op Tt`: the process CPU clock,
 //! `CLOCK_PROCESS_CPUTIME_ID`, over the same window, so that work a collector does on a thread of
-//! its own is charged too; equal to `ns/op` at one thread when nothing else runs). The row's time
-//! is the sum of its wall times over the thread counts. No peak memory: the heaps of several
-//! thread counts are in one window.
+//! its own is charged too; equal to `ns/op` at one thread when nothing else runs), and the cores
+//! the run kept busy (`cores Tt`: CPU time over wall time). On a shared machine the last says
+//! whether the threads had the cores at all: a `Tt/1t` below T with `cores Tt` near 1 is the
+//! machine's doing, not the implementation's. The row's time is the sum of its wall times over the
+//! thread counts. No peak memory: the heaps of several thread counts are in one window.
 //!
 //! Checksum: the sum, over thread counts and streams, of the `cycle-churn` checksum of each stream
 //! (the touched node's edge count after every link, unlink and retarget, plus the renewals).
@@ -215,6 +217,13 @@ pub(super) fn scaling_sample(
             format!("cpu/op {}t", run.threads),
             per_operation(run.cpu),
             Unit::Nanos,
+        ));
+    }
+    for run in runs.iter().filter(|run| run.threads > 1) {
+        sample = sample.with(Metric::new(
+            format!("cores {}t", run.threads),
+            run.cpu.as_secs_f64() / run.wall.as_secs_f64(),
+            Unit::Ratio,
         ));
     }
     noted(sample, expect, Some(reclaimed), "nodes")
@@ -542,7 +551,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_reports_time_per_operation_scaling_and_cpu_per_operation() {
+    fn the_sample_reports_time_per_operation_scaling_cpu_per_operation_and_cores() {
         let runs = [
             ThreadRun {
                 threads: 1,
@@ -576,6 +585,7 @@ mod tests {
         assert_eq!(metric("ns/op 2t"), 2_500.0);
         assert_eq!(metric("2t/1t"), 1.6);
         assert_eq!(metric("cpu/op 2t"), 5_000.0);
+        assert_eq!(metric("cores 2t"), 2.0);
         assert_eq!(sample.note, None);
     }
 }

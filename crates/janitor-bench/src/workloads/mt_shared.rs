@@ -11,9 +11,9 @@
 //! Edges a thread removes are dropped after it let go of the locks. After the threads are joined the
 //! main thread drops the slots and collects once (part of the time).
 //!
-//! Rows and measures are those of `mt-churn` (`ns/op Tt`, `Tt/1t`, `cpu/op Tt`): `janitor-mutex`,
-//! `janitor-cell`, `arc` (leaks cycles; its note counts the nodes never dropped) and
-//! `dumpster-sync`.
+//! Rows and measures are those of `mt-churn` (`ns/op Tt`, `Tt/1t`, `cpu/op Tt`, `cores Tt`):
+//! `janitor-mutex`, `janitor-cell`, `arc` (leaks cycles; its note counts the nodes never dropped)
+//! and `dumpster-sync`.
 //!
 //! Checksum: the order in which threads reach the slots decides the edge counts an operation sees,
 //! so they cannot be compared across runs. The checksum is the sum over the replayed operations of
