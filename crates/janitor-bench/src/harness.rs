@@ -18,7 +18,7 @@ use crate::memory::{self, Peak};
 pub enum Scale {
     /// Tiny sizes, one round: checks that every case runs and agrees (CI).
     Smoke,
-    /// Reduced sizes, a few rounds: under a minute on a 2-core machine.
+    /// Reduced sizes, a few rounds: one to one and a half minutes on a 2-core machine.
     Quick,
     /// The published sizes.
     Full,

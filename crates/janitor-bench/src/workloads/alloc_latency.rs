@@ -170,7 +170,7 @@ fn run<S: Subject>(heap: &S::Heap, allocations: usize, mode: Mode) -> Sample {
             "{} of {allocations} allocations left out: a collection ran",
             mutated.left_out
         )),
-        (_, Some(collections)) => Some(format!("{collections} collections during the loop")),
+        (_, Some(collections)) => Some(format!("collections during the loop: {collections}")),
         (_, None) => None,
     };
     let sample = Sample::measured(mutated.elapsed, S::live(heap) + mutated.ids)
@@ -488,7 +488,7 @@ mod tests {
         let heap = <janitor_heap::Untracked as Subject>::build(100);
         let sample = run::<janitor_heap::Untracked>(&heap, 1, Mode::Collecting);
         let note = sample.note.unwrap();
-        assert!(!note.starts_with("0 collections"), "{note}");
-        assert!(note.ends_with("collections during the loop"), "{note}");
+        assert!(note.starts_with("collections during the loop: "), "{note}");
+        assert!(!note.ends_with(": 0"), "{note}");
     }
 }
