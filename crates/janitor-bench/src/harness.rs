@@ -113,6 +113,12 @@ impl Sample {
 }
 
 /// What a [`Metric`]'s number is, which decides how the report prints it.
+///
+/// ```
+/// use janitor_bench::harness::{Metric, Unit};
+/// let share = Metric::new("gc pauses", 0.2, Unit::Share);
+/// assert_eq!(share.unit, Unit::Share);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
     /// A duration in nanoseconds (printed with a unit that keeps it readable).
@@ -125,6 +131,12 @@ pub enum Unit {
 
 /// A measure of a run beside its elapsed time: its key names it in the tables' header and in the
 /// JSON, and is the same in every round and every row that has it.
+///
+/// ```
+/// use janitor_bench::harness::{Metric, Sample, Unit};
+/// let sample = Sample::timing(|| 1).with(Metric::new("p99.9", 480.0, Unit::Nanos));
+/// assert_eq!(sample.metrics, [Metric::new("p99.9", 480.0, Unit::Nanos)]);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
     /// The column header and JSON key (`ns/op 2t`, `p99.9`, ...).
