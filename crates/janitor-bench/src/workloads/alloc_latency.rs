@@ -17,19 +17,21 @@
 //! * kinds: `tracked` (a node with a `GcCell` edge: the collector examines it, and janitor links
 //!   it into its generation lists) and `untracked` (a `Gc<u64>`: no collection ever examines it);
 //!   `dumpster-sync` makes one kind (its node has a `Mutex` edge).
-//! * modes: `collecting`, another thread runs full collections back to back
-//!   (`janitor::gc::collect`, `dumpster::sync::collect`) from before the first allocation to after
-//!   the last; `alone`, no other thread, automatic collections included; `quiet` (janitor,
-//!   tracked), no other thread and only the allocations during which no collection ran (a
-//!   collection counted by `collection_count(0)` before and after the allocation) are kept: the
-//!   same loop with no collection running. The note says how many collections ran during the
-//!   loop (janitor counts them; `dumpster` does not, except on the collecting thread), and for
-//!   `quiet` how many allocations were left out. Untracked allocations never start a collection,
-//!   so their `quiet` row would repeat `alone`.
+//! * modes (janitor has all three, `dumpster-sync` the first and the last):
+//!   - `collecting`: another thread runs full collections back to back (`janitor::gc::collect`,
+//!     `dumpster::sync::collect`) from before the first allocation to after the last;
+//!   - `busy`: the same loop with no collecting thread and no collection running: another thread
+//!     spins without touching the heap (so the mutator shares the machine as in `collecting`), and
+//!     the allocations during which an automatic collection ran (counted by `collection_count(0)`
+//!     before and after the allocation) are left out;
+//!   - `alone`: no other thread at all, every allocation, automatic collections included.
+//!
+//!   The note says how many collections ran during the loop (janitor counts them; `dumpster` does
+//!   not, except on the collecting thread), and for `busy` how many allocations were left out.
 //!
 //! What it measures: the latency distribution of an allocation (the `p50`, `p99`, `p99.9` and
 //! `max` columns, nearest-rank percentiles). The row's time is the mutator's loop, all of it;
-//! ratios are to `janitor-tracked-quiet`. No peak memory: the live heap is set-up.
+//! ratios are to `janitor-tracked-busy`. No peak memory: the live heap is set-up.
 //!
 //! Checksum: the live heap's size (read through its chains' heads) plus the sum of the ids the
 //! mutator read back through the pointers it allocated.
@@ -62,10 +64,11 @@ const THINK: Duration = Duration::from_micros(2);
 enum Mode {
     /// Another thread runs full collections back to back.
     Collecting,
+    /// Another thread spins without touching the heap; only the samples during which no
+    /// collection ran.
+    Busy,
     /// No other thread; every sample.
     Alone,
-    /// No other thread; only the samples during which no collection ran.
-    Quiet,
 }
 
 /// One implementation's heap and allocations.
@@ -105,7 +108,7 @@ fn mutate<S: Subject>(allocations: usize, mode: Mode) -> Mutated {
         let young = S::allocate(id);
         let end = Instant::now();
         let latency = end - start;
-        if mode == Mode::Quiet && S::collections() != collections_before {
+        if mode == Mode::Busy && S::collections() != collections_before {
             left_out += 1;
         } else {
             latencies.push(latency.as_nanos() as u64);
@@ -132,23 +135,28 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[rank - 1]
 }
 
-/// One run of a row: the collecting thread if the mode has one, the mutator, the distribution.
+/// One run of a row: the other thread if the mode has one (under way before the first
+/// allocation), the mutator, the distribution.
 fn run<S: Subject>(heap: &S::Heap, allocations: usize, mode: Mode) -> Sample {
     let stop = AtomicBool::new(false);
     let started = AtomicBool::new(false);
     let (mutated, collections) = std::thread::scope(|scope| {
-        let collector = (mode == Mode::Collecting).then(|| {
+        let other = (mode != Mode::Alone).then(|| {
             scope.spawn(|| {
                 let mut collections = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     started.store(true, Ordering::Release);
-                    S::collect();
-                    collections += 1;
+                    if mode == Mode::Collecting {
+                        S::collect();
+                        collections += 1;
+                    } else {
+                        std::hint::spin_loop();
+                    }
                 }
-                collections
+                (mode == Mode::Collecting).then_some(collections)
             })
         });
-        if collector.is_some() {
+        if other.is_some() {
             while !started.load(Ordering::Acquire) {
                 std::hint::spin_loop();
             }
@@ -157,16 +165,16 @@ fn run<S: Subject>(heap: &S::Heap, allocations: usize, mode: Mode) -> Sample {
         let mutated = mutate::<S>(allocations, mode);
         let after = S::collections();
         stop.store(true, Ordering::Relaxed);
-        let collected = match collector {
-            Some(collector) => Some(collector.join().expect("a collection never panics")),
-            None => after.zip(before).map(|(after, before)| after - before),
-        };
+        let on_the_other_thread =
+            other.and_then(|other| other.join().expect("a collection never panics"));
+        let collected =
+            on_the_other_thread.or_else(|| after.zip(before).map(|(after, before)| after - before));
         (mutated, collected)
     });
     let mut sorted = mutated.latencies;
     sorted.sort_unstable();
     let note = match (mode, collections) {
-        (Mode::Quiet, _) => Some(format!(
+        (Mode::Busy, _) => Some(format!(
             "{} of {allocations} allocations left out: a collection ran",
             mutated.left_out
         )),
@@ -241,11 +249,11 @@ pub fn workload(scale: Scale) -> Workload {
     };
     let janitor_heap = Rc::default();
     let dumpster_heap = Rc::default();
-    use Mode::{Alone, Collecting, Quiet};
+    use Mode::{Alone, Busy, Collecting};
     use janitor_heap::{Tracked, Untracked};
     Workload {
         name: "alloc-latency",
-        baseline: "janitor-tracked-quiet",
+        baseline: "janitor-tracked-busy",
         cases: vec![
             case::<Tracked>(
                 "janitor-tracked-collecting",
@@ -253,7 +261,7 @@ pub fn workload(scale: Scale) -> Workload {
                 sizes,
                 Collecting,
             ),
-            case::<Tracked>("janitor-tracked-quiet", &janitor_heap, sizes, Quiet),
+            case::<Tracked>("janitor-tracked-busy", &janitor_heap, sizes, Busy),
             case::<Tracked>("janitor-tracked-alone", &janitor_heap, sizes, Alone),
             case::<Untracked>(
                 "janitor-untracked-collecting",
@@ -261,6 +269,7 @@ pub fn workload(scale: Scale) -> Workload {
                 sizes,
                 Collecting,
             ),
+            case::<Untracked>("janitor-untracked-busy", &janitor_heap, sizes, Busy),
             case::<Untracked>("janitor-untracked-alone", &janitor_heap, sizes, Alone),
             case::<dumpster_heap::Subject>(
                 "dumpster-sync-collecting",
@@ -463,7 +472,7 @@ mod tests {
     #[test]
     fn every_mode_makes_every_allocation_and_reads_every_id_back() {
         let expected = 100 + (0..300u64).sum::<u64>();
-        for mode in [Mode::Collecting, Mode::Alone, Mode::Quiet] {
+        for mode in [Mode::Collecting, Mode::Busy, Mode::Alone] {
             let heap = <janitor_heap::Tracked as Subject>::build(100);
             assert_eq!(
                 run::<janitor_heap::Tracked>(&heap, 300, mode).checksum,
