@@ -1,7 +1,7 @@
 //! `closures`: what an interpreter for a garbage-collected language does to a heap: environments
 //! holding closures that point back to them, and objects whose methods are bound to themselves.
 //!
-//! Shape: the values of a small dynamic language (nil, integers, closures, instances, bound
+//! Shape: the values of a small dynamic language (integers, closures, instances, bound
 //! methods); an environment is a map from names (interned: `u32` symbols) to values behind its
 //! crate's cell, with a pointer to its parent environment; a closure holds its parameter's name, its
 //! body (here a number that selects what it computes) and its defining environment; an instance is
