@@ -18,13 +18,14 @@
 //! What it measures, per thread count: the wall time per operation (`ns/op Tt`, from the spawn of
 //! the threads to the end of the final collection, over `4 x OPERATIONS`), the throughput at T
 //! threads over one (`Tt/1t`: the 1-thread wall time over the T-thread one; 2.0 is perfect scaling
-//! on two cores), and the CPU time per operation (`cpu/op Tt`: the process CPU clock,
+//! on two cores), the CPU time per operation (`cpu/op Tt`: the process CPU clock,
 //! `CLOCK_PROCESS_CPUTIME_ID`, over the same window, so that work a collector does on a thread of
 //! its own is charged too; equal to `ns/op` at one thread when nothing else runs), and the cores
 //! the run kept busy (`cores Tt`: CPU time over wall time). On a shared machine the last says
-//! whether the threads had the cores at all: a `Tt/1t` below T with `cores Tt` near 1 is the
-//! machine's doing, not the implementation's. The row's time is the sum of its wall times over the
-//! thread counts. No peak memory: the heaps of several thread counts are in one window.
+//! whether the threads had the cores at all: when `cores Tt` is well below T, other processes had
+//! them, and `Tt/1t` says little about the implementation while `cpu/op Tt` still counts its work.
+//! The row's time is the sum of its wall times over the thread counts. No peak memory: the heaps
+//! of several thread counts are in one window.
 //!
 //! Checksum: the sum, over thread counts and streams, of the `cycle-churn` checksum of each stream
 //! (the touched node's edge count after every link, unlink and retarget, plus the renewals).
