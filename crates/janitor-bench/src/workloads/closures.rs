@@ -27,7 +27,9 @@
 //!
 //! What it measures: the time and the peak memory of the program; for janitor also the share of
 //! the run spent in collection pauses (`gc pauses`: the growth of `janitor::gc::stats().total_pause`
-//! over the run's time; the note gives the collections and the pause time).
+//! over the run's time; the note gives the collections and the pause time). janitor counts a pause
+//! from a collection's start (waiting for the heap lock included) to its decision (the survivors
+//! promoted, the garbage handed on); dropping the garbage comes after and is not in it.
 //!
 //! Checksum: the sum of every call's result, plus the number of environments created.
 
