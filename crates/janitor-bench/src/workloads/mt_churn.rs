@@ -537,11 +537,12 @@ mod tests {
     }
 
     #[test]
-    fn the_collectors_reclaim_every_node_and_arc_leaks_cycles() {
+    fn janitor_reclaims_every_node_and_arc_leaks_cycles() {
+        // `dumpster-sync` is left out: its `collect` may miss garbage other threads made (its
+        // documentation says so, and full-scale runs show it), which the row's note reports.
         let _turn = tally_turn();
         assert_eq!(run::<janitor_mutex::Heap>(2).1.never_dropped, 0);
         assert_eq!(run::<janitor_cell::Heap>(2).1.never_dropped, 0);
-        assert_eq!(run::<dumpster_sync::Heap>(2).1.never_dropped, 0);
         assert!(run::<arc::Heap>(2).1.never_dropped > 0);
     }
 

@@ -180,7 +180,9 @@ mod tests {
     }
 
     #[test]
-    fn the_collectors_reclaim_the_shared_graph() {
+    fn janitor_reclaims_the_shared_graph() {
+        // `dumpster-sync` is left out, as in `mt-churn`'s test: its `collect` may miss garbage
+        // other threads made.
         let _turn = mt_churn::tally_turn();
         janitor_mutex::Heap::tally().reset();
         shared_run::<janitor_mutex::Heap>(2, TINY);
@@ -188,8 +190,5 @@ mod tests {
         janitor_cell::Heap::tally().reset();
         shared_run::<janitor_cell::Heap>(2, TINY);
         assert_eq!(janitor_cell::Heap::tally().count().never_dropped, 0);
-        dumpster_sync::Heap::tally().reset();
-        shared_run::<dumpster_sync::Heap>(2, TINY);
-        assert_eq!(dumpster_sync::Heap::tally().count().never_dropped, 0);
     }
 }
