@@ -7,7 +7,9 @@
 //!
 //! `#[trace(finalize)]` on the type adds the finalizer hook (`FINALIZER`, which only compiles if
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
-//! requires): registration cannot be forgotten in either direction.
+//! requires): registration cannot be forgotten in either direction. `#[trace(unsync_finalize)]`
+//! does the same for the thread-local heap (`UNSYNC_FINALIZER`, `unsync::Finalize`,
+//! `unsync::FinalizerRegistered`).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -21,7 +23,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 }
 
 fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
-    let finalize = has_finalize_attribute(&input.attrs)?;
+    let (finalize, unsync_finalize) = finalize_attributes(&input.attrs)?;
     let mut traced_types = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
@@ -69,6 +71,21 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
     } else {
         (quote! {}, quote! {})
     };
+    let (unsync_hook, unsync_registered) = if unsync_finalize {
+        (
+            quote! {
+                const UNSYNC_FINALIZER: ::core::option::Option<::janitor::gc::unsync::Finalizer<Self>> =
+                    ::core::option::Option::Some(::janitor::gc::unsync::Finalizer::of());
+            },
+            quote! {
+                // SAFETY: generated together with the `UNSYNC_FINALIZER` hook above.
+                #[automatically_derived]
+                unsafe impl #impl_generics ::janitor::gc::unsync::FinalizerRegistered for #name #type_generics #where_clause {}
+            },
+        )
+    } else {
+        (quote! {}, quote! {})
+    };
     Ok(quote! {
         // SAFETY: generated: every field not marked `#[trace(skip)]` is traced once, and the
         // value owns its fields.
@@ -77,6 +94,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
             const HOLDS_GC: bool = false #(|| <#traced_types as ::janitor::gc::Trace>::HOLDS_GC)*;
             const MUTABLE_EDGES: bool = false #(|| <#traced_types as ::janitor::gc::Trace>::MUTABLE_EDGES)*;
             #hook
+            #unsync_hook
             #[inline]
             #[allow(unused_variables)]
             fn trace(&self, tracer: &mut ::janitor::gc::Tracer<'_>) {
@@ -84,12 +102,14 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
             }
         }
         #registered
+        #unsync_registered
     })
 }
 
-/// Whether the type carries `#[trace(finalize)]`.
-fn has_finalize_attribute(attributes: &[syn::Attribute]) -> syn::Result<bool> {
+/// Whether the type carries `#[trace(finalize)]`, and whether `#[trace(unsync_finalize)]`.
+fn finalize_attributes(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool)> {
     let mut finalize = false;
+    let mut unsync_finalize = false;
     for attribute in attributes
         .iter()
         .filter(|attribute| attribute.path().is_ident("trace"))
@@ -98,13 +118,17 @@ fn has_finalize_attribute(attributes: &[syn::Attribute]) -> syn::Result<bool> {
             if meta.path.is_ident("finalize") {
                 finalize = true;
                 Ok(())
+            } else if meta.path.is_ident("unsync_finalize") {
+                unsync_finalize = true;
+                Ok(())
             } else {
-                Err(meta
-                    .error("unknown trace option on a type: the only one is `#[trace(finalize)]`"))
+                Err(meta.error(
+                    "unknown trace option on a type: the options are `#[trace(finalize)]` and `#[trace(unsync_finalize)]`",
+                ))
             }
         })?;
     }
-    Ok(finalize)
+    Ok((finalize, unsync_finalize))
 }
 
 /// A pattern binding the traced fields, and the calls that trace them.

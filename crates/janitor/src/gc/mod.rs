@@ -60,6 +60,7 @@ mod retire;
 mod stats;
 mod trace;
 mod trial;
+pub mod unsync;
 mod weak;
 
 pub use api::{
@@ -86,5 +87,5 @@ pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;
 pub use stats::{GcStats, stats};
-pub use trace::{Trace, Tracer};
+pub use trace::{Trace, Tracer, UnsyncFinalizer};
 pub use weak::WeakGc;
