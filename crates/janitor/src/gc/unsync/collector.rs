@@ -82,6 +82,27 @@ pub(super) fn collect(heap: &Heap, generation: u8) {
     // Untracked objects examined by a full collection with tables, by header.
     let mut extra: HashMap<NonNull<Header>, u32> = HashMap::new();
     let reach_untracked = generation == 2 && !tables.is_empty();
+    if reach_untracked {
+        // An untracked key is where a cycle through its own value starts: no tracked object
+        // needs to lead to it.
+        for table in &tables {
+            for key in table.keys() {
+                // SAFETY: a live key is a live object.
+                let key_ref = unsafe { key.as_ref() };
+                if !key_ref.has(TRACKED) {
+                    extra.entry(key).or_insert_with(|| {
+                        examined.push(Examined {
+                            header: key,
+                            count: key_ref.strong.get(),
+                            opaque: false,
+                            edges: 0..0,
+                        });
+                        (examined.len() - 1) as u32
+                    });
+                }
+            }
+        }
+    }
     let mut edges: Vec<u32> = Vec::new();
     let mut sink = LocalSink::default();
     let mut index = 0;

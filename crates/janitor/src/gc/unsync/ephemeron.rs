@@ -78,17 +78,26 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> Ephemerons for Entries<K, V> {
         }
     }
 
+    fn keys(&self) -> Vec<NonNull<Header>> {
+        self.map
+            .borrow()
+            .keys()
+            .copied()
+            .filter(|&key| key_is_live(key))
+            .collect()
+    }
+
     fn remove_dead(&self) -> Vec<Box<dyn Any>> {
-        let mut removed: Vec<Box<dyn Any>> = Vec::new();
-        self.map.borrow_mut().retain(|&key, entry| {
-            let live = key_is_live(key);
-            if !live {
-                let (weak, value) = (entry.0.clone(), entry.1.clone());
-                removed.push(Box::new((weak, value)));
-            }
-            live
-        });
-        removed
+        let mut map = self.map.borrow_mut();
+        let dead: Vec<NonNull<Header>> = map
+            .keys()
+            .copied()
+            .filter(|&key| !key_is_live(key))
+            .collect();
+        dead.into_iter()
+            .filter_map(|key| map.remove(&key))
+            .map(|entry| Box::new(entry) as Box<dyn Any>)
+            .collect()
     }
 
     fn remove_all(&self) -> Vec<Box<dyn Any>> {
@@ -270,24 +279,67 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> ConditionalWeakTable<K, V> {
         self.len() == 0
     }
 
-    /// The live entries now, as strong pairs: entries added later are not in it, and entries
-    /// whose key dies meanwhile are kept alive by it only while it is held.
+    /// The entries whose key is alive, in no particular order. The iterator keeps nothing alive:
+    /// it never yields an entry whose key died or that was removed after it began, nor one added
+    /// after it began (.NET's enumeration rules).
     ///
     /// ```
     /// use janitor::gc::unsync::{ConditionalWeakTable, Gc};
     /// let table = ConditionalWeakTable::new();
     /// let key = Gc::new(1);
     /// table.add(&key, Gc::new(2)).unwrap();
-    /// let entries = table.entries();
-    /// assert_eq!((*entries[0].0, *entries[0].1), (1, 2));
+    /// let entries: Vec<_> = table.iter().map(|(key, value)| (*key, *value)).collect();
+    /// assert_eq!(entries, [(1, 2)]);
     /// ```
-    pub fn entries(&self) -> Vec<(Gc<K>, Gc<V>)> {
-        self.inner
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        let keys: Vec<WeakGc<K>> = self
+            .inner
             .map
             .borrow()
             .values()
-            .filter_map(|(key, value)| Some((key.upgrade()?, value.clone())))
-            .collect()
+            .map(|(key, _)| key.clone())
+            .collect();
+        Iter {
+            table: self,
+            keys: keys.into_iter(),
+        }
+    }
+}
+
+/// The iterator of [`ConditionalWeakTable::iter`]: `(key, value)` pairs.
+///
+/// ```
+/// use janitor::gc::unsync::{ConditionalWeakTable, ConditionalWeakTableIter, Gc};
+/// let table = ConditionalWeakTable::<u8, u8>::new();
+/// let mut entries: ConditionalWeakTableIter<'_, u8, u8> = table.iter();
+/// assert!(entries.next().is_none());
+/// ```
+pub struct Iter<'table, K: ?Sized + 'static, V: ?Sized + 'static> {
+    table: &'table ConditionalWeakTable<K, V>,
+    keys: std::vec::IntoIter<WeakGc<K>>,
+}
+
+impl<K: ?Sized + 'static, V: ?Sized + 'static> Iterator for Iter<'_, K, V> {
+    type Item = (Gc<K>, Gc<V>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for key in self.keys.by_ref() {
+            if let Some(key) = key.upgrade()
+                && let Some(value) = self.table.get(&key)
+            {
+                return Some((key, value));
+            }
+        }
+        None
+    }
+}
+
+impl<K: ?Sized + 'static, V: ?Sized + 'static> std::fmt::Debug for Iter<'_, K, V> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Iter")
+            .field("remaining", &self.keys.len())
+            .finish()
     }
 }
 

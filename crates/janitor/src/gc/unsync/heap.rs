@@ -47,6 +47,8 @@ impl List {
 pub(super) trait Ephemerons {
     /// Reports the edges of the values whose key has this header.
     fn trace_values_of(&self, key: NonNull<Header>, sink: &mut super::super::trace::Tracer<'_>);
+    /// The headers of the live keys.
+    fn keys(&self) -> Vec<NonNull<Header>>;
     /// Takes out the entries whose key is condemned or dead; the caller drops them.
     fn remove_dead(&self) -> Vec<Box<dyn std::any::Any>>;
     /// Takes out every entry (thread exit).

@@ -91,7 +91,7 @@ pub use api::{
     wait_for_pending_finalizers,
 };
 pub use cell::GcCell;
-pub use ephemeron::ConditionalWeakTable;
+pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter};
 pub use finalize::{
     Finalize, FinalizerRegistered, is_registered_for_finalize, reregister_for_finalize,
     suppress_finalize,
