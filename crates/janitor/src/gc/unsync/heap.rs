@@ -19,6 +19,7 @@ use super::object::{
     node_of,
 };
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -88,8 +89,8 @@ pub(super) struct Heap {
     armed: Cell<bool>,
     releasing: Cell<bool>,
     deferred: RefCell<ManuallyDrop<Vec<NonNull<Header>>>>,
-    normal: RefCell<ManuallyDrop<Vec<NonNull<Header>>>>,
-    critical: RefCell<ManuallyDrop<Vec<NonNull<Header>>>>,
+    normal: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
+    critical: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
     pub(super) tables: RefCell<ManuallyDrop<Vec<std::rc::Weak<dyn Ephemerons>>>>,
     scratch: Cell<ManuallyDrop<Vec<NonNull<u8>>>>,
     pub(super) counters: Cell<Counters>,
@@ -110,8 +111,8 @@ thread_local! {
             armed: Cell::new(false),
             releasing: Cell::new(false),
             deferred: RefCell::new(ManuallyDrop::new(Vec::new())),
-            normal: RefCell::new(ManuallyDrop::new(Vec::new())),
-            critical: RefCell::new(ManuallyDrop::new(Vec::new())),
+            normal: RefCell::new(ManuallyDrop::new(VecDeque::new())),
+            critical: RefCell::new(ManuallyDrop::new(VecDeque::new())),
             tables: RefCell::new(ManuallyDrop::new(Vec::new())),
             scratch: Cell::new(ManuallyDrop::new(Vec::new())),
             counters: Cell::new(Counters {
@@ -163,7 +164,7 @@ impl Drop for Busy<'_> {
 }
 
 impl Heap {
-    /// Arms the teardown at the first object that needs it.
+    /// Arms the teardown at the first object (or scratch memory) that needs it.
     #[inline]
     pub(super) fn arm(&self) {
         if !self.armed.get() {
@@ -179,6 +180,10 @@ impl Heap {
 
     pub(super) fn give_back_scratch(&self, mut scratch: Vec<NonNull<u8>>) {
         scratch.clear();
+        if scratch.capacity() > 0 {
+            // The end frees it.
+            self.arm();
+        }
         self.scratch.set(ManuallyDrop::new(scratch));
     }
 
@@ -289,6 +294,7 @@ impl Heap {
         if self.closed.get() {
             return;
         }
+        self.release_deferred();
         collector::collect(self, generation);
         self.allocated.set(0);
         let tracked: usize = self.generations.iter().map(|list| list.len.get()).sum();
@@ -316,7 +322,7 @@ impl Heap {
         } else {
             &self.normal
         };
-        queue.borrow_mut().push(header);
+        queue.borrow_mut().push_back(header);
     }
 
     pub(super) fn pending_finalizers(&self) -> usize {
@@ -332,35 +338,23 @@ impl Heap {
             return;
         }
         self.finalizing.set(true);
-        let mut pass: Vec<NonNull<Header>> = std::mem::take(&mut **self.normal.borrow_mut());
-        pass.append(&mut self.critical.borrow_mut());
-        /// On a panic, gives the rest of the pass back to the queues.
-        struct Pass<'a> {
-            heap: &'a Heap,
-            rest: std::vec::IntoIter<NonNull<Header>>,
-        }
-        impl Drop for Pass<'_> {
+        struct Finalizing<'a>(&'a Heap);
+        impl Drop for Finalizing<'_> {
             fn drop(&mut self) {
-                self.heap.finalizing.set(false);
-                for header in self.rest.by_ref() {
-                    // SAFETY: queued objects are live (the queue's count).
-                    let queue = if unsafe { header.as_ref() }.vtable.critical {
-                        &self.heap.critical
-                    } else {
-                        &self.heap.normal
-                    };
-                    queue.borrow_mut().push(header);
-                }
+                self.0.finalizing.set(false);
             }
         }
-        let mut pass = Pass {
-            heap: self,
-            rest: pass.into_iter(),
-        };
-        // On a panic, what the pass has not taken yet goes back to the queues (`Pass::drop`).
-        for header in pass.rest.by_ref() {
-            // SAFETY: the queue's count keeps the object live; that count is given back there.
-            unsafe { self.finalize_one(header) };
+        let _finalizing = Finalizing(self);
+        // Taken one at a time from the front: on a panic, the rest of the pass is still queued.
+        for queue in [&self.normal, &self.critical] {
+            let pass = queue.borrow().len();
+            for _ in 0..pass {
+                let next = queue.borrow_mut().pop_front();
+                let Some(header) = next else { break };
+                // SAFETY: the queue's count keeps the object live; that count is given back
+                // there.
+                unsafe { self.finalize_one(header) };
+            }
         }
     }
 
@@ -397,28 +391,45 @@ impl Heap {
     /// survives (objects still held by thread-locals not yet destroyed, or leaked): their values
     /// are dropped as a garbage cycle's are (condemned first, so a `Drop` that reaches another
     /// sees a panic, never freed memory), and the memory of each goes when its last `Gc` does.
+    /// Those drops may make new objects: the end goes round again, a bounded number of times,
+    /// before it closes the heap.
     fn end(&self) {
-        // Bounded: a finalizer that resurrects its object on every run would loop forever.
         for _ in 0..4 {
-            self.collect(2);
-            self.run_finalizers();
-            if self.pending_finalizers() == 0 {
+            self.release_deferred();
+            // A panic cannot leave a thread-local destructor (the process would abort): a `Drop`
+            // or a finalizer that panics here is reported by the panic hook, and the end goes on.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.collect(2);
+                self.run_finalizers();
+            }));
+            let survivors = self.unlink_all();
+            if survivors.is_empty() && self.pending_finalizers() == 0 {
                 break;
             }
+            self.drop_survivors(&survivors);
         }
         self.closed.set(true);
-        let mut entries = Vec::new();
-        for table in self.tables.borrow().iter() {
-            if let Some(table) = table.upgrade() {
-                entries.extend(table.remove_all());
-            }
-        }
-        // SAFETY: the queues hold counts; each is given back once.
-        let queued: Vec<_> = {
+        let queued: VecDeque<_> = {
             let mut queued = std::mem::take(&mut **self.normal.borrow_mut());
             queued.append(&mut self.critical.borrow_mut());
             queued
         };
+        for header in queued {
+            // SAFETY: the queue's count, given back once; the heap is closed, so the object is
+            // not queued again.
+            unsafe { decrement(header) };
+        }
+        let survivors = self.unlink_all();
+        self.drop_survivors(&survivors);
+        // Their memory goes now; empty vectors stay, which later thread-local destructors may
+        // still read (a table dropped after this finds itself unregistered already).
+        drop(std::mem::take(&mut **self.tables.borrow_mut()));
+        drop(std::mem::take(&mut **self.deferred.borrow_mut()));
+        drop(ManuallyDrop::into_inner(self.scratch.take()));
+    }
+
+    /// Takes every tracked object out of the generation lists.
+    fn unlink_all(&self) -> Vec<NonNull<Header>> {
         let mut survivors = Vec::new();
         for generation in 0..3 {
             for header in self.objects_of(generation) {
@@ -427,21 +438,29 @@ impl Heap {
                 survivors.push(header);
             }
         }
-        let _busy = Busy::new(self);
-        // SAFETY: the survivors are live (listed until now); they are condemned and pinned before
-        // any value drops.
-        let _ = unsafe { condemn_and_drop(self, &survivors, entries) };
-        for header in queued {
-            // SAFETY: the queue's count, given back once.
-            unsafe { decrement(header) };
+        survivors
+    }
+
+    /// Drops the values of objects the end found still tracked, with the table entries.
+    fn drop_survivors(&self, survivors: &[NonNull<Header>]) {
+        let mut entries = Vec::new();
+        for table in self.tables.borrow().iter() {
+            if let Some(table) = table.upgrade() {
+                entries.extend(table.remove_all());
+            }
         }
-        // Their memory goes now; empty vectors stay, which later thread-local destructors may
-        // still read (a table dropped after this finds itself unregistered already).
-        drop(std::mem::take(&mut **self.normal.borrow_mut()));
-        drop(std::mem::take(&mut **self.critical.borrow_mut()));
-        drop(std::mem::take(&mut **self.tables.borrow_mut()));
-        drop(std::mem::take(&mut **self.deferred.borrow_mut()));
-        drop(ManuallyDrop::into_inner(self.scratch.take()));
+        // An object whose count reached zero waits in `deferred` (a panic left it there) and is
+        // destroyed there, not here.
+        let survivors: Vec<_> = survivors
+            .iter()
+            .copied()
+            // SAFETY: the survivors were listed: live.
+            .filter(|header| unsafe { header.as_ref() }.strong.get() > 0)
+            .collect();
+        let _busy = Busy::new(self);
+        // SAFETY: the survivors are live and were unlinked; they are condemned and pinned before
+        // any value drops. A panic was reported by the hook; nothing can receive it here.
+        let _ = unsafe { condemn_and_drop(self, &survivors, entries) };
     }
 }
 
@@ -488,6 +507,21 @@ pub(super) unsafe fn condemn_and_drop(
     }
     heap.update_counters(|counters| counters.freed += garbage.len() as u64);
     first_panic
+}
+
+impl Heap {
+    /// Destroys the objects a panicking `Drop` left waiting (the panic unwound out of the loop of
+    /// [`release`] before it reached them).
+    fn release_deferred(&self) {
+        if self.releasing.get() {
+            return;
+        }
+        let next = self.deferred.borrow_mut().pop();
+        if let Some(header) = next {
+            // SAFETY: a deferred object reached zero and waits to be destroyed, once.
+            unsafe { release(header) }
+        }
+    }
 }
 
 /// Gives back one strong count on an object, releasing it if that was the last.

@@ -58,7 +58,8 @@ impl<T: Trace + 'static> Gc<T> {
     /// Where user code runs: when tracked allocations since the last collection exceed the
     /// budget, `new` first collects (dropping the garbage it finds, so other objects' `Drop`s
     /// run inside it) and then runs the pending finalizers. It does neither when called from
-    /// inside a `Drop` or a finalizer the heap is running.
+    /// inside a `Drop` or a finalizer the heap is running. If one of those panics, the panic
+    /// leaves `new` after the object was made, and the new `Gc` drops as it unwinds.
     ///
     /// ```
     /// let answer = janitor::gc::unsync::Gc::new(42_u64);
@@ -77,22 +78,34 @@ impl<T: Trace + 'static> Gc<T> {
             if registered {
                 flags |= REGISTERED;
             }
-            if tracked && heap.collection_due() {
-                heap.collect_automatically();
-            }
+            // A panic of a `Drop` or a finalizer the collection runs leaves `new` only once the
+            // object exists, so that it is finalized like any other.
+            let panic = if tracked && heap.collection_due() {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    heap.collect_automatically()
+                }))
+                .err()
+            } else {
+                None
+            };
             let header = object::allocate(heap, value, flags);
             if tracked {
                 // SAFETY: a new object with a node, in no list.
                 unsafe { heap.link_new(header) };
             }
-            header
+            (header, panic)
         });
-        Self {
+        let (header, panic) = header;
+        let gc = Self {
             // SAFETY: the object was allocated for a `T`.
             value: unsafe { value_of::<T>(header) },
             owns: PhantomData,
             local: PhantomData,
+        };
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
         }
+        gc
     }
 }
 

@@ -190,3 +190,11 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
             .finish_non_exhaustive()
     }
 }
+
+// SAFETY: a weak reference owns no count, so it is not an edge: it reports nothing.
+unsafe impl<T: ?Sized> super::super::trace::Trace for WeakGc<T> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
+    #[inline]
+    fn trace(&self, _: &mut super::super::trace::Tracer<'_>) {}
+}
