@@ -230,6 +230,12 @@ enum Mode<'a> {
     Subgraph(&'a mut ChildSink),
     /// The thread-local heap (`gc::unsync`) records its own edges and ignores the shared heap's.
     Local(&'a mut LocalSink),
+    /// The thread-local heap's `Gc::new` asks whether any child is tracked; `is_tracked` reads
+    /// that heap's flag of a child.
+    LocalConstruction {
+        is_tracked: fn(NonNull<u8>) -> bool,
+        found_tracked: bool,
+    },
 }
 
 /// What a thread-local heap's tracer (`gc::unsync`) writes to. Its objects are named by address:
@@ -345,10 +351,21 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// A thread-local heap's construction tracer: it notes whether a child is tracked.
+    pub(crate) fn local_construction(is_tracked: fn(NonNull<u8>) -> bool) -> Self {
+        Self {
+            mode: Mode::LocalConstruction {
+                is_tracked,
+                found_tracked: false,
+            },
+        }
+    }
+
     /// Whether a construction tracer met a tracked child.
     pub(crate) fn found_tracked(&self) -> bool {
         match self.mode {
-            Mode::Construction { found_tracked } => found_tracked,
+            Mode::Construction { found_tracked }
+            | Mode::LocalConstruction { found_tracked, .. } => found_tracked,
             Mode::Collection(_) | Mode::Subgraph(_) | Mode::Local(_) => false,
         }
     }
@@ -361,8 +378,13 @@ impl<'a> Tracer<'a> {
     /// missed edge only makes its target look held from outside.
     #[inline]
     pub(crate) fn visit_local(&mut self, header: NonNull<u8>) {
-        if let Mode::Local(sink) = &mut self.mode {
-            sink.children.push(header);
+        match &mut self.mode {
+            Mode::Local(sink) => sink.children.push(header),
+            Mode::LocalConstruction {
+                is_tracked,
+                found_tracked,
+            } => *found_tracked = *found_tracked || is_tracked(header),
+            Mode::Construction { .. } | Mode::Collection(_) | Mode::Subgraph(_) => {}
         }
     }
 
@@ -370,7 +392,7 @@ impl<'a> Tracer<'a> {
     /// borrowed mutably): what it holds must count as held from outside.
     pub(crate) fn mark_opaque(&mut self) {
         match &mut self.mode {
-            Mode::Construction { .. } => {}
+            Mode::Construction { .. } | Mode::LocalConstruction { .. } => {}
             Mode::Collection(sink) => sink.holds.opaque = true,
             Mode::Subgraph(sink) => sink.holds.opaque = true,
             Mode::Local(sink) => sink.holds.opaque = true,
@@ -381,7 +403,7 @@ impl<'a> Tracer<'a> {
     pub(crate) fn visit(&mut self, header: NonNull<Header>) {
         // A shared-heap `Gc` inside a thread-local object is an ordinary counted reference into
         // the other heap: the thread-local collector never examines its target.
-        if let Mode::Local(_) = self.mode {
+        if let Mode::Local(_) | Mode::LocalConstruction { .. } = self.mode {
             return;
         }
         if let Mode::Subgraph(sink) = &mut self.mode {
@@ -417,7 +439,7 @@ impl<'a> Tracer<'a> {
                     sink.edges.push(node.index.get());
                 }
             }
-            Mode::Subgraph(_) | Mode::Local(_) => {}
+            Mode::Subgraph(_) | Mode::Local(_) | Mode::LocalConstruction { .. } => {}
         }
     }
 
@@ -425,7 +447,7 @@ impl<'a> Tracer<'a> {
     /// traced. At construction the value is not shared yet, so nothing needs holding.
     pub(crate) fn hold(&mut self, lock: &(dyn Hold + 'static)) -> bool {
         match &mut self.mode {
-            Mode::Construction { .. } => true,
+            Mode::Construction { .. } | Mode::LocalConstruction { .. } => true,
             Mode::Collection(sink) => sink.holds.hold(lock),
             Mode::Subgraph(sink) => sink.holds.hold(lock),
             Mode::Local(sink) => sink.holds.hold(lock),

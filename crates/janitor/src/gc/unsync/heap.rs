@@ -6,8 +6,9 @@
 //! * [`Heap::busy`] is above zero exactly while the heap runs a collection or user code of its
 //!   own (a value's `Drop`, a finalizer): no automatic collection starts and no finalizer runs
 //!   then, so user code never finds itself inside a collection, nor a `Drop` inside a finalizer;
-//! * at most one object is being destroyed by [`release`]'s loop at a time: an object whose count
-//!   reaches zero meanwhile waits in `deferred`, so dropping a deep chain uses constant stack.
+//! * at most [`RELEASE_DEPTH`] objects are being destroyed by nested [`release`]s at a time: an
+//!   object whose count reaches zero deeper than that waits in `deferred` for the outermost one,
+//!   so dropping a deep chain uses bounded stack.
 //!
 //! The heap value has no drop glue (its vectors are `ManuallyDrop`): its thread-local stays
 //! readable while other thread-locals are destroyed. A second thread-local, armed by the first
@@ -24,6 +25,10 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+/// How deep [`release`] recurses (a dropped value dropping the last `Gc` of another) before it
+/// defers: deep enough that trees are freed without the deferred list, shallow enough for any
+/// stack.
+const RELEASE_DEPTH: u32 = 32;
 /// The smallest number of tracked allocations between two young collections.
 const MIN_BUDGET: usize = 8 << 10;
 /// Young collections between two collections of generation 1.
@@ -87,12 +92,12 @@ pub(super) struct Heap {
     /// Set when the thread's heap ended: nothing is tracked or registered any more.
     pub(super) closed: Cell<bool>,
     armed: Cell<bool>,
-    releasing: Cell<bool>,
+    /// How many frames of [`release`] are on the stack.
+    release_depth: Cell<u32>,
     deferred: RefCell<ManuallyDrop<Vec<NonNull<Header>>>>,
     normal: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
     critical: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
     pub(super) tables: RefCell<ManuallyDrop<Vec<std::rc::Weak<dyn Ephemerons>>>>,
-    scratch: Cell<ManuallyDrop<Vec<NonNull<u8>>>>,
     pub(super) counters: Cell<Counters>,
 }
 
@@ -109,12 +114,11 @@ thread_local! {
             finalizing: Cell::new(false),
             closed: Cell::new(false),
             armed: Cell::new(false),
-            releasing: Cell::new(false),
+            release_depth: Cell::new(0),
             deferred: RefCell::new(ManuallyDrop::new(Vec::new())),
             normal: RefCell::new(ManuallyDrop::new(VecDeque::new())),
             critical: RefCell::new(ManuallyDrop::new(VecDeque::new())),
             tables: RefCell::new(ManuallyDrop::new(Vec::new())),
-            scratch: Cell::new(ManuallyDrop::new(Vec::new())),
             counters: Cell::new(Counters {
                 collections: [0; 3],
                 induced: 0,
@@ -164,7 +168,7 @@ impl Drop for Busy<'_> {
 }
 
 impl Heap {
-    /// Arms the teardown at the first object (or scratch memory) that needs it.
+    /// Arms the teardown at the first object that needs it.
     #[inline]
     pub(super) fn arm(&self) {
         if !self.armed.get() {
@@ -172,19 +176,6 @@ impl Heap {
             // Touching the thread-local registers its destructor.
             TEARDOWN.with(|_| {});
         }
-    }
-
-    pub(super) fn take_scratch(&self) -> Vec<NonNull<u8>> {
-        ManuallyDrop::into_inner(self.scratch.take())
-    }
-
-    pub(super) fn give_back_scratch(&self, mut scratch: Vec<NonNull<u8>>) {
-        scratch.clear();
-        if scratch.capacity() > 0 {
-            // The end frees it.
-            self.arm();
-        }
-        self.scratch.set(ManuallyDrop::new(scratch));
     }
 
     pub(super) fn update_counters(&self, change: impl FnOnce(&mut Counters)) {
@@ -425,7 +416,6 @@ impl Heap {
         // still read (a table dropped after this finds itself unregistered already).
         drop(std::mem::take(&mut **self.tables.borrow_mut()));
         drop(std::mem::take(&mut **self.deferred.borrow_mut()));
-        drop(ManuallyDrop::into_inner(self.scratch.take()));
     }
 
     /// Takes every tracked object out of the generation lists.
@@ -513,7 +503,7 @@ impl Heap {
     /// Destroys the objects a panicking `Drop` left waiting (the panic unwound out of the loop of
     /// [`release`] before it reached them).
     fn release_deferred(&self) {
-        if self.releasing.get() {
+        if self.release_depth.get() > 0 {
             return;
         }
         let next = self.deferred.borrow_mut().pop();
@@ -540,7 +530,10 @@ pub(super) unsafe fn decrement(header: NonNull<Header>) {
     }
 }
 
-/// Destroys an object whose strong count reached zero, or queues it for its finalizer.
+/// Destroys an object whose strong count reached zero, or queues it for its finalizer. Nested
+/// releases (the value's drop dropped another last `Gc`) recurse up to [`RELEASE_DEPTH`] frames;
+/// deeper ones wait in `deferred` for the outermost frame, so a chain of any length is dropped
+/// in bounded stack.
 ///
 /// # Safety
 /// The object's strong count just reached zero.
@@ -548,25 +541,30 @@ pub(super) unsafe fn decrement(header: NonNull<Header>) {
 #[inline(never)]
 pub(super) unsafe fn release(header: NonNull<Header>) {
     with(|heap| {
-        if heap.releasing.get() {
+        let depth = heap.release_depth.get();
+        if depth >= RELEASE_DEPTH {
             heap.deferred.borrow_mut().push(header);
             return;
         }
-        heap.releasing.set(true);
-        struct Releasing<'a>(&'a Heap);
-        impl Drop for Releasing<'_> {
+        heap.release_depth.set(depth + 1);
+        struct Depth<'a>(&'a Heap);
+        impl Drop for Depth<'_> {
             fn drop(&mut self) {
-                self.0.releasing.set(false);
+                self.0.release_depth.set(self.0.release_depth.get() - 1);
             }
         }
-        let releasing = Releasing(heap);
-        let mut next = Some(header);
-        while let Some(header) = next {
-            // SAFETY: each object here reached zero and is destroyed once.
-            unsafe { destroy(heap, header) };
-            next = heap.deferred.borrow_mut().pop();
+        let frame = Depth(heap);
+        // SAFETY: the object reached zero and is destroyed once, here.
+        unsafe { destroy(heap, header) };
+        if depth == 0 {
+            loop {
+                let next = heap.deferred.borrow_mut().pop();
+                let Some(next) = next else { break };
+                // SAFETY: each deferred object reached zero and is destroyed once, here.
+                unsafe { destroy(heap, next) };
+            }
         }
-        drop(releasing);
+        drop(frame);
     })
 }
 

@@ -18,7 +18,7 @@
 //! neither `Send` nor `Sync`.
 
 use super::super::alloc;
-use super::super::trace::{LocalSink, Trace, Tracer};
+use super::super::trace::{Trace, Tracer};
 use super::heap::Heap;
 use std::alloc::Layout;
 use std::cell::Cell;
@@ -256,26 +256,23 @@ pub(super) unsafe fn header_of_node(node: NonNull<Node>) -> NonNull<Header> {
 /// Whether `value` points to a tracked object: it holds mutable edges, or one of the objects it
 /// points to is tracked (an object with immutable edges and only untracked children can never
 /// be on a cycle of its own edges).
-pub(super) fn should_track<T: Trace>(heap: &Heap, value: &T) -> bool {
+pub(super) fn should_track<T: Trace>(value: &T) -> bool {
     if !T::HOLDS_GC {
         return false;
     }
     if T::MUTABLE_EDGES {
         return true;
     }
-    let mut sink = LocalSink {
-        children: heap.take_scratch(),
-        holds: Default::default(),
-    };
-    value.trace(&mut Tracer::local(&mut sink));
-    // SAFETY: the value is ours and alive; the cells it held are in it.
-    unsafe { sink.holds.release_all() };
-    let tracked = sink.children.iter().any(|&child| {
-        // SAFETY: an edge is a `Gc` the value owns: its object is live.
-        unsafe { child.cast::<Header>().as_ref() }.has(TRACKED)
-    });
-    heap.give_back_scratch(sink.children);
-    tracked
+    let mut tracer = Tracer::local_construction(is_tracked);
+    value.trace(&mut tracer);
+    tracer.found_tracked()
+}
+
+/// Whether the object with this header is tracked.
+fn is_tracked(header: NonNull<u8>) -> bool {
+    // SAFETY: the construction tracer passes the headers of the objects the value's `Gc`s (each
+    // holding a count) point to: live objects.
+    unsafe { header.cast::<Header>().as_ref() }.has(TRACKED)
 }
 
 /// Allocates an object for `value`, with a node or not; its header's flags are `flags` with one

@@ -68,7 +68,7 @@ impl<T: Trace + 'static> Gc<T> {
     pub fn new(value: T) -> Self {
         let header = heap::with(|heap| {
             let open = !heap.closed.get();
-            let tracked = open && object::should_track(heap, &value);
+            let tracked = open && object::should_track(&value);
             let registered = open && T::UNSYNC_FINALIZER.is_some();
             let mut flags = 0;
             if tracked || registered {
