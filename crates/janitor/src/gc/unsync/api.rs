@@ -4,9 +4,9 @@
 //! dashboards read both heaps alike; the fields the thread-local heap has no use for (memory
 //! pressure) read zero.
 
-use super::heap;
 use super::object::TRACKED;
 use super::ptr::Gc;
+use super::{collector, heap};
 use crate::gc::{GcStats, GenerationInfo, MAX_GENERATION, MemoryInfo};
 
 /// Collects this thread's heap, every generation, then runs the finalizers that queued (see
@@ -46,7 +46,7 @@ pub fn collect() {
 pub fn collect_generation(generation: u8) {
     heap::with(|heap| {
         heap.update_counters(|counters| counters.induced += 1);
-        heap.collect(generation.min(MAX_GENERATION));
+        collector::collect_generation(heap, generation.min(MAX_GENERATION));
         heap.run_finalizers();
     })
 }

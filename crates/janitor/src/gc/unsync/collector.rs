@@ -17,16 +17,27 @@
 //!
 //! Then: the garbage that is registered for finalization, and everything it reaches, survives
 //! (the registered objects go to the finalizer queue); the rest is condemned and dropped;
-//! survivors move one generation up (as in .NET, a full collection moves generation 0 to 1 and 1 to 2).
+//! survivors move one generation up (as in .NET, a full collection moves generation 0 to 1 and
+//! 1 to 2).
+//!
+//! Also here, what decides when to collect: the budget (tracked allocations since the last young
+//! collection, at least [`heap::MIN_BUDGET`] and a quarter of the tracked objects), every eighth
+//! young collection a generation-1 one, and a full one instead when the oldest generation grew by
+//! half since the last; and the heap's end at thread exit, armed by the first object that needs
+//! it ([`arm`], [`end`]).
 
 use super::super::trace::{LocalSink, Tracer};
 use super::super::trial::{Examinee, mark_live, spread_life};
 use super::heap::{self, Heap};
 use super::object::{self, HAS_NODE, Header, KEY, NOT_EXAMINED, REGISTERED, TRACKED, node_of};
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::ptr::NonNull;
 use std::time::Instant;
+
+/// Young collections between two collections of generation 1.
+const YOUNG_PER_MIDDLE: u32 = 8;
 
 struct Examined {
     header: NonNull<Header>,
@@ -48,7 +59,7 @@ impl Examinee for Examined {
 }
 
 /// Collects generations `0..=generation` of `heap`.
-pub(super) fn collect(heap: &Heap, generation: u8) {
+fn collect(heap: &Heap, generation: u8) {
     let started = Instant::now();
     let busy = heap::Busy::new(heap);
     let tables: Vec<_> = heap
@@ -240,4 +251,138 @@ pub(super) fn collect(heap: &Heap, generation: u8) {
     if let Some(payload) = panic {
         std::panic::resume_unwind(payload);
     }
+}
+
+/// Runs the automatic collection the budget asks for, then the finalizers it queued.
+#[cold]
+pub(super) fn collect_automatically(heap: &Heap) {
+    let young = heap.young_since_middle.get() + 1;
+    let generation = if young < YOUNG_PER_MIDDLE {
+        heap.young_since_middle.set(young);
+        0
+    } else {
+        heap.young_since_middle.set(0);
+        let old = heap.generations[2].len.get();
+        if old > heap.old_after_full.get() + heap.old_after_full.get() / 2 + heap::MIN_BUDGET {
+            2
+        } else {
+            1
+        }
+    };
+    heap.update_counters(|counters| counters.automatic += 1);
+    collect_generation(heap, generation);
+    heap.run_finalizers();
+}
+
+/// Collects generations `0..=generation`.
+pub(super) fn collect_generation(heap: &Heap, generation: u8) {
+    if heap.closed.get() {
+        return;
+    }
+    heap.release_deferred();
+    collect(heap, generation);
+    heap.allocated.set(0);
+    let tracked: usize = heap.generations.iter().map(|list| list.len.get()).sum();
+    heap.budget.set(heap::MIN_BUDGET.max(tracked / 4));
+    if generation == 2 {
+        heap.old_after_full.set(heap.generations[2].len.get());
+    }
+}
+
+thread_local! {
+    static TEARDOWN: Teardown = const { Teardown };
+}
+
+/// Ends the thread's heap when the thread exits (see the module's text).
+struct Teardown;
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        heap::with(end);
+    }
+}
+
+/// Arms the teardown at the first object that needs it.
+#[inline]
+pub(super) fn arm(heap: &Heap) {
+    if !heap.armed.get() {
+        heap.armed.set(true);
+        // Touching the thread-local registers its destructor.
+        TEARDOWN.with(|_| {});
+    }
+}
+
+/// Ends the heap at thread exit: collects it, runs the finalizers that finds, and frees what
+/// survives (objects still held by thread-locals not yet destroyed, or leaked): their values
+/// are dropped as a garbage cycle's are (condemned first, so a `Drop` that reaches another
+/// sees a panic, never freed memory), and the memory of each goes when its last `Gc` does.
+/// Those drops may make new objects: the end goes round again, a bounded number of times,
+/// before it closes the heap.
+pub(super) fn end(heap: &Heap) {
+    for _ in 0..4 {
+        heap.release_deferred();
+        // A panic cannot leave a thread-local destructor (the process would abort): a `Drop`
+        // or a finalizer that panics here is reported by the panic hook, and the end goes on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collect_generation(heap, 2);
+            heap.run_finalizers();
+        }));
+        let survivors = unlink_all(heap);
+        if survivors.is_empty() && heap.pending_finalizers() == 0 {
+            break;
+        }
+        drop_survivors(heap, &survivors);
+    }
+    heap.closed.set(true);
+    let queued: VecDeque<_> = {
+        let mut queued = std::mem::take(&mut **heap.normal.borrow_mut());
+        queued.append(&mut heap.critical.borrow_mut());
+        queued
+    };
+    for header in queued {
+        // SAFETY: the queue's count, given back once; the heap is closed, so the object is
+        // not queued again.
+        unsafe { heap::decrement(header) };
+    }
+    let survivors = unlink_all(heap);
+    drop_survivors(heap, &survivors);
+    // Their memory goes now; empty vectors stay, which later thread-local destructors may
+    // still read (a table dropped after this finds itself unregistered already).
+    drop(std::mem::take(&mut **heap.tables.borrow_mut()));
+    drop(std::mem::take(&mut **heap.deferred.borrow_mut()));
+}
+
+/// Takes every tracked object out of the generation lists.
+fn unlink_all(heap: &Heap) -> Vec<NonNull<Header>> {
+    let mut survivors = Vec::new();
+    for generation in 0..3 {
+        for header in heap.objects_of(generation) {
+            // SAFETY: listed objects are live.
+            unsafe { heap.unlink(header) };
+            survivors.push(header);
+        }
+    }
+    survivors
+}
+
+/// Drops the values of objects the end found still tracked, with the table entries.
+fn drop_survivors(heap: &Heap, survivors: &[NonNull<Header>]) {
+    let mut entries = Vec::new();
+    for table in heap.tables.borrow().iter() {
+        if let Some(table) = table.upgrade() {
+            entries.extend(table.remove_all());
+        }
+    }
+    // An object whose count reached zero waits in `deferred` (a panic left it there) and is
+    // destroyed there, not here.
+    let survivors: Vec<_> = survivors
+        .iter()
+        .copied()
+        // SAFETY: the survivors were listed: live.
+        .filter(|header| unsafe { header.as_ref() }.strong.get() > 0)
+        .collect();
+    let _busy = heap::Busy::new(heap);
+    // SAFETY: the survivors are live and were unlinked; they are condemned and pinned before
+    // any value drops. A panic was reported by the hook; nothing can receive it here.
+    let _ = unsafe { heap::condemn_and_drop(heap, &survivors, entries) };
 }

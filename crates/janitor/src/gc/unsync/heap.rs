@@ -11,10 +11,9 @@
 //!   so dropping a deep chain uses bounded stack.
 //!
 //! The heap value has no drop glue (its vectors are `ManuallyDrop`): its thread-local stays
-//! readable while other thread-locals are destroyed. A second thread-local, armed by the first
-//! tracked or finalizable allocation, ends the heap when the thread exits ([`Teardown`]).
+//! readable while other thread-locals are destroyed, including by the one that ends the heap
+//! when the thread exits (`collector.rs`).
 
-use super::collector;
 use super::object::{
     self, CONDEMNED, HAS_NODE, Header, KEY, Node, QUEUED, REGISTERED, TRACKED, header_of_node,
     node_of,
@@ -29,10 +28,6 @@ use std::time::Duration;
 /// defers: deep enough that trees are freed without the deferred list, shallow enough for any
 /// stack.
 const RELEASE_DEPTH: u32 = 32;
-/// The smallest number of tracked allocations between two young collections.
-const MIN_BUDGET: usize = 8 << 10;
-/// Young collections between two collections of generation 1.
-const YOUNG_PER_MIDDLE: u32 = 8;
 
 /// A list of objects, through their nodes.
 pub(super) struct List {
@@ -61,6 +56,9 @@ pub(super) trait Ephemerons {
     fn remove_all(&self) -> Vec<Box<dyn std::any::Any>>;
 }
 
+/// The smallest number of tracked allocations between two young collections.
+pub(super) const MIN_BUDGET: usize = 8 << 10;
+
 /// Counters read by `stats` and `memory_info`.
 #[derive(Default, Clone, Copy)]
 pub(super) struct Counters {
@@ -81,22 +79,22 @@ pub(super) struct Heap {
     /// Bytes of live objects.
     pub(super) bytes: Cell<usize>,
     /// Tracked allocations since the last young collection.
-    allocated: Cell<usize>,
-    budget: Cell<usize>,
-    young_since_middle: Cell<u32>,
+    pub(super) allocated: Cell<usize>,
+    pub(super) budget: Cell<usize>,
+    pub(super) young_since_middle: Cell<u32>,
     /// Objects in the oldest generation after the last full collection.
-    old_after_full: Cell<usize>,
+    pub(super) old_after_full: Cell<usize>,
     pub(super) busy: Cell<u32>,
     /// Whether finalizers are running now.
     finalizing: Cell<bool>,
     /// Set when the thread's heap ended: nothing is tracked or registered any more.
     pub(super) closed: Cell<bool>,
-    armed: Cell<bool>,
+    pub(super) armed: Cell<bool>,
     /// How many frames of [`release`] are on the stack.
     release_depth: Cell<u32>,
-    deferred: RefCell<ManuallyDrop<Vec<NonNull<Header>>>>,
-    normal: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
-    critical: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
+    pub(super) deferred: RefCell<ManuallyDrop<Vec<NonNull<Header>>>>,
+    pub(super) normal: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
+    pub(super) critical: RefCell<ManuallyDrop<VecDeque<NonNull<Header>>>>,
     pub(super) tables: RefCell<ManuallyDrop<Vec<std::rc::Weak<dyn Ephemerons>>>>,
     pub(super) counters: Cell<Counters>,
 }
@@ -133,22 +131,12 @@ thread_local! {
             }),
         }
     };
-    static TEARDOWN: Teardown = const { Teardown };
 }
 
 /// Runs `body` on this thread's heap.
 #[inline]
 pub(super) fn with<R>(body: impl FnOnce(&Heap) -> R) -> R {
     HEAP.with(body)
-}
-
-/// Ends the thread's heap when the thread exits (see the module's text).
-struct Teardown;
-
-impl Drop for Teardown {
-    fn drop(&mut self) {
-        with(|heap| heap.end());
-    }
 }
 
 /// Counts the heap busy for as long as it lives (also when a panic unwinds).
@@ -168,14 +156,29 @@ impl Drop for Busy<'_> {
 }
 
 impl Heap {
-    /// Arms the teardown at the first object that needs it.
-    #[inline]
-    pub(super) fn arm(&self) {
-        if !self.armed.get() {
-            self.armed.set(true);
-            // Touching the thread-local registers its destructor.
-            TEARDOWN.with(|_| {});
-        }
+    /// Allocates an object for `value` and counts its bytes.
+    pub(super) fn allocate<T: super::super::trace::Trace + 'static>(
+        &self,
+        value: T,
+        flags: u32,
+    ) -> NonNull<Header> {
+        let header = object::allocate(value, flags);
+        // SAFETY: just made.
+        self.bytes
+            .set(self.bytes.get() + object::size(unsafe { header.as_ref() }));
+        header
+    }
+
+    /// Frees an object's memory and uncounts its bytes.
+    ///
+    /// # Safety
+    /// As [`object::free`].
+    pub(super) unsafe fn free(&self, header: NonNull<Header>) {
+        // SAFETY: the header is readable until the memory goes.
+        let size = object::size(unsafe { header.as_ref() });
+        self.bytes.set(self.bytes.get() - size);
+        // SAFETY: the caller's contract.
+        unsafe { object::free(header) }
     }
 
     pub(super) fn update_counters(&self, change: impl FnOnce(&mut Counters)) {
@@ -257,42 +260,6 @@ impl Heap {
             node = unsafe { current.as_ref() }.next.get();
         }
         objects
-    }
-
-    /// Runs the automatic collection the budget asks for, then the finalizers it queued.
-    #[cold]
-    pub(super) fn collect_automatically(&self) {
-        let young = self.young_since_middle.get() + 1;
-        let generation = if young < YOUNG_PER_MIDDLE {
-            self.young_since_middle.set(young);
-            0
-        } else {
-            self.young_since_middle.set(0);
-            let old = self.generations[2].len.get();
-            if old > self.old_after_full.get() + self.old_after_full.get() / 2 + MIN_BUDGET {
-                2
-            } else {
-                1
-            }
-        };
-        self.update_counters(|counters| counters.automatic += 1);
-        self.collect(generation);
-        self.run_finalizers();
-    }
-
-    /// Collects generations `0..=generation`.
-    pub(super) fn collect(&self, generation: u8) {
-        if self.closed.get() {
-            return;
-        }
-        self.release_deferred();
-        collector::collect(self, generation);
-        self.allocated.set(0);
-        let tracked: usize = self.generations.iter().map(|list| list.len.get()).sum();
-        self.budget.set(MIN_BUDGET.max(tracked / 4));
-        if generation == 2 {
-            self.old_after_full.set(self.generations[2].len.get());
-        }
     }
 
     /// Queues a registered object that became unreachable for its finalizer: the queue holds a
@@ -377,81 +344,6 @@ impl Heap {
         }
         drop(give_back);
     }
-
-    /// Ends the heap at thread exit: collects it, runs the finalizers that finds, and frees what
-    /// survives (objects still held by thread-locals not yet destroyed, or leaked): their values
-    /// are dropped as a garbage cycle's are (condemned first, so a `Drop` that reaches another
-    /// sees a panic, never freed memory), and the memory of each goes when its last `Gc` does.
-    /// Those drops may make new objects: the end goes round again, a bounded number of times,
-    /// before it closes the heap.
-    fn end(&self) {
-        for _ in 0..4 {
-            self.release_deferred();
-            // A panic cannot leave a thread-local destructor (the process would abort): a `Drop`
-            // or a finalizer that panics here is reported by the panic hook, and the end goes on.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.collect(2);
-                self.run_finalizers();
-            }));
-            let survivors = self.unlink_all();
-            if survivors.is_empty() && self.pending_finalizers() == 0 {
-                break;
-            }
-            self.drop_survivors(&survivors);
-        }
-        self.closed.set(true);
-        let queued: VecDeque<_> = {
-            let mut queued = std::mem::take(&mut **self.normal.borrow_mut());
-            queued.append(&mut self.critical.borrow_mut());
-            queued
-        };
-        for header in queued {
-            // SAFETY: the queue's count, given back once; the heap is closed, so the object is
-            // not queued again.
-            unsafe { decrement(header) };
-        }
-        let survivors = self.unlink_all();
-        self.drop_survivors(&survivors);
-        // Their memory goes now; empty vectors stay, which later thread-local destructors may
-        // still read (a table dropped after this finds itself unregistered already).
-        drop(std::mem::take(&mut **self.tables.borrow_mut()));
-        drop(std::mem::take(&mut **self.deferred.borrow_mut()));
-    }
-
-    /// Takes every tracked object out of the generation lists.
-    fn unlink_all(&self) -> Vec<NonNull<Header>> {
-        let mut survivors = Vec::new();
-        for generation in 0..3 {
-            for header in self.objects_of(generation) {
-                // SAFETY: listed objects are live.
-                unsafe { self.unlink(header) };
-                survivors.push(header);
-            }
-        }
-        survivors
-    }
-
-    /// Drops the values of objects the end found still tracked, with the table entries.
-    fn drop_survivors(&self, survivors: &[NonNull<Header>]) {
-        let mut entries = Vec::new();
-        for table in self.tables.borrow().iter() {
-            if let Some(table) = table.upgrade() {
-                entries.extend(table.remove_all());
-            }
-        }
-        // An object whose count reached zero waits in `deferred` (a panic left it there) and is
-        // destroyed there, not here.
-        let survivors: Vec<_> = survivors
-            .iter()
-            .copied()
-            // SAFETY: the survivors were listed: live.
-            .filter(|header| unsafe { header.as_ref() }.strong.get() > 0)
-            .collect();
-        let _busy = Busy::new(self);
-        // SAFETY: the survivors are live and were unlinked; they are condemned and pinned before
-        // any value drops. A panic was reported by the hook; nothing can receive it here.
-        let _ = unsafe { condemn_and_drop(self, &survivors, entries) };
-    }
 }
 
 /// Condemns `garbage` (each pinned by one count), drops the table entries `entries` and then
@@ -502,7 +394,7 @@ pub(super) unsafe fn condemn_and_drop(
 impl Heap {
     /// Destroys the objects a panicking `Drop` left waiting (the panic unwound out of the loop of
     /// [`release`] before it reached them).
-    fn release_deferred(&self) {
+    pub(super) fn release_deferred(&self) {
         if self.release_depth.get() > 0 {
             return;
         }
@@ -578,7 +470,7 @@ unsafe fn destroy(heap: &Heap, header: NonNull<Header>) {
         // left.
         if header_ref.decrement_weak() {
             // SAFETY: no `Gc` and no weak reference is left.
-            unsafe { object::free(heap, header) };
+            unsafe { heap.free(header) };
         }
         return;
     }
@@ -600,7 +492,7 @@ unsafe fn destroy(heap: &Heap, header: NonNull<Header>) {
             // SAFETY: the value is gone; the memory goes with the last weak count.
             if unsafe { self.1.as_ref() }.decrement_weak() {
                 // SAFETY: nothing refers to the object any more.
-                unsafe { object::free(self.0, self.1) };
+                unsafe { self.0.free(self.1) };
             }
         }
     }

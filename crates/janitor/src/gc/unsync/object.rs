@@ -19,7 +19,6 @@
 
 use super::super::alloc;
 use super::super::trace::{Trace, Tracer};
-use super::heap::Heap;
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -277,7 +276,7 @@ fn is_tracked(header: NonNull<u8>) -> bool {
 
 /// Allocates an object for `value`, with a node or not; its header's flags are `flags` with one
 /// strong and one weak count.
-pub(super) fn allocate<T: Trace + 'static>(heap: &Heap, value: T, flags: u32) -> NonNull<Header> {
+pub(super) fn allocate<T: Trace + 'static>(value: T, flags: u32) -> NonNull<Header> {
     let vtable = &VTables::<T>::VTABLE;
     let (layout, header_offset) = if flags & HAS_NODE != 0 {
         vtable.with_node
@@ -285,7 +284,6 @@ pub(super) fn allocate<T: Trace + 'static>(heap: &Heap, value: T, flags: u32) ->
         vtable.without_node
     };
     let start = alloc::allocate_local(layout);
-    heap.bytes.set(heap.bytes.get() + layout.size());
     // SAFETY: the allocation holds the header at `header_offset`, the value right after it and,
     // with a node, the node right before it.
     unsafe {
@@ -334,7 +332,7 @@ pub(super) unsafe fn drop_value(header: NonNull<Header>) {
 ///
 /// # Safety
 /// Nothing uses the object any more.
-pub(super) unsafe fn free(heap: &Heap, header: NonNull<Header>) {
+pub(super) unsafe fn free(header: NonNull<Header>) {
     // SAFETY: the header is still readable until the memory goes.
     let header_ref = unsafe { header.as_ref() };
     let (layout, header_offset) = if header_ref.has(HAS_NODE) {
@@ -342,7 +340,6 @@ pub(super) unsafe fn free(heap: &Heap, header: NonNull<Header>) {
     } else {
         header_ref.vtable.without_node
     };
-    heap.bytes.set(heap.bytes.get() - layout.size());
     // SAFETY: the allocation starts `header_offset` before the header and came from
     // `allocate_local` with this layout (the same vtable and node choice as `allocate`).
     unsafe { alloc::deallocate_local(header.byte_sub(header_offset).cast(), layout) }

@@ -4,8 +4,8 @@
 //! created (by `Gc::new` or a clone) and given back exactly once, when it drops.
 
 use super::super::trace::{Trace, Tracer};
-use super::heap;
 use super::object::{self, CONDEMNED, HAS_NODE, Header, REGISTERED, header_of, value_of};
+use super::{collector, heap};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -73,7 +73,7 @@ impl<T: Trace + 'static> Gc<T> {
             let mut flags = 0;
             if tracked || registered {
                 flags |= HAS_NODE;
-                heap.arm();
+                collector::arm(heap);
             }
             if registered {
                 flags |= REGISTERED;
@@ -82,13 +82,13 @@ impl<T: Trace + 'static> Gc<T> {
             // object exists, so that it is finalized like any other.
             let panic = if tracked && heap.collection_due() {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    heap.collect_automatically()
+                    collector::collect_automatically(heap)
                 }))
                 .err()
             } else {
                 None
             };
-            let header = object::allocate(heap, value, flags);
+            let header = heap.allocate(value, flags);
             if tracked {
                 // SAFETY: a new object with a node, in no list.
                 unsafe { heap.link_new(header) };

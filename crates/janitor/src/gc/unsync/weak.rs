@@ -172,7 +172,7 @@ impl<T: ?Sized> Drop for WeakGc<T> {
         if unsafe { header.as_ref() }.decrement_weak() {
             // SAFETY: no `Gc` (the strong side gave its weak count back) and no other weak
             // reference is left.
-            heap::with(|heap| unsafe { super::object::free(heap, header) });
+            heap::with(|heap| unsafe { heap.free(header) });
         }
     }
 }
