@@ -87,5 +87,5 @@ pub use janitor_derive::Trace;
 pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
 pub use ptr::Gc;
 pub use stats::{GcStats, stats};
-pub use trace::{Trace, Tracer, UnsyncFinalizer};
+pub use trace::{Trace, Tracer};
 pub use weak::WeakGc;

@@ -25,9 +25,11 @@ use std::ptr::NonNull;
 use std::time::Duration;
 
 /// How deep [`release`] recurses (a dropped value dropping the last `Gc` of another) before it
-/// defers: deep enough that trees are freed without the deferred list, shallow enough for any
-/// stack.
-const RELEASE_DEPTH: u32 = 32;
+/// defers to the outermost frame. One: every nested release is deferred. Measured on
+/// binary-trees (depth-16 trees, built and dropped 100 times), recursing 32 frames deep took 0.76 s
+/// of CPU against 0.42 s for deferring all: the deferred stack frees a tree's blocks in an order
+/// whose reuse by the next tree is kinder to the cache.
+const RELEASE_DEPTH: u32 = 1;
 
 /// A list of objects, through their nodes.
 pub(super) struct List {
@@ -423,9 +425,8 @@ pub(super) unsafe fn decrement(header: NonNull<Header>) {
 }
 
 /// Destroys an object whose strong count reached zero, or queues it for its finalizer. Nested
-/// releases (the value's drop dropped another last `Gc`) recurse up to [`RELEASE_DEPTH`] frames;
-/// deeper ones wait in `deferred` for the outermost frame, so a chain of any length is dropped
-/// in bounded stack.
+/// releases (the value's drop dropped another last `Gc`) beyond [`RELEASE_DEPTH`] frames wait in
+/// `deferred` for the outermost frame, so a chain of any length is dropped in bounded stack.
 ///
 /// # Safety
 /// The object's strong count just reached zero.
