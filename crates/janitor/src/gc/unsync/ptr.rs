@@ -53,7 +53,9 @@ impl<T: Trace + 'static> Gc<T> {
     ///
     /// The object is tracked by the cycle collector only if it can ever be part of a cycle: its
     /// type has mutable `Gc` edges, or one of the objects it points to is tracked. A type that
-    /// implements [`unsync::Finalize`](super::Finalize) is registered for finalization.
+    /// implements [`unsync::Finalize`](super::Finalize) is registered for finalization; one with
+    /// a shared-heap finalizer (`#[trace(finalize)]`) does not compile here, since that finalizer
+    /// would never run.
     ///
     /// Where user code runs: when tracked allocations since the last collection exceed the
     /// budget, `new` first collects (dropping the garbage it finds, so other objects' `Drop`s
@@ -65,7 +67,28 @@ impl<T: Trace + 'static> Gc<T> {
     /// let answer = janitor::gc::unsync::Gc::new(42_u64);
     /// assert_eq!(*answer, 42);
     /// ```
+    ///
+    /// A shared-heap finalizer is refused:
+    ///
+    /// ```compile_fail
+    /// use janitor::gc::{Finalize, Gc, Trace, unsync};
+    /// #[derive(Trace)]
+    /// #[trace(finalize)]
+    /// struct SharedFinalizer;
+    /// impl Finalize for SharedFinalizer {
+    ///     fn finalize(_: &Gc<Self>) {}
+    /// }
+    /// let _ = unsync::Gc::new(SharedFinalizer);
+    /// ```
     pub fn new(value: T) -> Self {
+        const {
+            assert!(
+                T::FINALIZER.is_none(),
+                "this type has a shared-heap finalizer (`#[trace(finalize)]`), which the \
+                 thread-local heap never runs: use `#[trace(unsync_finalize)]` and \
+                 `unsync::Finalize`, or allocate it with `janitor::gc::Gc::new`"
+            )
+        };
         let header = heap::with(|heap| {
             let open = !heap.closed.get();
             let tracked = open && object::should_track(&value);
