@@ -7,15 +7,10 @@
 //! * the global byte count plus every thread's unflushed delta is the number of bytes of live
 //!   objects. A thread flushes its delta when it passes [`FLUSH_AT`] either way and when it exits.
 //!
-//! Objects up to [`LARGEST`] bytes (alignment up to 16) come from 16-byte size classes. A thread
-//! keeps two magazines per class (Bonwick's design): it allocates from and frees into the first;
-//! a full first one becomes the spare, and an older full spare goes to the global depot; an empty
-//! first one is replaced by the spare, or by a full magazine from the depot, or by carving a new
-//! slab. So a thread touches the depot's lock at most once per magazine of operations, never
-//! twice in a row for an alternating pattern. Slabs are never returned to the system: memory freed
-//! by objects of one class is reused by later objects of that class. Larger objects use the
-//! global allocator. Setting `JANITOR_GC_ALLOCATOR=system` before the first allocation sends every
-//! object to the global allocator (for tools such as valgrind, which see freed blocks only there).
+//! Objects up to [`LARGEST`] bytes come from 16-byte size classes kept in per-thread magazines and
+//! a global depot; larger ones, and every object when `JANITOR_GC_ALLOCATOR=system` is set before
+//! the first allocation, use the global allocator. How the magazines trade with the depot, and why:
+//! `docs/gc-soundness.md#the-allocator`.
 //!
 //! Under loom every object uses the global allocator and the global byte count directly: loom
 //! tears its statics down before the thread-locals that would flush into them.

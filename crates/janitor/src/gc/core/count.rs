@@ -12,43 +12,11 @@
 //! +--------------------------+----+----+----+----+----+---------------------------+
 //! ```
 //!
-//! * A clone is one `fetch_add(1 + VERSION_ONE)`, a drop one `fetch_add(VERSION_ONE - 1)`: in two's
-//!   complement that adds one to the version and subtracts one from the count, which cannot
-//!   borrow from the bits above because a dropped `Gc` always holds a count of at least one. The
-//!   version's carry leaves the word at bit 63: the version wraps, nothing else changes.
-//! * The count never reaches bit 32: a clone that finds it above [`MAX_COUNT`] aborts the process,
-//!   as `Arc` does, long before 2^32.
-//! * `C`, condemned: set by the collector on the members of a garbage isolate once they are all
-//!   frozen (see `collector.rs`). It is never set on an object that a thread can still reach, so
-//!   only the dropping of a garbage cycle's members can observe it.
-//! * `F`, frozen: set by the collector's first condemn phase, by a compare-and-swap from exactly
-//!   the word it read when it pinned the object. A weak upgrade that finds it waits until it is
-//!   gone (thawed: the upgrade then succeeds; condemned: it fails). Nothing else looks at it.
-//! * `W`, weakened: set by the first [`WeakGc`](crate::gc::WeakGc) made to the object, while the
-//!   downgrader holds a reference. From then on a weak upgrade may add a count at any moment, so
-//!   the unique-holder drop (below) is disabled; the object has a weak cell (`weak.rs`), which
-//!   whoever releases its memory detaches.
-//! * `S`, short-cleared: set when the object becomes unreachable while registered for
-//!   finalization; short weak upgrades fail from then on, forever, even after a resurrection.
-//! * `R`, registered for finalization: a drop that would take the count from one to zero keeps
-//!   the count for the finalizer queue instead, in the same compare-and-swap that sets `S`. `R`
-//!   stays set while the object waits in the queue (the queue's count keeps the last drop from
-//!   happening again meanwhile): the finalizer thread clears it just before running the
-//!   finalizer, and skips the finalizer if it finds it clear, so `suppress_finalize` on a queued
-//!   object cancels its finalizer and `reregister_for_finalize` brings it back, as in .NET.
-//!
-//! Orderings. Clone is `Relaxed` (as in `Arc`): a thread that clones already holds a count, so
-//! nothing needs to be published. Drop is `Release`, and the drop that reaches zero follows with an
-//! `Acquire` fence before freeing, so that every use of the object by other threads happens
-//! before it is freed (as in `Arc`). The drop of an untracked object's only reference skips the
-//! read-modify-write: an `Acquire` load that reads a count of one, no `W` and no `R` proves the
-//! reference unique (see [`CountWord::is_unique`]). A weak upgrade is a compare-and-swap that is `Acquire`
-//! on success (it pairs with the `Release` drops, as `Weak::upgrade`). The collector's pin,
-//! freeze and condemn are `AcqRel` read-modify-writes: they are links in the per-object
-//! modification order that the soundness argument reasons about, and `Acquire` lets the collector
-//! see the value as published by the last thread that dropped a reference. Modification order is
-//! what the argument needs: every read-modify-write on one word is totally ordered, whatever its
-//! ordering, and a compare-and-swap reads the latest value in that order.
+//! The bits: `C` condemned, `F` frozen, `W` weakened, `S` short-cleared, `R` registered for
+//! finalization (`ARCHITECTURE.md`, the heap's words). What each bit means to the count, why a
+//! clone or drop cannot disturb the bits above the count, and the orderings:
+//! `docs/gc-soundness.md#the-count-word` and `#orderings`; why the unique-holder shortcuts
+//! ([`CountWord::is_unique`]) may skip the read-modify-write: `#unique-holder-drops`.
 
 use crate::sync::{AtomicU64, Ordering, fence, yield_now};
 
@@ -410,7 +378,7 @@ impl CountWord {
 
     /// The first condemn phase: freezes the object if its word is still exactly `snapshot` (no
     /// clone, drop or upgrade since the pin, up to the version's wrap, quantified in
-    /// ARCHITECTURE.md). From then on weak upgrades wait.
+    /// `docs/gc-soundness.md#wrap-around`). From then on weak upgrades wait.
     pub(crate) fn freeze(&self, snapshot: Snapshot) -> bool {
         self.0
             .compare_exchange(

@@ -14,9 +14,8 @@
 //! concrete type the object was created with. Whether an object is tracked is fixed at creation
 //! and recorded by which of the type's two vtables its header points to.
 //!
-//! An object's value is dropped when its strong count reaches zero (or its garbage isolate is
-//! condemned); its memory is freed then too (a tracked object's once it is unlinked), weak
-//! references or not: they keep only a small cell of their own (`side/weak_cells.rs`).
+//! When the value is dropped and the memory freed, weak references or not:
+//! `docs/gc-soundness.md#object-layout`.
 
 use crate::gc::core::alloc;
 use crate::gc::core::count::CountWord;

@@ -37,7 +37,7 @@ use std::ptr::NonNull;
 ///   collection, with the heap lock held, or on the finalizer thread with collections held off
 ///   (to find what only objects waiting for their finalizer reach).
 ///
-/// The two constants describe the type to the tracking rule (see `ARCHITECTURE.md`): an object
+/// The two constants describe the type to the tracking rule (`docs/gc-soundness.md`): an object
 /// whose type has immutable edges and whose children are all untracked when it is created can
 /// never be on a cycle of its own edges, so the collector does not examine it (except in a full
 /// collection, when a `ConditionalWeakTable` attaches values to it or to what leads back to it).

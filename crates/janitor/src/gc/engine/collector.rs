@@ -1,46 +1,15 @@
 //! The cycle collector: trial deletion over the tracked objects of generations `0..=N`, run
 //! while other threads clone, drop, move and mutate.
 //!
-//! Invariant owned here: **an object is condemned only if no thread can reach it.** The steps,
-//! and why each is needed (the full argument, with the orderings, is in `ARCHITECTURE.md`):
-//!
-//! 1. *Pin and read.* With the heap lock held (no tracked object is linked or unlinked meanwhile),
-//!    every examined object gets one count of the collector's own, by a compare-and-swap that
-//!    refuses a count of zero (that object is being freed by another thread: it is skipped, and
-//!    its edges count as external). The word the pin wrote is the object's *snapshot*: its count
-//!    then, and a version that every later clone or drop changes. Pinned objects cannot be freed.
-//!    A full collection also pins the untracked keys of tables, and, while tracing, the untracked
-//!    objects on the way from them back to them ([`Untracked`]).
-//! 2. *Trace with cells held.* Each examined object's value is traced once; every cell met on the
-//!    way is held (`GcCell` flag, `GcMutex` lock, `GcRwLock` read lock) until step 6, so the edges
-//!    recorded stay in place. A cell that cannot be held makes its object *opaque*.
-//! 3. *Subtract.* `internal(x)` = recorded edges into `x`; `external(x)` = snapshot count − pin −
-//!    internal.
-//! 4. *Mark.* Roots are objects with external references and opaque objects; everything reachable
-//!    from a root along recorded edges lives. The rest are *candidates*.
-//! 5. *Validate by freezing, then condemn.* Each candidate is frozen by a compare-and-swap from
-//!    exactly its snapshot to snapshot|FROZEN (a weak upgrade that meets FROZEN waits). A
-//!    candidate whose word moved was reached by a thread: it lives, with everything it reaches,
-//!    and those are thawed; the rest stay frozen and are condemned (waiting upgrades then fail).
-//! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
-//! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
-//!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
-//!    them, unless a `Drop` cloned a member out of the isolate: see `drop_isolate`), then unpin
-//!    the survivors (an unpin is an ordinary drop and may free). This step runs user code, so it
-//!    is an [`Aftermath`] the caller finishes: on its own thread for an induced collection, on the
-//!    reclaimer's for an automatic one (`reclaim.rs`), which then gets only the survivors whose
-//!    pin is their last count; the others are unpinned at once.
-//!
-//! Why no thread can reach a condemned object: a thread reaches an object only through a `Gc`
-//! (or a borrow of one, which lives no longer than the `Gc`). At the end of step 2, for each
-//! candidate `x`, every `Gc` to `x` is one of: the pin; a recorded edge from another candidate (a
-//! recorded edge from a live object would have made `x` reachable); or one counted in the snapshot
-//! but not recorded — impossible, since then `external(x) > 0`. A `Gc` created later than the
-//! snapshot is a clone, which changed the version: that candidate fails its freeze and lives,
-//! with everything it reaches (see `freeze_candidates`). A recorded edge cannot have moved out of
-//! a candidate: immutable fields never move, and mutable ones sit in cells held since they were
-//! traced. So once the candidates left are frozen, every `Gc` to one of them lives inside one of
-//! them: no thread holds a way in, and none can get one.
+//! Invariant owned here: **an object is condemned only if no thread can reach it.** A collection
+//! pins and reads the examined objects (their *snapshots*), traces them with their cells held,
+//! subtracts the recorded edges from the counts, marks what is held from outside, freezes the
+//! candidates left and condemns them once all are frozen, then releases the cells; dropping the
+//! condemned values, giving back the pins and unpinning the survivors is the [`Aftermath`], which
+//! the caller finishes (on the reclaimer for an automatic collection, `reclaim.rs`). The steps and
+//! why each is needed: `docs/gc-soundness.md#the-collection`; the argument:
+//! `#no-thread-can-reach-a-condemned-object` and `#freeze-and-validation`; the untracked objects a
+//! full collection examines ([`Untracked`]): `#untracked-keys`.
 
 use crate::gc::core::count::Snapshot;
 use crate::gc::core::heap::{Heap, Lists, OLDEST, Trigger};
@@ -329,7 +298,7 @@ fn trace_examined(
 
 /// The untracked objects a full collection examines while some table has an untracked key.
 ///
-/// An untracked object is never on a cycle of its own edges (`ARCHITECTURE.md`, tracking rule),
+/// An untracked object is on no cycle of its own edges (`docs/gc-soundness.md`, tracking rule),
 /// but a table adds an edge the object's type does not know of: from a key to its value. A value
 /// that reaches its untracked key back forms a cycle through untracked objects, which the
 /// collector must examine to free it (.NET never keeps a key alive through its own value). So a
