@@ -160,7 +160,137 @@ pub fn derive_dispose(input: proc_macro::TokenStream) -> proc_macro::TokenStream
 
 mod trace;
 
-/// `#[derive(Trace)]`: see `janitor::gc::Trace`.
+/// The migration guide, `docs/migrating.md` at the root of the workspace, compiled and run as
+/// doc tests so that every mapping and every compile error it shows stays true. It lives here
+/// because this crate's doc tests already run against `janitor` with the derives, as a user's
+/// code does; `cfg(doctest)` keeps the file, which is outside this package, out of every other
+/// build (and so out of `cargo package`), and the module is private, so the crate's API is
+/// unchanged.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/migrating.md")]
+mod migrating_guide {}
+
+/// Implements `janitor::gc::Trace` by tracing every field once: the collector then finds each
+/// `Gc` the value owns, and frees the cycles they form.
+///
+/// ```
+/// use janitor::gc::{self, Gc, GcCell, Trace};
+///
+/// #[derive(Trace)]
+/// struct Person {
+///     // Holds no `Gc`: skipped, so its type needs no `Trace`.
+///     #[trace(skip)]
+///     name: String,
+///     // Edges that change after construction live in a `GcCell`, `GcMutex` or `GcRwLock`.
+///     spouse: GcCell<Option<Gc<Person>>>,
+/// }
+///
+/// let ada = Gc::new(Person { name: "Ada".into(), spouse: GcCell::new(None) });
+/// let bob = Gc::new(Person { name: "Bob".into(), spouse: GcCell::new(Some(ada.clone())) });
+/// *ada.spouse.borrow_mut() = Some(bob.clone());
+/// assert_eq!(ada.spouse.borrow().as_ref().map(|spouse| spouse.name.as_str()), Some("Bob"));
+/// drop((ada, bob));
+/// gc::collect(); // the cycle is freed
+/// ```
+///
+/// # What it generates
+///
+/// `trace` calls `Trace::trace` on every field, except the fields marked `#[trace(skip)]` and
+/// every field of an enum variant marked `#[trace(skip)]`. `HOLDS_GC` and `MUTABLE_EDGES` are
+/// the OR of the traced fields' own, so a type whose traced fields cannot hold a `Gc` is never
+/// examined by the collector and costs what an `Arc` costs.
+///
+/// Skipping a field that does hold a `Gc` is safe: the collector does not see that edge, so the
+/// object it points to counts as held from outside, and a cycle through it is never freed (it
+/// leaks, as with `Rc`). Skip what holds no `Gc`: strings, numbers, handles, types from other
+/// crates that do not implement `Trace`.
+///
+/// # Bounds on type parameters
+///
+/// The impl asks of a type parameter only what the traced fields need:
+///
+/// - `T: Trace` for each parameter `T` that a traced field's type uses (`T`, `Vec<T>`,
+///   `Option<Box<T>>`, ...);
+/// - `T::Name: Trace`, and nothing of `T`, where a traced field uses an associated type;
+/// - nothing for a parameter used only by skipped fields (or skipped variants), nor for one used
+///   only inside `Gc<..>` or `WeakGc<..>`, which are `Trace` whatever they point to.
+///
+/// Bounds written on the type itself are kept, which is the way to ask for more.
+///
+/// ```
+/// use janitor::gc::{Gc, GcCell, Trace};
+/// use std::marker::PhantomData;
+///
+/// struct Meters; // implements no `Trace`
+///
+/// #[derive(Trace)]
+/// struct Node<T, Unit> {
+///     value: T,
+///     next: GcCell<Option<Gc<Node<T, Unit>>>>,
+///     #[trace(skip)]
+///     unit: PhantomData<Unit>,
+/// }
+///
+/// // `Unit` is used only by a skipped field and inside `Gc`: it needs no `Trace`.
+/// let node = Gc::new(Node::<u32, Meters> { value: 3, next: GcCell::new(None), unit: PhantomData });
+/// assert_eq!(node.value, 3);
+/// ```
+///
+/// # Enums
+///
+/// Every variant's fields are traced, except in a variant marked `#[trace(skip)]`.
+///
+/// ```
+/// use janitor::gc::{Gc, Trace};
+///
+/// #[derive(Trace)]
+/// enum Value {
+///     Number(f64),
+///     List(Vec<Gc<Value>>),
+///     // A foreign resource that holds no `Gc`.
+///     #[trace(skip)]
+///     Socket(std::net::TcpListener),
+/// }
+///
+/// let list = Gc::new(Value::List(vec![Gc::new(Value::Number(1.0))]));
+/// assert!(matches!(&*list, Value::List(items) if items.len() == 1));
+/// ```
+///
+/// # Attributes
+///
+/// - on a field or an enum variant: `#[trace(skip)]`;
+/// - on the type: `#[trace(finalize)]`, which registers every object of the type for
+///   finalization; the type must then implement `janitor::gc::Finalize` (and a type that
+///   implements `Finalize` must carry the attribute: both are checked at compile time).
+///
+/// ```
+/// use janitor::gc::{Finalize, Gc, Trace, wait_for_pending_finalizers};
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// static CLOSED: AtomicBool = AtomicBool::new(false);
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Connection {
+///     #[trace(skip)]
+///     id: u32,
+/// }
+///
+/// impl Finalize for Connection {
+///     fn finalize(this: &Gc<Self>) {
+///         assert_eq!(this.id, 7);
+///         CLOSED.store(true, Ordering::SeqCst);
+///     }
+/// }
+///
+/// drop(Gc::new(Connection { id: 7 }));
+/// wait_for_pending_finalizers();
+/// assert!(CLOSED.load(Ordering::SeqCst));
+/// ```
+///
+/// Unions are refused (which field is live is unknown), as are unknown or misplaced options; a
+/// traced field whose type is not `Trace` is an error at that field that names
+/// `#[derive(Trace)]` and `#[trace(skip)]`.
 #[proc_macro_derive(Trace, attributes(trace))]
 pub fn derive_trace(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     trace::derive(input.into()).into()

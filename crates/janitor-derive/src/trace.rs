@@ -1,9 +1,14 @@
 //! `#[derive(Trace)]`: an implementation of `janitor::gc::Trace` that traces every field once.
 //!
 //! The generated `trace` destructures `self` and calls `Trace::trace` on each field not marked
-//! `#[trace(skip)]`; the constants `HOLDS_GC` and `MUTABLE_EDGES` are the OR of the traced fields'.
-//! Every type parameter is bounded by `Trace`. The implementation is sound by construction: a
-//! value owns its fields, and each is reported once.
+//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the constants `HOLDS_GC` and
+//! `MUTABLE_EDGES` are the OR of the traced fields'. The implementation is sound by construction:
+//! a value owns its fields, and each is reported once; a skipped field is an edge missed, which
+//! the collector treats as held from outside (safe: at worst a cycle through it leaks).
+//!
+//! Bounds: only what the traced fields need (see [`Bounds`]). A bound the derive leaves out can
+//! only make the generated impl fail to compile, never make it unsound: the compiler checks every
+//! `Trace` call against the impl's where clause.
 //!
 //! `#[trace(finalize)]` on the type adds the finalizer hook (`FINALIZER`, which only compiles if
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
@@ -11,9 +16,11 @@
 //! does the same for the thread-local heap (`UNSYNC_FINALIZER`, `unsync::Finalize`,
 //! `unsync::FinalizerRegistered`).
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-use syn::{Data, DeriveInput, Fields, parse_quote};
+use proc_macro2::{Ident, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::{Data, DeriveInput, Fields, Type, TypePath, WherePredicate};
 
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
     match syn::parse2::<DeriveInput>(input).and_then(expand) {
@@ -22,8 +29,8 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
     }
 }
 
-fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
-    let (finalize, unsync_finalize) = finalize_attributes(&input.attrs)?;
+fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+    let (finalize, unsync_finalize) = type_options(&input.attrs)?;
     let mut traced_types = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
@@ -34,6 +41,14 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
             let mut arms = Vec::new();
             for variant in &data.variants {
                 let name = &variant.ident;
+                if is_skipped(&variant.attrs, Place::Variant)? {
+                    for field in &variant.fields {
+                        // Read for their errors: a misspelt option is refused everywhere.
+                        is_skipped(&field.attrs, Place::Field)?;
+                    }
+                    arms.push(quote! { Self::#name { .. } => {} });
+                    continue;
+                }
                 let (pattern, calls) =
                     destructure(&variant.fields, quote!(Self::#name), &mut traced_types)?;
                 arms.push(quote! { #pattern => { #calls } });
@@ -51,11 +66,11 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
             ));
         }
     };
-    for parameter in input.generics.type_params_mut() {
-        parameter.bounds.push(parse_quote!(::janitor::gc::Trace));
-    }
+    let mut generics = input.generics.clone();
+    let bounds = Bounds::of(&input.generics, &traced_types).predicates();
+    generics.make_where_clause().predicates.extend(bounds);
     let name = &input.ident;
-    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let (hook, registered) = if finalize {
         (
             quote! {
@@ -86,13 +101,21 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
     } else {
         (quote! {}, quote! {})
     };
+    // Spanned at each field's type, so that a field whose type is not `Trace` is the error's
+    // location, not the derive.
+    let holds_gc = traced_types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::Trace>::HOLDS_GC));
+    let mutable_edges = traced_types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::Trace>::MUTABLE_EDGES));
     Ok(quote! {
-        // SAFETY: generated: every field not marked `#[trace(skip)]` is traced once, and the
-        // value owns its fields.
+        // SAFETY: generated: every field not marked `#[trace(skip)]` (nor in a variant so marked)
+        // is traced once, and the value owns its fields.
         #[automatically_derived]
         unsafe impl #impl_generics ::janitor::gc::Trace for #name #type_generics #where_clause {
-            const HOLDS_GC: bool = false #(|| <#traced_types as ::janitor::gc::Trace>::HOLDS_GC)*;
-            const MUTABLE_EDGES: bool = false #(|| <#traced_types as ::janitor::gc::Trace>::MUTABLE_EDGES)*;
+            const HOLDS_GC: bool = false #(#holds_gc)*;
+            const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
             #hook
             #unsync_hook
             #[inline]
@@ -106,8 +129,132 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
-/// Whether the type carries `#[trace(finalize)]`, and whether `#[trace(unsync_finalize)]`.
-fn finalize_attributes(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool)> {
+/// The where clause the traced fields need: `P: Trace` for each type parameter `P` a traced field
+/// uses, and `P::Name: Trace` for each associated type it uses (then `P` itself needs nothing).
+/// A parameter used only by skipped fields, or only inside a `Gc<..>` or `WeakGc<..>` (whose
+/// `Trace` holds whatever they point to: the collector follows the pointer, not the type), gets
+/// no bound. Those two are recognised by name; under another name (an alias) the parameter is
+/// bounded, which is only stricter.
+struct Bounds<'a> {
+    parameters: Vec<&'a Ident>,
+    used: Vec<bool>,
+    projections: Vec<Type>,
+}
+
+impl<'a> Bounds<'a> {
+    fn of(generics: &'a syn::Generics, traced_types: &[Type]) -> Self {
+        let parameters: Vec<&Ident> = generics.type_params().map(|param| &param.ident).collect();
+        let mut bounds = Bounds {
+            used: vec![false; parameters.len()],
+            parameters,
+            projections: Vec::new(),
+        };
+        for ty in traced_types {
+            bounds.visit_type(ty);
+        }
+        bounds
+    }
+
+    fn predicates(self) -> Vec<WherePredicate> {
+        let parameters = self
+            .parameters
+            .into_iter()
+            .zip(self.used)
+            .filter(|(_, used)| *used)
+            .map(|(parameter, _)| syn::parse_quote!(#parameter: ::janitor::gc::Trace));
+        let projections = self
+            .projections
+            .into_iter()
+            .map(|ty| syn::parse_quote!(#ty: ::janitor::gc::Trace));
+        parameters.chain(projections).collect()
+    }
+
+    fn parameter(&self, ident: &Ident) -> Option<usize> {
+        self.parameters.iter().position(|param| *param == ident)
+    }
+
+    fn mentions_parameter(&self, tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => self.parameter(&ident).is_some(),
+            TokenTree::Group(group) => self.mentions_parameter(group.stream()),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+        })
+    }
+
+    fn bound_whole(&mut self, ty: Type) {
+        let text = ty.to_token_stream().to_string();
+        if !self
+            .projections
+            .iter()
+            .any(|known| known.to_token_stream().to_string() == text)
+        {
+            self.projections.push(ty);
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Bounds<'_> {
+    fn visit_type(&mut self, ty: &'ast Type) {
+        match ty {
+            // Its expansion is unknown: bound the type as written if it names a parameter.
+            Type::Macro(_) => {
+                if self.mentions_parameter(ty.to_token_stream()) {
+                    self.bound_whole(ty.clone());
+                }
+            }
+            _ => visit::visit_type(self, ty),
+        }
+    }
+
+    fn visit_type_path(&mut self, ty: &'ast TypePath) {
+        let path = &ty.path;
+        let projection = match &ty.qself {
+            Some(qself) => self.mentions_parameter(qself.ty.to_token_stream()),
+            None => {
+                path.leading_colon.is_none()
+                    && path.segments.len() > 1
+                    && self.parameter(&path.segments[0].ident).is_some()
+            }
+        };
+        if projection {
+            self.bound_whole(Type::Path(ty.clone()));
+            return;
+        }
+        if ty.qself.is_none() && is_janitor_pointer(path) {
+            return;
+        }
+        visit::visit_type_path(self, ty);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if path.leading_colon.is_none()
+            && path.segments.len() == 1
+            && let Some(index) = self.parameter(&path.segments[0].ident)
+        {
+            self.used[index] = true;
+        }
+        visit::visit_path(self, path);
+    }
+}
+
+/// Whether `path` names `Gc<..>` or `WeakGc<..>`, whose `Trace` needs nothing of its argument.
+fn is_janitor_pointer(path: &syn::Path) -> bool {
+    path.segments.last().is_some_and(|last| {
+        (last.ident == "Gc" || last.ident == "WeakGc")
+            && matches!(last.arguments, syn::PathArguments::AngleBracketed(_))
+    })
+}
+
+/// Where a `#[trace(..)]` attribute sits, for its error messages.
+#[derive(Clone, Copy)]
+enum Place {
+    Field,
+    Variant,
+}
+
+/// Reads the type's `#[trace(..)]` attributes; returns whether it carries `#[trace(finalize)]`, and
+/// whether `#[trace(unsync_finalize)]`.
+fn type_options(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool)> {
     let mut finalize = false;
     let mut unsync_finalize = false;
     for attribute in attributes
@@ -121,9 +268,15 @@ fn finalize_attributes(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool
             } else if meta.path.is_ident("unsync_finalize") {
                 unsync_finalize = true;
                 Ok(())
+            } else if meta.path.is_ident("skip") {
+                Err(meta.error(
+                    "`#[trace(skip)]` goes on a field or an enum variant, not on the type; \
+                     to trace nothing, mark every field `#[trace(skip)]`",
+                ))
             } else {
                 Err(meta.error(
-                    "unknown trace option on a type: the options are `#[trace(finalize)]` and `#[trace(unsync_finalize)]`",
+                    "unknown trace option on a type: the options are `#[trace(finalize)]` and \
+                     `#[trace(unsync_finalize)]`",
                 ))
             }
         })?;
@@ -135,18 +288,21 @@ fn finalize_attributes(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool
 fn destructure(
     fields: &Fields,
     path: TokenStream,
-    traced_types: &mut Vec<syn::Type>,
+    traced_types: &mut Vec<Type>,
 ) -> syn::Result<(TokenStream, TokenStream)> {
     let mut bindings = Vec::new();
     let mut calls = Vec::new();
     for (index, field) in fields.iter().enumerate() {
         let binding = format_ident!("field_{index}");
-        if is_skipped(field)? {
+        if is_skipped(&field.attrs, Place::Field)? {
             bindings.push((field, None));
             continue;
         }
         traced_types.push(field.ty.clone());
-        calls.push(quote! { ::janitor::gc::Trace::trace(#binding, tracer); });
+        let ty = &field.ty;
+        calls.push(quote_spanned! {ty.span()=>
+            <#ty as ::janitor::gc::Trace>::trace(#binding, tracer);
+        });
         bindings.push((field, Some(binding)));
     }
     let pattern = match fields {
@@ -169,22 +325,130 @@ fn destructure(
     Ok((pattern, quote!(#(#calls)*)))
 }
 
-/// Whether the field carries `#[trace(skip)]`.
-fn is_skipped(field: &syn::Field) -> syn::Result<bool> {
+/// Whether a field's or a variant's attributes carry `#[trace(skip)]`.
+fn is_skipped(attributes: &[syn::Attribute], place: Place) -> syn::Result<bool> {
     let mut skipped = false;
-    for attribute in field
-        .attrs
+    for attribute in attributes
         .iter()
         .filter(|attribute| attribute.path().is_ident("trace"))
     {
         attribute.parse_nested_meta(|meta| {
             if meta.path.is_ident("skip") {
+                if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                    return Err(
+                        meta.error("`#[trace(skip)]` takes no value: write `#[trace(skip)]`")
+                    );
+                }
                 skipped = true;
                 Ok(())
+            } else if meta.path.is_ident("finalize") {
+                Err(meta.error(match place {
+                    Place::Field => "`#[trace(finalize)]` goes on the type, not on a field",
+                    Place::Variant => "`#[trace(finalize)]` goes on the type, not on a variant",
+                }))
             } else {
-                Err(meta.error("unknown trace option: the only one is `#[trace(skip)]`"))
+                Err(meta.error(match place {
+                    Place::Field => {
+                        "unknown trace option on a field: the only one is `#[trace(skip)]`"
+                    }
+                    Place::Variant => {
+                        "unknown trace option on a variant: the only one is `#[trace(skip)]`"
+                    }
+                }))
             }
         })?;
     }
     Ok(skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The where clause of the `Trace` impl derived for `source`, one predicate a string.
+    fn bounds(source: &str) -> Vec<String> {
+        let input = syn::parse_str::<DeriveInput>(source).unwrap();
+        let output: syn::File = syn::parse2(expand(input).unwrap()).unwrap();
+        let syn::Item::Impl(item) = &output.items[0] else {
+            panic!("the first item is the Trace impl");
+        };
+        item.generics
+            .where_clause
+            .iter()
+            .flat_map(|clause| clause.predicates.iter())
+            .map(|predicate| predicate.to_token_stream().to_string())
+            .collect()
+    }
+
+    fn trace_bound(ty: TokenStream) -> String {
+        quote!(#ty: ::janitor::gc::Trace).to_string()
+    }
+
+    #[test]
+    fn a_parameter_of_a_traced_field_is_bounded_and_one_of_a_skipped_field_is_not() {
+        assert_eq!(
+            bounds("struct S<T, M> { a: Vec<Option<T>>, #[trace(skip)] b: M }"),
+            [trace_bound(quote!(T))]
+        );
+    }
+
+    #[test]
+    fn a_parameter_used_only_inside_gc_or_weak_gc_is_not_bounded() {
+        assert_eq!(
+            bounds("struct N<T, U> { next: Option<Gc<N<T, U>>>, back: janitor::gc::WeakGc<U> }"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_pointer_under_another_name_bounds_its_parameter() {
+        assert_eq!(
+            bounds("struct S<T> { x: Ptr<T> }"),
+            [trace_bound(quote!(T))]
+        );
+    }
+
+    #[test]
+    fn an_associated_type_is_bounded_instead_of_its_parameter() {
+        assert_eq!(
+            bounds("struct P<I: Iterator> { head: Option<I::Item>, #[trace(skip)] rest: I }"),
+            [trace_bound(quote!(I::Item))]
+        );
+        assert_eq!(
+            bounds("struct Q<I> { x: <I as IntoIterator>::Item, y: <I as IntoIterator>::Item }"),
+            [trace_bound(quote!(<I as IntoIterator>::Item))]
+        );
+    }
+
+    #[test]
+    fn a_macro_type_that_names_a_parameter_is_bounded_whole() {
+        assert_eq!(
+            bounds("struct M<T> { x: wrap!(T) }"),
+            [trace_bound(quote!(wrap!(T)))]
+        );
+    }
+
+    #[test]
+    fn a_path_that_only_ends_in_a_parameter_name_is_not_the_parameter() {
+        assert_eq!(
+            bounds("struct S<T> { x: other::T, #[trace(skip)] y: T }"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_fields_of_a_skipped_variant_bound_nothing() {
+        assert_eq!(
+            bounds("enum E<X, Y> { A(Vec<Y>), #[trace(skip)] B(X, Y) }"),
+            [trace_bound(quote!(Y))]
+        );
+    }
+
+    #[test]
+    fn bounds_written_on_the_type_are_kept() {
+        assert_eq!(
+            bounds("struct S<T> where T: Clone { #[trace(skip)] x: T }"),
+            [quote!(T: Clone).to_string()]
+        );
+    }
 }

@@ -49,9 +49,7 @@ impl<T> FairMutex<T> {
     }
 
     pub(crate) fn lock(&self) -> FairMutexGuard<'_, T> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.lock().ignore_poison()
     }
 }
 
@@ -59,6 +57,76 @@ impl<T> FairMutex<T> {
 #[cfg(loom)]
 pub(crate) fn unlock_fair<T>(guard: FairMutexGuard<'_, T>) {
     drop(guard);
+}
+
+/// Takes a lock (or a condition variable's wait) whose poisoning does not matter, as it is.
+///
+/// Every lock of this crate that uses it guards state that a panic cannot leave half-updated: no
+/// user code runs under it, or the state changes in one step. A poisoned lock then only says that
+/// some holder panicked after its update, and refusing the lock for ever would turn that panic
+/// into a failure of every later operation. Each site says which case it is.
+pub(crate) trait IgnorePoison {
+    /// What the lock gives: a guard, or a guard with a timeout result.
+    type Taken;
+
+    /// The guard, poisoned or not.
+    fn ignore_poison(self) -> Self::Taken;
+}
+
+impl<Taken> IgnorePoison for std::sync::LockResult<Taken> {
+    type Taken = Taken;
+
+    #[inline]
+    fn ignore_poison(self) -> Taken {
+        self.unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A background thread started by the first call that needs it, and known by its id from then
+/// on: the heap's finalizer thread and its reclaimer.
+///
+/// The id is recorded inside the one-time start, so every caller of [`ensure_started`] returns
+/// only once [`is_current`] can recognize the thread; a thread's work arrives only through calls
+/// made after that, so the thread never runs work before it can recognize itself.
+///
+/// [`ensure_started`]: BackgroundThread::ensure_started
+/// [`is_current`]: BackgroundThread::is_current
+pub(crate) struct BackgroundThread {
+    name: &'static str,
+    started: std::sync::Once,
+    id: std::sync::OnceLock<std::thread::ThreadId>,
+}
+
+impl BackgroundThread {
+    pub(crate) const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            started: std::sync::Once::new(),
+            id: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Starts the thread running `body` unless it was started already.
+    ///
+    /// # Panics
+    /// If the system cannot start a thread: the heap cannot keep its promises without it.
+    #[inline]
+    pub(crate) fn ensure_started(&self, body: fn()) {
+        self.started.call_once(|| {
+            let thread = std::thread::Builder::new()
+                .name(self.name.into())
+                .spawn(body)
+                .unwrap_or_else(|error| {
+                    panic!("janitor: could not start the {} thread: {error}", self.name)
+                });
+            let _ = self.id.set(thread.thread().id());
+        });
+    }
+
+    /// Whether the calling thread is this one.
+    pub(crate) fn is_current(&self) -> bool {
+        self.id.get() == Some(&std::thread::current().id())
+    }
 }
 
 #[cfg(loom)]

@@ -1,6 +1,6 @@
 //! What the collector tells an observer: `gc::stats()` in one line with numbers that move, the
-//! `tracing` event of every collection and of a memory-pressure collection, and a healthy run
-//! that logs nothing above debug.
+//! `tracing` event of every collection, and a healthy run that logs nothing above debug (the
+//! memory-pressure event is `gc_pressure_event.rs`'s, in a process of its own).
 //!
 //! Tests in this binary run in parallel and may collect at any moment, so they compare counters
 //! before and after with "rose by at least", never "equals".
@@ -11,7 +11,7 @@ use janitor::gc::{
     wait_for_pending_finalizers,
 };
 use janitor::handle::SafeFd;
-use support::{Logged, capture_logs};
+use support::{Logged, capture_logs, collection_events, field, number};
 use tracing::Level;
 
 mod support;
@@ -35,29 +35,6 @@ fn drop_a_ring(length: usize) {
         last = node;
     }
     *last.next.borrow_mut() = Some(first);
-}
-
-/// The value of field `name` in a captured event (`name=value` separated by spaces).
-fn field<'a>(event: &'a Logged, name: &str) -> Option<&'a str> {
-    let prefix = format!("{name}=");
-    event
-        .fields
-        .split(' ')
-        .find_map(|pair| pair.strip_prefix(prefix.as_str()))
-}
-
-fn number(event: &Logged, name: &str) -> u64 {
-    field(event, name)
-        .unwrap_or_else(|| panic!("the event has no field {name}: {}", event.fields))
-        .parse()
-        .unwrap_or_else(|_| panic!("field {name} is not a number: {}", event.fields))
-}
-
-fn collection_events(logged: &[Logged]) -> Vec<&Logged> {
-    logged
-        .iter()
-        .filter(|event| event.fields.starts_with("message=janitor: collection "))
-        .collect()
 }
 
 #[test]
@@ -120,29 +97,6 @@ fn a_collection_event_carries_generation_trigger_examined_freed_and_pause() {
         seen.push(induced);
     }
     panic!("no collection of this thread freed its ring: {seen:?}");
-}
-
-#[test]
-fn memory_pressure_past_its_budget_collects_with_a_debug_event() {
-    // More than the budget whatever the heap holds (it is 4 MiB or a third of the heap).
-    let bytes = (8 << 20).max(gc::total_memory());
-    let before = gc::stats();
-    let ((), logged) = capture_logs(|| add_memory_pressure(bytes).expect("positive"));
-    remove_memory_pressure(bytes).expect("positive");
-    assert!(gc::stats().pressure_collections > before.pressure_collections);
-    let pressure = logged
-        .iter()
-        .find(|event| event.fields.starts_with("message=janitor: memory pressure"))
-        .unwrap_or_else(|| panic!("no memory-pressure event in {logged:?}"));
-    assert_eq!(pressure.level, Level::DEBUG);
-    assert_eq!(number(pressure, "added"), bytes as u64);
-    assert!(number(pressure, "since_full_collection") >= number(pressure, "budget"));
-    assert!(number(pressure, "declared") >= bytes as u64);
-    let collection = collection_events(&logged)
-        .into_iter()
-        .find(|event| field(event, "trigger") == Some("MemoryPressure"))
-        .unwrap_or_else(|| panic!("no memory-pressure collection event in {logged:?}"));
-    assert_eq!(number(collection, "generation"), 2);
 }
 
 #[derive(Trace)]

@@ -11,7 +11,8 @@
 //! so a panicking entry cannot poison it; a poisoned lock (an allocation failure mid-push) still
 //! holds a valid vector and is used as it is.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::sync::IgnorePoison;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::leak::LeakTracker;
 
@@ -62,11 +63,7 @@ impl<E> EntryList<E> {
     /// Closes the list as its owner is dropped: a list that still held entries had something to
     /// dispose and is reported as leaked; an empty one leaked nothing.
     pub(super) fn close_on_drop(&mut self) -> Option<Vec<E>> {
-        let entries = self
-            .entries
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let entries = self.entries.get_mut().ignore_poison().take();
         match &entries {
             Some(entries) if !entries.is_empty() => self.leak.report_leak(),
             _ => self.leak.close(),
@@ -75,6 +72,6 @@ impl<E> EntryList<E> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Vec<E>>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        self.entries.lock().ignore_poison()
     }
 }

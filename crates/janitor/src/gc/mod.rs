@@ -36,56 +36,44 @@
 //! `JANITOR_GC_ALLOCATOR=system` before the first allocation puts every object in the global
 //! allocator instead (for memory checkers such as valgrind).
 //!
-//! The engine behind the API is reached through a narrow interface: `object` (allocate, trace,
-//! drop, free one object), `heap` (the tracked set) and `collector` (collect generations). See
-//! `ARCHITECTURE.md` for the layout, the tracking rule and the soundness argument.
+//! The heap is built in four layers, each naming only those below it: `core` (the count word, the
+//! object layout, the allocator, `Trace`, the generation lists, trial deletion), `side` (weak
+//! cells, ephemeron attachments, hand-off buffers, the finalizer queue), `engine` (release, the
+//! collector, the reclaimer, the driver, the finalizer thread) and `face` (this API). The map is
+//! `ARCHITECTURE.md`; why the heap is sound, `docs/gc-soundness.md`.
 
-mod alloc;
-mod api;
-mod cell;
-mod collector;
-mod confined;
-mod count;
-mod ephemeron;
-mod finalize;
-mod finalizer;
-mod handoff;
-mod heap;
-mod lock;
-mod object;
-mod ptr;
-mod reclaim;
-mod release;
-mod retire;
-mod stats;
-mod trace;
-mod trial;
+mod core;
+mod engine;
+mod face;
+mod side;
 pub mod unsync;
-mod weak;
 
-pub use api::{
-    GenerationInfo, MAX_GENERATION, MemoryInfo, WeakTargetCollected, ZeroMemoryPressure,
-    add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
-    remove_memory_pressure, total_memory, total_memory_after_collection, weak_generation,
+pub use core::trace::{Finalizer, Trace, Tracer};
+pub use engine::finalizer_thread::{
+    ShutdownGuard, ShutdownPolicy, has_shutdown_started, shutdown_guard,
+    wait_for_pending_finalizers,
 };
-pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
-pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent};
-pub use finalize::{
-    Finalize, Finalizer, FinalizerRegistered, is_registered_for_finalize, keep_alive,
-    reregister_for_finalize, suppress_finalize,
+pub use face::api::{
+    MAX_GENERATION, WeakTargetCollected, ZeroMemoryPressure, add_memory_pressure, collect,
+    collect_generation, collection_count, generation, remove_memory_pressure, total_memory,
+    total_memory_after_collection, weak_generation,
 };
-pub use finalizer::{
-    FinalizerPanic, FinalizerPanicAction, ShutdownGuard, ShutdownPolicy, has_shutdown_started,
-    set_finalizer_panic_handler, shutdown_guard, wait_for_pending_finalizers,
+pub use face::cell::{BorrowError, GcCell, GcRef, GcRefMut};
+pub use face::ephemeron::{
+    ConditionalWeakTable, Iter as ConditionalWeakTableIter, KeyAlreadyPresent,
 };
+pub use face::finalize::{
+    Finalize, FinalizerRegistered, is_registered_for_finalize, keep_alive, reregister_for_finalize,
+    suppress_finalize,
+};
+pub use face::lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
+pub use face::ptr::Gc;
+pub use face::stats::{GcStats, GenerationInfo, MemoryInfo, memory_info, stats};
+pub use face::weak::WeakGc;
 /// `#[derive(Trace)]`: implements [`Trace`] by tracing every field; `#[trace(skip)]` leaves out a
 /// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
 /// `#[trace(finalize)]` on the type registers its objects for finalization: the type must then
 /// implement [`Finalize`].
 #[cfg(any(feature = "derive", test))]
 pub use janitor_derive::Trace;
-pub use lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
-pub use ptr::Gc;
-pub use stats::{GcStats, stats};
-pub use trace::{Trace, Tracer};
-pub use weak::WeakGc;
+pub use side::panic::{FinalizerPanic, FinalizerPanicAction, set_finalizer_panic_handler};

@@ -17,13 +17,14 @@
 //! thread that makes fewer than N resources (a short test, a small tool) tracks nothing, so the
 //! default level adds no report and no log line to it.
 
+use crate::sync::IgnorePoison;
 use std::cell::Cell;
 use std::ffi::OsString;
 use std::fmt;
 use std::num::{NonZeroU32, ParseIntError};
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 /// How many resources the leak detector tracks: none, one creation in `one_in`, or every one.
 ///
@@ -298,7 +299,7 @@ impl LevelCell {
 
     /// Sets the level; the environment is never consulted afterwards.
     pub(super) fn set(&self, level: LeakLevel) {
-        let mut settled = self.settled.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut settled = self.settled.lock().ignore_poison();
         self.word.store(encode(level), Ordering::Relaxed);
         *settled = true;
     }
@@ -326,7 +327,7 @@ impl LevelCell {
     #[inline(never)]
     fn settle(&self, environment: impl FnOnce() -> Option<OsString>) -> u64 {
         let error = {
-            let mut settled = self.settled.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut settled = self.settled.lock().ignore_poison();
             if *settled {
                 None
             } else {

@@ -10,8 +10,9 @@
 //! is released, since a subscriber may itself drop tracked resources.
 
 use super::report::LeakReport;
+use crate::sync::IgnorePoison;
 use std::panic::Location;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 /// Names one running [`LeakCheck`](super::LeakCheck).
 pub(super) type ScopeId = u64;
@@ -36,7 +37,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 /// The registry. A panic while it was held cannot leave it half-updated (every update is one
 /// push, one increment or one swap of the list), so a poisoned lock is simply taken.
 fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+    REGISTRY.lock().ignore_poison()
 }
 
 /// Files one leak of `type_name` created at `created_at`: counts it if an identical one is kept,

@@ -15,12 +15,13 @@ use super::check;
 use super::level::{self, Tracking};
 use super::registry::{self, ScopeId};
 use super::report::{LeakReport, RecordedUse};
+use crate::sync::IgnorePoison;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// How many recent uses a tracker keeps at [`LeakLevel::Full`](super::LeakLevel::Full); older
 /// ones are counted, not kept.
@@ -314,7 +315,7 @@ fn push_use(uses: &Mutex<RecentUses>, at: &'static Location<'static>, hint: Opti
         Some(name) => name.to_owned(),
         None => format!("{:?}", current.id()),
     };
-    let mut uses = uses.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut uses = uses.lock().ignore_poison();
     if uses.last.len() == RECENT_USES {
         uses.last.pop_front();
     }
@@ -329,7 +330,7 @@ impl Record {
         registry::file(self.type_name, self.created_at, self.scope, || {
             let (recent_uses, uses_recorded) = match &self.uses {
                 Some(uses) => {
-                    let uses = uses.lock().unwrap_or_else(PoisonError::into_inner);
+                    let uses = uses.lock().ignore_poison();
                     (uses.last.iter().cloned().collect(), uses.recorded)
                 }
                 None => (Vec::new(), 0),

@@ -171,3 +171,26 @@ pub fn until_asleep(tid: i32, times: usize) {
 pub fn current_tid() -> i32 {
     rustix::thread::gettid().as_raw_nonzero().get()
 }
+
+/// The value of field `name` in a captured event (`name=value` separated by spaces).
+pub fn field<'a>(event: &'a Logged, name: &str) -> Option<&'a str> {
+    let prefix = format!("{name}=");
+    event
+        .fields
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(prefix.as_str()))
+}
+
+pub fn number(event: &Logged, name: &str) -> u64 {
+    field(event, name)
+        .unwrap_or_else(|| panic!("the event has no field {name}: {}", event.fields))
+        .parse()
+        .unwrap_or_else(|_| panic!("field {name} is not a number: {}", event.fields))
+}
+
+pub fn collection_events(logged: &[Logged]) -> Vec<&Logged> {
+    logged
+        .iter()
+        .filter(|event| event.fields.starts_with("message=janitor: collection "))
+        .collect()
+}

@@ -8,7 +8,7 @@
 //! cell holds counts as held from outside. None of these types is `Sync`, so the shared heap,
 //! whose values are `Send + Sync`, never traces one.
 
-use super::super::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, Tracer};
 use std::cell::{BorrowError, BorrowMutError, Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::rc::Rc;

@@ -26,10 +26,10 @@
 //! half since the last; and the heap's end at thread exit, armed by the first object that needs
 //! it ([`arm`], [`end`]).
 
-use super::super::trace::{LocalSink, Tracer};
-use super::super::trial::{Examinee, mark_live, spread_life};
 use super::heap::{self, Heap};
 use super::object::{self, HAS_NODE, Header, KEY, NOT_EXAMINED, REGISTERED, TRACKED, node_of};
+use crate::gc::core::trace::{LocalSink, Tracer};
+use crate::gc::core::trial::{Examinee, mark_live, spread_life};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ops::Range;

@@ -12,9 +12,9 @@
 //! Invariant owned here: an object is registered (`REGISTERED`) from its allocation until its
 //! finalizer runs or is suppressed; `reregister_for_finalize` registers it again.
 
-use super::super::trace::{Trace, UnsyncFinalizer};
 use super::object::{CONDEMNED, HAS_NODE, Header, REGISTERED};
 use super::ptr::{Gc, with_lent};
+use crate::gc::core::trace::{Trace, UnsyncFinalizer};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 

@@ -49,7 +49,7 @@ impl List {
 /// A table of ephemerons, seen from the heap (`ephemeron.rs`).
 pub(super) trait Ephemerons {
     /// Reports the edges of the values whose key has this header.
-    fn trace_values_of(&self, key: NonNull<Header>, sink: &mut super::super::trace::Tracer<'_>);
+    fn trace_values_of(&self, key: NonNull<Header>, sink: &mut crate::gc::core::trace::Tracer<'_>);
     /// The headers of the live keys.
     fn keys(&self) -> Vec<NonNull<Header>>;
     /// Takes out the entries whose key is condemned or dead; the caller drops them.
@@ -159,7 +159,7 @@ impl Drop for Busy<'_> {
 
 impl Heap {
     /// Allocates an object for `value` and counts its bytes.
-    pub(super) fn allocate<T: super::super::trace::Trace + 'static>(
+    pub(super) fn allocate<T: crate::gc::core::trace::Trace + 'static>(
         &self,
         value: T,
         flags: u32,

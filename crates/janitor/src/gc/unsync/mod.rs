@@ -85,7 +85,7 @@ mod object;
 mod ptr;
 mod weak;
 
-pub use super::trace::UnsyncFinalizer as Finalizer;
+pub use crate::gc::core::trace::UnsyncFinalizer as Finalizer;
 pub use api::{
     collect, collect_generation, collection_count, generation, memory_info, stats,
     wait_for_pending_finalizers,

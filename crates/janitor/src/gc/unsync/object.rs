@@ -17,8 +17,8 @@
 //! the weak count reaches zero. Plain `Cell`s: the heap is owned by one thread, and `Gc` is
 //! neither `Send` nor `Sync`.
 
-use super::super::alloc;
-use super::super::trace::{Trace, Tracer};
+use crate::gc::core::alloc;
+use crate::gc::core::trace::{Trace, Tracer};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::marker::PhantomData;

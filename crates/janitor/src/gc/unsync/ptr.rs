@@ -3,9 +3,9 @@
 //! Invariant owned here: every `Gc` holds one strong count on its object, taken when it was
 //! created (by `Gc::new` or a clone) and given back exactly once, when it drops.
 
-use super::super::trace::{Trace, Tracer};
 use super::object::{self, CONDEMNED, HAS_NODE, Header, REGISTERED, header_of, value_of};
 use super::{collector, heap};
+use crate::gc::core::trace::{Trace, Tracer};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;

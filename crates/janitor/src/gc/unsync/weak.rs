@@ -192,9 +192,9 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 }
 
 // SAFETY: a weak reference owns no count, so it is not an edge: it reports nothing.
-unsafe impl<T: ?Sized> super::super::trace::Trace for WeakGc<T> {
+unsafe impl<T: ?Sized> crate::gc::core::trace::Trace for WeakGc<T> {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
     #[inline]
-    fn trace(&self, _: &mut super::super::trace::Tracer<'_>) {}
+    fn trace(&self, _: &mut crate::gc::core::trace::Tracer<'_>) {}
 }

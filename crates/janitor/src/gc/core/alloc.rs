@@ -1,0 +1,458 @@
+//! Object memory: size classes with per-thread magazines, and the byte count of live objects.
+//!
+//! Invariants owned here:
+//! * every block of a size class is in exactly one place: a live object, one magazine of one
+//!   thread's cache, or the global depot. A block freed on another thread than the one that
+//!   allocated it simply joins the freeing thread's cache: blocks have no owner thread;
+//! * the global byte count plus every thread's unflushed delta is the number of bytes of live
+//!   objects of the shared heap. A thread flushes its delta when it passes [`FLUSH_AT`] either way
+//!   and when it exits. The thread-local heap (`gc::unsync`) takes blocks from the same classes and
+//!   caches ([`allocate_local`]) and counts its bytes itself.
+//!
+//! Objects up to [`LARGEST`] bytes come from 16-byte size classes kept in per-thread magazines and
+//! a global depot; larger ones, and every object when `JANITOR_GC_ALLOCATOR=system` is set before
+//! the first allocation, use the global allocator. How the magazines trade with the depot, and why:
+//! `docs/gc-soundness.md#the-allocator`.
+//!
+//! Under loom every object uses the global allocator and the global byte count directly: loom
+//! tears its statics down before the thread-locals that would flush into them.
+
+#[cfg(not(loom))]
+use crate::sync::IgnorePoison;
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+#[cfg(not(loom))]
+/// The size-class granule.
+const GRANULE: usize = 16;
+#[cfg(not(loom))]
+/// The largest object served from size classes.
+const LARGEST: usize = 512;
+#[cfg(not(loom))]
+const CLASSES: usize = LARGEST / GRANULE;
+#[cfg(not(loom))]
+/// The bytes of one slab carved into blocks.
+const SLAB_BYTES: usize = 64 << 10;
+#[cfg(not(loom))]
+/// The bytes of one full magazine.
+const MAGAZINE_BYTES: usize = 16 << 10;
+/// The most a thread's byte delta drifts before it is added to the global count.
+#[cfg(not(loom))]
+const FLUSH_AT: isize = 256 << 10;
+
+#[cfg(not(loom))]
+#[inline]
+fn class_of(layout: Layout) -> Option<usize> {
+    (layout.size() <= LARGEST && layout.align() <= GRANULE && uses_classes())
+        .then(|| layout.size().div_ceil(GRANULE).max(1) - 1)
+}
+
+#[cfg(not(loom))]
+#[inline]
+fn block_size(class: usize) -> usize {
+    (class + 1) * GRANULE
+}
+
+#[cfg(not(loom))]
+#[inline]
+fn magazine_capacity(class: usize) -> usize {
+    (MAGAZINE_BYTES / block_size(class)).max(8)
+}
+
+#[cfg(not(loom))]
+static ALLOCATOR_CHOICE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+#[cfg(not(loom))]
+#[inline]
+fn uses_classes() -> bool {
+    match ALLOCATOR_CHOICE.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => choose_allocator(),
+    }
+}
+
+/// Reads `JANITOR_GC_ALLOCATOR` once; every later call of `uses_classes` sees the same answer.
+#[cfg(not(loom))]
+#[cold]
+fn choose_allocator() -> bool {
+    let classes = std::env::var_os("JANITOR_GC_ALLOCATOR").is_none_or(|value| value != "system");
+    let choice = if classes { 1 } else { 2 };
+    match ALLOCATOR_CHOICE.compare_exchange(0, choice, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => classes,
+        Err(chosen) => chosen == 1,
+    }
+}
+
+#[cfg(not(loom))]
+/// A free block: its first word links to the next free block of the same magazine.
+struct FreeBlock {
+    next: *mut FreeBlock,
+}
+
+#[cfg(not(loom))]
+/// A stack of free blocks of one class.
+#[derive(Clone, Copy)]
+struct Magazine {
+    top: *mut FreeBlock,
+    len: usize,
+}
+
+#[cfg(not(loom))]
+// SAFETY: a magazine is a list of free blocks nobody else references; moving it between threads
+// (through the depot) moves their ownership.
+unsafe impl Send for Magazine {}
+
+#[cfg(not(loom))]
+impl Magazine {
+    const EMPTY: Magazine = Magazine {
+        top: std::ptr::null_mut(),
+        len: 0,
+    };
+
+    /// # Safety
+    /// `block` is a free block of this magazine's class, owned by the caller.
+    #[inline]
+    unsafe fn push(&mut self, block: NonNull<u8>) {
+        let block = block.cast::<FreeBlock>();
+        // SAFETY: the block is free, at least 16 bytes and 16-aligned: it holds the link.
+        unsafe { block.write(FreeBlock { next: self.top }) };
+        self.top = block.as_ptr();
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<NonNull<u8>> {
+        let top = NonNull::new(self.top)?;
+        // SAFETY: blocks in a magazine are free and hold their link.
+        self.top = unsafe { top.read() }.next;
+        self.len -= 1;
+        Some(top.cast())
+    }
+}
+
+/// Full magazines no thread holds, per class.
+#[cfg(not(loom))]
+static DEPOT: [std::sync::Mutex<Vec<Magazine>>; CLASSES] =
+    [const { std::sync::Mutex::new(Vec::new()) }; CLASSES];
+
+#[cfg(not(loom))]
+fn depot(class: usize) -> std::sync::MutexGuard<'static, Vec<Magazine>> {
+    DEPOT[class].lock().ignore_poison()
+}
+
+/// One thread's magazines and byte delta.
+#[cfg(not(loom))]
+struct Cache {
+    loaded: [Magazine; CLASSES],
+    spare: [Magazine; CLASSES],
+    delta: isize,
+}
+
+#[cfg(not(loom))]
+struct ThreadCache(std::cell::UnsafeCell<Cache>);
+
+#[cfg(not(loom))]
+impl Drop for ThreadCache {
+    fn drop(&mut self) {
+        let cache = self.0.get_mut();
+        for class in 0..CLASSES {
+            for magazine in [&mut cache.loaded[class], &mut cache.spare[class]] {
+                if magazine.len > 0 {
+                    depot(class).push(std::mem::replace(magazine, Magazine::EMPTY));
+                }
+            }
+        }
+        flush(std::mem::take(&mut cache.delta));
+    }
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    static CACHE: ThreadCache = const {
+        ThreadCache(std::cell::UnsafeCell::new(Cache {
+            loaded: [Magazine::EMPTY; CLASSES],
+            spare: [Magazine::EMPTY; CLASSES],
+            delta: 0,
+        }))
+    };
+}
+
+/// Runs `body` on this thread's cache; `None` once the thread-local is gone (thread exit).
+#[cfg(not(loom))]
+#[inline]
+fn with_cache<R>(body: impl FnOnce(&mut Cache) -> R) -> Option<R> {
+    // SAFETY: the cache is only reached through this function, whose callers never re-enter it
+    // (no user code runs inside), so the mutable borrow is unique.
+    CACHE
+        .try_with(|cache| body(unsafe { &mut *cache.0.get() }))
+        .ok()
+}
+
+/// The published byte count of live objects: every thread's flushed deltas.
+///
+/// A std atomic even under loom: it is a statistic that decides when collections are due, never
+/// part of a protocol a model checks, and loom's atomics cannot live in a plain `static`.
+static BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// Adds a thread's balance to the published count.
+pub(crate) fn flush(delta: isize) {
+    BYTES.fetch_add(delta, Ordering::Relaxed);
+}
+
+/// The byte count every thread has flushed so far. Each thread flushes its own balance, so while
+/// one thread holds allocations not yet flushed, another's flushed frees of them (the
+/// reclaimer's, or any thread dropping what another built) can take the sum below zero: the
+/// count is signed, and callers clamp.
+pub(crate) fn published_bytes() -> isize {
+    BYTES.load(Ordering::Relaxed)
+}
+
+#[cfg(not(loom))]
+impl Cache {
+    #[inline]
+    fn record(&mut self, change: isize) {
+        self.delta += change;
+        if self.delta.abs() >= FLUSH_AT {
+            flush(std::mem::take(&mut self.delta));
+        }
+    }
+
+    #[inline]
+    fn allocate(&mut self, class: usize) -> NonNull<u8> {
+        if let Some(block) = self.loaded[class].pop() {
+            return block;
+        }
+        self.loaded[class] = if self.spare[class].len > 0 {
+            std::mem::replace(&mut self.spare[class], Magazine::EMPTY)
+        } else {
+            refill(class)
+        };
+        self.loaded[class]
+            .pop()
+            .expect("a refilled magazine holds blocks")
+    }
+
+    /// # Safety
+    /// `block` is a block of `class` that no live object uses any more.
+    #[inline]
+    unsafe fn deallocate(&mut self, class: usize, block: NonNull<u8>) {
+        if self.loaded[class].len >= magazine_capacity(class) {
+            let full = std::mem::replace(&mut self.loaded[class], Magazine::EMPTY);
+            let older = std::mem::replace(&mut self.spare[class], full);
+            if older.len > 0 {
+                depot(class).push(older);
+            }
+        }
+        // SAFETY: the caller gives the block up.
+        unsafe { self.loaded[class].push(block) };
+    }
+}
+
+/// A full magazine from the depot, or else one cut from a new slab.
+#[cfg(not(loom))]
+fn refill(class: usize) -> Magazine {
+    // The depot's lock is released before carving, which takes it again.
+    let stored = depot(class).pop();
+    stored.unwrap_or_else(|| carve(class))
+}
+
+/// A magazine of fresh blocks cut from a new slab; the rest of the slab goes to the depot.
+#[cfg(not(loom))]
+fn carve(class: usize) -> Magazine {
+    let size = block_size(class);
+    let layout = Layout::from_size_align(SLAB_BYTES, GRANULE).expect("a valid slab layout");
+    // SAFETY: the layout has a non-zero size.
+    let Some(slab) = NonNull::new(unsafe { std::alloc::alloc(layout) }) else {
+        std::alloc::handle_alloc_error(layout)
+    };
+    let capacity = magazine_capacity(class);
+    let mut magazines = vec![Magazine::EMPTY];
+    for index in (0..SLAB_BYTES / size).rev() {
+        if magazines
+            .last()
+            .is_some_and(|magazine| magazine.len == capacity)
+        {
+            magazines.push(Magazine::EMPTY);
+        }
+        // SAFETY: the block lies inside the new slab, which nothing else uses.
+        unsafe {
+            magazines
+                .last_mut()
+                .expect("one magazine at least")
+                .push(slab.byte_add(index * size))
+        };
+    }
+    let first = magazines.swap_remove(0);
+    depot(class).extend(magazines);
+    first
+}
+
+/// Allocates memory for an object with this layout and counts its bytes.
+#[inline]
+pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
+    #[cfg(not(loom))]
+    if let Some(class) = class_of(layout) {
+        let change = layout.size() as isize;
+        let block = with_cache(|cache| {
+            cache.record(change);
+            cache.allocate(class)
+        });
+        return block.unwrap_or_else(|| {
+            // The thread is exiting and its cache is gone: take one block, give the rest back.
+            flush(change);
+            let mut magazine = refill(class);
+            let block = magazine.pop().expect("a refilled magazine holds blocks");
+            if magazine.len > 0 {
+                depot(class).push(magazine);
+            }
+            block
+        });
+    }
+    flush_or_record(layout.size() as isize);
+    // SAFETY: the layout has a non-zero size: an object holds at least a header.
+    let start = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(start).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees the memory of an object with this layout and uncounts its bytes.
+///
+/// # Safety
+/// `start` came from [`allocate`] with the same layout, and no object uses it any more.
+#[inline]
+pub(crate) unsafe fn deallocate(start: NonNull<u8>, layout: Layout) {
+    #[cfg(not(loom))]
+    if let Some(class) = class_of(layout) {
+        let change = -(layout.size() as isize);
+        let cached = with_cache(|cache| {
+            cache.record(change);
+            // SAFETY: the caller gives the block up.
+            unsafe { cache.deallocate(class, start) };
+        });
+        if cached.is_none() {
+            flush(change);
+            let mut single = Magazine::EMPTY;
+            // SAFETY: as above.
+            unsafe { single.push(start) };
+            depot(class).push(single);
+        }
+        return;
+    }
+    flush_or_record(-(layout.size() as isize));
+    // SAFETY: the caller's contract: allocated by the global allocator with this layout.
+    unsafe { std::alloc::dealloc(start.as_ptr(), layout) }
+}
+
+#[cfg(not(loom))]
+fn flush_or_record(change: isize) {
+    if with_cache(|cache| cache.record(change)).is_none() {
+        flush(change);
+    }
+}
+
+#[cfg(loom)]
+fn flush_or_record(change: isize) {
+    flush(change);
+}
+
+/// Memory for an object of the thread-local heap (`gc::unsync`): the same classes and thread
+/// cache as [`allocate`], without the shared heap's byte count (the thread-local heap keeps its
+/// own, with no atomic on the way).
+#[inline]
+pub(crate) fn allocate_local(layout: Layout) -> NonNull<u8> {
+    #[cfg(not(loom))]
+    if let Some(class) = class_of(layout) {
+        return with_cache(|cache| cache.allocate(class)).unwrap_or_else(|| {
+            // The thread is exiting and its cache is gone: take one block, give the rest back.
+            let mut magazine = refill(class);
+            let block = magazine.pop().expect("a refilled magazine holds blocks");
+            if magazine.len > 0 {
+                depot(class).push(magazine);
+            }
+            block
+        });
+    }
+    // SAFETY: the layout has a non-zero size: an object holds at least a header.
+    let start = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(start).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees memory from [`allocate_local`].
+///
+/// # Safety
+/// `start` came from [`allocate_local`] with the same layout, and no object uses it any more.
+#[inline]
+pub(crate) unsafe fn deallocate_local(start: NonNull<u8>, layout: Layout) {
+    #[cfg(not(loom))]
+    if let Some(class) = class_of(layout) {
+        // SAFETY: the caller gives the block up.
+        let cached = with_cache(|cache| unsafe { cache.deallocate(class, start) });
+        if cached.is_none() {
+            let mut single = Magazine::EMPTY;
+            // SAFETY: as above.
+            unsafe { single.push(start) };
+            depot(class).push(single);
+        }
+        return;
+    }
+    // SAFETY: the caller's contract: allocated by the global allocator with this layout.
+    unsafe { std::alloc::dealloc(start.as_ptr(), layout) }
+}
+
+/// The bytes of live objects, including this thread's unflushed delta.
+pub(crate) fn total_bytes() -> usize {
+    #[cfg(not(loom))]
+    let local = with_cache(|cache| cache.delta).unwrap_or(0);
+    #[cfg(loom)]
+    let local = 0;
+    (published_bytes() + local).max(0).unsigned_abs()
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_layouts_map_to_the_smallest_class_that_fits() {
+        if !uses_classes() {
+            return;
+        }
+        assert_eq!(class_of(Layout::from_size_align(1, 1).unwrap()), Some(0));
+        assert_eq!(class_of(Layout::from_size_align(32, 8).unwrap()), Some(1));
+        assert_eq!(class_of(Layout::from_size_align(33, 8).unwrap()), Some(2));
+        assert_eq!(class_of(Layout::from_size_align(513, 8).unwrap()), None);
+        assert_eq!(class_of(Layout::from_size_align(64, 64).unwrap()), None);
+    }
+
+    #[test]
+    fn blocks_freed_on_another_thread_are_reused_and_never_handed_out_twice() {
+        let layout = Layout::from_size_align(48, 8).unwrap();
+        let blocks: Vec<usize> = (0..5000)
+            .map(|_| allocate(layout).as_ptr() as usize)
+            .collect();
+        let mut unique = blocks.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), blocks.len());
+        std::thread::spawn(move || {
+            for block in blocks {
+                // SAFETY: each block came from `allocate` with this layout and is unused.
+                unsafe { deallocate(NonNull::new(block as *mut u8).unwrap(), layout) };
+            }
+        })
+        .join()
+        .unwrap();
+        let again: Vec<usize> = (0..5000)
+            .map(|_| allocate(layout).as_ptr() as usize)
+            .collect();
+        let mut unique = again.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), again.len());
+        for block in again {
+            // SAFETY: as above.
+            unsafe { deallocate(NonNull::new(block as *mut u8).unwrap(), layout) };
+        }
+    }
+}

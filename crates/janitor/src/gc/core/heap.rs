@@ -1,0 +1,570 @@
+//! The tracked set: the three generation lists of the objects the cycle collector examines, with
+//! their sizes, the allocation budgets that trigger automatic collections, and the statistics.
+//!
+//! Invariant owned here: every tracked object whose memory is allocated and that has not been
+//! condemned is either linked in exactly one generation list, the one its node's `generation`
+//! names, or waiting in the arrivals (`arrivals.rs`), which the heap lock's holder links as it
+//! takes the lock; the lists and every node field of a linked object are read and written only
+//! with the heap lock held. An object enters the arrivals in `Gc::new` before its first `Gc`
+//! exists, and is unlinked by whoever frees it (the thread that dropped its last reference, in a
+//! batch, see `retire.rs`; or the collector for a garbage isolate) before its memory is freed. A
+//! linked object with a count of zero is dead: its value may be dropped or being dropped, and the
+//! collector must not trace it.
+
+use crate::gc::core::alloc;
+use crate::gc::core::arrivals::Arrivals;
+use crate::gc::core::object::{Header, Node, header_of_node, node_of};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+/// The highest generation.
+pub(crate) const OLDEST: u8 = 2;
+const GENERATIONS: usize = OLDEST as usize + 1;
+
+/// Tracked allocations between two gen-0 collections when nothing survives.
+const GEN0_BASE_BUDGET: usize = 10_000;
+/// The most the gen-0 budget grows to when many objects survive.
+const GEN0_MAX_BUDGET: usize = 16 * GEN0_BASE_BUDGET;
+/// Tracked bytes allocated between two gen-0 collections when nothing survives. Counting objects
+/// alone lets large objects pile up (10,000 garbage objects of 1 MiB are 10 GiB before the first
+/// collection); .NET's gen-0 budget is in bytes, a few MiB sized to the cache. 8 MiB is spent
+/// before the object budget only when the average tracked object is above 8 MiB / 10,000, about
+/// 840 bytes, so small-object programs collect exactly as before, while garbage of large objects
+/// waits for at most a few budgets' worth of bytes.
+const GEN0_BASE_BYTES: usize = 8 << 20;
+/// The most the gen-0 byte budget grows to when much survives (16 times, as the object budget):
+/// a program whose young objects live is not collected every few large allocations, and young
+/// garbage still never exceeds 128 MiB between two collections.
+const GEN0_MAX_BYTES: usize = 16 * GEN0_BASE_BYTES;
+/// Tracked allocations a thread counts before it reports them to the heap (see `Heap::link`).
+const REPORT_EVERY: usize = 64;
+/// Tracked bytes a thread counts before it reports them to the heap: a large object is reported
+/// at once.
+const REPORT_EVERY_BYTES: usize = 64 << 10;
+
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    /// This thread's tracked allocations and bytes not reported to the heap yet.
+    static UNREPORTED: std::cell::Cell<(usize, usize)> = std::cell::Cell::new((0, 0));
+}
+
+/// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
+const GEN1_EVERY: u32 = 10;
+/// Gen-1 collections between two full collections (as CPython's `threshold2`), provided the
+/// objects promoted into gen 2 since the last full collection are a quarter of what it left.
+const GEN2_EVERY: u32 = 10;
+/// Memory pressure added since the last full collection that starts one (.NET's initial budget).
+const PRESSURE_BUDGET: usize = 4 << 20;
+
+/// The global heap.
+pub(crate) struct Heap {
+    /// Fair: a collection holds it for its scan and hands it to a waiting thread when it lets go
+    /// (`collector.rs`), so back-to-back collections cannot starve the retiring of dead objects.
+    lists: FairMutex<Lists>,
+    /// New tracked objects not linked yet: allocations push them here without the lock, and the
+    /// lock's next holder links them (`arrivals.rs`).
+    arrivals: Arrivals,
+    /// Tracked objects and bytes allocated since the last gen-0 collection, as reported by the
+    /// allocating threads (each reports every [`REPORT_EVERY`] objects or [`REPORT_EVERY_BYTES`]),
+    /// and the budgets that make a gen-0 collection due, set by each collection.
+    gen0_allocated: AtomicUsize,
+    gen0_allocated_bytes: AtomicUsize,
+    gen0_budget: AtomicUsize,
+    gen0_byte_budget: AtomicUsize,
+    /// The collection turn, held for a whole collection, its drops and unpins included; only an
+    /// induced collection waits for it (`api.rs`).
+    pub(crate) collection: Mutex<()>,
+    /// Whether memory pressure that passed its budget found the turn taken and left its full
+    /// collection to the holder. Written, and the turn given back, only under this lock
+    /// (`api.rs`).
+    /// Set while the turn's holder waits for the reclaimer holding it: a collection induced on
+    /// the reclaimer (by a `Drop` it runs) runs under that turn instead of waiting for it.
+    turn_lent_to_reclaimer: AtomicBool,
+    pub(crate) pressure_owed: Mutex<bool>,
+    /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
+    /// generation up to N.
+    collections: [AtomicU64; GENERATIONS],
+    /// Memory pressure declared by `add_memory_pressure` and not yet removed.
+    pressure: AtomicUsize,
+    /// Memory pressure added since the last full collection.
+    pressure_since_full: AtomicUsize,
+}
+
+/// The generation lists and everything that changes with them.
+pub(crate) struct Lists {
+    heads: [*const Node; GENERATIONS],
+    tails: [*const Node; GENERATIONS],
+    objects: [usize; GENERATIONS],
+    bytes: [usize; GENERATIONS],
+    /// The gen-0 budgets the last collection set (`Heap::gen0_budget` mirrors them for the
+    /// allocating threads): a gen-0 collection is due when either is spent.
+    gen0_budget: usize,
+    gen0_byte_budget: usize,
+    gen0_since_gen1: u32,
+    gen1_since_gen2: u32,
+    promoted_into_gen2: usize,
+    gen2_after_full: usize,
+    pub(crate) stats: Stats,
+}
+
+/// What the last collection did, and what all of them did together.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stats {
+    pub(crate) last_pause: Duration,
+    pub(crate) total_pause: Duration,
+    pub(crate) promoted_objects: usize,
+    pub(crate) promoted_bytes: usize,
+    /// Collections so far, by [`Trigger`] (indexed by `Trigger::index`).
+    pub(crate) by_trigger: [u64; Trigger::COUNT],
+    /// Objects pinned and traced by all collections so far.
+    pub(crate) examined_objects: u64,
+    /// Objects all collections so far condemned and freed (garbage cycles; acyclic garbage is
+    /// freed by counting, without a collection).
+    pub(crate) freed_objects: u64,
+}
+
+impl Stats {
+    /// The statistics after one more collection, of the given trigger and pause, that promoted
+    /// `promoted` (objects, bytes), examined `examined` objects and freed `freed`.
+    pub(crate) fn after_collection(
+        self,
+        trigger: Trigger,
+        pause: Duration,
+        promoted: (usize, usize),
+        examined: u64,
+        freed: u64,
+    ) -> Stats {
+        let mut by_trigger = self.by_trigger;
+        by_trigger[trigger.index()] += 1;
+        Stats {
+            last_pause: pause,
+            total_pause: self.total_pause + pause,
+            promoted_objects: promoted.0,
+            promoted_bytes: promoted.1,
+            by_trigger,
+            examined_objects: self.examined_objects + examined,
+            freed_objects: self.freed_objects + freed,
+        }
+    }
+}
+
+// SAFETY: the node pointers in `Lists` are only followed with the heap lock held, and the objects
+// they point to are `Send + Sync` (`Gc::new` requires it).
+unsafe impl Send for Lists {}
+
+/// Why a collection ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// `collect` or `collect_generation`.
+    Induced,
+    /// The gen-0 allocation budget was spent.
+    Allocation,
+    /// `add_memory_pressure` passed its budget.
+    MemoryPressure,
+}
+
+impl Trigger {
+    /// How many triggers there are.
+    pub(crate) const COUNT: usize = 3;
+
+    /// The trigger's place in per-trigger counts.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Trigger::Induced => 0,
+            Trigger::Allocation => 1,
+            Trigger::MemoryPressure => 2,
+        }
+    }
+}
+
+/// An `add_memory_pressure` call that passed the budget: a full collection is due.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PressureDue {
+    /// Pressure added since the last full collection, this call's included.
+    pub(crate) since_full: usize,
+    /// The budget it passed: `PRESSURE_BUDGET`, or a third of the heap if that is larger.
+    pub(crate) budget: usize,
+}
+
+impl Heap {
+    /// The process's heap, made on first use.
+    #[cfg(not(loom))]
+    pub(crate) fn global() -> &'static Heap {
+        static HEAP: std::sync::OnceLock<Heap> = std::sync::OnceLock::new();
+        HEAP.get_or_init(Heap::new)
+    }
+
+    /// The model's heap: loom's statics are made afresh for each execution.
+    #[cfg(loom)]
+    pub(crate) fn global() -> &'static Heap {
+        ::loom::lazy_static! {
+            static ref HEAP: Heap = Heap::new();
+        }
+        &HEAP
+    }
+
+    pub(crate) fn new() -> Self {
+        Self {
+            lists: FairMutex::new(Lists {
+                heads: [std::ptr::null(); GENERATIONS],
+                tails: [std::ptr::null(); GENERATIONS],
+                objects: [0; GENERATIONS],
+                bytes: [0; GENERATIONS],
+                gen0_budget: GEN0_BASE_BUDGET,
+                gen0_byte_budget: GEN0_BASE_BYTES,
+                gen0_since_gen1: 0,
+                gen1_since_gen2: 0,
+                promoted_into_gen2: 0,
+                gen2_after_full: 0,
+                stats: Stats::default(),
+            }),
+            arrivals: Arrivals::new(),
+            gen0_allocated: AtomicUsize::new(0),
+            gen0_allocated_bytes: AtomicUsize::new(0),
+            gen0_budget: AtomicUsize::new(GEN0_BASE_BUDGET),
+            gen0_byte_budget: AtomicUsize::new(GEN0_BASE_BYTES),
+            collection: Mutex::new(()),
+            pressure_owed: Mutex::new(false),
+            turn_lent_to_reclaimer: AtomicBool::new(false),
+            collections: std::array::from_fn(|_| AtomicU64::new(0)),
+            pressure: AtomicUsize::new(0),
+            pressure_since_full: AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes the heap lock, and links the objects that arrived since its last holder, so that
+    /// the lists hold every tracked object allocated before this call. A panic never leaves the
+    /// lists half-updated (no user code runs while they change), so the lock needs no poisoning,
+    /// and has none.
+    pub(crate) fn lock(&self) -> FairMutexGuard<'_, Lists> {
+        let mut lists = self.lists.lock();
+        // SAFETY: the lock is held.
+        unsafe {
+            self.arrivals.take_all(|header| {
+                // SAFETY: an arrival is a live tracked object in no list, now the lists'.
+                let size = header.as_ref().vtable().size();
+                lists.push(node_of(header), 0);
+                lists.objects[0] += 1;
+                lists.bytes[0] += size;
+            });
+        }
+        lists
+    }
+
+    /// Adds a new tracked object to gen 0 without taking the heap lock (it waits in the arrivals
+    /// until the lock's next holder links it); returns whether a gen-0 budget (objects or bytes)
+    /// is spent, so that an automatic collection is due.
+    ///
+    /// The allocations are counted per thread and reported to the heap every
+    /// [`REPORT_EVERY`] objects or [`REPORT_EVERY_BYTES`] bytes, so that threads do not write one
+    /// shared counter at every allocation: a budget is found spent up to one report late per
+    /// thread, and a thread's unreported count is lost when it exits.
+    ///
+    /// # Safety
+    /// `header` is a new tracked object, in no list and no shard, not shared with another thread.
+    pub(crate) unsafe fn link(&self, header: NonNull<Header>) -> bool {
+        // SAFETY: the object is new and tracked.
+        let size = unsafe { header.as_ref() }.vtable().size();
+        // SAFETY: the caller's contract.
+        unsafe { self.arrivals.push(header) };
+        let report = UNREPORTED
+            .try_with(|unreported| {
+                let (objects, bytes) = unreported.get();
+                let (objects, bytes) = (objects + 1, bytes + size);
+                if objects >= REPORT_EVERY || bytes >= REPORT_EVERY_BYTES {
+                    unreported.set((0, 0));
+                    Some((objects, bytes))
+                } else {
+                    unreported.set((objects, bytes));
+                    None
+                }
+            })
+            .unwrap_or(Some((1, size)));
+        let Some((objects, bytes)) = report else {
+            return false;
+        };
+        let objects = self.gen0_allocated.fetch_add(objects, Ordering::Relaxed) + objects;
+        let bytes = self
+            .gen0_allocated_bytes
+            .fetch_add(bytes, Ordering::Relaxed)
+            + bytes;
+        objects >= self.gen0_budget.load(Ordering::Relaxed)
+            || bytes >= self.gen0_byte_budget.load(Ordering::Relaxed)
+    }
+
+    /// The generation an automatic collection should examine now.
+    pub(crate) fn due_generation(&self) -> u8 {
+        self.lock().generation_to_collect()
+    }
+
+    /// Promotes the survivors of a collection of `0..=max_generation` (see
+    /// [`Lists::promote_survivors`]) and starts counting gen-0 allocations afresh against the
+    /// budgets it set. Returns the objects and bytes promoted.
+    pub(crate) fn promote_survivors(
+        &self,
+        lists: &mut Lists,
+        max_generation: u8,
+    ) -> (usize, usize) {
+        let promoted = lists.promote_survivors(max_generation);
+        self.gen0_budget.store(lists.gen0_budget, Ordering::Relaxed);
+        self.gen0_byte_budget
+            .store(lists.gen0_byte_budget, Ordering::Relaxed);
+        self.gen0_allocated.store(0, Ordering::Relaxed);
+        self.gen0_allocated_bytes.store(0, Ordering::Relaxed);
+        promoted
+    }
+
+    /// The generation a tracked object is in.
+    ///
+    /// # Safety
+    /// `header` is a live tracked object.
+    pub(crate) unsafe fn generation_of(&self, header: NonNull<Header>) -> u8 {
+        let _lists = self.lock();
+        // SAFETY: the object is tracked and the lock guards its node.
+        unsafe { node_of(header).as_ref() }.generation.get()
+    }
+
+    /// Records a finished collection of generations `0..=generation`.
+    pub(crate) fn count_collection(&self, generation: u8) {
+        for count in &self.collections[..=generation as usize] {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Collections of `generation` so far.
+    pub(crate) fn collection_count(&self, generation: u8) -> u64 {
+        self.collections[generation.min(OLDEST) as usize].load(Ordering::Relaxed)
+    }
+
+    /// Declares `bytes` of unmanaged memory; returns the numbers that made a full collection due,
+    /// if one is.
+    pub(crate) fn add_pressure(&self, bytes: usize) -> Option<PressureDue> {
+        self.pressure.fetch_add(bytes, Ordering::Relaxed);
+        let since_full = self.pressure_since_full.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let budget = PRESSURE_BUDGET.max(alloc::published_bytes().max(0).unsigned_abs() / 3);
+        (since_full >= budget).then_some(PressureDue { since_full, budget })
+    }
+
+    /// Withdraws `bytes` of declared unmanaged memory.
+    pub(crate) fn remove_pressure(&self, bytes: usize) {
+        let _ = self
+            .pressure
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pressure| {
+                Some(pressure.saturating_sub(bytes))
+            });
+    }
+
+    /// Memory pressure currently declared.
+    pub(crate) fn pressure(&self) -> usize {
+        self.pressure.load(Ordering::Relaxed)
+    }
+
+    /// Runs `wait` (the turn's holder waiting for the reclaimer) with the turn lent to the
+    /// reclaimer thread. Sound because the holder does nothing under the turn meanwhile, and the
+    /// wait ends only once the reclaimer has finished the aftermaths it waits for, so a collection
+    /// the reclaimer ran under the lent turn has ended before the holder goes on. `SeqCst`: the
+    /// flag is read by the reclaimer inside an aftermath that the wait's target includes, after
+    /// the store (the aftermath was handed over under the turn, before this call).
+    pub(crate) fn lend_turn_to_reclaimer(&self, wait: impl FnOnce()) {
+        struct Lent<'a>(&'a AtomicBool);
+        impl Drop for Lent<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        self.turn_lent_to_reclaimer.store(true, Ordering::SeqCst);
+        let _lent = Lent(&self.turn_lent_to_reclaimer);
+        wait();
+    }
+
+    /// Whether the turn's holder lends it to the reclaimer now.
+    pub(crate) fn is_turn_lent_to_reclaimer(&self) -> bool {
+        self.turn_lent_to_reclaimer.load(Ordering::SeqCst)
+    }
+
+    /// Resets the pressure counted towards the next full collection.
+    pub(crate) fn reset_pressure_since_full(&self) {
+        self.pressure_since_full.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Per-generation tracked objects and bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct GenerationSizes {
+    pub(crate) objects: [usize; GENERATIONS],
+    pub(crate) bytes: [usize; GENERATIONS],
+}
+
+impl Lists {
+    /// The tracked objects and bytes of each generation.
+    pub(crate) fn sizes(&self) -> GenerationSizes {
+        GenerationSizes {
+            objects: self.objects,
+            bytes: self.bytes,
+        }
+    }
+
+    /// Which generation an automatic collection should examine: gen 0, gen 1 every
+    /// [`GEN1_EVERY`] gen-0 collections, gen 2 every [`GEN2_EVERY`] gen-1 collections when gen 2
+    /// has grown by a quarter since the last full collection (CPython's guard against
+    /// quadratic full collections while a large heap is built).
+    fn generation_to_collect(&self) -> u8 {
+        if self.gen0_since_gen1 + 1 < GEN1_EVERY {
+            0
+        } else if self.gen1_since_gen2 + 1 < GEN2_EVERY
+            || self.promoted_into_gen2 < self.gen2_after_full / 4
+        {
+            1
+        } else {
+            OLDEST
+        }
+    }
+
+    /// Appends a node to a generation's list.
+    ///
+    /// # Safety
+    /// The lock is held (through `self`) and the node is a live tracked object's, unlinked.
+    unsafe fn push(&mut self, node: NonNull<Node>, generation: u8) {
+        let generation_index = generation as usize;
+        // SAFETY: the node is live and the lock guards it.
+        let node_ref = unsafe { node.as_ref() };
+        let tail = self.tails[generation_index];
+        node_ref.prev.set(tail);
+        node_ref.next.set(std::ptr::null());
+        node_ref.generation.set(generation);
+        if tail.is_null() {
+            self.heads[generation_index] = node.as_ptr();
+        } else {
+            // SAFETY: linked nodes are live and the lock guards them.
+            unsafe { &*tail }.next.set(node.as_ptr());
+        }
+        self.tails[generation_index] = node.as_ptr();
+    }
+
+    /// Unlinks a tracked object and takes it out of its generation's sizes.
+    ///
+    /// # Safety
+    /// The object is tracked and linked.
+    pub(crate) unsafe fn remove(&mut self, header: NonNull<Header>) {
+        // SAFETY: the object is tracked; linked nodes are live and the lock guards them.
+        let node = unsafe { node_of(header).as_ref() };
+        // SAFETY: as above.
+        let size = unsafe { header.as_ref() }.vtable().size();
+        let generation = node.generation.get() as usize;
+        let (prev, next) = (node.prev.get(), node.next.get());
+        if prev.is_null() {
+            self.heads[generation] = next;
+        } else {
+            // SAFETY: linked nodes are live and the lock guards them.
+            unsafe { &*prev }.next.set(next);
+        }
+        if next.is_null() {
+            self.tails[generation] = prev;
+        } else {
+            // SAFETY: as above.
+            unsafe { &*next }.prev.set(prev);
+        }
+        self.objects[generation] -= 1;
+        self.bytes[generation] -= size;
+    }
+
+    /// Calls `visit` on the header of every object in generations `0..=max_generation`.
+    pub(crate) fn for_each(
+        &self,
+        max_generation: u8,
+        mut visit: impl FnMut(NonNull<Header>, &Node),
+    ) {
+        for generation in 0..=max_generation as usize {
+            let mut cursor = self.heads[generation];
+            while let Some(node) = NonNull::new(cursor.cast_mut()) {
+                // SAFETY: linked nodes are live tracked objects and the lock guards them.
+                let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
+                cursor = node_ref.next.get();
+                visit(header, node_ref);
+            }
+        }
+    }
+
+    /// Promotes the survivors of a collection of `0..=max_generation`: generation `g` moves to
+    /// `g + 1`, the oldest stays. Returns the objects and bytes promoted. Resets the budgets the
+    /// collection answered, adapting the gen-0 budgets to how many objects, and bytes, survived.
+    fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
+        let mut promoted = (0, 0);
+        for generation in (0..=max_generation.min(OLDEST - 1) as usize).rev() {
+            let target = generation + 1;
+            let mut cursor = self.heads[generation];
+            while let Some(node) = NonNull::new(cursor.cast_mut()) {
+                // SAFETY: linked nodes are live and the lock guards them.
+                let node_ref = unsafe { node.as_ref() };
+                node_ref.generation.set(target as u8);
+                cursor = node_ref.next.get();
+            }
+            let (head, tail) = (self.heads[generation], self.tails[generation]);
+            if !head.is_null() {
+                let target_tail = self.tails[target];
+                // SAFETY: as above.
+                unsafe { &*head }.prev.set(target_tail);
+                if target_tail.is_null() {
+                    self.heads[target] = head;
+                } else {
+                    // SAFETY: as above.
+                    unsafe { &*target_tail }.next.set(head);
+                }
+                self.tails[target] = tail;
+            }
+            self.heads[generation] = std::ptr::null();
+            self.tails[generation] = std::ptr::null();
+            promoted.0 += self.objects[generation];
+            promoted.1 += self.bytes[generation];
+            self.objects[target] += self.objects[generation];
+            self.bytes[target] += self.bytes[generation];
+            if target == OLDEST as usize {
+                self.promoted_into_gen2 += self.objects[generation];
+            }
+            self.objects[generation] = 0;
+            self.bytes[generation] = 0;
+        }
+        let (survivors_of_gen0, survivor_bytes_of_gen0) = if max_generation == 0 {
+            promoted
+        } else {
+            (self.objects[1], self.bytes[1])
+        };
+        self.gen0_budget = (GEN0_BASE_BUDGET + 2 * survivors_of_gen0).min(GEN0_MAX_BUDGET);
+        self.gen0_byte_budget = (GEN0_BASE_BYTES + 2 * survivor_bytes_of_gen0).min(GEN0_MAX_BYTES);
+        match max_generation {
+            0 => self.gen0_since_gen1 += 1,
+            1 => {
+                self.gen0_since_gen1 = 0;
+                self.gen1_since_gen2 += 1;
+            }
+            _ => {
+                self.gen0_since_gen1 = 0;
+                self.gen1_since_gen2 = 0;
+                self.promoted_into_gen2 = 0;
+                self.gen2_after_full = self.objects[OLDEST as usize];
+            }
+        }
+        promoted
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_pressure_is_due_while_flushed_frees_run_ahead_of_allocations() {
+        let heap = Heap::new();
+        // One thread flushed the free of bytes whose allocation another has not flushed yet
+        // (far more than any other test's unflushed bytes, and given back at the end).
+        const RUN_AHEAD: isize = 1 << 40;
+        alloc::flush(-RUN_AHEAD);
+        let negative = alloc::published_bytes() < 0;
+        let due = heap.add_pressure(PRESSURE_BUDGET).is_some();
+        alloc::flush(RUN_AHEAD);
+        assert!(negative);
+        assert!(due);
+    }
+}

@@ -1,0 +1,206 @@
+//! The collection driver: every collection, whatever triggered it, runs through [`run`].
+//!
+//! Invariant owned here: collections are serialized on the heap's collection turn, and only an
+//! induced collection waits for it. An automatic one starts inside an allocation or
+//! `add_memory_pressure`, on a thread that may hold a lock a running collection's garbage `Drop`
+//! needs, so it only tries the turn, and goes on without it (an allocation) or leaves its full
+//! collection to the holder (memory pressure).
+
+use crate::gc::core::heap::{Heap, OLDEST, Trigger};
+use crate::gc::engine::collector;
+use crate::gc::engine::reclaim;
+use crate::gc::side::queue;
+use crate::sync::IgnorePoison;
+use crate::sync::MutexGuard;
+use std::sync::TryLockError;
+
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static COLLECTING: std::cell::Cell<bool> = std::cell::Cell::new(false);
+}
+
+/// Whether this thread is running a collection's drops: inside one, or on the reclaimer, which
+/// runs nothing else. Waiting for finalizers there could deadlock with a finalizer that collects.
+pub(crate) fn is_collecting() -> bool {
+    COLLECTING.try_with(std::cell::Cell::get).unwrap_or(false) || reclaim::is_reclaimer_thread()
+}
+
+/// Runs one collection, then the full collection memory pressure left to this one, if any.
+///
+/// Collections are serialized on the heap's collection turn, but only an induced collection
+/// waits for it: the holder may be running the garbage's `Drop`s (an induced collection finishes
+/// its own), and an allocation or `add_memory_pressure` that waited could hold a lock such a
+/// `Drop` needs (issue 11, defect 4). So an automatic collection only tries the turn. One due to
+/// allocation that finds it taken does not run: the collection running is the one it wanted, and
+/// the budget stays spent, so the next tracked allocation tries again. One due to memory pressure
+/// that finds it taken records that a full collection is owed (see [`try_turn_or_owe`]); the
+/// holder, once it gives the turn back, runs it (on its thread, as an automatic collection: its
+/// drops go to the reclaimer). A holder runs at most one owed collection per call, so a thread
+/// is never kept collecting by pressure other threads keep adding; a debt left by the owed
+/// collection itself goes to the next collection to give the turn back, or to the next
+/// `add_memory_pressure`, which finds its budget still passed unless a full collection ran.
+///
+/// An induced collection takes the turn, and if aftermaths of earlier automatic collections are
+/// still with the reclaimer, gives it back, waits for them and takes it again, until none is left
+/// while it holds the turn (only a turn holder hands aftermaths over, so none can arrive after the
+/// check; and it never waits while holding the turn, which a reclaiming `Drop` may need). It then
+/// finishes its own within its turn, from the pins to the last unpin (which may queue an
+/// object for its finalizer): so when `collect` returns, every collection that ran before it has
+/// freed and queued what it found. It also first takes every thread's buffer of dead registered
+/// objects into the queue, so everything that died before the call is queued too (except what
+/// the collection's own unpins and drops hand over, which waits in this thread's buffer), and
+/// `collect` + `wait_for_pending_finalizers` (which takes the buffers again) finalizes all of it.
+/// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`); one started by an
+/// allocation is postponed while the reclaimer is behind (one started by memory pressure is not:
+/// the program declared that memory is short). A collection started from inside one on the same
+/// thread (by a `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
+pub(crate) fn run(generation: u8, trigger: Trigger) {
+    if run_once(generation, trigger, Debt::Collect) {
+        run_once(OLDEST, Trigger::MemoryPressure, Debt::Leave);
+    }
+}
+
+/// Whether a collection giving the turn back takes on the full collection memory pressure owes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Debt {
+    Collect,
+    Leave,
+}
+
+/// One collection (see [`run`]); returns whether it took on an owed full collection.
+fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
+    let heap = Heap::global();
+    let induced = trigger == Trigger::Induced;
+    if trigger == Trigger::Allocation && reclaim::is_behind() {
+        return false;
+    }
+    let outermost = matches!(
+        COLLECTING.try_with(|collecting| collecting.replace(true)),
+        Ok(false)
+    );
+    struct Done(bool);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = COLLECTING.try_with(|collecting| collecting.set(false));
+            }
+        }
+    }
+    let _done = Done(outermost);
+    // On the reclaimer, while an induced collection lends it the turn, it runs under that turn.
+    let borrowing =
+        outermost && induced && reclaim::is_reclaimer_thread() && heap.is_turn_lent_to_reclaimer();
+    let turn = if outermost && !borrowing {
+        let turn = match trigger {
+            Trigger::Induced => Some(take_turn_after_the_reclaimer(heap)),
+            Trigger::Allocation => try_turn(heap),
+            Trigger::MemoryPressure => try_turn_or_owe(heap),
+        };
+        if turn.is_none() {
+            return false;
+        }
+        turn
+    } else {
+        None
+    };
+    // Objects that died before this call and wait in their threads' buffers reach the queue
+    // first, so that `collect` + `wait_for_pending_finalizers` covers them too.
+    if outermost {
+        queue::hand_over_all();
+    }
+    let reservation = (!induced).then(reclaim::reserve);
+    let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
+    if let Some(reservation) = reservation {
+        reservation.hand_over(aftermath.unpin_shared_survivors());
+    } else if let Err((_, panic)) = aftermath.finish() {
+        // The turn goes back on the way out; a debt stays for the next holder.
+        std::panic::resume_unwind(panic);
+    }
+    match turn {
+        Some(turn) if debt == Debt::Collect => give_back_turn(heap, turn),
+        _ => false,
+    }
+}
+
+/// The collection turn, held.
+type Turn = MutexGuard<'static, ()>;
+
+/// Takes the turn, waiting for it, once no aftermath handed to the reclaimer is unfinished. Only
+/// an induced collection waits for the turn.
+///
+/// Checked with the turn held: only a turn holder hands aftermaths over, so every collection that
+/// could still hand garbage over has done so. The first [`MAX_WAITS_FOR_THE_RECLAIMER`] waits are
+/// made without the turn, so that automatic collections keep running meanwhile (threads that
+/// allocate beside a `collect` pay for their own garbage). But each of them may hand over more
+/// (even the very garbage this `collect` must free), so after those rounds it waits holding the
+/// turn: then nothing new can arrive, and when the wait ends every aftermath is finished, so a
+/// cycle that was garbage at the call is freed by this collection or already was. A reclaiming
+/// `Drop` that collects must not wait for the turn it holds meanwhile: it is lent to the reclaimer
+/// for the wait ([`Heap::lend_turn_to_reclaimer`]), and a collection induced on the reclaimer runs
+/// under it, as a nested one runs under its outer one. The turn is dropped here without settling
+/// a debt: this thread gives it back for good later, and settles then.
+fn take_turn_after_the_reclaimer(heap: &'static Heap) -> Turn {
+    let take_turn = || heap.collection.lock().ignore_poison();
+    let mut turn = take_turn();
+    let mut rounds = 0;
+    while let Some(target) = reclaim::unfinished() {
+        if rounds == MAX_WAITS_FOR_THE_RECLAIMER {
+            heap.lend_turn_to_reclaimer(|| reclaim::wait_until_finished(target));
+            break;
+        }
+        drop(turn);
+        reclaim::wait_until_finished(target);
+        turn = take_turn();
+        rounds += 1;
+    }
+    turn
+}
+
+/// The turn if it is free. A poisoned turn is taken as is: nothing it guards can be
+/// half-updated (the collection state it serializes lives under the heap lock).
+fn try_turn(heap: &'static Heap) -> Option<Turn> {
+    match heap.collection.try_lock() {
+        Ok(turn) => Some(turn),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// The turn if it is free; otherwise records that a full collection is owed, for the holder to
+/// run once it gives the turn back. Tried under the debt's lock, and every holder that settles
+/// gives the turn back under it too ([`give_back_turn`]), so the debt is never recorded just
+/// after the holder looked: either the try comes first, the turn is still held and the holder
+/// finds the debt, or the give-back comes first, and the try finds the turn free or held by a
+/// later holder, whose give-back finds the debt (or, if that holder is running an owed
+/// collection itself, the give-back of the next collection to end, see [`run`]).
+fn try_turn_or_owe(heap: &'static Heap) -> Option<Turn> {
+    let mut owed = lock_debt(heap);
+    let turn = try_turn(heap);
+    if turn.is_none() {
+        *owed = true;
+    }
+    turn
+}
+
+/// Gives the turn back; returns whether a full collection was owed, which the caller now runs.
+fn give_back_turn(heap: &'static Heap, turn: Turn) -> bool {
+    let mut owed = lock_debt(heap);
+    drop(turn);
+    std::mem::take(&mut *owed)
+}
+
+/// The debt's lock. Nothing is waited for while it is held (the turn is only tried or given back
+/// under it) and no user code runs under it, so a poisoned one is taken as is.
+fn lock_debt(heap: &'static Heap) -> MutexGuard<'static, bool> {
+    heap.pressure_owed.lock().ignore_poison()
+}
+
+/// How many times an induced collection gives the turn back to wait for the reclaimer before it
+/// waits holding it (see [`take_turn_after_the_reclaimer`]).
+const MAX_WAITS_FOR_THE_RECLAIMER: u32 = 4;
+
+/// Runs the collection an allocation found due.
+pub(crate) fn collect_automatically() {
+    run(Heap::global().due_generation(), Trigger::Allocation);
+}

@@ -1,0 +1,10 @@
+//! The engine, built on the core and the side tables: releasing objects, collecting, the
+//! finalizer thread's pass, the reclaimer, the collection driver and the finalizer thread.
+
+pub(crate) mod collector;
+pub(crate) mod confined;
+pub(crate) mod driver;
+pub(crate) mod finalizer_thread;
+pub(crate) mod reclaim;
+pub(crate) mod release;
+pub(crate) mod retire;
