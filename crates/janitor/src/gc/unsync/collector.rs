@@ -23,8 +23,8 @@
 //! Also here, what decides when to collect: the budget (tracked allocations since the last young
 //! collection, at least [`heap::MIN_BUDGET`] and a quarter of the tracked objects), every eighth
 //! young collection a generation-1 one, and a full one instead when the oldest generation grew by
-//! half since the last; and the heap's end at thread exit, armed by the first object that needs
-//! it ([`arm`], [`end`]).
+//! half since the last; and the heap's end at thread exit, armed by the first allocation
+//! ([`arm`], [`end`]).
 
 use super::heap::{self, Heap};
 use super::object::{self, HAS_NODE, Header, KEY, NOT_EXAMINED, REGISTERED, TRACKED, node_of};
@@ -302,7 +302,7 @@ impl Drop for Teardown {
     }
 }
 
-/// Arms the teardown at the first object that needs it.
+/// Arms the teardown at the first allocation.
 #[inline]
 pub(super) fn arm(heap: &Heap) {
     if !heap.armed.get() {

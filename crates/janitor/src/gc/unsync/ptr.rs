@@ -94,9 +94,11 @@ impl<T: Trace + 'static> Gc<T> {
             let tracked = open && object::should_track(&value);
             let registered = open && T::UNSYNC_FINALIZER.is_some();
             let mut flags = 0;
+            // Every heap that allocated ends at thread exit, also one with untracked objects
+            // only: the end frees the heap's own vectors (the deferred releases').
+            collector::arm(heap);
             if tracked || registered {
                 flags |= HAS_NODE;
-                collector::arm(heap);
             }
             if registered {
                 flags |= REGISTERED;
