@@ -12,7 +12,9 @@
 //!
 //! `#[trace(finalize)]` on the type adds the finalizer hook (`FINALIZER`, which only compiles if
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
-//! requires): registration cannot be forgotten in either direction.
+//! requires): registration cannot be forgotten in either direction. `#[trace(unsync_finalize)]`
+//! does the same for the thread-local heap (`UNSYNC_FINALIZER`, `unsync::Finalize`,
+//! `unsync::FinalizerRegistered`).
 
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -28,7 +30,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 }
 
 fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
-    let finalize = type_options(&input.attrs)?;
+    let (finalize, unsync_finalize) = type_options(&input.attrs)?;
     let mut traced_types = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
@@ -84,6 +86,21 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     } else {
         (quote! {}, quote! {})
     };
+    let (unsync_hook, unsync_registered) = if unsync_finalize {
+        (
+            quote! {
+                const UNSYNC_FINALIZER: ::core::option::Option<::janitor::gc::unsync::Finalizer<Self>> =
+                    ::core::option::Option::Some(::janitor::gc::unsync::Finalizer::of());
+            },
+            quote! {
+                // SAFETY: generated together with the `UNSYNC_FINALIZER` hook above.
+                #[automatically_derived]
+                unsafe impl #impl_generics ::janitor::gc::unsync::FinalizerRegistered for #name #type_generics #where_clause {}
+            },
+        )
+    } else {
+        (quote! {}, quote! {})
+    };
     // Spanned at each field's type, so that a field whose type is not `Trace` is the error's
     // location, not the derive.
     let holds_gc = traced_types
@@ -100,6 +117,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             const HOLDS_GC: bool = false #(#holds_gc)*;
             const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
             #hook
+            #unsync_hook
             #[inline]
             #[allow(unused_variables)]
             fn trace(&self, tracer: &mut ::janitor::gc::Tracer<'_>) {
@@ -107,6 +125,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         }
         #registered
+        #unsync_registered
     })
 }
 
@@ -233,9 +252,11 @@ enum Place {
     Variant,
 }
 
-/// Reads the type's `#[trace(..)]` attributes; returns whether it carries `#[trace(finalize)]`.
-fn type_options(attributes: &[syn::Attribute]) -> syn::Result<bool> {
+/// Reads the type's `#[trace(..)]` attributes; returns whether it carries `#[trace(finalize)]`, and
+/// whether `#[trace(unsync_finalize)]`.
+fn type_options(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool)> {
     let mut finalize = false;
+    let mut unsync_finalize = false;
     for attribute in attributes
         .iter()
         .filter(|attribute| attribute.path().is_ident("trace"))
@@ -244,18 +265,23 @@ fn type_options(attributes: &[syn::Attribute]) -> syn::Result<bool> {
             if meta.path.is_ident("finalize") {
                 finalize = true;
                 Ok(())
+            } else if meta.path.is_ident("unsync_finalize") {
+                unsync_finalize = true;
+                Ok(())
             } else if meta.path.is_ident("skip") {
                 Err(meta.error(
                     "`#[trace(skip)]` goes on a field or an enum variant, not on the type; \
                      to trace nothing, mark every field `#[trace(skip)]`",
                 ))
             } else {
-                Err(meta
-                    .error("unknown trace option on a type: the only one is `#[trace(finalize)]`"))
+                Err(meta.error(
+                    "unknown trace option on a type: the options are `#[trace(finalize)]` and \
+                     `#[trace(unsync_finalize)]`",
+                ))
             }
         })?;
     }
-    Ok(finalize)
+    Ok((finalize, unsync_finalize))
 }
 
 /// A pattern binding the traced fields, and the calls that trace them.

@@ -232,6 +232,12 @@ pub fn workload(scale: Scale) -> Workload {
         baseline: "janitor",
         cases: vec![
             case("janitor", sizes, ReclaimsCycles, janitor_heap::Graph::new),
+            case(
+                "janitor-unsync",
+                sizes,
+                ReclaimsCycles,
+                janitor_unsync_heap::Graph::new,
+            ),
             case("rc", sizes, LeaksCycles, rc::Graph::new),
             case("arc", sizes, LeaksCycles, arc::Graph::new),
             Case::new("arena", move || {
@@ -383,6 +389,90 @@ mod janitor_heap {
         fn finish(self) -> Option<Reclaimed> {
             drop(self);
             janitor::gc::collect();
+            Some(TALLY.count())
+        }
+    }
+}
+
+/// janitor's thread-local heap (`janitor::gc::unsync`): edges behind its `GcCell` (a `RefCell`);
+/// the thread's heap collects when its budget says so, and once more at the end.
+mod janitor_unsync_heap {
+    use janitor::gc::Trace;
+    use janitor::gc::unsync::{Gc, GcCell};
+
+    use super::{Reclaimed, Tally};
+
+    static TALLY: Tally = Tally::new();
+
+    #[derive(Trace)]
+    struct Node {
+        edges: GcCell<Vec<Gc<Node>>>,
+    }
+
+    impl Drop for Node {
+        fn drop(&mut self) {
+            TALLY.dropped();
+        }
+    }
+
+    fn new_node() -> Gc<Node> {
+        TALLY.created();
+        Gc::new(Node {
+            edges: GcCell::new(Vec::new()),
+        })
+    }
+
+    pub(super) struct Graph {
+        slots: Vec<Gc<Node>>,
+    }
+
+    impl Graph {
+        pub(super) fn new(slots: usize) -> Graph {
+            TALLY.reset();
+            Graph {
+                slots: (0..slots).map(|_| new_node()).collect(),
+            }
+        }
+    }
+
+    impl super::Graph for Graph {
+        fn link(&mut self, from: usize, to: usize) -> usize {
+            let target = self.slots[to].clone();
+            let mut edges = self.slots[from].edges.borrow_mut();
+            edges.push(target);
+            edges.len()
+        }
+
+        fn unlink(&mut self, from: usize) -> usize {
+            let mut edges = self.slots[from].edges.borrow_mut();
+            let popped = edges.pop();
+            let len = edges.len();
+            drop(edges);
+            drop(popped);
+            len
+        }
+
+        fn retarget(&mut self, from: usize, pick: usize, to: usize) -> usize {
+            let target = self.slots[to].clone();
+            let mut edges = self.slots[from].edges.borrow_mut();
+            let len = edges.len();
+            if len == 0 {
+                edges.push(target);
+                return 1;
+            }
+            let old = std::mem::replace(&mut edges[pick % len], target);
+            drop(edges);
+            drop(old);
+            len
+        }
+
+        fn renew(&mut self, slot: usize) {
+            self.slots[slot] = new_node();
+        }
+
+        fn finish(self) -> Option<Reclaimed> {
+            drop(self);
+            janitor::gc::unsync::collect();
             Some(TALLY.count())
         }
     }

@@ -46,6 +46,7 @@ mod core;
 mod engine;
 mod face;
 mod side;
+pub mod unsync;
 
 pub use core::trace::{Finalizer, Trace, Tracer};
 pub use engine::finalizer_thread::{
