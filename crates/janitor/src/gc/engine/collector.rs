@@ -116,7 +116,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     unsafe { sink.holds.release_all() };
     unlink_condemned(&mut lists, &examined, &condemned);
     queue_finalizable(&examined, &finalizable);
-    let promoted = heap.promote_survivors(&mut lists, max_generation);
+    let promoted = lists.promote_survivors(max_generation);
     let pause = started.elapsed();
     lists.stats = lists.stats.after_collection(
         trigger,

@@ -171,6 +171,6 @@ fn lock_debt(heap: &'static Heap) -> MutexGuard<'static, bool> {
 const MAX_WAITS_FOR_THE_RECLAIMER: u32 = 4;
 
 /// Runs the collection an allocation found due.
-pub(crate) fn collect_automatically() {
-    run(Heap::global().due_generation(), Trigger::Allocation);
+pub(crate) fn collect_automatically(generation: u8) {
+    run(generation, Trigger::Allocation);
 }

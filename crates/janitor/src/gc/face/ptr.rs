@@ -93,12 +93,16 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         }
         let heap = heap();
         let header = object::allocate(value, vtable);
-        // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
-        let due = tracked && unsafe { heap.link(header) };
+        let due = if tracked {
+            // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
+            unsafe { heap.link(header) }
+        } else {
+            None
+        };
         // SAFETY: `allocate` returned a live object of type `T` holding one count, now ours.
         let gc = unsafe { Self::from_header(header) };
-        if due {
-            driver::collect_automatically();
+        if let Some(generation) = due {
+            driver::collect_automatically(generation);
         }
         gc
     }
