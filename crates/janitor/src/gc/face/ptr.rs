@@ -10,7 +10,6 @@ use crate::gc::core::trace::{Trace, Tracer};
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
-use crate::gc::face::weak::WeakGc;
 use crate::gc::side::weak_cells;
 use crate::leak;
 use std::borrow::Borrow;
@@ -136,77 +135,6 @@ impl<T: Trace + SyncHeapValue + 'static> Gc<T> {
         unsafe { Self::adopt(heap, header, object::value_of::<T>(header)) }
     }
 
-    /// A new object whose value is built by `build` from a weak reference to the object itself:
-    /// the way to give a value an edge to itself that never changes, without a cell (as
-    /// [`Arc::new_cyclic`](std::sync::Arc::new_cyclic)).
-    ///
-    /// Until `build` returns, the object has no value: the weak reference does not upgrade (it
-    /// returns `None`), and neither do its clones. They upgrade from the moment `new_cyclic`
-    /// returns. If `build` panics, the object is released and its weak references stay dead.
-    /// The object is tracked by the cycle collector whenever its type can hold a `Gc`, since its
-    /// value is not there yet to tell.
-    ///
-    /// ```
-    /// use janitor::gc::{Gc, Trace, WeakGc};
-    ///
-    /// #[derive(Trace)]
-    /// struct Window {
-    ///     #[trace(skip)]
-    ///     title: String,
-    ///     this: WeakGc<Window>, // a weak reference is never traced
-    /// }
-    ///
-    /// let window = Gc::new_cyclic(|this| {
-    ///     assert!(this.upgrade().is_none(), "not built yet");
-    ///     Window { title: "main".into(), this: this.clone() }
-    /// });
-    /// let again = window.this.upgrade().unwrap();
-    /// assert!(Gc::ptr_eq(&window, &again));
-    /// assert_eq!(again.title, "main");
-    /// ```
-    pub fn new_cyclic(build: impl FnOnce(&WeakGc<T>) -> T) -> Self {
-        /// Releases the object's memory if `build` panics: no value was written, the count is zero,
-        /// and the weak references are detached from it.
-        struct Unborn(NonNull<Header>);
-        impl Drop for Unborn {
-            fn drop(&mut self) {
-                // SAFETY: the object never had a value nor a strong reference, is in no list, and
-                // this runs once; its weak references' upgrades fail on its count of zero, and an
-                // upgrade reading the block now frees it as it leaves.
-                unsafe { weak_cells::release_memory(self.0) };
-            }
-        }
-
-        let tracked = T::HOLDS_GC;
-        let vtable = if tracked {
-            &VTables::<T>::TRACKED
-        } else {
-            &VTables::<T>::UNTRACKED
-        };
-        if T::FINALIZER.is_some() {
-            finalizer_thread::ensure_started();
-        }
-        let heap = heap();
-        let header = object::allocate_uninit(vtable);
-        // SAFETY: the object was just allocated: this thread alone knows it.
-        let count = unsafe { header.as_ref() }.count();
-        count.unborn();
-        let unborn = Unborn(header);
-        // SAFETY: the header is followed by room for a `T`.
-        let value = unsafe { object::value_of::<T>(header) };
-        // SAFETY: the object is allocated; the weak reference never dereferences the value
-        // unless an upgrade succeeds, which needs the count `publish` gives below.
-        let weak = unsafe { WeakGc::unborn(header, value) };
-        let built = build(&weak);
-        std::mem::forget(unborn);
-        // SAFETY: room for a `T`, not written yet, and no thread reads it before `publish`.
-        unsafe { value.write(built) };
-        count.publish();
-        drop(weak);
-        // SAFETY: live now, of type `T`, unlinked, holding one count (published above).
-        unsafe { Self::adopt(heap, header, value) }
-    }
-
     /// Moves `value` onto the heap, pinned: the value never moves again, as with
     /// [`Arc::pin`](std::sync::Arc::pin).
     ///
@@ -294,7 +222,7 @@ impl<T: ?Sized> Gc<T> {
     /// # Safety
     /// `header` is a new, unlinked, live object holding one count the new `Gc` takes over, and
     /// `value` points to its value.
-    unsafe fn adopt(heap: &Heap, header: NonNull<Header>, value: NonNull<T>) -> Self {
+    pub(crate) unsafe fn adopt(heap: &Heap, header: NonNull<Header>, value: NonNull<T>) -> Self {
         // SAFETY: the header is live (the caller's contract).
         let due = if unsafe { header.as_ref() }.vtable().tracked {
             // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
@@ -473,7 +401,7 @@ impl<T: Trace + SyncHeapValue + 'static> From<Box<T>> for Gc<T> {
 /// from then on a check ends only once the garbage cycles and the objects waiting for their
 /// finalizer have reported the leaks they hold. Nothing can be leaked through the heap before
 /// its first object.
-fn heap() -> &'static Heap {
+pub(crate) fn heap() -> &'static Heap {
     static SETTLING: std::sync::Once = std::sync::Once::new();
     SETTLING.call_once(|| {
         leak::settle_before_checks_end(|| {
