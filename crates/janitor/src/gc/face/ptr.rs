@@ -834,6 +834,52 @@ mod loom {
         });
     }
 
+    /// `try_unwrap` against a weak upgrade on another thread: either the upgrade comes first
+    /// (then `try_unwrap` gives the `Gc` back, or takes the value only after the upgrader's `Gc`
+    /// is gone) or it fails; the value is never dropped or taken while the upgrader holds it, and
+    /// it is dropped exactly once.
+    #[test]
+    fn loom_try_unwrap_racing_an_upgrade_takes_the_value_only_when_nobody_holds_it() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let only = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let weak = Gc::downgrade(&only);
+            let upgrader = ::loom::thread::spawn(move || {
+                if let Some(strong) = weak.upgrade() {
+                    assert_eq!(strong.drops.load(Ordering::SeqCst), 0, "dropped while held");
+                }
+            });
+            match Gc::try_unwrap(only) {
+                Ok(value) => {
+                    assert_eq!(value.drops.load(Ordering::SeqCst), 0);
+                    drop(value);
+                }
+                Err(only) => drop(only),
+            }
+            upgrader.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Two `into_inner` calls on two threads: exactly one gets the value, which is dropped once.
+    #[test]
+    fn loom_racing_into_inner_calls_give_the_value_to_exactly_one() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let first = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let second = first.clone();
+            let other = ::loom::thread::spawn(move || Gc::into_inner(second).is_some());
+            let mine = Gc::into_inner(first).is_some();
+            let theirs = other.join().unwrap();
+            assert!(mine != theirs, "exactly one holder gets the value");
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
     /// The unique-holder drop must not run once a weak reference exists: the only `Gc` drops on
     /// one thread while another upgrades a weak reference and reads the value. The value is
     /// dropped exactly once, never while the upgrader holds it, and the upgrade fails only after.

@@ -446,3 +446,57 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
             .finish()
     }
 }
+
+/// Loom model of `Gc::new_cyclic`'s publication: a weak reference that escapes the builder to
+/// another thread upgrades either not at all (the value is not built yet: the count is zero) or
+/// to the whole value (the count's `Release` publication orders the value's write before it).
+#[cfg(all(test, loom))]
+mod loom {
+    use crate::gc::{Gc, Trace, Tracer, WeakGc};
+    use ::loom::cell::UnsafeCell;
+    use ::loom::sync::{Arc, Mutex};
+
+    /// A value whose field loom checks for unordered accesses.
+    struct Built {
+        field: UnsafeCell<u64>,
+    }
+
+    // SAFETY: the field is written only before the object is published, and read only after.
+    unsafe impl Sync for Built {}
+
+    // SAFETY: holds no `Gc`.
+    unsafe impl Trace for Built {
+        const HOLDS_GC: bool = false;
+        const MUTABLE_EDGES: bool = false;
+        fn trace(&self, _: &mut Tracer<'_>) {}
+    }
+
+    #[test]
+    fn loom_an_escaped_weak_reference_upgrades_to_the_built_value_or_not_at_all() {
+        ::loom::model(|| {
+            let escaped: Arc<Mutex<Option<WeakGc<Built>>>> = Arc::new(Mutex::new(None));
+            let reader = {
+                let escaped = escaped.clone();
+                ::loom::thread::spawn(move || {
+                    let weak = escaped.lock().unwrap().clone();
+                    if let Some(strong) = weak.and_then(|weak| weak.upgrade()) {
+                        // SAFETY: read after the publication the upgrade synchronized with.
+                        assert_eq!(strong.field.with(|field| unsafe { *field }), 7);
+                    }
+                })
+            };
+            let built = Gc::new_cyclic(|this| {
+                *escaped.lock().unwrap() = Some(this.clone());
+                let built = Built {
+                    field: UnsafeCell::new(0),
+                };
+                // A write loom tracks (it does not check a cell's creation against later reads).
+                // SAFETY: the value is this thread's until it is published.
+                built.field.with_mut(|field| unsafe { *field = 7 });
+                built
+            });
+            reader.join().unwrap();
+            drop(built);
+        });
+    }
+}

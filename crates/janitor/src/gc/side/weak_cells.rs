@@ -375,7 +375,7 @@ mod loom {
 
         /// A drop of a `Gc`: the last one drops the value and releases the memory.
         fn drop_strong(&self) {
-            if self.block().count().decrement() {
+            if self.block().count.decrement() {
                 self.block().value.with_mut(|value| {
                     // SAFETY: the last count: nobody else uses the value.
                     unsafe { *value = 0 };
@@ -393,7 +393,7 @@ mod loom {
                 return;
             }
             self.block().memory.with(|_| ());
-            let upgraded = self.block().count().upgrade(Strength::Long);
+            let upgraded = self.block().count.upgrade(Strength::Long);
             if self.cell().leave() {
                 assert!(!upgraded, "a counted object is never detached");
                 self.free_block();
