@@ -5,6 +5,9 @@
 //! `Probe<T>` has an inherent constant when `T` has the trait, and a trait's default constant
 //! otherwise; inherent items win, so `Probe::<T>::SEND` says whether `T: Send`.
 
+// The minimum supported Rust (1.88) does not count uses inside `const _` items.
+#![allow(dead_code)]
+
 use janitor::gc::{Gc, WeakGc};
 use std::cell::Cell;
 use std::marker::{PhantomData, PhantomPinned};
