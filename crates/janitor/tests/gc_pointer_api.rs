@@ -78,6 +78,8 @@ fn slice_objects_hold_the_elements_in_order_from_each_source() {
     }
     let empty: Gc<[String]> = Gc::from(Vec::new());
     assert!(empty.is_empty());
+    assert!(Gc::<[String]>::default().is_empty());
+    assert_eq!(&*Gc::<str>::default(), "");
     let units: Gc<[()]> = Gc::from(vec![(); 7]);
     assert_eq!(units.len(), 7);
     let aligned: Gc<[u128]> = Gc::from(vec![u128::MAX; 100]);
@@ -284,6 +286,19 @@ impl Finalize for Finalized {
     fn finalize(this: &Gc<Self>) {
         this.finalized.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+#[test]
+fn get_mut_gives_the_value_of_an_object_registered_for_finalization_which_still_finalizes() {
+    let finalized = Arc::new(AtomicUsize::new(0));
+    let mut object = Gc::new(Finalized {
+        finalized: Arc::new(AtomicUsize::new(0)),
+    });
+    Gc::get_mut(&mut object).unwrap().finalized = finalized.clone();
+    drop(object);
+    collect();
+    wait_for_pending_finalizers();
+    assert_eq!(finalized.load(Ordering::SeqCst), 1);
 }
 
 #[test]

@@ -249,6 +249,23 @@ impl<T: Trace + SyncHeapValue + 'static> Gc<[T]> {
     /// If the iterator yields fewer items than its `len()` (the items it did yield are dropped).
     /// Items past its `len()` are left in it.
     ///
+    /// A slice of a type with a finalizer does not build (with any constructor of `Gc<[T]>`):
+    /// an element is not an object, and its finalizer would never run. The error comes from a
+    /// constant evaluated when the code is built, so `cargo check` does not show it.
+    ///
+    /// ```compile_fail,E0080
+    /// use janitor::gc::{Finalize, Gc, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// #[trace(finalize)]
+    /// struct Socket;
+    /// impl Finalize for Socket {
+    ///     fn finalize(_: &Gc<Self>) {}
+    /// }
+    ///
+    /// let sockets: Gc<[Socket]> = Gc::from_exact_iter([Socket, Socket]);
+    /// ```
+    ///
     /// ```
     /// use janitor::gc::Gc;
     /// let squares: Gc<[u64]> = Gc::from_exact_iter([1, 2, 3, 4].map(|n| n * n));
@@ -268,6 +285,15 @@ impl<T: Trace + SyncHeapValue + 'static> Gc<[T]> {
     }
 
     fn allocate_slice(tracked: bool, len: usize, items: impl Iterator<Item = T>) -> Self {
+        // An element is not an object: its finalizer would never run. Refused at compile time
+        // rather than dropped silently.
+        const {
+            assert!(
+                T::FINALIZER.is_none(),
+                "janitor: a Gc slice of a type with a finalizer would never finalize its \
+                 elements: make a slice of Gc<T> instead, each element an object of its own"
+            )
+        };
         let vtable: &'static ObjectVTable = if tracked {
             &SliceVTables::<T>::TRACKED
         } else {
@@ -334,6 +360,30 @@ impl<T: Trace + SyncHeapValue + 'static> FromIterator<T> for Gc<[T]> {
     /// ```
     fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
         Self::from(items.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl<T: Trace + SyncHeapValue + 'static> Default for Gc<[T]> {
+    /// An empty slice object.
+    ///
+    /// ```
+    /// let empty: janitor::gc::Gc<[u8]> = Default::default();
+    /// assert!(empty.is_empty());
+    /// ```
+    fn default() -> Self {
+        Self::from(Vec::new())
+    }
+}
+
+impl Default for Gc<str> {
+    /// An empty string object.
+    ///
+    /// ```
+    /// let empty: janitor::gc::Gc<str> = Default::default();
+    /// assert_eq!(&*empty, "");
+    /// ```
+    fn default() -> Self {
+        Self::from("")
     }
 }
 
