@@ -528,7 +528,7 @@ impl<T: ?Sized> Gc<T> {
         this.header_ref().count().strong_count() as usize
     }
 
-    /// The number of [`WeakGc`]s pointing to this object (a moment's view), including the one a
+    /// The number of [`WeakGc`](crate::gc::WeakGc)s pointing to this object (a moment's view), including the one a
     /// [`ConditionalWeakTable`](crate::gc::ConditionalWeakTable) keeps for each of its keys.
     ///
     /// ```
@@ -551,7 +551,7 @@ impl<T: ?Sized> Gc<T> {
     /// * this is the only `Gc` to the object: no other `Gc` (on any thread, or inside another
     ///   object), no collection examining the object at this moment (a collection holds a count
     ///   of its own on what it examines), no finalizer queue holding it;
-    /// * no [`WeakGc`] was ever made to it, nor was it ever a
+    /// * no [`WeakGc`](crate::gc::WeakGc) was ever made to it, nor was it ever a
     ///   [`ConditionalWeakTable`](crate::gc::ConditionalWeakTable) key: the object remembers that
     ///   it was, for as long as it lives (this is stricter than
     ///   [`Arc::get_mut`](std::sync::Arc::get_mut), which looks at the weak references alive now);
