@@ -188,6 +188,24 @@ fn an_iterator_that_ends_early_or_panics_leaves_nothing_behind() {
 }
 
 #[test]
+fn a_tracked_slice_whose_iterator_panics_drops_what_it_gave() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    // `Link`'s edges are in a cell: the slice is tracked, and its items go straight into it.
+    let items = (0..4).map(|index| {
+        if index == 3 {
+            panic!("the iterator failed");
+        }
+        Link {
+            next: GcCell::new(None),
+            drops: drops.clone(),
+        }
+    });
+    let built = catch_unwind(AssertUnwindSafe(|| Gc::<[Link]>::from_exact_iter(items)));
+    assert!(built.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
 fn a_boxed_value_moves_onto_the_heap() {
     let gc: Gc<Vec<u8>> = Gc::from(Box::new(vec![1, 2]));
     assert_eq!(*gc, [1, 2]);
@@ -437,6 +455,21 @@ fn new_cyclic_whose_builder_panics_leaves_its_weak_references_dead() {
     let escaped = escaped.lock().unwrap().take().unwrap();
     assert!(escaped.upgrade().is_none());
     assert_eq!(escaped.strong_count(), 0);
+}
+
+#[test]
+fn new_cyclic_registers_a_finalizable_value_which_finalizes_once_dropped() {
+    let finalized = Arc::new(AtomicUsize::new(0));
+    let object = Gc::new_cyclic(|this: &WeakGc<Finalized>| {
+        assert!(this.upgrade().is_none());
+        Finalized {
+            finalized: finalized.clone(),
+        }
+    });
+    drop(object);
+    collect();
+    wait_for_pending_finalizers();
+    assert_eq!(finalized.load(Ordering::SeqCst), 1);
 }
 
 #[test]
