@@ -67,7 +67,7 @@ pub use face::finalize::{
     suppress_finalize,
 };
 pub use face::lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
-pub use face::ptr::Gc;
+pub use face::ptr::{Gc, SyncHeapValue};
 pub use face::stats::{GcStats, GenerationInfo, MemoryInfo, memory_info, stats};
 pub use face::weak::WeakGc;
 /// `#[derive(Trace)]`: implements [`Trace`] by tracing every field; `#[trace(skip)]` leaves out a

@@ -17,6 +17,7 @@
 //! Under loom every object uses the global allocator and the global byte count directly: loom
 //! tears its statics down before the thread-locals that would flush into them.
 
+#[cfg(not(loom))]
 use crate::sync::IgnorePoison;
 use std::alloc::Layout;
 use std::ptr::NonNull;

@@ -227,6 +227,59 @@ impl CountWord {
         self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | REGISTERED) == 1
     }
 
+    /// Whether the caller's reference is the only way to the object's value, for `Gc::get_mut`:
+    /// one reference (no other `Gc`, no collection's pin, no finalizer queue's count), no weak
+    /// reference ever made, not condemned. A count of one read by a holder is final for the
+    /// reasons [`CountWord::is_unique`] gives (a pin or a queued count would show in it, and
+    /// nothing can upgrade an object that was never weakened); later pins come only through
+    /// another reference held in place, which the caller's exclusive borrow rules out. `Acquire`:
+    /// every other holder's uses, published by its `Release` drop, happen before the caller's
+    /// writes.
+    #[inline]
+    pub(crate) fn is_exclusive(&self) -> bool {
+        self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | CONDEMNED) == 1
+    }
+
+    /// Takes the caller's reference, the only one, and the value with it (`Gc::try_unwrap`):
+    /// moves the count from one to zero unless the object is registered for finalization or
+    /// condemned; returns whether it did. A weak upgrade or a collection's pin is a
+    /// read-modify-write on this word: one ordered before this compare-and-swap shows in the
+    /// count (then this fails), one ordered after finds a count of zero and refuses. `Acquire` on
+    /// success, as the drop that reaches zero: every other holder's uses happen before the value
+    /// is moved out.
+    pub(crate) fn take_unique(&self) -> bool {
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            if current & (COUNT_MASK | REGISTERED | CONDEMNED) != 1 {
+                return false;
+            }
+            match self.0.compare_exchange_weak(
+                current,
+                current.wrapping_add(VERSION_ONE.wrapping_sub(1)),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Takes back the count of a new object that no other thread knows yet, for `Gc::new_cyclic`:
+    /// while the value is being built, the object has no strong reference, so weak upgrades (and
+    /// pins) refuse it. A plain store: nobody else can reach the word.
+    pub(crate) fn unborn(&self) {
+        let current = self.0.load(Ordering::Relaxed);
+        self.0.store(current & !COUNT_MASK, Ordering::Relaxed);
+    }
+
+    /// Gives an [`unborn`](CountWord::unborn) object its first reference once its value is
+    /// written. `Release`: a weak upgrade that finds the count (an `Acquire` compare-and-swap
+    /// reading this write or a later one) sees the value.
+    pub(crate) fn publish(&self) {
+        self.0.fetch_add(1 + VERSION_ONE, Ordering::Release);
+    }
+
     /// The current strong count (a moment's view: other threads may change it at once).
     pub(crate) fn strong_count(&self) -> u64 {
         self.0.load(Ordering::Relaxed) & COUNT_MASK

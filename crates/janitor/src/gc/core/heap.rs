@@ -10,7 +10,7 @@
 //! may be dropped or being dropped, and the collector must not trace it.
 
 use crate::gc::core::alloc;
-use crate::gc::core::object::{Header, Node, header_of_node, node_of};
+use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -222,7 +222,7 @@ impl Heap {
         // SAFETY: the object is tracked.
         let node = unsafe { node_of(header) };
         // SAFETY: the object is new and tracked.
-        let size = unsafe { header.as_ref() }.vtable().size();
+        let size = unsafe { object::size(header) };
         let mut lists = self.lock();
         // SAFETY: the lock is held and the node is unlinked.
         unsafe { lists.push(node, 0) };
@@ -367,7 +367,7 @@ impl Lists {
         // SAFETY: the object is tracked; linked nodes are live and the lock guards them.
         let node = unsafe { node_of(header).as_ref() };
         // SAFETY: as above.
-        let size = unsafe { header.as_ref() }.vtable().size();
+        let size = unsafe { object::size(header) };
         let generation = node.generation.get() as usize;
         let (prev, next) = (node.prev.get(), node.next.get());
         if prev.is_null() {

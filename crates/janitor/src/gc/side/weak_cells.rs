@@ -117,6 +117,8 @@ struct CellRef(NonNull<WeakCell>);
 
 // SAFETY: a `WeakCell` is two atomics; the table only stores and hands out the pointer.
 unsafe impl Send for CellRef {}
+// SAFETY: as above; the dangling cell is shared by reference.
+unsafe impl Sync for CellRef {}
 
 /// Frees a cell whose last unit the caller gave back.
 ///
@@ -163,6 +165,48 @@ pub(crate) fn cell_of(header: NonNull<Header>) -> NonNull<WeakCell> {
     let cell = NonNull::from(Box::leak(Box::new(WeakCell::new(1))));
     cells.insert(address, CellRef(cell));
     cell
+}
+
+/// The number of `WeakGc`s to the object (a moment's view). The caller holds a strong reference,
+/// so the object is attached and its entry, if any, is its own.
+pub(crate) fn weak_count(header: NonNull<Header>) -> usize {
+    // SAFETY: the caller's reference keeps the object live.
+    if !unsafe { header.as_ref() }.count().is_weakened() {
+        return 0;
+    }
+    let shard = shard(header);
+    let entry = shard
+        .as_ref()
+        .and_then(|cells| cells.get(&(header.as_ptr() as usize)).copied());
+    entry.map_or(0, |CellRef(cell)| {
+        // SAFETY: the object's unit keeps an attached object's cell allocated, and the shard's
+        // lock, still held, keeps the entry (and that unit) from leaving.
+        unsafe { cell.as_ref() }.refs.load(Ordering::Relaxed) - 1
+    })
+}
+
+/// The cell of weak references made by `WeakGc::new`, which point to no object: detached from the
+/// start, so they never upgrade, and never freed (it keeps one unit of its own).
+pub(crate) fn dangling_cell() -> NonNull<WeakCell> {
+    #[cfg(not(loom))]
+    static DANGLING: std::sync::OnceLock<CellRef> = std::sync::OnceLock::new();
+    #[cfg(not(loom))]
+    let CellRef(cell) = *DANGLING.get_or_init(new_dangling_cell);
+    #[cfg(loom)]
+    ::loom::lazy_static! {
+        static ref DANGLING: CellRef = new_dangling_cell();
+    }
+    #[cfg(loom)]
+    let CellRef(cell) = *DANGLING;
+    cell
+}
+
+fn new_dangling_cell() -> CellRef {
+    let cell = WeakCell {
+        state: AtomicUsize::new(DETACHED),
+        refs: AtomicUsize::new(1),
+    };
+    CellRef(NonNull::from(Box::leak(Box::new(cell))))
 }
 
 /// Detaches the weak cell of a weakened object whose memory is being released: its entry leaves
@@ -288,7 +332,7 @@ mod loom {
 
         /// A drop of a `Gc`: the last one drops the value and releases the memory.
         fn drop_strong(&self) {
-            if self.block().count().decrement() {
+            if self.block().count.decrement() {
                 self.block().value.with_mut(|value| {
                     // SAFETY: the last count: nobody else uses the value.
                     unsafe { *value = 0 };
@@ -306,7 +350,7 @@ mod loom {
                 return;
             }
             self.block().memory.with(|_| ());
-            let upgraded = self.block().count().upgrade(Strength::Long);
+            let upgraded = self.block().count.upgrade(Strength::Long);
             if self.cell().leave() {
                 assert!(!upgraded, "a counted object is never detached");
                 self.free_block();
