@@ -1,8 +1,8 @@
 //! `#[derive(Trace)]`: an implementation of `janitor::gc::Trace` that traces every field once.
 //!
 //! The generated `trace` destructures `self` and calls `Trace::trace` on each field not marked
-//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the constants `HOLDS_GC` and
-//! `MUTABLE_EDGES` are the OR of the traced fields'. The implementation is sound by construction:
+//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the `TraceMeta` impl beside it
+//! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields'. The implementation is sound by construction:
 //! a value owns its fields, and each is reported once; a skipped field is an edge missed, which
 //! the collector treats as held from outside (safe: at worst a cycle through it leaks).
 //!
@@ -88,34 +88,40 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     // location, not the derive.
     let holds_gc = traced_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::Trace>::HOLDS_GC));
+        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::HOLDS_GC));
     let mutable_edges = traced_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::Trace>::MUTABLE_EDGES));
+        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::MUTABLE_EDGES));
     Ok(quote! {
         // SAFETY: generated: every field not marked `#[trace(skip)]` (nor in a variant so marked)
         // is traced once, and the value owns its fields.
         #[automatically_derived]
         unsafe impl #impl_generics ::janitor::gc::Trace for #name #type_generics #where_clause {
-            const HOLDS_GC: bool = false #(#holds_gc)*;
-            const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
-            #hook
             #[inline]
             #[allow(unused_variables)]
             fn trace(&self, tracer: &mut ::janitor::gc::Tracer<'_>) {
                 #body
             }
         }
+        // SAFETY: generated: the constants are the OR of the traced fields' own.
+        #[automatically_derived]
+        unsafe impl #impl_generics ::janitor::gc::TraceMeta for #name #type_generics #where_clause {
+            const HOLDS_GC: bool = false #(#holds_gc)*;
+            const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
+            #hook
+        }
         #registered
     })
 }
 
-/// The where clause the traced fields need: `P: Trace` for each type parameter `P` a traced field
-/// uses, and `P::Name: Trace` for each associated type it uses (then `P` itself needs nothing).
-/// A parameter used only by skipped fields, or only inside a `Gc<..>` or `WeakGc<..>` (whose
-/// `Trace` holds whatever they point to: the collector follows the pointer, not the type), gets
-/// no bound. Those two are recognised by name; under another name (an alias) the parameter is
-/// bounded, which is only stricter.
+/// The where clause the traced fields need, the same on the `Trace` and the `TraceMeta` impl:
+/// `P: TraceMeta` (which implies `Trace`) for each type parameter `P` a traced field uses, and
+/// `P::Name: TraceMeta` for each associated type it uses (then `P` itself needs nothing).
+/// A parameter used only by skipped fields, or only inside a `Gc<..>`, `WeakGc<..>` or
+/// `PhantomData<..>` (which are `Trace` whatever they point to or mark: the collector follows
+/// the pointer, not the type, and a marker owns nothing), gets no bound. Those three are
+/// recognised by name; under another name (an alias) the parameter is bounded, which is only
+/// stricter.
 struct Bounds<'a> {
     parameters: Vec<&'a Ident>,
     used: Vec<bool>,
@@ -142,11 +148,11 @@ impl<'a> Bounds<'a> {
             .into_iter()
             .zip(self.used)
             .filter(|(_, used)| *used)
-            .map(|(parameter, _)| syn::parse_quote!(#parameter: ::janitor::gc::Trace));
+            .map(|(parameter, _)| syn::parse_quote!(#parameter: ::janitor::gc::TraceMeta));
         let projections = self
             .projections
             .into_iter()
-            .map(|ty| syn::parse_quote!(#ty: ::janitor::gc::Trace));
+            .map(|ty| syn::parse_quote!(#ty: ::janitor::gc::TraceMeta));
         parameters.chain(projections).collect()
     }
 
@@ -201,7 +207,7 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
             self.bound_whole(Type::Path(ty.clone()));
             return;
         }
-        if ty.qself.is_none() && is_janitor_pointer(path) {
+        if ty.qself.is_none() && needs_nothing_of_its_argument(path) {
             return;
         }
         visit::visit_type_path(self, ty);
@@ -218,10 +224,11 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
     }
 }
 
-/// Whether `path` names `Gc<..>` or `WeakGc<..>`, whose `Trace` needs nothing of its argument.
-fn is_janitor_pointer(path: &syn::Path) -> bool {
+/// Whether `path` names `Gc<..>`, `WeakGc<..>` or `PhantomData<..>`, whose `Trace` needs nothing
+/// of its argument.
+fn needs_nothing_of_its_argument(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|last| {
-        (last.ident == "Gc" || last.ident == "WeakGc")
+        (last.ident == "Gc" || last.ident == "WeakGc" || last.ident == "PhantomData")
             && matches!(last.arguments, syn::PathArguments::AngleBracketed(_))
     })
 }
@@ -355,7 +362,7 @@ mod tests {
     }
 
     fn trace_bound(ty: TokenStream) -> String {
-        quote!(#ty: ::janitor::gc::Trace).to_string()
+        quote!(#ty: ::janitor::gc::TraceMeta).to_string()
     }
 
     #[test]
@@ -371,6 +378,18 @@ mod tests {
         assert_eq!(
             bounds("struct N<T, U> { next: Option<Gc<N<T, U>>>, back: janitor::gc::WeakGc<U> }"),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_parameter_used_only_inside_phantom_data_is_not_bounded() {
+        assert_eq!(
+            bounds("struct Id<T> { marker: std::marker::PhantomData<T>, next: Option<Gc<u8>> }"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            bounds("struct Typed<T, U> { marker: PhantomData<fn(T)>, value: U }"),
+            [trace_bound(quote!(U))]
         );
     }
 

@@ -45,7 +45,7 @@ mod engine;
 mod face;
 mod side;
 
-pub use core::trace::{Finalizer, Trace, Tracer};
+pub use core::trace::{Finalizer, Trace, TraceMeta, Tracer};
 pub use engine::finalizer_thread::{
     ShutdownGuard, ShutdownPolicy, has_shutdown_started, shutdown_guard,
     wait_for_pending_finalizers,

@@ -20,7 +20,7 @@
 
 use crate::gc::core::alloc;
 use crate::gc::core::count::CountWord;
-use crate::gc::core::trace::{NOT_EXAMINED, RunFinalizer, Trace, Tracer};
+use crate::gc::core::trace::{NOT_EXAMINED, RunFinalizer, Trace, TraceMeta, Tracer};
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;
@@ -70,7 +70,7 @@ pub(crate) struct ObjectVTable {
     header_offset: usize,
     /// Whether objects with this vtable are tracked by the cycle collector.
     pub(crate) tracked: bool,
-    /// Whether the type can hold a `Gc` (`Trace::HOLDS_GC`): if not, tracing it finds nothing.
+    /// Whether the type can hold a `Gc` (`TraceMeta::HOLDS_GC`): if not, tracing it finds nothing.
     pub(crate) holds_gc: bool,
     /// Reports the value's edges.
     trace: unsafe fn(NonNull<Header>, &mut Tracer<'_>),
@@ -91,13 +91,13 @@ const NODE_SIZE: usize = size_of::<Node>();
 /// The two vtables of a type `T`: one for tracked objects, one for untracked ones.
 pub(crate) struct VTables<T>(PhantomData<T>);
 
-impl<T: Trace + Send + Sync + 'static> VTables<T> {
+impl<T: TraceMeta + Send + Sync + 'static> VTables<T> {
     pub(crate) const TRACKED: ObjectVTable = ObjectVTable::of::<T>(true);
     pub(crate) const UNTRACKED: ObjectVTable = ObjectVTable::of::<T>(false);
 }
 
 impl ObjectVTable {
-    const fn of<T: Trace + Send + Sync + 'static>(tracked: bool) -> Self {
+    const fn of<T: TraceMeta + Send + Sync + 'static>(tracked: bool) -> Self {
         let prefix = if tracked { NODE_SIZE } else { 0 };
         let align = max(
             max(align_of::<T>(), align_of::<Header>()),

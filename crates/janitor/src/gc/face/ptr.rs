@@ -6,7 +6,7 @@
 
 use crate::gc::core::heap::{Heap, OLDEST, Trigger};
 use crate::gc::core::object::{self, Header, VTables, header_of};
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
@@ -65,7 +65,7 @@ unsafe impl<T: ?Sized + Send + Sync> Send for Gc<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for Gc<T> {}
 
-impl<T: Trace + Send + Sync + 'static> Gc<T> {
+impl<T: TraceMeta + Send + Sync + 'static> Gc<T> {
     /// Moves `value` onto the managed heap.
     ///
     /// The object is tracked by the cycle collector only if it can ever be part of a cycle: its
@@ -325,11 +325,15 @@ impl<T: ?Sized> Deref for Gc<T> {
 
 // SAFETY: a `Gc` owns one reference to its object, and reports it once.
 unsafe impl<T: ?Sized> Trace for Gc<T> {
-    const MUTABLE_EDGES: bool = false;
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit(self.header());
     }
+}
+
+// SAFETY: a `Gc` field is an edge that never changes by itself.
+unsafe impl<T: ?Sized> TraceMeta for Gc<T> {
+    const MUTABLE_EDGES: bool = false;
 }
 
 impl<T: ?Sized> AsRef<T> for Gc<T> {
@@ -388,7 +392,7 @@ impl<T: ?Sized + Hash> Hash for Gc<T> {
     }
 }
 
-impl<T: Default + Trace + Send + Sync + 'static> Default for Gc<T> {
+impl<T: Default + TraceMeta + Send + Sync + 'static> Default for Gc<T> {
     /// A new object holding `T::default()`.
     ///
     /// ```
@@ -400,7 +404,7 @@ impl<T: Default + Trace + Send + Sync + 'static> Default for Gc<T> {
     }
 }
 
-impl<T: Trace + Send + Sync + 'static> From<T> for Gc<T> {
+impl<T: TraceMeta + Send + Sync + 'static> From<T> for Gc<T> {
     /// Moves `value` onto the heap, as [`Gc::new`].
     ///
     /// ```
@@ -427,9 +431,12 @@ mod loom {
 
     // SAFETY: holds no `Gc`.
     unsafe impl crate::gc::Trace for Probe {
+        fn trace(&self, _: &mut crate::gc::Tracer<'_>) {}
+    }
+    // SAFETY: a leaf.
+    unsafe impl crate::gc::TraceMeta for Probe {
         const HOLDS_GC: bool = false;
         const MUTABLE_EDGES: bool = false;
-        fn trace(&self, _: &mut crate::gc::Tracer<'_>) {}
     }
 
     impl Drop for Probe {

@@ -8,7 +8,7 @@
 
 use crate::gc::core::count::Strength;
 use crate::gc::core::object::header_of;
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use crate::gc::face::ptr::Gc;
 use crate::gc::side::weak_cells::{WeakCell, cell_of, free_block, free_cell};
 use std::fmt;
@@ -209,9 +209,13 @@ impl<T: ?Sized> Drop for WeakGc<T> {
 
 // SAFETY: a weak reference owns no count: it reports nothing.
 unsafe impl<T: ?Sized> Trace for WeakGc<T> {
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+// SAFETY: reports nothing, so it is a leaf.
+unsafe impl<T: ?Sized> TraceMeta for WeakGc<T> {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
-    fn trace(&self, _: &mut Tracer<'_>) {}
 }
 
 impl<T: ?Sized> fmt::Debug for WeakGc<T> {
