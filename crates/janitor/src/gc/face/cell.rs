@@ -711,6 +711,51 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_mutable_borrow_keeps_the_collector_out_until_it_drops() {
+        let cell = GcCell::new((1, String::from("a")));
+        let part = GcRefMut::map(cell.borrow_mut(), |pair| &mut pair.1);
+        assert!(
+            !cell.flag.try_hold(),
+            "the collector got in under a mapped writer"
+        );
+        drop(part);
+        assert!(cell.flag.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { cell.flag.release() };
+        let refused = GcRefMut::filter_map(cell.borrow_mut(), |_| None::<&mut u8>).unwrap_err();
+        assert!(
+            !cell.flag.try_hold(),
+            "the refused map gave back the write borrow"
+        );
+        drop(refused);
+        assert!(cell.flag.try_hold());
+    }
+
+    #[test]
+    fn a_mapped_shared_borrow_keeps_writers_out_and_lets_the_collector_in() {
+        let cell = GcCell::new(vec![1, 2]);
+        let part = GcRef::map(cell.borrow(), |items| &items[1]);
+        assert!(cell.try_borrow_mut().is_err());
+        assert!(cell.flag.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { cell.flag.release() };
+        let refused = GcRef::filter_map(part, |_| None::<&u8>).unwrap_err();
+        assert!(
+            cell.try_borrow_mut().is_err(),
+            "the refused map gave back the borrow"
+        );
+        drop(refused);
+        assert!(cell.try_borrow_mut().is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "already borrowed")]
+    fn swapping_a_cell_with_itself_panics_as_ref_cell_does() {
+        let cell = GcCell::new(1);
+        cell.swap(&cell);
+    }
+
+    #[test]
     #[should_panic(expected = "already mutably borrowed")]
     fn borrowing_during_a_mutable_borrow_panics() {
         let cell = GcCell::new(1);

@@ -915,3 +915,97 @@ unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::RwLock<T> {
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
     const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapped_mutex_guard_keeps_the_lock_until_it_drops() {
+        let mutex = GcMutex::new((1, vec![2]));
+        let part = GcMutexGuard::map(mutex.lock(), |pair| &mut pair.1);
+        assert!(
+            !mutex.raw.try_hold(),
+            "the collector got in under a mapped guard"
+        );
+        drop(part);
+        assert!(mutex.raw.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { mutex.raw.release() };
+        let refused = GcMutexGuard::filter_map(mutex.lock(), |_| None::<&mut u8>).unwrap_err();
+        assert!(mutex.is_locked(), "the refused map unlocked the mutex");
+        drop(refused);
+        assert!(!mutex.is_locked());
+    }
+
+    #[test]
+    fn a_mapped_write_guard_keeps_the_collector_out_and_a_mapped_read_guard_lets_it_in() {
+        let lock = GcRwLock::new((1, vec![2]));
+        let written = GcWriteGuard::map(lock.write(), |pair| &mut pair.1);
+        assert!(
+            !lock.raw.try_hold(),
+            "the collector got in under a mapped writer"
+        );
+        drop(written);
+        let read = GcReadGuard::map(lock.read(), |pair| &pair.0);
+        assert!(lock.raw.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { lock.raw.release() };
+        assert!(lock.try_write().is_none());
+        let refused = GcReadGuard::filter_map(read, |_| None::<&u8>).unwrap_err();
+        assert!(
+            lock.try_write().is_none(),
+            "the refused map gave back the read lock"
+        );
+        drop(refused);
+        let refused = GcWriteGuard::filter_map(lock.write(), |_| None::<&mut u8>).unwrap_err();
+        assert!(lock.is_locked_exclusive());
+        drop(refused);
+        assert!(!lock.is_locked());
+    }
+
+    #[cfg(feature = "parking_lot")]
+    #[test]
+    fn the_collector_holds_a_parking_lot_mutex_as_its_own_and_a_locked_one_is_opaque() {
+        use crate::gc::core::trace::{EdgeSink, Holds};
+        let sink = || EdgeSink {
+            max_generation: 0,
+            edges: Vec::new(),
+            holds: Holds::default(),
+            untracked: None,
+        };
+        let mutex = parking_lot::Mutex::new(None::<crate::gc::Gc<u8>>);
+        let mut held = sink();
+        mutex.trace(&mut Tracer::collection(&mut held));
+        assert!(!held.holds.opaque && mutex.try_lock().is_none());
+        // SAFETY: the mutex outlives the holds.
+        unsafe { held.holds.release_all() };
+        let guard = mutex.lock();
+        let mut refused = sink();
+        mutex.trace(&mut Tracer::collection(&mut refused));
+        assert!(refused.holds.opaque);
+        drop(guard);
+        let lock = parking_lot::RwLock::new(None::<crate::gc::Gc<u8>>);
+        let mut shared = sink();
+        lock.trace(&mut Tracer::collection(&mut shared));
+        assert!(lock.try_read().is_some() && lock.try_write().is_none());
+        // SAFETY: the lock outlives the holds.
+        unsafe { shared.holds.release_all() };
+        assert!(lock.try_write().is_some());
+    }
+
+    #[test]
+    fn is_locked_is_true_while_the_collector_holds_the_lock() {
+        let mutex = GcMutex::new(1);
+        assert!(mutex.raw.try_hold());
+        assert!(mutex.is_locked());
+        assert!(
+            mutex
+                .try_lock_for(std::time::Duration::from_millis(1))
+                .is_none()
+        );
+        // SAFETY: this thread took the hold above.
+        unsafe { mutex.raw.release() };
+        assert!(!mutex.is_locked());
+    }
+}

@@ -414,3 +414,96 @@ dyn_trace_meta!(
     dyn Trace + Sync,
     dyn Trace + Send + Sync,
 );
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::gc::Gc;
+    use crate::gc::core::trace::{EdgeSink, Holds};
+
+    fn sink() -> EdgeSink {
+        EdgeSink {
+            max_generation: 0,
+            edges: Vec::new(),
+            holds: Holds::default(),
+            untracked: None,
+        }
+    }
+
+    #[test]
+    fn the_collector_keeps_a_std_mutex_locked_from_its_trace_until_its_release() {
+        let mutex = Mutex::new(None::<Gc<u8>>);
+        let mut sink = sink();
+        mutex.trace(&mut Tracer::collection(&mut sink));
+        assert!(!sink.holds.opaque);
+        assert!(matches!(mutex.try_lock(), Err(TryLockError::WouldBlock)));
+        // SAFETY: the mutex outlives the holds.
+        unsafe { sink.holds.release_all() };
+        assert!(mutex.try_lock().is_ok());
+    }
+
+    #[test]
+    fn a_std_mutex_locked_elsewhere_makes_its_object_opaque() {
+        let mutex = Mutex::new(None::<Gc<u8>>);
+        let guard = mutex.lock().unwrap();
+        let mut sink = sink();
+        mutex.trace(&mut Tracer::collection(&mut sink));
+        assert!(sink.holds.opaque);
+        drop(guard);
+        // SAFETY: the mutex outlives the holds.
+        unsafe { sink.holds.release_all() };
+        assert!(mutex.try_lock().is_ok());
+    }
+
+    #[test]
+    fn a_poisoned_std_mutex_is_traced_and_held_all_the_same() {
+        let mutex = Mutex::new(None::<Gc<u8>>);
+        let poisoner = std::panic::catch_unwind(|| {
+            let _guard = mutex.lock().unwrap();
+            panic!("poisons the mutex");
+        });
+        assert!(poisoner.is_err() && mutex.is_poisoned());
+        let mut sink = sink();
+        mutex.trace(&mut Tracer::collection(&mut sink));
+        assert!(!sink.holds.opaque);
+        assert!(matches!(mutex.try_lock(), Err(TryLockError::WouldBlock)));
+        // SAFETY: the mutex outlives the holds.
+        unsafe { sink.holds.release_all() };
+        assert!(matches!(mutex.try_lock(), Err(TryLockError::Poisoned(_))));
+    }
+
+    #[test]
+    fn the_collector_holds_a_std_rw_lock_shared_and_a_writer_makes_it_opaque() {
+        let lock = RwLock::new(None::<Gc<u8>>);
+        let mut sink = sink();
+        lock.trace(&mut Tracer::collection(&mut sink));
+        assert!(!sink.holds.opaque);
+        assert!(
+            lock.try_read().is_ok(),
+            "readers go on beside the collector"
+        );
+        assert!(matches!(lock.try_write(), Err(TryLockError::WouldBlock)));
+        // SAFETY: the lock outlives the holds.
+        unsafe { sink.holds.release_all() };
+        let writer = lock.write().unwrap();
+        let mut sink = self::sink();
+        lock.trace(&mut Tracer::collection(&mut sink));
+        assert!(sink.holds.opaque);
+        drop(writer);
+    }
+
+    #[test]
+    fn markers_atomics_and_borrowed_data_are_leaves() {
+        const { assert!(!<PhantomData<Gc<u8>>>::HOLDS_GC && !AtomicUsize::HOLDS_GC) };
+        const { assert!(!AtomicBool::MUTABLE_EDGES && !<Cow<'static, str>>::HOLDS_GC) };
+        const { assert!(<Cow<'static, [Gc<u8>]>>::HOLDS_GC) };
+        const { assert!(!<Cow<'static, [Gc<u8>]>>::MUTABLE_EDGES) };
+    }
+
+    #[test]
+    fn locks_and_once_locks_that_can_hold_a_gc_have_mutable_edges() {
+        const { assert!(<OnceLock<Gc<u8>>>::MUTABLE_EDGES && !<OnceLock<u8>>::HOLDS_GC) };
+        const { assert!(<Mutex<Vec<Gc<u8>>>>::MUTABLE_EDGES && !<Mutex<u8>>::MUTABLE_EDGES) };
+        const { assert!(<RwLock<Gc<u8>>>::MUTABLE_EDGES) };
+    }
+}
