@@ -154,7 +154,7 @@ pub unsafe trait Trace {
     label = "not `Trace`",
     note = "a hand-written `unsafe impl Trace` needs `unsafe impl TraceMeta` beside it (its constants have defaults)",
     note = "a type parameter of a function that calls `Gc::new`: bound it with `TraceMeta`, which implies `Trace`",
-    note = "a trait object of a trait of yours in a `Box`: add `unsafe impl TraceMeta for dyn YourTrait + Send + Sync {}`"
+    note = "a trait object of a trait of yours in a `Box`: add `unsafe impl TraceMeta for dyn YourTrait + Send + Sync {{}}`"
 )]
 pub unsafe trait TraceMeta: Trace {
     /// Whether a value of this type can hold a `Gc` at all. `false` for primitives, strings and
