@@ -263,6 +263,10 @@ mod migrating_guide {}
 ///   finalization; the type must then implement `janitor::gc::Finalize` (and a type that
 ///   implements `Finalize` must carry the attribute: both are checked at compile time).
 ///
+/// A traced field whose type has a finalizer is refused where the type is allocated (when the
+/// program is built): stored by value, it would never be finalized, since only an object's own
+/// type is. Hold it as a `Gc<T>`.
+///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, wait_for_pending_finalizers};
 /// use std::sync::atomic::{AtomicBool, Ordering};

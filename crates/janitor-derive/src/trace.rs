@@ -12,7 +12,9 @@
 //!
 //! `#[trace(finalize)]` on the type adds the finalizer hook (`FINALIZER`, which only compiles if
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
-//! requires): registration cannot be forgotten in either direction.
+//! requires): registration cannot be forgotten in either direction. Every derived `FINALIZER`
+//! refuses, when evaluated, a traced field whose type has a finalizer: stored by value, it would
+//! never be finalized.
 
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -69,20 +71,36 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     generics.make_where_clause().predicates.extend(bounds);
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    let (hook, registered) = if finalize {
-        (
-            quote! {
-                const FINALIZER: ::core::option::Option<::janitor::gc::Finalizer<Self>> =
-                    ::core::option::Option::Some(::janitor::gc::Finalizer::of());
-            },
-            quote! {
-                // SAFETY: generated together with the `FINALIZER` hook above.
-                #[automatically_derived]
-                unsafe impl #impl_generics ::janitor::gc::FinalizerRegistered for #name #type_generics #where_clause {}
-            },
-        )
+    // A finalizable value stored by value in a traced field is never finalized (only an object's
+    // own type is): the hook refuses it when evaluated, which is where the type is allocated.
+    let finalizable_fields = traced_types.iter().map(
+        |ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::FINALIZER.is_some()),
+    );
+    let own_hook = if finalize {
+        quote!(::core::option::Option::Some(::janitor::gc::Finalizer::of()))
     } else {
-        (quote! {}, quote! {})
+        quote!(::core::option::Option::None)
+    };
+    let hook = quote! {
+        const FINALIZER: ::core::option::Option<::janitor::gc::Finalizer<Self>> = {
+            if false #(#finalizable_fields)* {
+                ::core::panic!(
+                    "a finalizable type stored by value in a field of another type would never be \
+                     finalized, since only an object's own type is: make the field a `Gc<T>`, so \
+                     that the finalizable value is an object of its own"
+                );
+            }
+            #own_hook
+        };
+    };
+    let registered = if finalize {
+        quote! {
+            // SAFETY: generated together with the `FINALIZER` hook above.
+            #[automatically_derived]
+            unsafe impl #impl_generics ::janitor::gc::FinalizerRegistered for #name #type_generics #where_clause {}
+        }
+    } else {
+        quote! {}
     };
     // Spanned at each field's type, so that a field whose type is not `Trace` is the error's
     // location, not the derive.
