@@ -36,8 +36,9 @@ use std::ptr::NonNull;
 ///   and at worst a cycle through it leaks;
 /// * report only edges that stay put while the collector holds the value: edges that can change
 ///   after construction live in [`GcCell`](crate::gc::GcCell), [`GcMutex`](crate::gc::GcMutex),
-///   [`GcRwLock`](crate::gc::GcRwLock) or a `std::sync` lock, whose `Trace` holds the cell for the
-///   collection (a `OnceLock` may gain its edge but never loses it, which is as safe). An edge
+///   [`GcRwLock`](crate::gc::GcRwLock) or a `std::sync` (or, with the feature, `parking_lot`)
+///   lock, whose `Trace` holds the cell for the collection (a `OnceLock` may gain its edge but
+///   never loses it, which is as safe). An edge
 ///   behind any other interior mutability (a `RefCell`, an atomic pointer) must not be reported;
 /// * not allocate, collect, drop or borrow `Gc` objects or janitor cells: `trace` runs inside a
 ///   collection, with the heap lock held, or on the finalizer thread with collections held off

@@ -2,7 +2,9 @@
 //!
 //! Invariant owned here: the value is written only under a writer borrow, and never while the
 //! collector holds the flag; so the edges the collector traced under its hold stay as traced
-//! until it releases the flag.
+//! until it releases the flag. A guard mapped to a part of the value (`GcRef::map`,
+//! `GcRefMut::map`) carries the borrow of the guard it came from: the flag is given back once,
+//! when the last of them drops.
 //!
 //! The flag is one `AtomicUsize`: the low bits count readers, [`WRITER`] marks the writer, and
 //! [`COLLECTOR`] marks the collector's hold, which is shared with readers (they may clone the

@@ -3,9 +3,9 @@
 //! Invariant owned here: the value is written only under the exclusive lock, and the collector
 //! traces it only under a lock it took without blocking (exclusive for the mutex, shared for the
 //! read-write lock) and holds until its decision; so the edges it traced stay as traced. A
-//! thread that wants the lock meanwhile blocks for the collection's pause. The locks are
-//! `parking_lot`'s raw locks: one word, no allocation, fair unlocking, and the try-locks the
-//! collector needs.
+//! thread that wants the lock meanwhile blocks for the collection's pause. A mapped guard carries
+//! the lock of the guard it came from, and unlocks it once. The locks are `parking_lot`'s raw
+//! locks: one word, no allocation, fair unlocking, and the try-locks the collector needs.
 
 use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
 use crate::gc::face::cell::refuse_finalizable_content;
