@@ -27,7 +27,7 @@ CRATES = {
             ["gc::core"],
             ["gc::side"],
             ["gc::engine"],
-            ["gc::face", "gc"],
+            ["gc::face", "gc::unsync", "gc"],
             ["crate"],
         ],
         # Cycles allowed (sets of modules that may import each other). A guard is one use of its

@@ -36,7 +36,8 @@ const ROW_HEIGHT: u32 = 22;
 const PANEL_TITLE_HEIGHT: u32 = 26;
 const PANEL_AXIS_HEIGHT: u32 = 22;
 const PANEL_GAP: u32 = 10;
-const NAME_WIDTH: u32 = 140;
+// Wide enough for the longest row name (`janitor-untracked-collecting`) at 15 pixels.
+const NAME_WIDTH: u32 = 220;
 const NOTE_WIDTH: u32 = 380;
 const FONT: &str = "sans-serif";
 
@@ -99,6 +100,7 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Chart
 ///         ratio: Some(1.0),
 ///         peak_bytes: None,
 ///         note: None,
+///         metrics: vec![],
 ///     }],
 ///     absent: vec![],
 /// };
@@ -174,6 +176,7 @@ impl SvgFile {
 ///     ratio: Some(ratio),
 ///     peak_bytes: None,
 ///     note: None,
+///     metrics: vec![],
 /// };
 /// let measured = Measured {
 ///     name: "binary-trees",
@@ -462,6 +465,7 @@ mod tests {
             ratio: Some(ratio),
             peak_bytes: None,
             note: note.map(str::to_owned),
+            metrics: vec![],
         }
     }
 

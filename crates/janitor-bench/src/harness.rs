@@ -18,7 +18,7 @@ use crate::memory::{self, Peak};
 pub enum Scale {
     /// Tiny sizes, one round: checks that every case runs and agrees (CI).
     Smoke,
-    /// Reduced sizes, a few rounds: under a minute on a 2-core machine.
+    /// Reduced sizes, a few rounds: one to one and a half minutes on a 2-core machine.
     Quick,
     /// The published sizes.
     Full,
@@ -48,6 +48,9 @@ pub struct Sample {
     pub checksum: u64,
     /// Something the reader must know about this implementation's result (such as leaked cycles).
     pub note: Option<String>,
+    /// Measures beyond the elapsed time (time per operation, latency percentiles, shares), each
+    /// reduced to its median over rounds in the row.
+    pub metrics: Vec<Metric>,
 }
 
 impl Sample {
@@ -64,6 +67,24 @@ impl Sample {
             elapsed: start.elapsed(),
             checksum,
             note: None,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// A sample whose time the workload measured itself (a part of the run, or a time read by
+    /// its threads).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let sample = janitor_bench::harness::Sample::measured(Duration::from_millis(2), 9);
+    /// assert_eq!((sample.elapsed, sample.checksum), (Duration::from_millis(2), 9));
+    /// ```
+    pub fn measured(elapsed: Duration, checksum: u64) -> Sample {
+        Sample {
+            elapsed,
+            checksum,
+            note: None,
+            metrics: Vec::new(),
         }
     }
 
@@ -76,6 +97,69 @@ impl Sample {
     pub fn noted(mut self, note: impl Into<String>) -> Sample {
         self.note = Some(note.into());
         self
+    }
+
+    /// The same sample with one more measure.
+    ///
+    /// ```
+    /// use janitor_bench::harness::{Metric, Sample, Unit};
+    /// let sample = Sample::timing(|| 1).with(Metric::new("ns/op", 12.5, Unit::Nanos));
+    /// assert_eq!(sample.metrics[0].value, 12.5);
+    /// ```
+    pub fn with(mut self, metric: Metric) -> Sample {
+        self.metrics.push(metric);
+        self
+    }
+}
+
+/// What a [`Metric`]'s number is, which decides how the report prints it.
+///
+/// ```
+/// use janitor_bench::harness::{Metric, Unit};
+/// let share = Metric::new("gc pauses", 0.2, Unit::Share);
+/// assert_eq!(share.unit, Unit::Share);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A duration in nanoseconds (printed with a unit that keeps it readable).
+    Nanos,
+    /// A ratio of two measures of the same run (printed with two decimals and an `x`).
+    Ratio,
+    /// A share of a whole, from 0 to 1 (printed as a percentage).
+    Share,
+}
+
+/// A measure of a run beside its elapsed time: its key names it in the tables' header and in the
+/// JSON, and is the same in every round and every row that has it.
+///
+/// ```
+/// use janitor_bench::harness::{Metric, Sample, Unit};
+/// let sample = Sample::timing(|| 1).with(Metric::new("p99.9", 480.0, Unit::Nanos));
+/// assert_eq!(sample.metrics, [Metric::new("p99.9", 480.0, Unit::Nanos)]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    /// The column header and JSON key (`ns/op 2t`, `p99.9`, ...).
+    pub key: String,
+    /// The number, in `unit`.
+    pub value: f64,
+    /// What the number is.
+    pub unit: Unit,
+}
+
+impl Metric {
+    /// A measure named `key`.
+    ///
+    /// ```
+    /// use janitor_bench::harness::{Metric, Unit};
+    /// assert_eq!(Metric::new("p99", 80.0, Unit::Nanos).key, "p99");
+    /// ```
+    pub fn new(key: impl Into<String>, value: f64, unit: Unit) -> Metric {
+        Metric {
+            key: key.into(),
+            value,
+            unit,
+        }
     }
 }
 
@@ -152,6 +236,9 @@ pub struct Row {
     pub peak_bytes: Option<Peak>,
     /// The note of the last round, if any.
     pub note: Option<String>,
+    /// Each measure of the runs beyond the time, the median over the rounds that reported it, in
+    /// the order the first round reported them.
+    pub metrics: Vec<Metric>,
 }
 
 /// The rows of one workload.
@@ -252,6 +339,7 @@ pub fn measure(
             ratio: baseline.map(|base| medians[index].as_secs_f64() / base.as_secs_f64()),
             peak_bytes: case.measures_memory.then_some(peaks[index]),
             note: samples[index].last().and_then(|sample| sample.note.clone()),
+            metrics: median_metrics(&samples[index]),
         })
         .collect();
     Ok(Measured {
@@ -272,6 +360,29 @@ fn median(runs: &[Sample]) -> Duration {
         .unwrap_or_default()
 }
 
+/// Each metric of `runs` reduced to its median (the lower middle one for an even count), keyed and
+/// ordered as the first run that reported it.
+fn median_metrics(runs: &[Sample]) -> Vec<Metric> {
+    let mut reduced: Vec<Metric> = Vec::new();
+    for metric in runs.iter().flat_map(|sample| &sample.metrics) {
+        if reduced.iter().any(|seen| seen.key == metric.key) {
+            continue;
+        }
+        let mut values: Vec<f64> = runs
+            .iter()
+            .flat_map(|sample| &sample.metrics)
+            .filter(|other| other.key == metric.key)
+            .map(|other| other.value)
+            .collect();
+        values.sort_by(f64::total_cmp);
+        reduced.push(Metric {
+            value: values[(values.len() - 1) / 2],
+            ..metric.clone()
+        });
+    }
+    reduced
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +392,7 @@ mod tests {
             elapsed: Duration::from_millis(elapsed_ms),
             checksum,
             note: None,
+            metrics: Vec::new(),
         }
     }
 
@@ -333,6 +445,23 @@ mod tests {
         };
         measure(&workload, 2, |_, _| {}).unwrap();
         assert_eq!(*order.borrow(), ["a", "b", "b", "a"]);
+    }
+
+    #[test]
+    fn each_metric_is_reduced_to_its_median_over_rounds() {
+        let run = |p99: f64, share: f64| {
+            fixed(1, 0)
+                .with(Metric::new("p99", p99, Unit::Nanos))
+                .with(Metric::new("share", share, Unit::Share))
+        };
+        let reduced = median_metrics(&[run(30.0, 0.2), run(10.0, 0.1), run(20.0, 0.3)]);
+        assert_eq!(
+            reduced,
+            [
+                Metric::new("p99", 20.0, Unit::Nanos),
+                Metric::new("share", 0.2, Unit::Share)
+            ]
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ const USAGE: &str = "\
 usage: janitor-bench [--smoke | --quick] [--json | --markdown] [--svg FILE] [--rounds N] [--workload NAME]...
 
   --smoke          tiny sizes, one round: every case runs and the checksums agree (CI)
-  --quick          reduced sizes, three rounds: under a minute on a 2-core machine
+  --quick          reduced sizes, three rounds: one to one and a half minutes on a 2-core machine
   --json           print one JSON object instead of the table
   --markdown       print Markdown tables (the README's Performance section)
   --svg FILE       also write the ratios as an SVG bar chart to FILE (opened before the run starts)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::harness::Measured;
+use crate::harness::{Measured, Metric, Unit};
 use crate::memory::Peak;
 
 /// The JSON object `{"workloads": {name: {implementation: {median_ns, ratio_to_janitor, ...}}}}`.
@@ -17,6 +17,7 @@ use crate::memory::Peak;
 /// workload compares janitor with itself (`gen0-pause`: gen-0 collection against a full one).
 /// Where peak memory is meaningful, `peak_bytes` is the requested measure and `peak_reserved_bytes`
 /// the reserved one (see [`crate::memory`]).
+/// A row's further measures are in `metrics`, by key, raw (nanoseconds, ratios, shares from 0 to 1).
 /// Implementations that cannot express a workload are left out.
 ///
 /// ```
@@ -31,6 +32,7 @@ use crate::memory::Peak;
 ///         ratio: Some(1.0),
 ///         peak_bytes: None,
 ///         note: None,
+///         metrics: vec![],
 ///     }],
 ///     absent: vec!["box"],
 /// };
@@ -54,6 +56,14 @@ pub fn to_json(workloads: &[Measured]) -> Value {
             if let Some(note) = &row.note {
                 fields.insert("note".into(), json!(note));
             }
+            if !row.metrics.is_empty() {
+                let metrics: Map<String, Value> = row
+                    .metrics
+                    .iter()
+                    .map(|metric| (metric.key.clone(), json!(metric.value)))
+                    .collect();
+                fields.insert("metrics".into(), Value::Object(metrics));
+            }
             rows.insert(row.implementation.into(), Value::Object(fields));
         }
         by_name.insert(workload.name.into(), Value::Object(rows));
@@ -62,7 +72,8 @@ pub fn to_json(workloads: &[Measured]) -> Value {
 }
 
 /// A plain-text table, one block per workload, one line per implementation; peak memory in both
-/// measures (requested, then reserved).
+/// measures (requested, then reserved), then one column per further measure the workload's rows
+/// report ("—" in a row without it).
 ///
 /// ```
 /// use janitor_bench::harness::{Measured, Row};
@@ -77,6 +88,7 @@ pub fn to_json(workloads: &[Measured]) -> Value {
 ///         ratio: Some(1.0),
 ///         peak_bytes: Some(Peak { requested: 2 << 20, reserved: 3 << 20 }),
 ///         note: None,
+///         metrics: vec![],
 ///     }],
 ///     absent: vec!["box"],
 /// };
@@ -93,17 +105,23 @@ pub fn to_table(workloads: &[Measured]) -> String {
             "\n{} (ratio: median / median of {})",
             workload.name, workload.baseline
         );
+        let keys = metric_keys(workload);
+        let header: String = keys.iter().map(|key| format!(" {key:>11}")).collect();
         let _ = writeln!(
             out,
-            "  {:<16} {:>12} {:>8} {:>14} {:>14}  note",
+            "  {:<16} {:>12} {:>8} {:>14} {:>14}{header}  note",
             "implementation", "median", "ratio", "peak requested", "peak reserved"
         );
         for row in &workload.rows {
             let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
             let (requested, reserved) = format_peak(row.peak_bytes);
+            let metrics: String = keys
+                .iter()
+                .map(|key| format!(" {:>11}", format_metric(&row.metrics, key)))
+                .collect();
             let _ = writeln!(
                 out,
-                "  {:<16} {:>12} {:>8} {:>14} {:>14}  {}",
+                "  {:<16} {:>12} {:>8} {:>14} {:>14}{metrics}  {}",
                 row.implementation,
                 format_duration(row.median),
                 ratio,
@@ -113,9 +131,10 @@ pub fn to_table(workloads: &[Measured]) -> String {
             );
         }
         for implementation in &workload.absent {
+            let metrics: String = keys.iter().map(|_| format!(" {:>11}", "—")).collect();
             let _ = writeln!(
                 out,
-                "  {implementation:<16} {:>12} {:>8} {:>14} {:>14}",
+                "  {implementation:<16} {:>12} {:>8} {:>14} {:>14}{metrics}",
                 "—", "—", "—", "—"
             );
         }
@@ -137,6 +156,7 @@ pub fn to_table(workloads: &[Measured]) -> String {
 ///         ratio: Some(0.5),
 ///         peak_bytes: None,
 ///         note: Some("leaks cycles".into()),
+///         metrics: vec![],
 ///     }],
 ///     absent: vec![],
 /// };
@@ -151,17 +171,24 @@ pub fn to_markdown(workloads: &[Measured]) -> String {
             "\n**{}** (ratio to `{}`)\n",
             workload.name, workload.baseline
         );
+        let keys = metric_keys(workload);
+        let header: String = keys.iter().map(|key| format!(" {key} |")).collect();
+        let align = "---:|".repeat(keys.len());
         let _ = writeln!(
             out,
-            "| implementation | median | ratio | peak requested | peak reserved | note |"
+            "| implementation | median | ratio | peak requested | peak reserved |{header} note |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|{align}---|");
         for row in &workload.rows {
             let ratio = row.ratio.map_or_else(|| "—".to_owned(), format_ratio);
             let (requested, reserved) = format_peak(row.peak_bytes);
+            let metrics: String = keys
+                .iter()
+                .map(|key| format!(" {} |", format_metric(&row.metrics, key)))
+                .collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |{metrics} {} |",
                 row.implementation,
                 format_duration(row.median),
                 ratio,
@@ -171,13 +198,37 @@ pub fn to_markdown(workloads: &[Measured]) -> String {
             );
         }
         for implementation in &workload.absent {
+            let metrics = " — |".repeat(keys.len());
             let _ = writeln!(
                 out,
-                "| {implementation} | — | — | — | — | cannot express the workload |"
+                "| {implementation} | — | — | — | — |{metrics} cannot express the workload |"
             );
         }
     }
     out
+}
+
+/// The keys of the further measures of `workload`'s rows, each once, in the order of first appearance.
+fn metric_keys(workload: &Measured) -> Vec<&str> {
+    let mut keys: Vec<&str> = Vec::new();
+    for metric in workload.rows.iter().flat_map(|row| &row.metrics) {
+        if !keys.contains(&metric.key.as_str()) {
+            keys.push(&metric.key);
+        }
+    }
+    keys
+}
+
+/// The measure `key` of a row, formatted by its unit, or a dash where the row has none.
+fn format_metric(metrics: &[Metric], key: &str) -> String {
+    match metrics.iter().find(|metric| metric.key == key) {
+        None => "—".to_owned(),
+        Some(metric) => match metric.unit {
+            Unit::Nanos => format_duration(Duration::from_secs_f64(metric.value.max(0.0) / 1e9)),
+            Unit::Ratio => format!("{}x", format_ratio(metric.value)),
+            Unit::Share => format!("{:.1}%", metric.value * 100.0),
+        },
+    }
 }
 
 /// A ratio with two decimals, or three below 0.1 (a gen-0 pause is a few thousandths of a full one).
@@ -224,6 +275,7 @@ fn format_bytes(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::Row;
 
     #[test]
     fn durations_pick_a_readable_unit() {
@@ -235,6 +287,47 @@ mod tests {
     fn small_ratios_keep_a_third_decimal() {
         assert_eq!(format_ratio(0.0049), "0.005");
         assert_eq!(format_ratio(1.234), "1.23");
+    }
+
+    #[test]
+    fn metrics_print_by_their_unit_and_missing_ones_as_a_dash() {
+        let metrics = [
+            Metric::new("p99", 1_500.0, Unit::Nanos),
+            Metric::new("2t/1t", 1.5, Unit::Ratio),
+            Metric::new("pauses", 0.125, Unit::Share),
+        ];
+        assert_eq!(format_metric(&metrics, "p99"), "1.5 µs");
+        assert_eq!(format_metric(&metrics, "2t/1t"), "1.50x");
+        assert_eq!(format_metric(&metrics, "pauses"), "12.5%");
+        assert_eq!(format_metric(&metrics, "max"), "—");
+    }
+
+    #[test]
+    fn a_workloads_metric_columns_are_the_union_of_its_rows_keys() {
+        let row = |implementation, keys: &[&str]| Row {
+            implementation,
+            median: Duration::from_millis(1),
+            ratio: None,
+            peak_bytes: None,
+            note: None,
+            metrics: keys
+                .iter()
+                .map(|key| Metric::new(*key, 1.0, Unit::Ratio))
+                .collect(),
+        };
+        let measured = Measured {
+            name: "w",
+            baseline: "a",
+            rows: vec![row("a", &["x"]), row("b", &["x", "y"])],
+            absent: vec![],
+        };
+        let markdown = to_markdown(std::slice::from_ref(&measured));
+        assert!(markdown.contains("| peak reserved | x | y | note |"));
+        assert!(markdown.contains("| a | 1.0 ms | — | — | — | 1.00x | — |  |"));
+        assert_eq!(
+            to_json(&[measured])["workloads"]["w"]["b"]["metrics"]["y"],
+            1.0
+        );
     }
 
     #[test]

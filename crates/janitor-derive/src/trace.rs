@@ -2,9 +2,10 @@
 //!
 //! The generated `trace` destructures `self` and calls `Trace::trace` on each field not marked
 //! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the `TraceMeta` impl beside it
-//! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields'. The implementation is sound by construction:
-//! a value owns its fields, and each is reported once; a skipped field is an edge missed, which
-//! the collector treats as held from outside (safe: at worst a cycle through it leaks).
+//! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields'. The
+//! implementation is sound by construction: a value owns its fields, and each is reported once; a
+//! skipped field is an edge missed, which the collector treats as held from outside (safe: at
+//! worst a cycle through it leaks).
 //!
 //! Bounds: only what the traced fields need (see [`Bounds`]). A bound the derive leaves out can
 //! only make the generated impl fail to compile, never make it unsound: the compiler checks every
@@ -14,7 +15,10 @@
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
 //! requires): registration cannot be forgotten in either direction. Every derived `FINALIZER`
 //! refuses, when evaluated, a traced field whose type has a finalizer: stored by value, it would
-//! never be finalized.
+//! never be finalized. `#[trace(unsync_finalize)]` does the same for the thread-local heap
+//! (`UNSYNC_FINALIZER` on the `TraceMeta` impl, which only compiles if the type implements
+//! `unsync::Finalize`, and `unsync::FinalizerRegistered`); every derived `UNSYNC_FINALIZER`
+//! refuses a traced field whose type has one.
 
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -30,7 +34,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 }
 
 fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
-    let finalize = type_options(&input.attrs)?;
+    let (finalize, unsync_finalize) = type_options(&input.attrs)?;
     let mut traced_types = Vec::new();
     let body = match &input.data {
         Data::Struct(data) => {
@@ -102,6 +106,38 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     } else {
         quote! {}
     };
+    // The same refusal for the thread-local heap's hook, which `unsync::Gc::new` reads.
+    let unsync_finalizable_fields = traced_types.iter().map(|ty| {
+        quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::UNSYNC_FINALIZER.is_some())
+    });
+    let own_unsync_hook = if unsync_finalize {
+        quote!(::core::option::Option::Some(
+            ::janitor::gc::unsync::Finalizer::of()
+        ))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let unsync_hook = quote! {
+        const UNSYNC_FINALIZER: ::core::option::Option<::janitor::gc::unsync::Finalizer<Self>> = {
+            if false #(#unsync_finalizable_fields)* {
+                ::core::panic!(
+                    "a finalizable type stored by value in a field of another type would never be \
+                     finalized, since only an object's own type is: make the field an \
+                     `unsync::Gc<T>`, so that the finalizable value is an object of its own"
+                );
+            }
+            #own_unsync_hook
+        };
+    };
+    let unsync_registered = if unsync_finalize {
+        quote! {
+            // SAFETY: generated together with the `UNSYNC_FINALIZER` hook above.
+            #[automatically_derived]
+            unsafe impl #impl_generics ::janitor::gc::unsync::FinalizerRegistered for #name #type_generics #where_clause {}
+        }
+    } else {
+        quote! {}
+    };
     // Spanned at each field's type, so that a field whose type is not `Trace` is the error's
     // location, not the derive.
     let holds_gc = traced_types
@@ -127,8 +163,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             const HOLDS_GC: bool = false #(#holds_gc)*;
             const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
             #hook
+            #unsync_hook
         }
         #registered
+        #unsync_registered
     })
 }
 
@@ -258,9 +296,11 @@ enum Place {
     Variant,
 }
 
-/// Reads the type's `#[trace(..)]` attributes; returns whether it carries `#[trace(finalize)]`.
-fn type_options(attributes: &[syn::Attribute]) -> syn::Result<bool> {
+/// Reads the type's `#[trace(..)]` attributes; returns whether it carries `#[trace(finalize)]`, and
+/// whether `#[trace(unsync_finalize)]`.
+fn type_options(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool)> {
     let mut finalize = false;
+    let mut unsync_finalize = false;
     for attribute in attributes
         .iter()
         .filter(|attribute| attribute.path().is_ident("trace"))
@@ -269,18 +309,23 @@ fn type_options(attributes: &[syn::Attribute]) -> syn::Result<bool> {
             if meta.path.is_ident("finalize") {
                 finalize = true;
                 Ok(())
+            } else if meta.path.is_ident("unsync_finalize") {
+                unsync_finalize = true;
+                Ok(())
             } else if meta.path.is_ident("skip") {
                 Err(meta.error(
                     "`#[trace(skip)]` goes on a field or an enum variant, not on the type; \
                      to trace nothing, mark every field `#[trace(skip)]`",
                 ))
             } else {
-                Err(meta
-                    .error("unknown trace option on a type: the only one is `#[trace(finalize)]`"))
+                Err(meta.error(
+                    "unknown trace option on a type: the options are `#[trace(finalize)]` and \
+                     `#[trace(unsync_finalize)]`",
+                ))
             }
         })?;
     }
-    Ok(finalize)
+    Ok((finalize, unsync_finalize))
 }
 
 /// A pattern binding the traced fields, and the calls that trace them.

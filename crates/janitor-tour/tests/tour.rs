@@ -1,4 +1,4 @@
-//! The tour, run as a user runs it, with its key lines checked: the twelve scenes of issue 7 in
+//! The tour, run as a user runs it, with its key lines checked: the thirteen scenes (issue 7's twelve and issue 13's thread-local heap) in
 //! their order, each saying what .NET does, and the behaviour each scene is there to show.
 //!
 //! `cargo test` builds the package's examples before it runs tests, so the tour's binary sits in
@@ -44,8 +44,8 @@ fn run_tour_once() -> String {
     stdout
 }
 
-/// The twelve scenes, in order: the start of each heading's title.
-const SCENES: [&str; 12] = [
+/// The thirteen scenes, in order: the start of each heading's title.
+const SCENES: [&str; 13] = [
     "Finalization timing",
     "Collect + wait for pending finalizers makes it certain",
     "A spouse cycle is freed where Rc leaks; induced and automatic collections",
@@ -57,6 +57,7 @@ const SCENES: [&str; 12] = [
     "SafeHandle: released when forgotten, disposed during a read, recycling defeated",
     "A service scope disposes what it created, in reverse order",
     "A leak report names the forgotten resource and where it was created",
+    "A thread-local heap: an interpreter's closure cycle with an Rc<dyn Fn> native",
     "GC statistics for the whole tour",
 ];
 
@@ -89,7 +90,7 @@ fn assert_in_order(text: &str, first: &str, then: &str) {
 }
 
 #[test]
-fn the_twelve_scenes_come_in_order_each_saying_what_dotnet_does() {
+fn the_thirteen_scenes_come_in_order_each_saying_what_dotnet_does() {
     let tour = run_tour();
     let scenes = scenes(tour);
     assert_eq!(scenes.len(), SCENES.len(), "{tour}");
@@ -112,7 +113,7 @@ fn the_twelve_scenes_come_in_order_each_saying_what_dotnet_does() {
             index + 1
         );
     }
-    assert_says(tour, "Tour finished: 12 scenes");
+    assert_says(tour, "Tour finished: 13 scenes");
 }
 
 #[test]
@@ -261,7 +262,7 @@ fn a_scope_disposes_in_reverse_order_and_the_leak_report_names_the_place() {
 #[test]
 fn the_closing_table_reports_the_collections_the_tour_ran() {
     let tour = run_tour();
-    let twelfth = scene(tour, 12);
+    let twelfth = scene(tour, 13);
     let row = twelfth
         .lines()
         .find(|line| {
@@ -293,4 +294,20 @@ fn the_closing_table_reports_the_collections_the_tour_ran() {
             counts[0], counts[1], counts[2]
         ),
     );
+}
+
+#[test]
+fn the_thread_local_heap_frees_a_closure_cycle_with_a_native_and_finalizes_on_its_thread() {
+    let tour = run_tour();
+    let twelfth = scene(tour, 12);
+    assert_says(twelfth, "double(21) = 42");
+    assert_says(
+        twelfth,
+        "scope <-> closure went out of scope: dropped [] (a cycle waits for a collection)",
+    );
+    assert_says(
+        twelfth,
+        "unsync::collect(): thread-local gen-2 collections 0 -> 1; dropped [\"double\", \"scope\"]",
+    );
+    assert_says(twelfth, "before collect() returned, on this thread: true");
 }

@@ -11,7 +11,7 @@
 //!
 //! Each test runs its scenario in a child process of this binary (a heap one scenario breaks
 //! must not fail the others), so run the binary under valgrind with `--trace-children=yes`.
-//! The tests assert the documented contracts (`ARCHITECTURE.md`, `shared/DESIGN.md`), nothing
+//! The tests assert the documented contracts (`docs/gc-soundness.md`, `shared/DESIGN.md`), nothing
 //! stronger. `JANITOR_STRESS_MS` sets how long each threaded test runs (default 300 ms); each also
 //! runs a minimum number of rounds, so that a slow machine or valgrind cannot end it before its
 //! threads raced at all.
@@ -1170,9 +1170,9 @@ impl Drop for Loop {
     }
 }
 
-/// `collect()`'s promise (`ARCHITECTURE.md`): a cycle that was garbage when `collect` was called
-/// is freed when it returns. Threads each build a self-loop, drop their only `Gc` and collect,
-/// while other threads clone, drop and store live self-loops of the same shape into cells.
+/// `collect()`'s promise (`docs/gc-soundness.md`): a cycle that was garbage when `collect` was
+/// called is freed when it returns. Threads each build a self-loop, drop their only `Gc` and
+/// collect, while other threads clone, drop and store live self-loops of the same shape into cells.
 #[test]
 fn collect_frees_every_cycle_that_was_garbage_when_it_was_called() {
     if ran_in_own_process("collect_frees_every_cycle_that_was_garbage_when_it_was_called") {

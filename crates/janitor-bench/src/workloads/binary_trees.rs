@@ -71,6 +71,11 @@ pub fn workload(scale: Scale) -> Workload {
         baseline: "janitor",
         cases: vec![
             case("janitor", max_depth, janitor_heap::Heap::default),
+            case(
+                "janitor-unsync",
+                max_depth,
+                janitor_unsync_heap::Heap::default,
+            ),
             case("box", max_depth, boxed::Heap::default),
             case("rc", max_depth, rc::Heap::default),
             case("arc", max_depth, arc::Heap::default),
@@ -141,6 +146,61 @@ mod janitor_heap {
         fn finish(self) {
             drop(self);
             janitor::gc::collect();
+        }
+    }
+}
+
+/// janitor's thread-local heap (`janitor::gc::unsync`): plain counts; as on the shared heap, nodes
+/// whose edges never change and whose children are untracked are never tracked.
+mod janitor_unsync_heap {
+    use janitor::gc::Trace;
+    use janitor::gc::unsync::Gc;
+
+    #[derive(Trace)]
+    struct Node {
+        left: Option<Gc<Node>>,
+        right: Option<Gc<Node>>,
+    }
+
+    fn build(depth: u32) -> Gc<Node> {
+        if depth == 0 {
+            Gc::new(Node {
+                left: None,
+                right: None,
+            })
+        } else {
+            Gc::new(Node {
+                left: Some(build(depth - 1)),
+                right: Some(build(depth - 1)),
+            })
+        }
+    }
+
+    fn check(node: &Node) -> u64 {
+        1 + node.left.as_deref().map_or(0, check) + node.right.as_deref().map_or(0, check)
+    }
+
+    #[derive(Default)]
+    pub(super) struct Heap {
+        long_lived: Option<Gc<Node>>,
+    }
+
+    impl super::Trees for Heap {
+        fn short_lived(&mut self, depth: u32) -> u64 {
+            check(&build(depth))
+        }
+
+        fn keep_long_lived(&mut self, depth: u32) {
+            self.long_lived = Some(build(depth));
+        }
+
+        fn check_long_lived(&mut self) -> u64 {
+            self.long_lived.as_deref().map_or(0, check)
+        }
+
+        fn finish(self) {
+            drop(self);
+            janitor::gc::unsync::collect();
         }
     }
 }

@@ -22,11 +22,11 @@
 
 use crate::harness::{Case, Sample, Scale, Workload};
 
-/// The sizes of one run.
+/// The sizes of one run (of one stream, in the multi-threaded workloads that replay it).
 #[derive(Clone, Copy, Debug)]
-struct Sizes {
-    slots: usize,
-    operations: usize,
+pub(super) struct Sizes {
+    pub(super) slots: usize,
+    pub(super) operations: usize,
 }
 
 /// The seed of the operation sequence; any fixed value works.
@@ -34,7 +34,7 @@ const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One random operation on the slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Operation {
+pub(super) enum Operation {
     Link { from: usize, to: usize },
     Unlink { from: usize },
     Retarget { from: usize, pick: usize, to: usize },
@@ -42,7 +42,7 @@ enum Operation {
 }
 
 /// The operation sequence: Marsaglia's xorshift64, enough for picking slots evenly.
-struct Operations {
+pub(super) struct Operations {
     state: u64,
     remaining: usize,
     slots: usize,
@@ -50,8 +50,16 @@ struct Operations {
 
 impl Operations {
     fn new(sizes: Sizes) -> Operations {
+        Operations::stream(0, sizes)
+    }
+
+    /// The `index`-th of several independent sequences (the multi-threaded workloads give each
+    /// stream its own); stream 0 is this workload's.
+    pub(super) fn stream(index: u64, sizes: Sizes) -> Operations {
         Operations {
-            state: SEED,
+            // Multiplying by an odd constant spreads neighbouring indices over the whole word;
+            // the state must not be zero for xorshift, which a test checks for the streams used.
+            state: SEED ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03),
             remaining: sizes.operations,
             slots: sizes.slots,
         }
@@ -94,9 +102,9 @@ impl Iterator for Operations {
 
 /// How many nodes a run created and how many were never dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Reclaimed {
-    created: u64,
-    never_dropped: u64,
+pub(super) struct Reclaimed {
+    pub(super) created: u64,
+    pub(super) never_dropped: u64,
 }
 
 /// One implementation's slots and nodes.
@@ -134,7 +142,7 @@ fn program(mut graph: impl Graph, sizes: Sizes) -> (u64, Option<Reclaimed>) {
 
 /// What an implementation is expected to reclaim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Expect {
+pub(super) enum Expect {
     /// Reference counts alone: cyclic garbage is never freed.
     LeaksCycles,
     /// A collector: everything is freed by the end.
@@ -149,6 +157,17 @@ fn sample(expect: Expect, run: impl FnOnce() -> (u64, Option<Reclaimed>)) -> Sam
         reclaimed = count;
         checksum
     });
+    noted(sample, expect, reclaimed, "nodes")
+}
+
+/// `sample` with a note when objects (`what`: "nodes", ...) were never dropped, or when nothing
+/// is freed before the end.
+pub(super) fn noted(
+    sample: Sample,
+    expect: Expect,
+    reclaimed: Option<Reclaimed>,
+    what: &str,
+) -> Sample {
     match (expect, reclaimed) {
         (
             Expect::LeaksCycles,
@@ -157,7 +176,7 @@ fn sample(expect: Expect, run: impl FnOnce() -> (u64, Option<Reclaimed>)) -> Sam
                 never_dropped,
             }),
         ) => sample.noted(format!(
-            "leaks cycles: {never_dropped} of {created} nodes never dropped"
+            "leaks cycles: {never_dropped} of {created} {what} never dropped"
         )),
         (
             Expect::ReclaimsCycles,
@@ -166,7 +185,7 @@ fn sample(expect: Expect, run: impl FnOnce() -> (u64, Option<Reclaimed>)) -> Sam
                 never_dropped,
             }),
         ) if never_dropped > 0 => sample.noted(format!(
-            "{never_dropped} of {created} nodes not reclaimed by the final collection"
+            "{never_dropped} of {created} {what} not reclaimed by the final collection"
         )),
         (_, Some(_)) => sample,
         (_, None) => sample.noted("frees nothing before the end"),
@@ -213,6 +232,12 @@ pub fn workload(scale: Scale) -> Workload {
         baseline: "janitor",
         cases: vec![
             case("janitor", sizes, ReclaimsCycles, janitor_heap::Graph::new),
+            case(
+                "janitor-unsync",
+                sizes,
+                ReclaimsCycles,
+                janitor_unsync_heap::Graph::new,
+            ),
             case("rc", sizes, LeaksCycles, rc::Graph::new),
             case("arc", sizes, LeaksCycles, arc::Graph::new),
             Case::new("arena", move || {
@@ -248,35 +273,35 @@ pub fn workload(scale: Scale) -> Workload {
 
 /// Counts nodes created and dropped by one implementation; each module has its own pair, reset when
 /// its graph is built.
-struct Tally {
+pub(super) struct Tally {
     created: std::sync::atomic::AtomicU64,
     dropped: std::sync::atomic::AtomicU64,
 }
 
 impl Tally {
-    const fn new() -> Tally {
+    pub(super) const fn new() -> Tally {
         Tally {
             created: std::sync::atomic::AtomicU64::new(0),
             dropped: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    fn reset(&self) {
+    pub(super) fn reset(&self) {
         self.created.store(0, std::sync::atomic::Ordering::Relaxed);
         self.dropped.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn created(&self) {
+    pub(super) fn created(&self) {
         self.created
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn dropped(&self) {
+    pub(super) fn dropped(&self) {
         self.dropped
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn count(&self) -> Reclaimed {
+    pub(super) fn count(&self) -> Reclaimed {
         let created = self.created.load(std::sync::atomic::Ordering::Relaxed);
         let dropped = self.dropped.load(std::sync::atomic::Ordering::Relaxed);
         Reclaimed {
@@ -364,6 +389,90 @@ mod janitor_heap {
         fn finish(self) -> Option<Reclaimed> {
             drop(self);
             janitor::gc::collect();
+            Some(TALLY.count())
+        }
+    }
+}
+
+/// janitor's thread-local heap (`janitor::gc::unsync`): edges behind its `GcCell` (a `RefCell`);
+/// the thread's heap collects when its budget says so, and once more at the end.
+mod janitor_unsync_heap {
+    use janitor::gc::Trace;
+    use janitor::gc::unsync::{Gc, GcCell};
+
+    use super::{Reclaimed, Tally};
+
+    static TALLY: Tally = Tally::new();
+
+    #[derive(Trace)]
+    struct Node {
+        edges: GcCell<Vec<Gc<Node>>>,
+    }
+
+    impl Drop for Node {
+        fn drop(&mut self) {
+            TALLY.dropped();
+        }
+    }
+
+    fn new_node() -> Gc<Node> {
+        TALLY.created();
+        Gc::new(Node {
+            edges: GcCell::new(Vec::new()),
+        })
+    }
+
+    pub(super) struct Graph {
+        slots: Vec<Gc<Node>>,
+    }
+
+    impl Graph {
+        pub(super) fn new(slots: usize) -> Graph {
+            TALLY.reset();
+            Graph {
+                slots: (0..slots).map(|_| new_node()).collect(),
+            }
+        }
+    }
+
+    impl super::Graph for Graph {
+        fn link(&mut self, from: usize, to: usize) -> usize {
+            let target = self.slots[to].clone();
+            let mut edges = self.slots[from].edges.borrow_mut();
+            edges.push(target);
+            edges.len()
+        }
+
+        fn unlink(&mut self, from: usize) -> usize {
+            let mut edges = self.slots[from].edges.borrow_mut();
+            let popped = edges.pop();
+            let len = edges.len();
+            drop(edges);
+            drop(popped);
+            len
+        }
+
+        fn retarget(&mut self, from: usize, pick: usize, to: usize) -> usize {
+            let target = self.slots[to].clone();
+            let mut edges = self.slots[from].edges.borrow_mut();
+            let len = edges.len();
+            if len == 0 {
+                edges.push(target);
+                return 1;
+            }
+            let old = std::mem::replace(&mut edges[pick % len], target);
+            drop(edges);
+            drop(old);
+            len
+        }
+
+        fn renew(&mut self, slot: usize) {
+            self.slots[slot] = new_node();
+        }
+
+        fn finish(self) -> Option<Reclaimed> {
+            drop(self);
+            janitor::gc::unsync::collect();
             Some(TALLY.count())
         }
     }
@@ -1072,6 +1181,18 @@ mod tests {
         let second: Vec<Operation> = Operations::new(SMOKE).collect();
         assert_eq!(first.len(), SMOKE.operations);
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn the_first_streams_start_from_distinct_non_zero_states() {
+        let states: Vec<u64> = (0..16)
+            .map(|index| Operations::stream(index, SMOKE).state)
+            .collect();
+        assert!(states.iter().all(|&state| state != 0));
+        let mut distinct = states.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), states.len());
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub fn workload(scale: Scale) -> Workload {
         baseline: "janitor",
         cases: vec![
             case("janitor", sizes, janitor_heap::Heap::default),
+            case("janitor-unsync", sizes, janitor_unsync_heap::Heap::default),
             case("box", sizes, boxed::Heap::default),
             case("rc", sizes, rc::Heap::default),
             case("arc", sizes, arc::Heap::default),
@@ -225,6 +226,93 @@ mod janitor_heap {
         fn finish(self) {
             drop(self);
             janitor::gc::collect();
+        }
+    }
+}
+
+/// janitor's thread-local heap (`janitor::gc::unsync`): plain counts, children behind its
+/// `GcCell` (a `RefCell`), which makes the nodes tracked.
+mod janitor_unsync_heap {
+    use janitor::gc::Trace;
+    use janitor::gc::unsync::{Gc, GcCell};
+
+    #[derive(Default, Trace)]
+    struct Node {
+        left: GcCell<Option<Gc<Node>>>,
+        right: GcCell<Option<Gc<Node>>>,
+        #[trace(skip)]
+        i: i32,
+        #[trace(skip)]
+        j: i32,
+    }
+
+    fn populate(depth: u32, node: &Node) -> u64 {
+        if depth == 0 {
+            return 0;
+        }
+        let left = Gc::new(Node::default());
+        let right = Gc::new(Node::default());
+        *node.left.borrow_mut() = Some(left.clone());
+        *node.right.borrow_mut() = Some(right.clone());
+        2 + populate(depth - 1, &left) + populate(depth - 1, &right)
+    }
+
+    fn make(depth: u32) -> (Gc<Node>, u64) {
+        if depth == 0 {
+            return (Gc::new(Node::default()), 1);
+        }
+        let (left, in_left) = make(depth - 1);
+        let (right, in_right) = make(depth - 1);
+        let node = Node {
+            left: GcCell::new(Some(left)),
+            right: GcCell::new(Some(right)),
+            i: 0,
+            j: 0,
+        };
+        (Gc::new(node), 1 + in_left + in_right)
+    }
+
+    fn count(node: &Node) -> u64 {
+        std::hint::black_box((node.i, node.j));
+        1 + node.left.borrow().as_deref().map_or(0, count)
+            + node.right.borrow().as_deref().map_or(0, count)
+    }
+
+    #[derive(Default)]
+    pub(super) struct Heap {
+        long_lived: Option<Gc<Node>>,
+        array: Option<Gc<Vec<f64>>>,
+    }
+
+    impl super::Heap for Heap {
+        fn made_tree(&mut self, depth: u32) -> u64 {
+            make(depth).1
+        }
+
+        fn populated_tree(&mut self, depth: u32) -> u64 {
+            1 + populate(depth, &Gc::new(Node::default()))
+        }
+
+        fn keep_long_lived_tree(&mut self, depth: u32) -> u64 {
+            let root = self.long_lived.insert(Gc::new(Node::default()));
+            1 + populate(depth, root)
+        }
+
+        fn keep_array(&mut self, values: &[f64]) {
+            self.array = Some(Gc::new(values.to_vec()));
+        }
+
+        fn check(&mut self, index: usize) -> (u64, f64) {
+            let nodes = self.long_lived.as_deref().map_or(0, count);
+            (
+                nodes,
+                self.array.as_ref().map_or(f64::NAN, |array| array[index]),
+            )
+        }
+
+        fn finish(self) {
+            drop(self);
+            janitor::gc::unsync::collect();
         }
     }
 }

@@ -136,11 +136,7 @@ fn run(old: &OldHeap, young: usize, collection: Collection) -> Sample {
         .filter(|node| node.next.borrow().is_some())
         .count();
     let checksum = (old.count() + young_alive) as u64;
-    let sample = Sample {
-        elapsed,
-        checksum,
-        note: None,
-    };
+    let sample = Sample::measured(elapsed, checksum);
     if promoted_early > 0 {
         sample.noted(format!(
             "{promoted_early} young objects were promoted by an automatic collection before the timed one"

@@ -62,11 +62,7 @@ fn timed_on_threads(threads: u64, total: u64, use_once: impl Fn() -> bool + Sync
         .max()
         .expect("at least one thread ran");
     let succeeded = spans.iter().map(|span| span.2).sum();
-    Sample {
-        elapsed: last_end - first_start,
-        checksum: succeeded,
-        note: None,
-    }
+    Sample::measured(last_end - first_start, succeeded)
 }
 
 /// One guarded use of `handle`: the guard's raw descriptor is read, so the use is not optimised away.

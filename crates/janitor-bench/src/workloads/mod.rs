@@ -4,7 +4,9 @@
 
 use crate::harness::{Scale, Workload};
 
+pub mod alloc_latency;
 pub mod binary_trees;
+pub mod closures;
 pub mod cycle_churn;
 pub mod di_resolve;
 pub mod finalizable_churn;
@@ -12,6 +14,8 @@ pub mod gcbench;
 pub mod gen0_pause;
 pub mod handle_guard;
 pub mod leak_cost;
+pub mod mt_churn;
+pub mod mt_shared;
 pub mod weak_upgrade;
 
 /// The workloads' names, in the order [`all`] returns them.
@@ -45,5 +49,9 @@ pub fn all(scale: Scale) -> Vec<Workload> {
         weak_upgrade::workload(scale),
         leak_cost::workload(scale),
         leak_cost::workload_on_descriptors(scale),
+        mt_churn::workload(scale),
+        mt_shared::workload(scale),
+        alloc_latency::workload(scale),
+        closures::workload(scale),
     ]
 }

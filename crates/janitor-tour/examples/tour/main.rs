@@ -1,4 +1,4 @@
-//! The tour: every behaviour of janitor's seed documents, in one run, as a timeline of twelve
+//! The tour: every behaviour of janitor's seed documents, in one run, as a timeline of thirteen
 //! numbered scenes.
 //!
 //! `cargo run --release --example tour`
@@ -15,6 +15,7 @@ mod leak;
 mod stats;
 mod timeline;
 mod timing;
+mod unsync;
 
 use timeline::Timeline;
 
@@ -27,6 +28,7 @@ fn main() {
     handle::run(&mut tour); // 9
     di::run(&mut tour); // 10
     leak::run(&mut tour); // 11
-    stats::run(&mut tour); // 12
+    unsync::run(&mut tour); // 12
+    stats::run(&mut tour); // 13
     tour.finish();
 }

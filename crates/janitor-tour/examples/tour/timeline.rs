@@ -1,4 +1,4 @@
-//! The printed timeline every scene writes to: twelve numbered scenes, some in several steps, each
+//! The printed timeline every scene writes to: thirteen numbered scenes, some in several steps, each
 //! saying what .NET does and listing, numbered, what janitor did.
 
 use std::time::Instant;

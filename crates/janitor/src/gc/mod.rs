@@ -36,14 +36,17 @@
 //! `JANITOR_GC_ALLOCATOR=system` before the first allocation puts every object in the global
 //! allocator instead (for memory checkers such as valgrind).
 //!
-//! The engine behind the API is reached through a narrow interface: `object` (allocate, trace,
-//! drop, free one object), `heap` (the tracked set) and `collector` (collect generations). See
-//! `ARCHITECTURE.md` for the layout, the tracking rule and the soundness argument.
+//! The heap is built in four layers, each naming only those below it: `core` (the count word, the
+//! object layout, the allocator, `Trace`, the generation lists, trial deletion), `side` (weak
+//! cells, ephemeron attachments, hand-off buffers, the finalizer queue), `engine` (release, the
+//! collector, the reclaimer, the driver, the finalizer thread) and `face` (this API). The map is
+//! `ARCHITECTURE.md`; why the heap is sound, `docs/gc-soundness.md`.
 
 mod core;
 mod engine;
 mod face;
 mod side;
+pub mod unsync;
 
 pub use core::trace::{Finalizer, Trace, TraceMeta, Tracer};
 pub use engine::finalizer_thread::{
@@ -64,7 +67,7 @@ pub use face::finalize::{
     suppress_finalize,
 };
 pub use face::lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard};
-pub use face::ptr::Gc;
+pub use face::ptr::{Gc, SyncHeapValue};
 pub use face::stats::{GcStats, GenerationInfo, MemoryInfo, memory_info, stats};
 pub use face::weak::WeakGc;
 /// `#[derive(Trace)]`: implements [`Trace`] by tracing every field, and [`TraceMeta`] beside it;

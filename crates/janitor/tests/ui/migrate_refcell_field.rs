@@ -1,5 +1,6 @@
 // From `gc`'s `GcCell` done by hand, `rust-cc` or `dumpster::unsync`: a `RefCell` holding a `Gc`
-// is a `GcCell` in janitor.
+// is a `GcCell` on janitor's shared heap (which needs `Sync`), or stays a `RefCell` on the
+// thread-local one, `janitor::gc::unsync`.
 use janitor::gc::{Gc, Trace};
 use std::cell::RefCell;
 

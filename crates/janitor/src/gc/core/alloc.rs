@@ -5,21 +5,19 @@
 //!   thread's cache, or the global depot. A block freed on another thread than the one that
 //!   allocated it simply joins the freeing thread's cache: blocks have no owner thread;
 //! * the global byte count plus every thread's unflushed delta is the number of bytes of live
-//!   objects. A thread flushes its delta when it passes [`FLUSH_AT`] either way and when it exits.
+//!   objects of the shared heap. A thread flushes its delta when it passes [`FLUSH_AT`] either way
+//!   and when it exits. The thread-local heap (`gc::unsync`) takes blocks from the same classes and
+//!   caches ([`allocate_local`]) and counts its bytes itself.
 //!
-//! Objects up to [`LARGEST`] bytes (alignment up to 16) come from 16-byte size classes. A thread
-//! keeps two magazines per class (Bonwick's design): it allocates from and frees into the first;
-//! a full first one becomes the spare, and an older full spare goes to the global depot; an empty
-//! first one is replaced by the spare, or by a full magazine from the depot, or by carving a new
-//! slab. So a thread touches the depot's lock at most once per magazine of operations, never
-//! twice in a row for an alternating pattern. Slabs are never returned to the system: memory freed
-//! by objects of one class is reused by later objects of that class. Larger objects use the
-//! global allocator. Setting `JANITOR_GC_ALLOCATOR=system` before the first allocation sends every
-//! object to the global allocator (for tools such as valgrind, which see freed blocks only there).
+//! Objects up to [`LARGEST`] bytes come from 16-byte size classes kept in per-thread magazines and
+//! a global depot; larger ones, and every object when `JANITOR_GC_ALLOCATOR=system` is set before
+//! the first allocation, use the global allocator. How the magazines trade with the depot, and why:
+//! `docs/gc-soundness.md#the-allocator`.
 //!
 //! Under loom every object uses the global allocator and the global byte count directly: loom
 //! tears its statics down before the thread-locals that would flush into them.
 
+#[cfg(not(loom))]
 use crate::sync::IgnorePoison;
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -356,6 +354,50 @@ fn flush_or_record(change: isize) {
 #[cfg(loom)]
 fn flush_or_record(change: isize) {
     flush(change);
+}
+
+/// Memory for an object of the thread-local heap (`gc::unsync`): the same classes and thread
+/// cache as [`allocate`], without the shared heap's byte count (the thread-local heap keeps its
+/// own, with no atomic on the way).
+#[inline]
+pub(crate) fn allocate_local(layout: Layout) -> NonNull<u8> {
+    #[cfg(not(loom))]
+    if let Some(class) = class_of(layout) {
+        return with_cache(|cache| cache.allocate(class)).unwrap_or_else(|| {
+            // The thread is exiting and its cache is gone: take one block, give the rest back.
+            let mut magazine = refill(class);
+            let block = magazine.pop().expect("a refilled magazine holds blocks");
+            if magazine.len > 0 {
+                depot(class).push(magazine);
+            }
+            block
+        });
+    }
+    // SAFETY: the layout has a non-zero size: an object holds at least a header.
+    let start = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(start).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees memory from [`allocate_local`].
+///
+/// # Safety
+/// `start` came from [`allocate_local`] with the same layout, and no object uses it any more.
+#[inline]
+pub(crate) unsafe fn deallocate_local(start: NonNull<u8>, layout: Layout) {
+    #[cfg(not(loom))]
+    if let Some(class) = class_of(layout) {
+        // SAFETY: the caller gives the block up.
+        let cached = with_cache(|cache| unsafe { cache.deallocate(class, start) });
+        if cached.is_none() {
+            let mut single = Magazine::EMPTY;
+            // SAFETY: as above.
+            unsafe { single.push(start) };
+            depot(class).push(single);
+        }
+        return;
+    }
+    // SAFETY: the caller's contract: allocated by the global allocator with this layout.
+    unsafe { std::alloc::dealloc(start.as_ptr(), layout) }
 }
 
 /// The bytes of live objects, including this thread's unflushed delta.

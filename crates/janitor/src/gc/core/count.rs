@@ -12,43 +12,11 @@
 //! +--------------------------+----+----+----+----+----+---------------------------+
 //! ```
 //!
-//! * A clone is one `fetch_add(1 + VERSION_ONE)`, a drop one `fetch_add(VERSION_ONE - 1)`: in two's
-//!   complement that adds one to the version and subtracts one from the count, which cannot
-//!   borrow from the bits above because a dropped `Gc` always holds a count of at least one. The
-//!   version's carry leaves the word at bit 63: the version wraps, nothing else changes.
-//! * The count never reaches bit 32: a clone that finds it above [`MAX_COUNT`] aborts the process,
-//!   as `Arc` does, long before 2^32.
-//! * `C`, condemned: set by the collector on the members of a garbage isolate once they are all
-//!   frozen (see `collector.rs`). It is never set on an object that a thread can still reach, so
-//!   only the dropping of a garbage cycle's members can observe it.
-//! * `F`, frozen: set by the collector's first condemn phase, by a compare-and-swap from exactly
-//!   the word it read when it pinned the object. A weak upgrade that finds it waits until it is
-//!   gone (thawed: the upgrade then succeeds; condemned: it fails). Nothing else looks at it.
-//! * `W`, weakened: set by the first [`WeakGc`](crate::gc::WeakGc) made to the object, while the
-//!   downgrader holds a reference. From then on a weak upgrade may add a count at any moment, so
-//!   the unique-holder drop (below) is disabled; the object has a weak cell (`weak.rs`), which
-//!   whoever releases its memory detaches.
-//! * `S`, short-cleared: set when the object becomes unreachable while registered for
-//!   finalization; short weak upgrades fail from then on, forever, even after a resurrection.
-//! * `R`, registered for finalization: a drop that would take the count from one to zero keeps
-//!   the count for the finalizer queue instead, in the same compare-and-swap that sets `S`. `R`
-//!   stays set while the object waits in the queue (the queue's count keeps the last drop from
-//!   happening again meanwhile): the finalizer thread clears it just before running the
-//!   finalizer, and skips the finalizer if it finds it clear, so `suppress_finalize` on a queued
-//!   object cancels its finalizer and `reregister_for_finalize` brings it back, as in .NET.
-//!
-//! Orderings. Clone is `Relaxed` (as in `Arc`): a thread that clones already holds a count, so
-//! nothing needs to be published. Drop is `Release`, and the drop that reaches zero follows with an
-//! `Acquire` fence before freeing, so that every use of the object by other threads happens
-//! before it is freed (as in `Arc`). The drop of an untracked object's only reference skips the
-//! read-modify-write: an `Acquire` load that reads a count of one, no `W` and no `R` proves the
-//! reference unique (see [`CountWord::is_unique`]). A weak upgrade is a compare-and-swap that is `Acquire`
-//! on success (it pairs with the `Release` drops, as `Weak::upgrade`). The collector's pin,
-//! freeze and condemn are `AcqRel` read-modify-writes: they are links in the per-object
-//! modification order that the soundness argument reasons about, and `Acquire` lets the collector
-//! see the value as published by the last thread that dropped a reference. Modification order is
-//! what the argument needs: every read-modify-write on one word is totally ordered, whatever its
-//! ordering, and a compare-and-swap reads the latest value in that order.
+//! The bits: `C` condemned, `F` frozen, `W` weakened, `S` short-cleared, `R` registered for
+//! finalization (`ARCHITECTURE.md`, the heap's words). What each bit means to the count, why a
+//! clone or drop cannot disturb the bits above the count, and the orderings:
+//! `docs/gc-soundness.md#the-count-word` and `#orderings`; why the unique-holder shortcuts
+//! ([`CountWord::is_unique`]) may skip the read-modify-write: `#unique-holder-drops`.
 
 use crate::sync::{AtomicU64, Ordering, fence, yield_now};
 
@@ -176,9 +144,8 @@ impl CountWord {
     /// Removes one reference of an object whose type has a finalizer: the last one of a
     /// registered object is not given back but handed to the finalizer queue, in the same
     /// compare-and-swap that clears its short weak references (it stays registered until the
-    /// finalizer thread claims the run: [`CountWord::claim_finalizer`]). A
-    /// long weak upgrade racing with it either comes first (then this is not the last
-    /// reference) or finds the object pending finalization, with its count, and succeeds.
+    /// finalizer thread claims the run: [`CountWord::claim_finalizer`]). Why a racing weak upgrade
+    /// is never lost: `docs/gc-soundness.md#finalization`.
     pub(crate) fn decrement_or_finalize(&self) -> Dropped {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
@@ -213,15 +180,8 @@ impl CountWord {
     /// collector never pins it on its own (the caller checked it is untracked): hands the count to the
     /// finalizer queue, clearing short weak references, with a plain store instead of a
     /// read-modify-write. Returns false, changing nothing, unless the word shows exactly one
-    /// reference, `R`, and no `W`.
-    ///
-    /// Sound for the reasons [`CountWord::is_unique`] gives: nobody else holds a reference to
-    /// clone from or to change the registration through, no weak reference exists to upgrade
-    /// from, and nothing pins an untracked object without `W` except through a reference held in
-    /// place (see [`CountWord::is_unique`]); so no other thread writes the
-    /// word between the load and the store. The `Acquire` load orders every other holder's uses
-    /// before the hand-over, and the queue's hand-over (`handoff.rs`) publishes the store to the
-    /// finalizer thread.
+    /// reference, `R`, no `W` and no `C`. Why no other thread writes the word between the load and
+    /// the store: `docs/gc-soundness.md#unique-holder-drops`.
     #[inline]
     pub(crate) fn finalize_unique(&self) -> bool {
         let current = self.0.load(Ordering::Acquire);
@@ -260,23 +220,64 @@ impl CountWord {
 
     /// Whether the caller holds the only reference, for an object the collector never pins (an
     /// untracked one) and nobody can upgrade to (never weakened), and that is not registered for
-    /// finalization: then its drop frees the object without a read-modify-write.
-    ///
-    /// Sound because a count of one, read by a holder, is final: nobody else holds a reference
-    /// from which to clone, nothing pins an untracked object without `W` except through an edge
-    /// held in place (the finalizer thread's pass over queued objects, `confined.rs`: a queued
-    /// value's field or a cell it holds; a full collection examining what the values of tables
-    /// reach, `collector.rs`: a pinned value's field, a held cell, or an attached value while the
-    /// side map is held), and such an edge is a reference, so a holder that reads one is not
-    /// alone while the pin exists (the only untracked objects pinned by address, the keys of
-    /// tables, are weakened, which this check refuses); no weak reference
-    /// exists to upgrade from (making one needs a reference, and sets `W` first), and the
-    /// holder's own earlier clones and downgrades precede this load, so it cannot read a value
-    /// from before them. The load is `Acquire`: a count of one was written by the `Release` drop
-    /// of the last other holder, so all of that holder's uses happen before the caller frees.
+    /// finalization: then its drop frees the object without a read-modify-write. Why a count of
+    /// one, read by a holder, is final: `docs/gc-soundness.md#unique-holder-drops`.
     #[inline]
     pub(crate) fn is_unique(&self) -> bool {
         self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | REGISTERED) == 1
+    }
+
+    /// Whether the caller's reference is the only way to the object's value, for `Gc::get_mut`:
+    /// one reference (no other `Gc`, no collection's pin, no finalizer queue's count), no weak
+    /// reference ever made, not condemned. A count of one read by a holder is final for the
+    /// reasons [`CountWord::is_unique`] gives (a pin or a queued count would show in it, and
+    /// nothing can upgrade an object that was never weakened); later pins come only through
+    /// another reference held in place, which the caller's exclusive borrow rules out. `Acquire`:
+    /// every other holder's uses, published by its `Release` drop, happen before the caller's
+    /// writes.
+    #[inline]
+    pub(crate) fn is_exclusive(&self) -> bool {
+        self.0.load(Ordering::Acquire) & (COUNT_MASK | WEAKENED | CONDEMNED) == 1
+    }
+
+    /// Takes the caller's reference, the only one, and the value with it (`Gc::try_unwrap`):
+    /// moves the count from one to zero unless the object is registered for finalization or
+    /// condemned; returns whether it did. A weak upgrade or a collection's pin is a
+    /// read-modify-write on this word: one ordered before this compare-and-swap shows in the
+    /// count (then this fails), one ordered after finds a count of zero and refuses. `Acquire` on
+    /// success, as the drop that reaches zero: every other holder's uses happen before the value
+    /// is moved out.
+    pub(crate) fn take_unique(&self) -> bool {
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            if current & (COUNT_MASK | REGISTERED | CONDEMNED) != 1 {
+                return false;
+            }
+            match self.0.compare_exchange_weak(
+                current,
+                current.wrapping_add(VERSION_ONE.wrapping_sub(1)),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Takes back the count of a new object that no other thread knows yet, for `Gc::new_cyclic`:
+    /// while the value is being built, the object has no strong reference, so weak upgrades (and
+    /// pins) refuse it. A plain store: nobody else can reach the word.
+    pub(crate) fn unborn(&self) {
+        let current = self.0.load(Ordering::Relaxed);
+        self.0.store(current & !COUNT_MASK, Ordering::Relaxed);
+    }
+
+    /// Gives an [`unborn`](CountWord::unborn) object its first reference once its value is
+    /// written. `Release`: a weak upgrade that finds the count (an `Acquire` compare-and-swap
+    /// reading this write or a later one) sees the value.
+    pub(crate) fn publish(&self) {
+        self.0.fetch_add(1 + VERSION_ONE, Ordering::Release);
     }
 
     /// The current strong count (a moment's view: other threads may change it at once).
@@ -328,11 +329,8 @@ impl CountWord {
 
     /// Registers the object for finalization again; returns whether it was unregistered. Refuses
     /// a condemned object (returns false, changing nothing): its value is dropped, or being
-    /// dropped, by its isolate, and a registration would hand the dropped value to a finalizer
-    /// when a clone that a `Drop` took out of the isolate gives back the last count. `CONDEMNED`
-    /// is set by a read-modify-write before any member's value is dropped, and a thread reaches
-    /// a condemned object only through such a clone, made after that, so this compare-and-swap
-    /// always sees the bit.
+    /// dropped, by its isolate. Why the refusal is needed and never misses the bit:
+    /// `docs/gc-soundness.md#freeze-and-validation`.
     pub(crate) fn reregister(&self) -> bool {
         let mut current = self.0.load(Ordering::Relaxed);
         loop {
@@ -410,7 +408,7 @@ impl CountWord {
 
     /// The first condemn phase: freezes the object if its word is still exactly `snapshot` (no
     /// clone, drop or upgrade since the pin, up to the version's wrap, quantified in
-    /// ARCHITECTURE.md). From then on weak upgrades wait.
+    /// `docs/gc-soundness.md#wrap-around`). From then on weak upgrades wait.
     pub(crate) fn freeze(&self, snapshot: Snapshot) -> bool {
         self.0
             .compare_exchange(

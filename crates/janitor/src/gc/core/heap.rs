@@ -10,7 +10,7 @@
 //! may be dropped or being dropped, and the collector must not trace it.
 
 use crate::gc::core::alloc;
-use crate::gc::core::object::{Header, Node, header_of_node, node_of};
+use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -222,7 +222,7 @@ impl Heap {
         // SAFETY: the object is tracked.
         let node = unsafe { node_of(header) };
         // SAFETY: the object is new and tracked.
-        let size = unsafe { header.as_ref() }.vtable().size();
+        let size = unsafe { object::size(header) };
         let mut lists = self.lock();
         // SAFETY: the lock is held and the node is unlinked.
         unsafe { lists.push(node, 0) };
@@ -281,11 +281,8 @@ impl Heap {
     }
 
     /// Runs `wait` (the turn's holder waiting for the reclaimer) with the turn lent to the
-    /// reclaimer thread. Sound because the holder does nothing under the turn meanwhile, and the
-    /// wait ends only once the reclaimer has finished the aftermaths it waits for, so a collection
-    /// the reclaimer ran under the lent turn has ended before the holder goes on. `SeqCst`: the
-    /// flag is read by the reclaimer inside an aftermath that the wait's target includes, after
-    /// the store (the aftermath was handed over under the turn, before this call).
+    /// reclaimer thread, whose induced collections then run under it. Why lending is sound, and
+    /// why the flag is `SeqCst`: `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
     pub(crate) fn lend_turn_to_reclaimer(&self, wait: impl FnOnce()) {
         struct Lent<'a>(&'a AtomicBool);
         impl Drop for Lent<'_> {
@@ -370,7 +367,7 @@ impl Lists {
         // SAFETY: the object is tracked; linked nodes are live and the lock guards them.
         let node = unsafe { node_of(header).as_ref() };
         // SAFETY: as above.
-        let size = unsafe { header.as_ref() }.vtable().size();
+        let size = unsafe { object::size(header) };
         let generation = node.generation.get() as usize;
         let (prev, next) = (node.prev.get(), node.next.get());
         if prev.is_null() {

@@ -78,7 +78,7 @@ use std::ptr::NonNull;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
     label = "not `Trace`",
-    note = "a `Gc` behind a `RefCell` belongs in a `GcCell`, `GcMutex` or `GcRwLock`, which the collector can hold still while it traces",
+    note = "a `Gc` behind a `Cell`, `OnceCell` or atomic belongs in a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync` lock, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
     note = "a type from another crate: skip the field if it holds no `Gc`, or wrap it in a type of yours that implements `Trace` by hand",
     note = "a type parameter: bound it with `TraceMeta`, which implies `Trace` (the derive's impls and `Gc::new` ask for it)"
 )]
@@ -197,6 +197,67 @@ pub unsafe trait TraceMeta: Trace {
     /// assert!(String::FINALIZER.is_none());
     /// ```
     const FINALIZER: Option<Finalizer<Self>> = None;
+
+    /// The type's finalizer hook on the thread-local heap ([`gc::unsync`](crate::gc::unsync)):
+    /// `Some(unsync::Finalizer::of())` for a type that implements
+    /// [`unsync::Finalize`](crate::gc::unsync::Finalize), which registers every object of the
+    /// type for finalization when it is allocated there. `#[trace(unsync_finalize)]` sets it;
+    /// the default is `None`.
+    ///
+    /// ```
+    /// use janitor::gc::{Trace, TraceMeta};
+    /// use janitor::gc::unsync::{Finalize, Gc};
+    /// #[derive(Trace)]
+    /// #[trace(unsync_finalize)]
+    /// struct Window;
+    /// impl Finalize for Window {
+    ///     fn finalize(_: &Gc<Self>) {}
+    /// }
+    /// assert!(Window::UNSYNC_FINALIZER.is_some());
+    /// assert!(String::UNSYNC_FINALIZER.is_none());
+    /// ```
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> = None;
+}
+
+/// The finalizer hook of a type on the thread-local heap, carried by
+/// [`TraceMeta::UNSYNC_FINALIZER`]; the thread-local heap names it
+/// [`unsync::Finalizer`](crate::gc::unsync::Finalizer), where its constructor is.
+///
+/// ```
+/// use janitor::gc::Trace;
+/// use janitor::gc::unsync::{Finalize, Finalizer, Gc};
+/// #[derive(Trace)]
+/// #[trace(unsync_finalize)]
+/// struct Texture;
+/// impl Finalize for Texture {
+///     fn finalize(_: &Gc<Self>) {}
+/// }
+/// let _hook: Finalizer<Texture> = Finalizer::of();
+/// ```
+pub struct UnsyncFinalizer<T: ?Sized> {
+    /// Runs the finalizer of the object with this header, on a count the caller lends.
+    pub(crate) run: unsafe fn(NonNull<u8>),
+    /// Whether the finalizer is critical (runs after the normal ones).
+    pub(crate) critical: bool,
+    pub(crate) owns: PhantomData<fn(&T)>,
+}
+
+impl<T: ?Sized> Clone for UnsyncFinalizer<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for UnsyncFinalizer<T> {}
+
+impl<T: ?Sized> std::fmt::Debug for UnsyncFinalizer<T> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Finalizer")
+            .field("type", &std::any::type_name::<T>())
+            .field("critical", &self.critical)
+            .finish()
+    }
 }
 
 /// The visitor handed to [`Trace::trace`]. It has no public methods: implementations pass it on
@@ -231,6 +292,24 @@ enum Mode<'a> {
     /// The finalizer thread records every child of the queued objects' subgraph, tracked or
     /// not, and holds cells (`confined.rs`).
     Subgraph(&'a mut ChildSink),
+    /// The thread-local heap (`gc::unsync`) records its own edges and ignores the shared heap's.
+    Local(&'a mut LocalSink),
+    /// The thread-local heap's `Gc::new` asks whether any child is tracked; `is_tracked` reads
+    /// that heap's flag of a child.
+    LocalConstruction {
+        is_tracked: fn(NonNull<u8>) -> bool,
+        found_tracked: bool,
+    },
+}
+
+/// What a thread-local heap's tracer (`gc::unsync`) writes to. Its objects are named by address:
+/// this layer cannot name the heap that owns them.
+#[derive(Default)]
+pub(crate) struct LocalSink {
+    /// The thread-local objects the traced values point to (their headers), one entry per edge.
+    pub(crate) children: Vec<NonNull<u8>>,
+    /// Cells held until the decision, and whether the traced object had one that could not be.
+    pub(crate) holds: Holds,
 }
 
 /// What a subgraph tracer writes to.
@@ -401,16 +480,69 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// A thread-local heap's tracer (`gc::unsync`).
+    pub(crate) fn local(sink: &'a mut LocalSink) -> Self {
+        Self {
+            mode: Mode::Local(sink),
+        }
+    }
+
+    /// A thread-local heap's construction tracer: it notes whether a child is tracked.
+    pub(crate) fn local_construction(is_tracked: fn(NonNull<u8>) -> bool) -> Self {
+        Self {
+            mode: Mode::LocalConstruction {
+                is_tracked,
+                found_tracked: false,
+            },
+        }
+    }
+
     /// Whether a construction tracer met a tracked child.
     pub(crate) fn found_tracked(&self) -> bool {
         match self.mode {
-            Mode::Construction { found_tracked } => found_tracked,
-            Mode::Collection(_) | Mode::Subgraph(_) => false,
+            Mode::Construction { found_tracked }
+            | Mode::LocalConstruction { found_tracked, .. } => found_tracked,
+            Mode::Collection(_) | Mode::Subgraph(_) | Mode::Local(_) => false,
+        }
+    }
+
+    /// Reports an edge to the thread-local object with this header (`gc::unsync`).
+    ///
+    /// Only a thread-local tracer records it. The shared heap's tracers never meet one: a value
+    /// on the shared heap is `Send + Sync` (`Gc::new` requires it) and an `unsync::Gc` is
+    /// neither, so no such value can own one. Were one met, ignoring it would still be safe: a
+    /// missed edge only makes its target look held from outside.
+    #[inline]
+    pub(crate) fn visit_local(&mut self, header: NonNull<u8>) {
+        match &mut self.mode {
+            Mode::Local(sink) => sink.children.push(header),
+            Mode::LocalConstruction {
+                is_tracked,
+                found_tracked,
+            } => *found_tracked = *found_tracked || is_tracked(header),
+            Mode::Construction { .. } | Mode::Collection(_) | Mode::Subgraph(_) => {}
+        }
+    }
+
+    /// Says that the value being traced has content that cannot be read now (a `RefCell`
+    /// borrowed mutably, a lock that could not be taken without blocking): what it holds must
+    /// count as held from outside.
+    pub(crate) fn mark_opaque(&mut self) {
+        match &mut self.mode {
+            Mode::Construction { .. } | Mode::LocalConstruction { .. } => {}
+            Mode::Collection(sink) => sink.holds.opaque = true,
+            Mode::Subgraph(sink) => sink.holds.opaque = true,
+            Mode::Local(sink) => sink.holds.opaque = true,
         }
     }
 
     /// Reports an edge to the object with this header.
     pub(crate) fn visit(&mut self, header: NonNull<Header>) {
+        // A shared-heap `Gc` inside a thread-local object is an ordinary counted reference into
+        // the other heap: the thread-local collector never examines its target.
+        if let Mode::Local(_) | Mode::LocalConstruction { .. } = self.mode {
+            return;
+        }
         if let Mode::Subgraph(sink) = &mut self.mode {
             sink.children.push(header);
             return;
@@ -444,7 +576,7 @@ impl<'a> Tracer<'a> {
                     sink.edges.push(node.index.get());
                 }
             }
-            Mode::Subgraph(_) => {}
+            Mode::Subgraph(_) | Mode::Local(_) | Mode::LocalConstruction { .. } => {}
         }
     }
 
@@ -452,9 +584,10 @@ impl<'a> Tracer<'a> {
     /// traced. At construction the value is not shared yet, so nothing needs holding.
     pub(crate) fn hold(&mut self, lock: &(dyn Hold + 'static)) -> bool {
         match &mut self.mode {
-            Mode::Construction { .. } => true,
+            Mode::Construction { .. } | Mode::LocalConstruction { .. } => true,
             Mode::Collection(sink) => sink.holds.hold(lock),
             Mode::Subgraph(sink) => sink.holds.hold(lock),
+            Mode::Local(sink) => sink.holds.hold(lock),
         }
     }
 
@@ -465,19 +598,10 @@ impl<'a> Tracer<'a> {
     /// here never outlives its lock.
     pub(crate) fn keep<G: 'static>(&mut self, guard: G) {
         match &mut self.mode {
-            Mode::Construction { .. } => drop(guard),
+            Mode::Construction { .. } | Mode::LocalConstruction { .. } => drop(guard),
             Mode::Collection(sink) => sink.holds.guards.push(Box::new(guard)),
             Mode::Subgraph(sink) => sink.holds.guards.push(Box::new(guard)),
-        }
-    }
-
-    /// Says that the value being traced has a lock that could not be taken without blocking:
-    /// its object is opaque (what it holds counts as held from outside).
-    pub(crate) fn cannot_hold(&mut self) {
-        match &mut self.mode {
-            Mode::Construction { .. } => {}
-            Mode::Collection(sink) => sink.holds.opaque = true,
-            Mode::Subgraph(sink) => sink.holds.opaque = true,
+            Mode::Local(sink) => sink.holds.guards.push(Box::new(guard)),
         }
     }
 }

@@ -1,46 +1,15 @@
 //! The cycle collector: trial deletion over the tracked objects of generations `0..=N`, run
 //! while other threads clone, drop, move and mutate.
 //!
-//! Invariant owned here: **an object is condemned only if no thread can reach it.** The steps,
-//! and why each is needed (the full argument, with the orderings, is in `ARCHITECTURE.md`):
-//!
-//! 1. *Pin and read.* With the heap lock held (no tracked object is linked or unlinked meanwhile),
-//!    every examined object gets one count of the collector's own, by a compare-and-swap that
-//!    refuses a count of zero (that object is being freed by another thread: it is skipped, and
-//!    its edges count as external). The word the pin wrote is the object's *snapshot*: its count
-//!    then, and a version that every later clone or drop changes. Pinned objects cannot be freed.
-//!    A full collection also pins the untracked keys of tables, and, while tracing, the untracked
-//!    objects on the way from them back to them ([`Untracked`]).
-//! 2. *Trace with cells held.* Each examined object's value is traced once; every cell met on the
-//!    way is held (`GcCell` flag, `GcMutex` lock, `GcRwLock` read lock) until step 6, so the edges
-//!    recorded stay in place. A cell that cannot be held makes its object *opaque*.
-//! 3. *Subtract.* `internal(x)` = recorded edges into `x`; `external(x)` = snapshot count − pin −
-//!    internal.
-//! 4. *Mark.* Roots are objects with external references and opaque objects; everything reachable
-//!    from a root along recorded edges lives. The rest are *candidates*.
-//! 5. *Validate by freezing, then condemn.* Each candidate is frozen by a compare-and-swap from
-//!    exactly its snapshot to snapshot|FROZEN (a weak upgrade that meets FROZEN waits). A
-//!    candidate whose word moved was reached by a thread: it lives, with everything it reaches,
-//!    and those are thawed; the rest stay frozen and are condemned (waiting upgrades then fail).
-//! 6. *Release* the held cells; unlink the condemned objects; promote the survivors.
-//! 7. After the lock is released: drop every condemned value (the pins keep their memory; a `Drop`
-//!    that dereferences a member panics on the condemned bit), then give back their pins (which frees
-//!    them, unless a `Drop` cloned a member out of the isolate: see `drop_isolate`), then unpin
-//!    the survivors (an unpin is an ordinary drop and may free). This step runs user code, so it
-//!    is an [`Aftermath`] the caller finishes: on its own thread for an induced collection, on the
-//!    reclaimer's for an automatic one (`reclaim.rs`), which then gets only the survivors whose
-//!    pin is their last count; the others are unpinned at once.
-//!
-//! Why no thread can reach a condemned object: a thread reaches an object only through a `Gc`
-//! (or a borrow of one, which lives no longer than the `Gc`). At the end of step 2, for each
-//! candidate `x`, every `Gc` to `x` is one of: the pin; a recorded edge from another candidate (a
-//! recorded edge from a live object would have made `x` reachable); or one counted in the snapshot
-//! but not recorded — impossible, since then `external(x) > 0`. A `Gc` created later than the
-//! snapshot is a clone, which changed the version: that candidate fails its freeze and lives,
-//! with everything it reaches (see `freeze_candidates`). A recorded edge cannot have moved out of
-//! a candidate: immutable fields never move, and mutable ones sit in cells held since they were
-//! traced. So once the candidates left are frozen, every `Gc` to one of them lives inside one of
-//! them: no thread holds a way in, and none can get one.
+//! Invariant owned here: **an object is condemned only if no thread can reach it.** A collection
+//! pins and reads the examined objects (their *snapshots*), traces them with their cells held,
+//! subtracts the recorded edges from the counts, marks what is held from outside, freezes the
+//! candidates left and condemns them once all are frozen, then releases the cells; dropping the
+//! condemned values, giving back the pins and unpinning the survivors is the [`Aftermath`], which
+//! the caller finishes (on the reclaimer for an automatic collection, `reclaim.rs`). The steps and
+//! why each is needed: `docs/gc-soundness.md#the-collection`; the argument:
+//! `#no-thread-can-reach-a-condemned-object` and `#freeze-and-validation`; the untracked objects a
+//! full collection examines ([`Untracked`]): `#untracked-keys`.
 
 use crate::gc::core::count::Snapshot;
 use crate::gc::core::heap::{Heap, Lists, OLDEST, Trigger};
@@ -327,28 +296,15 @@ fn trace_examined(
     examined[index].opaque = sink.holds.opaque;
 }
 
-/// The untracked objects a full collection examines while some table has an untracked key.
+/// The untracked objects a full collection examines while some table has an untracked key: the
+/// keys that have attachments, and every untracked object that can hold a `Gc` reached from them
+/// along recorded edges (attached values included), so that a cycle a value closes through its
+/// untracked key is examined and freed. Why: `docs/gc-soundness.md#untracked-keys`.
 ///
-/// An untracked object is never on a cycle of its own edges (`ARCHITECTURE.md`, tracking rule),
-/// but a table adds an edge the object's type does not know of: from a key to its value. A value
-/// that reaches its untracked key back forms a cycle through untracked objects, which the
-/// collector must examine to free it (.NET never keeps a key alive through its own value). So a
-/// full collection also pins the untracked keys that have attachments, and, from them along
-/// recorded edges (attached values included), every untracked object that can hold a `Gc`: all
-/// the objects of any such cycle (every object on one is reachable from its key). Untracked
-/// objects that nothing examined reaches from a key are not examined, so the cost is the
-/// tables' own subgraph.
-///
-/// Pinning an untracked object is sound only where its holders cannot be using the
-/// unique-holder shortcuts, which skip the read-modify-write because "nothing pins an untracked
-/// object behind the holder's back" (`CountWord::is_unique`, `finalize_unique`,
-/// `claim_finalizer`). A key is pinned by the address the side map holds: it is weakened (the
-/// table made a `WeakGc` to it before attaching), and `W` disables every shortcut; its header
-/// is allocated while the map is held, and a key whose count reached zero is refused by the pin.
-/// Every other untracked object is pinned through an edge held in place (a field of a pinned
-/// value, a held cell, or an attached value with the map held): that edge is a reference, so a
-/// holder that reads a count of one is the edge itself, which cannot be dropped while the pin is
-/// taken, and any later drop sees the pin's count.
+/// None of them is pinned behind a unique holder's back: a key is pinned by the address the side
+/// map holds, and is weakened, which disables the unique-holder shortcuts; every other one is
+/// pinned through an edge held in place. The argument:
+/// `docs/gc-soundness.md#pinning-untracked-objects`.
 struct Untracked {
     /// The examined index of each untracked object examined.
     index_of: HashMap<NonNull<Header>, u32>,
@@ -551,23 +507,11 @@ fn split_by_fate(candidates: &[usize], fates: &[Fate]) -> (Vec<usize>, Vec<usize
 }
 
 /// Step 5, validation: freezes every candidate by a compare-and-swap from exactly its snapshot;
-/// returns the candidates left, all frozen. A candidate whose freeze fails was touched since its
-/// pin (a clone, a drop, an upgrade): a thread reached it through a reference the snapshot did not
-/// count, so it is held from outside after all. It becomes a root: it and everything it reaches
-/// along recorded edges live ([`trial::spread_life`]), and those already frozen are thawed. The
-/// rest of the isolate is unaffected: one mutator racing one lookalike object refuses only what
-/// that object reaches, never the whole collection.
-///
-/// Why what is left may be condemned: take a candidate `x` still frozen at the end. Every `Gc` to
-/// `x` counted in its snapshot is a recorded edge from a candidate (its external count was zero),
-/// and no `Gc` to `x` was made or dropped since (its word did not move), so every `Gc` to `x` is
-/// a recorded edge from a candidate `y`; and `y` is still a candidate, since a revived `y` would
-/// have revived `x`. So every way into what is left lies inside it, and no thread holds one: a
-/// thread that holds a `Gc` inside the isolate got it through a chain of reads that starts at a
-/// `Gc` it held, which is either counted in a snapshot as external (then the chain starts at a
-/// root) or was made since (then it starts at a touched object); either way, along recorded
-/// edges (cells are held, immutable fields never change), and so everything along it lives. An
-/// upgrade that comes after a freeze waits on the frozen bit until [`seal`] decides.
+/// returns the candidates left, all frozen. A candidate whose freeze fails (it was touched since
+/// its pin) becomes a root: it and everything it reaches along recorded edges live
+/// ([`trial::spread_life`]), those already frozen are thawed, and the rest stay frozen. Why a
+/// failed freeze revives only what it reaches, and why what is left may be condemned (by
+/// [`seal`]): `docs/gc-soundness.md#freeze-and-validation`.
 fn freeze_candidates(examined: &[Examined], edges: &[u32], live: &mut [bool]) -> Vec<usize> {
     let count = |index: usize| {
         // SAFETY: examined objects are pinned, so allocated.

@@ -17,40 +17,11 @@
 //! pass then sees the heap as it is at that moment (a child still held elsewhere an instant longer
 //! is not confined).
 //!
-//! It is the collector's trial deletion (`collector.rs`, whose argument it reuses) rooted at the
-//! queued objects, with the same tools and for the same reasons:
-//!
-//! 1. *Serialized with collections* (the collection mutex, polled for at most 20 ms, since its
-//!    holder may be an induced collection whose drops wait for this very batch; then the chunk
-//!    is skipped): a cell has one collector hold at a time, and a frozen word must not meet the
-//!    collector's freeze.
-//! 2. *Snapshot.* Each root (a queued object, held by the queue's count) is read; each object
-//!    its values reach is pinned, by a compare-and-swap that also yields its snapshot (a pin
-//!    refuses a condemned object: a garbage cycle's member that a `Drop` cloned out; its value is
-//!    gone, so it is skipped).
-//! 3. *Trace with cells held* until the decision: a `Gc` moved out of a cell changes no count, so
-//!    only holding the cell keeps a recorded edge in place. A cell that cannot be held makes its
-//!    object opaque (treated as held from outside).
-//! 4. *Subtract and mark.* external(x) = count − (the queue's count or the pin) − recorded edges
-//!    into x. Everything reachable from an object with an external reference, or opaque, lives.
-//!    The rest of the non-roots are *confined*: reachable only from unreachable queued objects.
-//! 5. *Seal,* per connected component of the recorded edges. The component's unreachable roots
-//!    and confined objects are frozen, each by a compare-and-swap from exactly its snapshot; if
-//!    one fails (a clone, drop or upgrade since the snapshot) the frozen ones are thawed and
-//!    nothing changes in that component. Once all are frozen no thread
-//!    can get in (a `Gc` from outside does not exist, by the collector's argument; an upgrade
-//!    waits on the frozen bit), so at that instant the confined objects are reachable only from
-//!    the queue: the registered ones take a count for the queue with `S` (as a collection's
-//!    registered isolate members do), those that have weak references are thawed with `S`, the
-//!    rest unchanged.
-//!
-//! Every failure leaves things as they were before this pass: an object whose short weak
-//! references were not cleared here still has them cleared when it is freed, and a finalizable
-//! object not queued here is queued when its holder's drop gives back its last count. The work is
-//! bounded (a chunk of roots, a limit on the objects examined); past the bound a chunk is left
-//! alone. Values attached by a `ConditionalWeakTable` are held by the table's side map, whose
-//! references this pass does not trace: they look held from outside, so what they reach stays as
-//! it was (conservative).
+//! It is the collector's trial deletion rooted at the queued objects, with the same tools for the
+//! same reasons: serialized with collections, snapshots, cells held until the decision, and a seal
+//! per connected component by freezing, which leaves a component as it was when one freeze fails.
+//! Every failure leaves things as they were before the pass; the work is bounded per chunk of
+//! roots. The steps, the bounds and the argument: `docs/gc-soundness.md#the-confined-pass`.
 
 use crate::gc::core::count::Snapshot;
 use crate::gc::core::heap::Heap;

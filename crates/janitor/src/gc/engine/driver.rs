@@ -28,33 +28,14 @@ pub(crate) fn is_collecting() -> bool {
 
 /// Runs one collection, then the full collection memory pressure left to this one, if any.
 ///
-/// Collections are serialized on the heap's collection turn, but only an induced collection
-/// waits for it: the holder may be running the garbage's `Drop`s (an induced collection finishes
-/// its own), and an allocation or `add_memory_pressure` that waited could hold a lock such a
-/// `Drop` needs (issue 11, defect 4). So an automatic collection only tries the turn. One due to
-/// allocation that finds it taken does not run: the collection running is the one it wanted, and
-/// the budget stays spent, so the next tracked allocation tries again. One due to memory pressure
-/// that finds it taken records that a full collection is owed (see [`try_turn_or_owe`]); the
-/// holder, once it gives the turn back, runs it (on its thread, as an automatic collection: its
-/// drops go to the reclaimer). A holder runs at most one owed collection per call, so a thread
-/// is never kept collecting by pressure other threads keep adding; a debt left by the owed
-/// collection itself goes to the next collection to give the turn back, or to the next
-/// `add_memory_pressure`, which finds its budget still passed unless a full collection ran.
-///
-/// An induced collection takes the turn, and if aftermaths of earlier automatic collections are
-/// still with the reclaimer, gives it back, waits for them and takes it again, until none is left
-/// while it holds the turn (only a turn holder hands aftermaths over, so none can arrive after the
-/// check; and it never waits while holding the turn, which a reclaiming `Drop` may need). It then
-/// finishes its own within its turn, from the pins to the last unpin (which may queue an
-/// object for its finalizer): so when `collect` returns, every collection that ran before it has
-/// freed and queued what it found. It also first takes every thread's buffer of dead registered
-/// objects into the queue, so everything that died before the call is queued too (except what
-/// the collection's own unpins and drops hand over, which waits in this thread's buffer), and
-/// `collect` + `wait_for_pending_finalizers` (which takes the buffers again) finalizes all of it.
-/// An automatic collection hands its aftermath to the reclaimer (`reclaim.rs`); one started by an
-/// allocation is postponed while the reclaimer is behind (one started by memory pressure is not:
-/// the program declared that memory is short). A collection started from inside one on the same
-/// thread (by a `Drop` of the isolate, or an allocation there) runs inside the outer one's turn.
+/// Only an induced collection waits for the turn (issue 11, defect 4), once the aftermaths
+/// handed to the reclaimer before it are finished ([`take_turn_after_the_reclaimer`]), and it
+/// finishes its own aftermath within it. An automatic one only tries the turn: one due to
+/// allocation that finds it taken does not run (nor while the reclaimer is behind), one due to
+/// memory pressure leaves its full collection owed to the holder ([`try_turn_or_owe`]); it hands
+/// its aftermath to the reclaimer (`reclaim.rs`). A collection started from inside one on the same
+/// thread runs inside the outer one's turn. Why: `docs/gc-soundness.md#the-collection-turn` and
+/// `#the-aftermath-and-the-reclaimer`.
 pub(crate) fn run(generation: u8, trigger: Trigger) {
     if run_once(generation, trigger, Debt::Collect) {
         run_once(OLDEST, Trigger::MemoryPressure, Debt::Leave);
@@ -127,19 +108,11 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
 type Turn = MutexGuard<'static, ()>;
 
 /// Takes the turn, waiting for it, once no aftermath handed to the reclaimer is unfinished. Only
-/// an induced collection waits for the turn.
-///
-/// Checked with the turn held: only a turn holder hands aftermaths over, so every collection that
-/// could still hand garbage over has done so. The first [`MAX_WAITS_FOR_THE_RECLAIMER`] waits are
-/// made without the turn, so that automatic collections keep running meanwhile (threads that
-/// allocate beside a `collect` pay for their own garbage). But each of them may hand over more
-/// (even the very garbage this `collect` must free), so after those rounds it waits holding the
-/// turn: then nothing new can arrive, and when the wait ends every aftermath is finished, so a
-/// cycle that was garbage at the call is freed by this collection or already was. A reclaiming
-/// `Drop` that collects must not wait for the turn it holds meanwhile: it is lent to the reclaimer
-/// for the wait ([`Heap::lend_turn_to_reclaimer`]), and a collection induced on the reclaimer runs
-/// under it, as a nested one runs under its outer one. The turn is dropped here without settling
-/// a debt: this thread gives it back for good later, and settles then.
+/// an induced collection waits for the turn. The first [`MAX_WAITS_FOR_THE_RECLAIMER`] waits are
+/// made without the turn; later ones hold it and lend it to the reclaimer
+/// ([`Heap::lend_turn_to_reclaimer`]). A turn given back for a wait settles no debt: this thread
+/// settles when it gives the turn back for good. Why this keeps `collect`'s promise:
+/// `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
 fn take_turn_after_the_reclaimer(heap: &'static Heap) -> Turn {
     let take_turn = || heap.collection.lock().ignore_poison();
     let mut turn = take_turn();
@@ -168,12 +141,9 @@ fn try_turn(heap: &'static Heap) -> Option<Turn> {
 }
 
 /// The turn if it is free; otherwise records that a full collection is owed, for the holder to
-/// run once it gives the turn back. Tried under the debt's lock, and every holder that settles
-/// gives the turn back under it too ([`give_back_turn`]), so the debt is never recorded just
-/// after the holder looked: either the try comes first, the turn is still held and the holder
-/// finds the debt, or the give-back comes first, and the try finds the turn free or held by a
-/// later holder, whose give-back finds the debt (or, if that holder is running an owed
-/// collection itself, the give-back of the next collection to end, see [`run`]).
+/// run once it gives the turn back. Tried under the debt's lock, under which every holder that
+/// settles gives the turn back ([`give_back_turn`]); why no debt is then lost:
+/// `docs/gc-soundness.md#the-collection-turn`.
 fn try_turn_or_owe(heap: &'static Heap) -> Option<Turn> {
     let mut owed = lock_debt(heap);
     let turn = try_turn(heap);

@@ -59,13 +59,10 @@ fn run() {
 }
 
 /// Before any finalizer of a batch runs: clears the short weak references of what only the
-/// batch reaches, as .NET clears them at the collection that queues, and adds to the batch the
-/// finalizable objects that only the batch reaches (`confined.rs`), which .NET's collection would
-/// have queued with it. They are counted in the batch's own list, queued and finished with it, so
-/// a `wait_for_pending_finalizers` that waits for the batch waits for them too. Among them the
-/// normal ones run before the batch's critical entries and the critical ones after its normal
-/// entries: every normal finalizer of what one collection found dead still runs before any
-/// critical one.
+/// batch reaches and adds to the batch, counted in its own list, the finalizable objects that only
+/// the batch reaches (`confined.rs`), normal ones before its critical entries and critical ones
+/// after its normal entries. Why, and what the order and the count keep:
+/// `docs/gc-soundness.md#the-confined-pass`.
 fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool) {
     // SAFETY: every entry holds the queue's count until it is finalized, after this call.
     let found = unsafe { confined::examine_below(batch.iter().flatten().map(|e| e.0)) };

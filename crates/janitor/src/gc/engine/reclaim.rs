@@ -1,45 +1,17 @@
 //! The reclaimer: the thread that finishes automatic collections.
 //!
 //! Invariant owned here: **a collection the program did not ask for runs no destructor on the
-//! thread that triggered it.** An automatic collection starts inside whatever allocation spent
-//! the budget (or inside `add_memory_pressure`), on a thread that may hold any lock or borrow. If
-//! it dropped the garbage it found there, the `Drop` of an unrelated object could try to take a
-//! lock that thread already holds (a deadlock), or borrow a `RefCell` it has borrowed (a panic).
-//! So the collector does steps 1 to 6 on that thread (tracing runs only `Trace`, which takes cells
-//! with try-locks and never blocks) and hands step 7 to this thread as an [`Aftermath`]: the
-//! condemned isolate, whose values it drops, and the survivors whose pin was their last count,
-//! which it gives back. This is .NET's answer too: finalizers run on their own thread, never
-//! inside an allocation.
-//!
-//! An induced collection (`collect`, `collect_generation`) finishes on the caller's thread, as it
-//! always did: the caller asked for it and waits for it. It starts only once, holding the
-//! collection turn, it finds every aftermath handed over finished: only a turn holder hands one
-//! over, so none can arrive after that check, and `collect()` frees what earlier automatic
-//! collections found (including one that held the turn when `collect` was called) and sees no
-//! pin they left (a pin looks like a reference from outside). It waits for the reclaimer without
-//! the turn, which a reclaiming `Drop` may need. `wait_for_pending_finalizers` also waits for
-//! the places reserved before it (an automatic collection reserves one when it starts, see
-//! [`Reservation`]), since a death the collection's pin deferred happens on the reclaimer. The
-//! reclaimer thread never waits for itself:
-//! there `collect` skips the wait, and `wait_for_pending_finalizers` returns at once, as it does
-//! inside any collection's drops.
-//!
-//! Backpressure: while the aftermaths handed over and not yet finished hold more than
-//! [`BACKLOG_LIMIT`] objects, collections due to allocation are postponed (the allocation that
-//! finds one due goes on without it; memory pressure, rarer and declared by the program, still
-//! collects). Memory then grows with the garbage not yet collected instead of
-//! with a queue, and nothing ever blocks an allocating thread on the reclaimer: if a `Drop` on
-//! the reclaimer blocks (on a lock a mutator holds), mutators keep running, as in .NET when a
-//! finalizer blocks. Induced collections are never postponed.
-//!
-//! The queue is a mutex and two condition variables; no lock-free state, hence no loom model.
-//! A panic escaping a `Drop` here goes to the finalizer panic handler (without one, the process
-//! aborts naming the type), as a panic on the finalizer thread does: there is no caller to
-//! resume it in, and the thread must live on, since every later `collect` waits for it. That
-//! includes the `Drop` of an object a garbage value's drop frees, which runs when the drain ends
-//! (a second panic while that drain unwinds aborts, as any panic during unwinding does). When it
-//! runs out of work the reclaimer frees its partial retire batch, so dead tracked objects it
-//! dropped do not keep their memory and weak cells until its next 64th.
+//! thread that triggered it.** An automatic collection starts inside whatever allocation spent the
+//! budget (or inside `add_memory_pressure`), on a thread that may hold any lock or borrow. If it
+//! dropped the garbage it found there, the `Drop` of an unrelated object could try to take a lock
+//! that thread already holds (a deadlock), or borrow a `RefCell` it has borrowed (a panic). So the
+//! collector does steps 1 to 6 on that thread and hands step 7 to this thread as an [`Aftermath`]:
+//! the condemned isolate, whose values it drops, and the survivors whose pin was their last count,
+//! which it gives back. An induced collection finishes its own aftermath, and `collect` and
+//! `wait_for_pending_finalizers` wait for the aftermaths handed over before them ([`Reservation`]);
+//! past [`BACKLOG_LIMIT`] objects waiting here, collections due to allocation are postponed. Why
+//! each of these holds, the panics that escape a `Drop` here, and why there is no loom model:
+//! `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
 
 use crate::gc::engine::collector::Aftermath;
 use crate::gc::engine::retire;
@@ -98,12 +70,10 @@ pub(crate) fn is_reclaimer_thread() -> bool {
     RECLAIMER_THREAD.is_current()
 }
 
-/// The place an automatic collection in progress holds among the aftermaths: counted as handed
-/// over from the moment the collection starts, so that a wait that begins while it runs (a
-/// `wait_for_pending_finalizers` on another thread) waits for it too. Its aftermath, empty or
-/// not, goes through the reclaimer's queue (empty if the collection panicked before handing one
-/// over), since the queue finishes aftermaths in the order of their places: a wait's target is a
-/// count of places, so places must finish in order.
+/// The place an automatic collection in progress holds among the aftermaths, counted as handed
+/// over from the moment the collection starts; its aftermath (empty if the collection panicked
+/// before handing one over) goes through the reclaimer's queue in that place's order. Why, and
+/// which waits count places: `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
 pub(crate) struct Reservation {
     handed_over: bool,
 }

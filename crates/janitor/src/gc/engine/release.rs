@@ -106,6 +106,54 @@ pub(crate) unsafe fn give_back(header: NonNull<Header>) {
     }
 }
 
+/// Gives back the caller's count, for `Gc::into_inner`: as [`give_back`], but when it was the
+/// last count and the value is live (not condemned, not handed to the finalizer queue), frees
+/// nothing and returns true: the value is then the caller's to move out, after which it calls
+/// [`free_taken`].
+///
+/// # Safety
+/// The caller owns one count on the live object and never uses it again (unless this returns
+/// true: then it owns the object's value and its memory).
+pub(crate) unsafe fn give_back_for_value(header: NonNull<Header>) -> bool {
+    // SAFETY: the caller's count keeps the object live.
+    let header_ref = unsafe { header.as_ref() };
+    let last = if header_ref.vtable().has_finalizer() {
+        match header_ref.count().decrement_or_finalize() {
+            Dropped::Shared => false,
+            Dropped::Last => true,
+            Dropped::Finalize => {
+                // SAFETY: live, of a finalizable type; the count is handed over.
+                unsafe { queue::defer(header) };
+                false
+            }
+        }
+    } else {
+        (!header_ref.vtable().tracked && header_ref.count().is_unique())
+            || header_ref.count().decrement()
+    };
+    if !last {
+        return false;
+    }
+    if header_ref.count().is_condemned() {
+        // A garbage isolate's member: its value is dropped already.
+        // SAFETY: that was the last count.
+        unsafe { free(header) };
+        return false;
+    }
+    true
+}
+
+/// Frees an object whose last count the caller took and whose value it moved out: what
+/// [`destroy`] does, but the value's drop.
+///
+/// # Safety
+/// The object's count reached zero in the caller's hands, it is not condemned, and its value was
+/// moved out (it must not be dropped).
+pub(crate) unsafe fn free_taken(header: NonNull<Header>) {
+    // SAFETY: the caller's contract; attachments dropped on the way are drained here.
+    draining(|| unsafe { destroy_as::<false>(header) })
+}
+
 /// Runs `body` as the outermost destroyer of this thread, then destroys every object queued
 /// meanwhile. Nested calls just run `body`. If `body` or a destructor panics, the rest of the
 /// queue is still destroyed while unwinding (a second panic then aborts, as in any drop).
@@ -148,6 +196,17 @@ pub(crate) fn draining<R>(body: impl FnOnce() -> R) -> R {
 /// The object's count reached zero: no thread can reach it; its value is live.
 #[inline]
 unsafe fn destroy(header: NonNull<Header>) {
+    // SAFETY: the caller's contract.
+    unsafe { destroy_as::<true>(header) }
+}
+
+/// [`destroy`], dropping the value only if `DROP_VALUE` (otherwise the caller moved it out).
+///
+/// # Safety
+/// As for [`destroy`]; without `DROP_VALUE`, the value was moved out and the object is not
+/// condemned.
+#[inline]
+unsafe fn destroy_as<const DROP_VALUE: bool>(header: NonNull<Header>) {
     // SAFETY: the object is live until deallocated below.
     let header_ref = unsafe { header.as_ref() };
     if header_ref.count().is_condemned() {
@@ -160,12 +219,14 @@ unsafe fn destroy(header: NonNull<Header>) {
     }
     if header_ref.count().is_weakened() {
         // SAFETY: the caller's contract.
-        return unsafe { destroy_weakened(header) };
+        return unsafe { destroy_weakened::<DROP_VALUE>(header) };
     }
     let tracked = header_ref.vtable().tracked;
-    // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
-    // count is zero, so a pin refuses it); dropped once, here.
-    unsafe { object::drop_value(header) };
+    if DROP_VALUE {
+        // SAFETY: unreachable, so nobody else uses the value; the collector does not trace it (its
+        // count is zero, so a pin refuses it); dropped once, here.
+        unsafe { object::drop_value(header) };
+    }
     if tracked {
         // SAFETY: tracked, linked (only whoever frees an object unlinks it: that is us), dead
         // and dropped.
@@ -185,13 +246,15 @@ unsafe fn destroy(header: NonNull<Header>) {
 /// As for [`destroy`].
 #[cold]
 #[inline(never)]
-unsafe fn destroy_weakened(header: NonNull<Header>) {
+unsafe fn destroy_weakened<const DROP_VALUE: bool>(header: NonNull<Header>) {
     // SAFETY: the object is live until its memory is released below.
     let tracked = unsafe { header.as_ref() }.vtable().tracked;
     // SAFETY: the map's counts on the values pass to us.
     let detached = unsafe { OwnedCount::take_over(attachments::detach_all(header)) };
-    // SAFETY: as in `destroy`.
-    unsafe { object::drop_value(header) };
+    if DROP_VALUE {
+        // SAFETY: as in `destroy`.
+        unsafe { object::drop_value(header) };
+    }
     // Values attached by tables die with their key (their frees queue behind this one).
     drop(detached);
     if tracked {

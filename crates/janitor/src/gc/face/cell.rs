@@ -7,14 +7,9 @@
 //! when the last of them drops.
 //!
 //! The flag is one `AtomicUsize`: the low bits count readers, [`WRITER`] marks the writer, and
-//! [`COLLECTOR`] marks the collector's hold, which is shared with readers (they may clone the
-//! `Gc`s out, which the count word's version reveals) and excludes the writer. Readers, the
-//! writer and the collector all take the flag by compare-and-swap from a value without
-//! [`WRITER`], so while the writer holds it the flag is exactly `WRITER` and the writer gives it
-//! back with a plain store. A borrow costs one atomic read-modify-write. A writer that finds only the collector waits for it (a collection holds
-//! cells for its pause only), instead of panicking: the collector is not a conflicting borrow of
-//! the program's. Orderings: taking a borrow or the hold is `Acquire`, giving one back `Release`,
-//! so what a writer stored is visible to the next reader, writer, or collector.
+//! [`COLLECTOR`] marks the collector's hold, shared with readers and excluding the writer. A borrow
+//! costs one atomic read-modify-write; a writer that finds only the collector waits for it instead
+//! of panicking. The protocol and its orderings: `docs/gc-soundness.md#cells-and-locks`.
 
 use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
 use crate::sync::{AtomicUsize, Ordering, yield_now};

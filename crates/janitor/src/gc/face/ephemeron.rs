@@ -1,15 +1,10 @@
 //! `ConditionalWeakTable<K, V>`: values attached to objects the table does not own.
 //!
-//! Invariant owned here: each table's index of weak references to its keys (for `iter`, `clear`
-//! and the table's drop) may name a dead key until the next purge; such an entry is never taken
-//! for the new object at its address: an attachment of this table to a live key at that address
-//! can only have been made after the dead key's detach, and that insert replaced the index entry;
-//! `iter` reaches keys only by upgrading, and a dead key's weak reference never upgrades (its
-//! weak cell is its own, `side/weak_cells.rs`); `remove` of a key without an attachment drops
-//! only the dead entry. The attachments themselves, and why a value lives exactly as long as its
-//! key, are `side/attachments.rs`'s. A condemned key (cloned by the `Drop` of its garbage cycle)
-//! is refused: its attachments are detached already, and its value is dropped as if attached and
-//! detached at once.
+//! Invariant owned here: each table's index of weak references to its keys (for `iter`, `clear` and
+//! the table's drop) may name a dead key until the next purge, but such an entry is never taken for
+//! a new object at the dead key's address; a condemned key (cloned by the `Drop` of its garbage
+//! cycle) is refused. Why: `docs/gc-soundness.md#ephemerons`. The attachments themselves, and why a
+//! value lives exactly as long as its key, are `side/attachments.rs`'s.
 
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::Trace;

@@ -1,13 +1,14 @@
 //! Finalization: the `Finalize` trait, registration, and the calls that change it.
 //!
 //! Invariant owned here: an object whose type implements [`Finalize`] is registered for
-//! finalization from the moment it is allocated, and a type cannot implement `Finalize` without
-//! its objects being registered: `Finalize` requires [`FinalizerRegistered`], which
+//! finalization from the moment it is allocated, and a type cannot implement `Finalize` without its
+//! objects being registered: `Finalize` requires [`FinalizerRegistered`], which
 //! `#[trace(finalize)]` implements together with the
 //! [`TraceMeta::FINALIZER`](crate::gc::TraceMeta::FINALIZER) hook that `Gc::new` reads; and that
-//! hook only compiles for a type that implements `Finalize`. Whether an object is
-//! registered is the `R` bit of its count word (`count.rs`); the queue and the thread that run
-//! finalizers are in `finalizer.rs`.
+//! hook only compiles for a type that implements `Finalize`. Whether an object is registered is
+//! the `R` bit of its count word (`core/count.rs`); the queue is `side/queue.rs`, the thread that
+//! runs finalizers `engine/finalizer_thread.rs`, and the argument
+//! `docs/gc-soundness.md#finalization`.
 
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{Finalizer, Trace};

@@ -5,18 +5,21 @@
 //! the object (`release.rs`).
 
 use crate::gc::core::heap::{Heap, OLDEST, Trigger};
-use crate::gc::core::object::{self, Header, VTables, header_of};
+use crate::gc::core::object::{self, Header, ObjectVTable, SliceVTables, VTables, header_of};
 use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
+use crate::gc::side::weak_cells;
 use crate::leak;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::ptr::NonNull;
 
 /// A shared pointer to an object on janitor's managed heap.
@@ -32,9 +35,11 @@ use std::ptr::NonNull;
 /// collection, on the `janitor-reclaimer` thread. `collect()` waits for both, so after
 /// `drop(last); collect();` on any thread the object is dropped, always.
 ///
-/// `Gc<T>` is `Send` and `Sync` when `T` is; [`Gc::new`] requires both, because the collector
-/// may trace and drop an object on any thread. For `Gc<dyn Trait>`, create a `Gc<T>` and coerce it
-/// with [`coerce_gc!`](crate::coerce_gc).
+/// `Gc<T>` is `Send` and `Sync` when `T` is; [`Gc::new`] requires both ([`SyncHeapValue`]),
+/// because the collector may trace and drop an object on any thread. It is `Unpin` whatever `T`:
+/// the value never moves, only the pointer does. Slices and strings are made from a `Vec`, a
+/// slice, a `String`, a `Box` or an iterator (`Gc<[T]>`, `Gc<str>`, see the `From` impls); for
+/// `Gc<dyn Trait>`, create a `Gc<T>` and coerce it with [`coerce_gc!`](crate::coerce_gc).
 ///
 /// ```
 /// use janitor::gc::{Gc, GcCell, Trace, collect};
@@ -65,7 +70,40 @@ unsafe impl<T: ?Sized + Send + Sync> Send for Gc<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for Gc<T> {}
 
-impl<T: TraceMeta + Send + Sync + 'static> Gc<T> {
+// The value is never moved by moving the pointer, as with `Arc`.
+impl<T: ?Sized> Unpin for Gc<T> {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T: ?Sized + Send + Sync> Sealed for T {}
+}
+
+/// A value the sync heap can hold: one that is `Send + Sync`, since a collection traces and drops
+/// objects on whichever thread it runs, and every thread may share them.
+///
+/// Implemented for every `Send + Sync` type, and for no other (it is sealed). It exists to say so
+/// in one error: a value that is not `Send + Sync` in [`Gc::new`] is reported as this trait's
+/// bound, with what to do, instead of one `Send` and one `Sync` error per call.
+///
+/// ```
+/// use janitor::gc::SyncHeapValue;
+/// fn holds<T: SyncHeapValue>() {}
+/// holds::<String>();
+/// holds::<std::sync::Mutex<Vec<u8>>>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Send + Sync`, and the sync heap's `Gc` only holds values that every thread may share",
+    label = "not `Send + Sync`",
+    note = "a collection traces and drops objects on whichever thread it runs: every field of the value must be `Send + Sync`",
+    note = "an `Rc`, `Cell` or `RefCell` field is the usual cause: use `Gc`, an atomic, or `GcCell` or `std::sync::Mutex` instead",
+    note = "a value that must stay on one thread belongs on the thread-local heap, `janitor::gc::unsync`"
+)]
+pub trait SyncHeapValue: Send + Sync + sealed::Sealed {}
+
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized + Send + Sync> SyncHeapValue for T {}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> Gc<T> {
     /// Moves `value` onto the managed heap.
     ///
     /// The object is tracked by the cycle collector only if it can ever be part of a cycle: its
@@ -93,28 +131,319 @@ impl<T: TraceMeta + Send + Sync + 'static> Gc<T> {
         }
         let heap = heap();
         let header = object::allocate(value, vtable);
-        let due = if tracked {
+        // SAFETY: `allocate` returned a live, unlinked object of type `T` holding one count.
+        unsafe { Self::adopt(heap, header, object::value_of::<T>(header)) }
+    }
+
+    /// Moves `value` onto the heap, pinned: the value never moves again, as with
+    /// [`Arc::pin`](std::sync::Arc::pin).
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// use std::pin::Pin;
+    ///
+    /// let pinned: Pin<Gc<u32>> = Gc::pin(7);
+    /// assert_eq!(*pinned, 7);
+    /// ```
+    pub fn pin(value: T) -> Pin<Self> {
+        // SAFETY: a `Gc` never hands out `&mut T` through a shared pointer, and its value stays in
+        // place until it is dropped in place (the object's memory is freed only after): the only
+        // ways to move it out (`try_unwrap`, `into_inner`, `get_mut`) take a `Gc`, which `Pin`
+        // does not give back for a `T` that is not `Unpin`.
+        unsafe { Pin::new_unchecked(Self::new(value)) }
+    }
+}
+
+impl<T> Gc<T> {
+    /// The value, if this is the only reference to the object; the `Gc` back otherwise.
+    ///
+    /// `Ok` exactly when this is the only `Gc` (no other one, no collection examining the object
+    /// at this moment, no finalizer queue holding it) and the object is not registered for
+    /// finalization: moving its value out means its finalizer would never run, so call
+    /// [`suppress_finalize`](crate::gc::suppress_finalize) first to say so. Weak references to the
+    /// object die: an upgrade racing with this either comes first (then this returns `Err`) or
+    /// fails. The object's memory is freed; a
+    /// [`ConditionalWeakTable`](crate::gc::ConditionalWeakTable) entry keyed by it goes away.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let a = Gc::new(String::from("mine"));
+    /// let b = a.clone();
+    /// let a = Gc::try_unwrap(a).unwrap_err(); // `b` shares it
+    /// drop(b);
+    /// assert_eq!(Gc::try_unwrap(a).unwrap(), "mine");
+    /// ```
+    pub fn try_unwrap(this: Self) -> Result<T, Self> {
+        if !this.header_ref().count().take_unique() {
+            return Err(this);
+        }
+        let this = ManuallyDrop::new(this);
+        // SAFETY: the count went from one, ours, to zero: no thread can reach the value (upgrades
+        // and pins refuse a count of zero), and it is not condemned, so it is live. Moved out once.
+        let value = unsafe { this.value.as_ptr().read() };
+        // SAFETY: the count reached zero in our hands, not condemned, and the value moved out.
+        unsafe { release::free_taken(this.header()) };
+        Ok(value)
+    }
+
+    /// The value, if this was the last `Gc` to the object; `None` otherwise, and the reference is
+    /// dropped either way (as [`Arc::into_inner`](std::sync::Arc::into_inner)): when every holder
+    /// calls it, exactly one gets the value, unless a collection was examining the object as the
+    /// last of them let go (the collection then drops the value, as it drops an object whose last
+    /// `Gc` it outlives) or the object is registered for finalization (it then goes to its
+    /// finalizer, as on a drop).
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let a = Gc::new(vec![1, 2]);
+    /// let b = a.clone();
+    /// assert_eq!(Gc::into_inner(a), None);
+    /// assert_eq!(Gc::into_inner(b), Some(vec![1, 2]));
+    /// ```
+    pub fn into_inner(this: Self) -> Option<T> {
+        let this = ManuallyDrop::new(this);
+        // SAFETY: this `Gc`'s count, given back once, here.
+        if !unsafe { release::give_back_for_value(this.header()) } {
+            return None;
+        }
+        // SAFETY: that was the last count and the value is live (`give_back_for_value`): no thread
+        // can reach it any more. Moved out once.
+        let value = unsafe { this.value.as_ptr().read() };
+        // SAFETY: the count reached zero in our hands, not condemned, and the value moved out.
+        unsafe { release::free_taken(this.header()) };
+        Some(value)
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// Takes over a new object: links it if it is tracked, then runs the automatic collection its
+    /// allocation made due.
+    ///
+    /// # Safety
+    /// `header` is a new, unlinked, live object holding one count the new `Gc` takes over, and
+    /// `value` points to its value.
+    pub(crate) unsafe fn adopt(heap: &Heap, header: NonNull<Header>, value: NonNull<T>) -> Self {
+        // SAFETY: the header is live (the caller's contract).
+        let due = if unsafe { header.as_ref() }.vtable().tracked {
             // SAFETY: the object is new, allocated with a tracked vtable, not linked yet.
             unsafe { heap.link(header) }
         } else {
             None
         };
-        // SAFETY: `allocate` returned a live object of type `T` holding one count, now ours.
-        let gc = unsafe { Self::from_header(header) };
+        // SAFETY: the caller's contract.
+        let gc = unsafe { Self::from_value(value) };
         if let Some(generation) = due {
             driver::collect_automatically(generation);
         }
         gc
     }
+}
 
-    /// # Safety
-    /// `header` is a live object of type `T` holding a count the new `Gc` takes over.
-    unsafe fn from_header(header: NonNull<Header>) -> Self {
-        Self {
-            // SAFETY: the value follows the header (the caller's contract).
-            value: unsafe { object::value_of::<T>(header) },
-            owns: PhantomData,
+impl<T: TraceMeta + SyncHeapValue + 'static> Gc<[T]> {
+    /// A new slice object holding the items of an iterator that knows its length. Unlike
+    /// `collect()`, which gathers the items into a `Vec` first (an iterator's size hint cannot be
+    /// trusted), it writes them straight into the object, except for element types that can hold
+    /// a `Gc` but no cell (the tracking decision needs them all first).
+    ///
+    /// # Panics
+    /// If the iterator yields fewer items than its `len()` (the items it did yield are dropped).
+    /// Items past its `len()` are left in it.
+    ///
+    /// A slice of a type with a finalizer does not build (with any constructor of `Gc<[T]>`):
+    /// an element is not an object, and its finalizer would never run. The error comes from a
+    /// constant evaluated when the code is built, so `cargo check` does not show it.
+    ///
+    /// ```compile_fail,E0080
+    /// use janitor::gc::{Finalize, Gc, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// #[trace(finalize)]
+    /// struct Socket;
+    /// impl Finalize for Socket {
+    ///     fn finalize(_: &Gc<Self>) {}
+    /// }
+    ///
+    /// let sockets: Gc<[Socket]> = Gc::from_exact_iter([Socket, Socket]);
+    /// ```
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let squares: Gc<[u64]> = Gc::from_exact_iter([1, 2, 3, 4].map(|n| n * n));
+    /// assert_eq!(&*squares, &[1, 4, 9, 16]);
+    /// ```
+    pub fn from_exact_iter<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        if T::HOLDS_GC && !T::MUTABLE_EDGES {
+            return Self::from(items.into_iter().collect::<Vec<T>>());
         }
+        let items = items.into_iter();
+        let len = items.len();
+        Self::allocate_slice(T::HOLDS_GC, len, items)
+    }
+
+    fn allocate_slice(tracked: bool, len: usize, items: impl Iterator<Item = T>) -> Self {
+        // An element is not an object: its finalizer would never run. Refused at compile time
+        // rather than dropped silently.
+        const {
+            assert!(
+                T::FINALIZER.is_none(),
+                "janitor: a Gc slice of a type with a finalizer would never finalize its \
+                 elements: make a slice of Gc<T> instead, each element an object of its own"
+            )
+        };
+        let vtable: &'static ObjectVTable = if tracked {
+            &SliceVTables::<T>::TRACKED
+        } else {
+            &SliceVTables::<T>::UNTRACKED
+        };
+        let heap = heap();
+        let header = object::allocate_slice(vtable, len, items);
+        // SAFETY: a live slice object of `T`s (its length stored), unlinked, holding one count.
+        unsafe { Self::adopt(heap, header, object::slice_of::<T>(header)) }
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> From<Vec<T>> for Gc<[T]> {
+    /// Moves the elements into a new slice object (the `Vec`'s buffer is freed).
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let numbers: Gc<[i32]> = Gc::from(vec![1, 2, 3]);
+    /// assert_eq!(numbers.len(), 3);
+    /// ```
+    fn from(items: Vec<T>) -> Self {
+        let tracked = T::HOLDS_GC && (T::MUTABLE_EDGES || has_tracked_child(items.as_slice()));
+        let len = items.len();
+        Self::allocate_slice(tracked, len, items.into_iter())
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + Clone + 'static> From<&[T]> for Gc<[T]> {
+    /// Clones the elements into a new slice object.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let words: Gc<[&str]> = Gc::from(&["a", "b"][..]);
+    /// assert_eq!(&*words, ["a", "b"]);
+    /// ```
+    fn from(items: &[T]) -> Self {
+        let tracked = T::HOLDS_GC && (T::MUTABLE_EDGES || has_tracked_child(items));
+        Self::allocate_slice(tracked, items.len(), items.iter().cloned())
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> From<Box<[T]>> for Gc<[T]> {
+    /// Moves the elements of a boxed slice into a new slice object.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let boxed: Box<[u8]> = vec![4, 2].into_boxed_slice();
+    /// let slice: Gc<[u8]> = Gc::from(boxed);
+    /// assert_eq!(&*slice, &[4, 2]);
+    /// ```
+    fn from(items: Box<[T]>) -> Self {
+        Self::from(Vec::from(items))
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> FromIterator<T> for Gc<[T]> {
+    /// Gathers the items into a `Vec`, then moves them into a new slice object (see
+    /// [`Gc::from_exact_iter`] to skip the `Vec` when the length is known).
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let evens: Gc<[u32]> = (0..10).filter(|n| n % 2 == 0).collect();
+    /// assert_eq!(&*evens, &[0, 2, 4, 6, 8]);
+    /// ```
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Self::from(items.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> Default for Gc<[T]> {
+    /// An empty slice object.
+    ///
+    /// ```
+    /// let empty: janitor::gc::Gc<[u8]> = Default::default();
+    /// assert!(empty.is_empty());
+    /// ```
+    fn default() -> Self {
+        Self::from(Vec::new())
+    }
+}
+
+impl Default for Gc<str> {
+    /// An empty string object.
+    ///
+    /// ```
+    /// let empty: janitor::gc::Gc<str> = Default::default();
+    /// assert_eq!(&*empty, "");
+    /// ```
+    fn default() -> Self {
+        Self::from("")
+    }
+}
+
+impl From<&str> for Gc<str> {
+    /// Copies the string into a new object.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let name: Gc<str> = Gc::from("Ada");
+    /// assert_eq!(&*name, "Ada");
+    /// ```
+    fn from(text: &str) -> Self {
+        let heap = heap();
+        let header = object::allocate_slice(&object::STR, text.len(), text.bytes());
+        // SAFETY: the object holds a copy of `text`'s bytes, which are UTF-8.
+        let value = unsafe { object::slice_of::<u8>(header) };
+        let value = NonNull::new(value.as_ptr() as *mut str).expect("a heap object's address");
+        // SAFETY: a live `str` object (its length stored), untracked, holding one count.
+        unsafe { Self::adopt(heap, header, value) }
+    }
+}
+
+impl From<String> for Gc<str> {
+    /// Copies the string into a new object.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let name: Gc<str> = Gc::from(String::from("Ada"));
+    /// assert_eq!(name.len(), 3);
+    /// ```
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
+impl From<Box<str>> for Gc<str> {
+    /// Copies the string into a new object.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let boxed: Box<str> = "Ada".into();
+    /// let name: Gc<str> = Gc::from(boxed);
+    /// assert_eq!(&*name, "Ada");
+    /// ```
+    fn from(text: Box<str>) -> Self {
+        Self::from(&*text)
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> From<Box<T>> for Gc<T> {
+    /// Moves the boxed value onto the managed heap (boxed slices and strings have impls of their
+    /// own; a `Box<dyn Trait>` cannot move, since the heap needs the concrete type's `Trace`).
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let gc: Gc<u64> = Gc::from(Box::new(5));
+    /// assert_eq!(*gc, 5);
+    /// ```
+    fn from(value: Box<T>) -> Self {
+        Self::new(*value)
     }
 }
 
@@ -122,7 +451,7 @@ impl<T: TraceMeta + Send + Sync + 'static> Gc<T> {
 /// from then on a check ends only once the garbage cycles and the objects waiting for their
 /// finalizer have reported the leaks they hold. Nothing can be leaked through the heap before
 /// its first object.
-fn heap() -> &'static Heap {
+pub(crate) fn heap() -> &'static Heap {
     static SETTLING: std::sync::Once = std::sync::Once::new();
     SETTLING.call_once(|| {
         leak::settle_before_checks_end(|| {
@@ -134,7 +463,7 @@ fn heap() -> &'static Heap {
 }
 
 /// Whether any `Gc` the value owns points to a tracked object.
-fn has_tracked_child<T: Trace>(value: &T) -> bool {
+fn has_tracked_child<T: Trace + ?Sized>(value: &T) -> bool {
     let mut tracer = Tracer::construction();
     value.trace(&mut tracer);
     tracer.found_tracked()
@@ -178,6 +507,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(Gc::ptr_eq(&a, &b));
     /// assert!(!Gc::ptr_eq(&a, &Gc::new(1)));
     /// ```
+    #[must_use]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
         this.value.cast::<u8>() == other.value.cast::<u8>()
     }
@@ -193,8 +523,102 @@ impl<T: ?Sized> Gc<T> {
     /// drop(b);
     /// assert_eq!(Gc::strong_count(&a), 1);
     /// ```
+    #[must_use]
     pub fn strong_count(this: &Self) -> usize {
         this.header_ref().count().strong_count() as usize
+    }
+
+    /// The number of [`WeakGc`](crate::gc::WeakGc)s pointing to this object (a moment's view), including the one a
+    /// [`ConditionalWeakTable`](crate::gc::ConditionalWeakTable) keeps for each of its keys.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let a = Gc::new(1);
+    /// assert_eq!(Gc::weak_count(&a), 0);
+    /// let weak = Gc::downgrade(&a);
+    /// assert_eq!(Gc::weak_count(&a), 1);
+    /// drop(weak);
+    /// assert_eq!(Gc::weak_count(&a), 0);
+    /// ```
+    #[must_use]
+    pub fn weak_count(this: &Self) -> usize {
+        weak_cells::weak_count(this.header())
+    }
+
+    /// A mutable reference to the value, when nothing else can reach it; `None` otherwise.
+    ///
+    /// `Some` exactly when all of these hold:
+    /// * this is the only `Gc` to the object: no other `Gc` (on any thread, or inside another
+    ///   object), no collection examining the object at this moment (a collection holds a count
+    ///   of its own on what it examines), no finalizer queue holding it;
+    /// * no [`WeakGc`](crate::gc::WeakGc) was ever made to it, nor was it ever a
+    ///   [`ConditionalWeakTable`](crate::gc::ConditionalWeakTable) key: the object remembers that
+    ///   it was, for as long as it lives (this is stricter than
+    ///   [`Arc::get_mut`](std::sync::Arc::get_mut), which looks at the weak references alive now);
+    /// * its type holds no `Gc` ([`TraceMeta::HOLDS_GC`] is false). The collector may trace an
+    ///   object that holds `Gc`s at any moment, from any thread, and decides whether to examine it
+    ///   at all from the edges it had when it was built: neither survives a `&mut`. Mutable edges
+    ///   belong in a [`GcCell`](crate::gc::GcCell).
+    ///
+    /// Being registered for finalization does not matter: a finalizer runs only once no `Gc` is left.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let mut a = Gc::new(String::from("draft"));
+    /// Gc::get_mut(&mut a).unwrap().push_str(", final");
+    /// let b = a.clone();
+    /// assert!(Gc::get_mut(&mut a).is_none(), "shared");
+    /// drop(b);
+    /// assert_eq!(Gc::get_mut(&mut a).map(|text| text.as_str()), Some("draft, final"));
+    /// ```
+    #[must_use]
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        let header = this.header_ref();
+        if header.vtable().holds_gc || !header.count().is_exclusive() {
+            return None;
+        }
+        // SAFETY: the count word shows this `Gc` as the only reference, and none can appear while
+        // `this` is borrowed exclusively: another `Gc` or a `WeakGc` is made from a `Gc`, there is
+        // no `WeakGc` to upgrade (the object was never weakened), and a collection pins an object
+        // that holds no `Gc` only through another reference held in place, which would show in
+        // the count (`CountWord::is_exclusive`). Nothing else reads the value: the collector does
+        // not trace a value that holds no `Gc`, and a finalizer runs only on a queued object.
+        Some(unsafe { this.value.as_mut() })
+    }
+
+    /// Turns the `Gc` into a raw pointer to the value, keeping its count: the object stays alive
+    /// until [`Gc::from_raw`] makes a `Gc` of the pointer again and that `Gc` drops.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let raw = Gc::into_raw(Gc::new(5_u8));
+    /// // SAFETY: `raw` came from `into_raw`, and is turned back once.
+    /// let again = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(*again, 5);
+    /// ```
+    #[must_use = "the pointer holds a count: losing it leaks the object"]
+    pub fn into_raw(this: Self) -> *const T {
+        ManuallyDrop::new(this).value.as_ptr()
+    }
+
+    /// Makes a `Gc` of a pointer from [`Gc::into_raw`], taking its count back.
+    ///
+    /// # Safety
+    /// `raw` was returned by [`Gc::into_raw`] for a `Gc<T>` (or for a `Gc<U>` that
+    /// [`coerce_gc!`](crate::coerce_gc) could turn into a `Gc<T>`, coerced as it would), and each
+    /// such pointer is given to `from_raw` at most once.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let text: Gc<str> = Gc::from("raw");
+    /// let raw = Gc::into_raw(text);
+    /// // SAFETY: `raw` came from `into_raw`, and is turned back once.
+    /// let text = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(&*text, "raw");
+    /// ```
+    pub unsafe fn from_raw(raw: *const T) -> Self {
+        // SAFETY: the caller's contract: a heap object's value, with the count `into_raw` kept.
+        unsafe { Self::from_value(NonNull::new_unchecked(raw.cast_mut())) }
     }
 
     /// The address of the value, for identity and formatting.
@@ -204,6 +628,7 @@ impl<T: ?Sized> Gc<T> {
     /// let a = Gc::new(7);
     /// assert_eq!(Gc::as_ptr(&a), &*a as *const i32);
     /// ```
+    #[must_use]
     pub fn as_ptr(this: &Self) -> *const T {
         this.value.as_ptr()
     }
@@ -392,7 +817,7 @@ impl<T: ?Sized + Hash> Hash for Gc<T> {
     }
 }
 
-impl<T: Default + TraceMeta + Send + Sync + 'static> Default for Gc<T> {
+impl<T: Default + TraceMeta + SyncHeapValue + 'static> Default for Gc<T> {
     /// A new object holding `T::default()`.
     ///
     /// ```
@@ -404,7 +829,7 @@ impl<T: Default + TraceMeta + Send + Sync + 'static> Default for Gc<T> {
     }
 }
 
-impl<T: TraceMeta + Send + Sync + 'static> From<T> for Gc<T> {
+impl<T: TraceMeta + SyncHeapValue + 'static> From<T> for Gc<T> {
     /// Moves `value` onto the heap, as [`Gc::new`].
     ///
     /// ```
@@ -462,6 +887,52 @@ mod loom {
             assert_eq!(first.drops.load(Ordering::SeqCst), 0, "dropped while held");
             drop(first);
             holder.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// `try_unwrap` against a weak upgrade on another thread: either the upgrade comes first
+    /// (then `try_unwrap` gives the `Gc` back, or takes the value only after the upgrader's `Gc`
+    /// is gone) or it fails; the value is never dropped or taken while the upgrader holds it, and
+    /// it is dropped exactly once.
+    #[test]
+    fn loom_try_unwrap_racing_an_upgrade_takes_the_value_only_when_nobody_holds_it() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let only = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let weak = Gc::downgrade(&only);
+            let upgrader = ::loom::thread::spawn(move || {
+                if let Some(strong) = weak.upgrade() {
+                    assert_eq!(strong.drops.load(Ordering::SeqCst), 0, "dropped while held");
+                }
+            });
+            match Gc::try_unwrap(only) {
+                Ok(value) => {
+                    assert_eq!(value.drops.load(Ordering::SeqCst), 0);
+                    drop(value);
+                }
+                Err(only) => drop(only),
+            }
+            upgrader.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Two `into_inner` calls on two threads: exactly one gets the value, which is dropped once.
+    #[test]
+    fn loom_racing_into_inner_calls_give_the_value_to_exactly_one() {
+        ::loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let first = Gc::new(Probe {
+                drops: drops.clone(),
+            });
+            let second = first.clone();
+            let other = ::loom::thread::spawn(move || Gc::into_inner(second).is_some());
+            let mine = Gc::into_inner(first).is_some();
+            let theirs = other.join().unwrap();
+            assert!(mine != theirs, "exactly one holder gets the value");
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         });
     }

@@ -352,7 +352,7 @@ unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for Mutex<T> {
         let guard = match self.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return tracer.cannot_hold(),
+            Err(TryLockError::WouldBlock) => return tracer.mark_opaque(),
         };
         guard.trace(tracer);
         // SAFETY: only the lifetime changes; the tracer drops the guard while this mutex's object
@@ -379,7 +379,7 @@ unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for RwLock<T> {
         let guard = match self.try_read() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return tracer.cannot_hold(),
+            Err(TryLockError::WouldBlock) => return tracer.mark_opaque(),
         };
         guard.trace(tracer);
         // SAFETY: only the lifetime changes; the tracer drops the guard while this lock's object

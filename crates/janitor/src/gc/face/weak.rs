@@ -7,10 +7,11 @@
 //! collection.
 
 use crate::gc::core::count::Strength;
-use crate::gc::core::object::header_of;
+use crate::gc::core::object::{self, Header, VTables, header_of};
 use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
-use crate::gc::face::ptr::Gc;
-use crate::gc::side::weak_cells::{WeakCell, cell_of, free_block, free_cell};
+use crate::gc::engine::finalizer_thread;
+use crate::gc::face::ptr::{Gc, SyncHeapValue, heap};
+use crate::gc::side::weak_cells::{self, WeakCell, cell_of, dangling_cell, free_block, free_cell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -31,7 +32,10 @@ use std::ptr::NonNull;
 /// the object lives, or fails; it never sees a half-dropped object). A `WeakGc` keeps neither the
 /// object's value nor its memory: the block is freed with the value, and what the weak
 /// references keep is a two-word record per object, freed with the last of them. It is `Clone`,
-/// and `Send + Sync` when `T` is. It is never traced: the collector does not see it as an edge.
+/// `Send + Sync` when `T` is, and `Unpin` whatever `T`. It is never traced: the collector does
+/// not see it as an edge. [`WeakGc::new`] (or `Default`) makes one that points to no object and
+/// never upgrades; [`coerce_weak!`](crate::coerce_weak) turns a `WeakGc<T>` into a
+/// `WeakGc<dyn Trait>`.
 ///
 /// ```
 /// use janitor::gc::Gc;
@@ -57,6 +61,9 @@ unsafe impl<T: ?Sized + Send + Sync> Send for WeakGc<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for WeakGc<T> {}
 
+// A weak reference never pins its object's value in place of its own: moving it moves a pointer.
+impl<T: ?Sized> Unpin for WeakGc<T> {}
+
 impl<T: ?Sized> Gc<T> {
     /// A short weak reference: it dies when the object becomes unreachable, before any finalizer
     /// runs, and stays dead even if a finalizer resurrects the object (.NET's `WeakReference`
@@ -68,8 +75,9 @@ impl<T: ?Sized> Gc<T> {
     /// let weak = Gc::downgrade(&strong);
     /// assert_eq!(*weak.upgrade().unwrap(), 5);
     /// ```
+    #[must_use = "a weak reference does nothing unless upgraded"]
     pub fn downgrade(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, Strength::Short)
+        WeakGc::make(this, Strength::Short)
     }
 
     /// A long weak reference, tracking resurrection: it still upgrades while the object waits
@@ -85,13 +93,141 @@ impl<T: ?Sized> Gc<T> {
     /// drop(strong);
     /// assert!(weak.upgrade().is_none());
     /// ```
+    #[must_use = "a weak reference does nothing unless upgraded"]
     pub fn downgrade_long(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, Strength::Long)
+        WeakGc::make(this, Strength::Long)
+    }
+}
+
+impl<T: TraceMeta + SyncHeapValue + 'static> Gc<T> {
+    /// A new object whose value is built by `build` from a weak reference to the object itself:
+    /// the way to give a value an edge to itself that never changes, without a cell (as
+    /// [`Arc::new_cyclic`](std::sync::Arc::new_cyclic)).
+    ///
+    /// Until `build` returns, the object has no value: the weak reference does not upgrade (it
+    /// returns `None`), and neither do its clones. They upgrade from the moment `new_cyclic`
+    /// returns. If `build` panics, the object is released and its weak references stay dead.
+    /// The object is tracked by the cycle collector whenever its type can hold a `Gc`, since its
+    /// value is not there yet to tell.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, Trace, WeakGc};
+    ///
+    /// #[derive(Trace)]
+    /// struct Window {
+    ///     #[trace(skip)]
+    ///     title: String,
+    ///     this: WeakGc<Window>, // a weak reference is never traced
+    /// }
+    ///
+    /// let window = Gc::new_cyclic(|this| {
+    ///     assert!(this.upgrade().is_none(), "not built yet");
+    ///     Window { title: "main".into(), this: this.clone() }
+    /// });
+    /// let again = window.this.upgrade().unwrap();
+    /// assert!(Gc::ptr_eq(&window, &again));
+    /// assert_eq!(again.title, "main");
+    /// ```
+    pub fn new_cyclic(build: impl FnOnce(&WeakGc<T>) -> T) -> Self {
+        /// Releases the object's memory if `build` panics: no value was written, the count is zero,
+        /// and the weak references are detached from it.
+        struct Unborn(NonNull<Header>);
+        impl Drop for Unborn {
+            fn drop(&mut self) {
+                // SAFETY: the object never had a value nor a strong reference, is in no list, and
+                // this runs once; its weak references' upgrades fail on its count of zero, and an
+                // upgrade reading the block now frees it as it leaves.
+                unsafe { weak_cells::release_memory(self.0) };
+            }
+        }
+
+        let tracked = T::HOLDS_GC;
+        let vtable = if tracked {
+            &VTables::<T>::TRACKED
+        } else {
+            &VTables::<T>::UNTRACKED
+        };
+        if T::FINALIZER.is_some() {
+            finalizer_thread::ensure_started();
+        }
+        let heap = heap();
+        let header = object::allocate_uninit(vtable);
+        // SAFETY: the object was just allocated: this thread alone knows it.
+        let count = unsafe { header.as_ref() }.count();
+        count.unborn();
+        let unborn = Unborn(header);
+        // SAFETY: the header is followed by room for a `T`.
+        let value = unsafe { object::value_of::<T>(header) };
+        // SAFETY: the object is allocated; the weak reference never dereferences the value
+        // unless an upgrade succeeds, which needs the count `publish` gives below.
+        let weak = unsafe { WeakGc::unborn(header, value) };
+        let built = build(&weak);
+        std::mem::forget(unborn);
+        // SAFETY: room for a `T`, not written yet, and no thread reads it before `publish`.
+        unsafe { value.write(built) };
+        count.publish();
+        drop(weak);
+        // SAFETY: live now, of type `T`, unlinked, holding one count (published above).
+        unsafe { Self::adopt(heap, header, value) }
+    }
+}
+
+impl<T> WeakGc<T> {
+    /// A weak reference to no object: it never upgrades (as
+    /// [`std::sync::Weak::new`]). Allocates nothing.
+    ///
+    /// ```
+    /// use janitor::gc::WeakGc;
+    /// let nothing: WeakGc<String> = WeakGc::new();
+    /// assert!(nothing.upgrade().is_none());
+    /// assert_eq!(nothing.strong_count(), 0);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        let cell = dangling_cell();
+        // SAFETY: the dangling cell is never freed.
+        unsafe { cell.as_ref() }.retain();
+        Self {
+            value: NonNull::dangling(),
+            cell,
+            strength: Strength::Short,
+            owns: PhantomData,
+        }
+    }
+
+    /// A short weak reference to a new object whose value is not written yet (`Gc::new_cyclic`).
+    ///
+    /// # Safety
+    /// `header` is an allocated object whose count is zero until its value, at `value`, is
+    /// written; it stays allocated until its memory is released, which detaches its weak cell.
+    pub(crate) unsafe fn unborn(header: NonNull<Header>, value: NonNull<T>) -> Self {
+        // As in `make`: the cell first, then the bit; the object is attached and ours.
+        let cell = cell_of(header);
+        // SAFETY: the caller's contract: allocated.
+        unsafe { header.as_ref() }.count().mark_weakened();
+        Self {
+            value,
+            cell,
+            strength: Strength::Short,
+            owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Default for WeakGc<T> {
+    /// [`WeakGc::new`]: a weak reference that never upgrades.
+    ///
+    /// ```
+    /// let nothing: janitor::gc::WeakGc<u8> = Default::default();
+    /// assert!(nothing.upgrade().is_none());
+    /// ```
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl<T: ?Sized> WeakGc<T> {
-    fn new(strong: &Gc<T>, strength: Strength) -> Self {
+    fn make(strong: &Gc<T>, strength: Strength) -> Self {
         let header = strong.header();
         // The cell comes first, then the bit: from the moment a weak reference exists, the
         // unique-holder drop would race with its upgrades, and whoever frees the object reads the
@@ -132,6 +268,7 @@ impl<T: ?Sized> WeakGc<T> {
     /// assert!(weak.upgrade().is_none());
     /// ```
     #[inline]
+    #[must_use]
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let cell = self.cell();
         if !cell.enter() {
@@ -159,6 +296,7 @@ impl<T: ?Sized> WeakGc<T> {
     /// assert!(!Gc::downgrade(&strong).tracks_resurrection());
     /// assert!(Gc::downgrade_long(&strong).tracks_resurrection());
     /// ```
+    #[must_use]
     pub fn tracks_resurrection(&self) -> bool {
         self.strength == Strength::Long
     }
@@ -173,9 +311,95 @@ impl<T: ?Sized> WeakGc<T> {
     /// assert!(WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade_long(&strong)));
     /// assert!(!WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade(&Gc::new(1))));
     /// ```
+    #[must_use]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
         this.cell == other.cell
     }
+
+    /// The number of `Gc`s pointing to the object (a moment's view), `0` once it is dead. As
+    /// [`Gc::strong_count`], it includes a collection's temporary count, and the finalizer
+    /// queue's while the object waits for its finalizer (when a short reference no longer
+    /// upgrades): `0` means [`upgrade`](WeakGc::upgrade) fails, more does not promise it succeeds.
+    ///
+    /// ```
+    /// use janitor::gc::Gc;
+    /// let strong = Gc::new(1);
+    /// let weak = Gc::downgrade(&strong);
+    /// assert_eq!(weak.strong_count(), 1);
+    /// drop(strong);
+    /// assert_eq!(weak.strong_count(), 0);
+    /// ```
+    #[must_use]
+    pub fn strong_count(&self) -> usize {
+        let cell = self.cell();
+        if !cell.enter() {
+            return 0;
+        }
+        // SAFETY: `value` points to a heap object's value.
+        let header = unsafe { header_of(self.value) };
+        // SAFETY: entered and not detached: the block stays allocated until this call leaves.
+        let count = unsafe { header.as_ref() }.count();
+        let strong = if count.is_condemned() {
+            0
+        } else {
+            count.strong_count() as usize
+        };
+        if cell.leave() {
+            // SAFETY: the object's memory was released while this call was in flight, and this
+            // was the last one: the block is ours to free.
+            unsafe { free_block(header) };
+        }
+        strong
+    }
+
+    /// Changes the pointee type by an unsizing coercion; use [`coerce_weak!`](crate::coerce_weak).
+    ///
+    /// # Safety
+    /// `coerce` returns its argument, coerced (the macro only compiles for unsizing coercions).
+    #[doc(hidden)]
+    pub unsafe fn coerce_unchecked<U: ?Sized>(
+        this: Self,
+        coerce: impl FnOnce(*const T) -> *const U,
+    ) -> WeakGc<U> {
+        let this = std::mem::ManuallyDrop::new(this);
+        let coerced = coerce(this.value.as_ptr());
+        debug_assert_eq!(coerced.cast::<u8>(), this.value.as_ptr().cast::<u8>());
+        WeakGc {
+            // SAFETY: the coerced pointer is the same non-null address; the cell's unit passes on.
+            value: unsafe { NonNull::new_unchecked(coerced.cast_mut()) },
+            cell: this.cell,
+            strength: this.strength,
+            owns: PhantomData,
+        }
+    }
+}
+
+/// Turns a `WeakGc<T>` into a `WeakGc<U>` by an unsizing coercion, as
+/// [`coerce_gc!`](crate::coerce_gc) does for `Gc`: typically `WeakGc<dyn Trait>`. The weak
+/// reference keeps its kind (short or long); one to no object ([`WeakGc::new`]) stays so.
+///
+/// ```
+/// use janitor::coerce_weak;
+/// use janitor::gc::{Gc, WeakGc};
+/// use std::fmt::Display;
+///
+/// let number = Gc::new(7_u32);
+/// let weak: WeakGc<dyn Display + Send + Sync> =
+///     coerce_weak!(Gc::downgrade(&number) => dyn Display + Send + Sync);
+/// assert_eq!(weak.upgrade().unwrap().to_string(), "7");
+/// let slice: WeakGc<[u8]> = coerce_weak!(WeakGc::<[u8; 2]>::new() => [u8]);
+/// assert!(slice.upgrade().is_none());
+/// ```
+#[macro_export]
+macro_rules! coerce_weak {
+    ($weak:expr => $target:ty) => {{
+        let weak = $weak;
+        // SAFETY: the closure returns its argument through an implicit coercion to
+        // `*const $target`, which only compiles for unsizing coercions: same address, same object.
+        unsafe {
+            $crate::gc::WeakGc::coerce_unchecked(weak, |pointer| -> *const $target { pointer })
+        }
+    }};
 }
 
 impl<T: ?Sized> Clone for WeakGc<T> {
@@ -224,5 +448,59 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
             .field("object", &self.value.cast::<u8>())
             .field("track_resurrection", &self.tracks_resurrection())
             .finish()
+    }
+}
+
+/// Loom model of `Gc::new_cyclic`'s publication: a weak reference that escapes the builder to
+/// another thread upgrades either not at all (the value is not built yet: the count is zero) or
+/// to the whole value (the count's `Release` publication orders the value's write before it).
+#[cfg(all(test, loom))]
+mod loom {
+    use crate::gc::{Gc, Trace, Tracer, WeakGc};
+    use ::loom::cell::UnsafeCell;
+    use ::loom::sync::{Arc, Mutex};
+
+    /// A value whose field loom checks for unordered accesses.
+    struct Built {
+        field: UnsafeCell<u64>,
+    }
+
+    // SAFETY: the field is written only before the object is published, and read only after.
+    unsafe impl Sync for Built {}
+
+    // SAFETY: holds no `Gc`.
+    unsafe impl Trace for Built {
+        const HOLDS_GC: bool = false;
+        const MUTABLE_EDGES: bool = false;
+        fn trace(&self, _: &mut Tracer<'_>) {}
+    }
+
+    #[test]
+    fn loom_an_escaped_weak_reference_upgrades_to_the_built_value_or_not_at_all() {
+        ::loom::model(|| {
+            let escaped: Arc<Mutex<Option<WeakGc<Built>>>> = Arc::new(Mutex::new(None));
+            let reader = {
+                let escaped = escaped.clone();
+                ::loom::thread::spawn(move || {
+                    let weak = escaped.lock().unwrap().clone();
+                    if let Some(strong) = weak.and_then(|weak| weak.upgrade()) {
+                        // SAFETY: read after the publication the upgrade synchronized with.
+                        assert_eq!(strong.field.with(|field| unsafe { *field }), 7);
+                    }
+                })
+            };
+            let built = Gc::new_cyclic(|this| {
+                *escaped.lock().unwrap() = Some(this.clone());
+                let built = Built {
+                    field: UnsafeCell::new(0),
+                };
+                // A write loom tracks (it does not check a cell's creation against later reads).
+                // SAFETY: the value is this thread's until it is published.
+                built.field.with_mut(|field| unsafe { *field = 7 });
+                built
+            });
+            reader.join().unwrap();
+            drop(built);
+        });
     }
 }

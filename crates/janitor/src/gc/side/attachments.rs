@@ -1,34 +1,22 @@
 //! The ephemeron attachments: values attached to key objects by `ConditionalWeakTable`s, in one
 //! side map keyed by the key's header address, each held as an erased strong count.
 //!
-//! Invariant owned here: an attached value is owned by its key, as if it were a field of the
-//! key's value. The map holds one strong count on each attached value's object; whoever takes an
-//! attachment out of the map takes that count over (a table hands it to a `Gc`, the destroyer of
-//! a key gives it back). The collector holds the map's lock from tracing until it has sealed the
-//! isolate (as it holds a cell), and reports each attached value as an edge of its key. So a
-//! value that references its key (directly or through a cycle) forms a garbage cycle with it,
-//! which trial deletion frees; and a value lives exactly as long as its key, since whoever
-//! destroys the key (the drop of its last reference, or the collector) detaches its values: a
-//! key with values is weakened (the table's index holds a `WeakGc` to it), and the destroyer of a
-//! weakened object looks in the side map.
+//! Invariant owned here: an attached value is owned by its key, as if it were a field of the key's
+//! value. The map holds one strong count on each attached value's object; whoever takes an
+//! attachment out of the map takes that count over (a table hands it to a `Gc`, the destroyer of a
+//! key gives it back). The collector reports each attached value as an edge of its key, and whoever
+//! destroys a key detaches its values. Why this frees a value that references its key and keeps a
+//! value exactly as long as its key: `docs/gc-soundness.md#ephemerons`.
 //!
 //! The map knows values only as headers: an attachment made by a table of `V`s holds a `V`, since
 //! only that table (found by its id) writes or reads attachments under its id.
 //!
-//! Address reuse: a key's attachments are detached before its block is freed (by its destroyer,
-//! as above), and none is added after, since adding needs a `Gc` to the key: a key whose count
-//! reached zero has none, and a condemned key is refused by the table (`face/ephemeron.rs`). So
-//! the map never holds a dead key's entry under an address a live object may have.
-//!
 //! Lock order: heap lock, then this lock; nothing that can free an object or allocate one runs
 //! while this lock is held (counts taken out are given back after it is released).
 //!
-//! Untracked keys: an object the collector does not track (decided immutable and acyclic at its
-//! construction, such as a `Gc<String>`) is in no generation list, yet an attachment gives it an
-//! edge its type does not know of, and a value that reaches its key back makes a cycle through
-//! it. So a full collection also examines the untracked keys in the side map ([`untracked_keys`])
-//! and the untracked objects their values reach (`collector.rs`, `Untracked`): such a cycle is
-//! freed by the next full collection, as .NET never keeps a key alive through its own value.
+//! Why a dead key's address never carries its attachments to a new object, and how a full
+//! collection examines the untracked keys in the side map ([`untracked_keys`]) and the untracked
+//! objects their values reach: `docs/gc-soundness.md#ephemerons` and `#untracked-keys`.
 
 use crate::gc::core::object::Header;
 use crate::gc::core::trace::Tracer;

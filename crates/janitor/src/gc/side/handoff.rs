@@ -6,38 +6,22 @@
 //! `wait_for_pending_finalizers` and `collect`, called on any thread, see every object that died
 //! before the call, while the thread that drops an object pays no read-modify-write for it.
 //!
-//! A buffer is a ring of `capacity` slots and two counters that only grow: `bottom` (objects
-//! pushed, written only by the owning thread) and `top` (objects taken, written only while the
-//! `takers` lock is held). The owner pushes without any lock or read-modify-write: it checks for
-//! room, stores the slot, then publishes it by storing `bottom + 1`. Anyone (the owner when the
-//! ring is full or the thread exits, a collection, a waiter, the finalizer thread) takes with the
-//! `takers` lock held: it reads the slots `top..bottom`, stores the new `top`, and delivers them
-//! (to the finalizer queue) *before* releasing the lock.
-//!
-//! Orderings. The owner's `bottom` store is `Release` and the taker's `bottom` load `Acquire`: a
-//! taker that reads a `bottom` sees the slots written before it. The taker's `top` store is
-//! `Release` and the owner's `top` load `Acquire`: the owner overwrites a slot only after the
-//! taker that read it has advanced `top` past it, so a slot is never overwritten before it was
-//! read (and reading it never races with its write: slots are atomics, `Relaxed`). Takers are
-//! serialized by the lock, so `top` is read `Relaxed` under it.
-//!
-//! Why a later taker sees an earlier push: the push's `bottom` store happens before the taker's
-//! `bottom` load, which therefore reads it or a later value (coherence). Either the taker finds
-//! the object between `top` and `bottom` and delivers it, or `top` is already past it: then the
-//! earlier taker that advanced `top` did so under the lock and delivered before unlocking, and
-//! this taker's lock acquisition comes after that unlock.
+//! A buffer is a ring of slots and two counters that only grow: `bottom` (pushed, written only by
+//! the owning thread) and `top` (taken, written only while the `takers` lock is held). The owner
+//! pushes without any lock or read-modify-write; anyone takes with `takers` held and delivers
+//! before releasing it. The orderings, why a later taker sees an earlier push, and the handshake
+//! with an idle finalizer thread ([`IdleFlag`]): `docs/gc-soundness.md#the-hand-off-buffers` and
+//! `#the-idle-handshake`.
 
 use crate::gc::core::object::Header;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering, heavy_fence, light_fence};
 use std::ptr::NonNull;
 
-/// Whether the taker that empties buffers on its own (the finalizer thread) sleeps, and the
-/// handshake that makes a push never go unnoticed by it: the owner, after a push, checks the
-/// flag ([`IdleFlag::taker_sleeps`]); the taker raises it ([`IdleFlag::announce`]) and then takes
-/// every buffer once more before sleeping. Store then load on both sides, with the two halves of
-/// an asymmetric fence between them (`crate::sync`): either the owner sees the flag and hands its
-/// buffer over, or the taker's last look finds the push. The owner's half is a compiler fence
-/// where membarrier(2) is available, so a push stays free of fences and read-modify-writes.
+/// Whether the taker that empties buffers on its own (the finalizer thread) sleeps: the owner,
+/// after a push, checks it ([`IdleFlag::taker_sleeps`]) and hands its buffer over if it is up;
+/// the taker raises it ([`IdleFlag::announce`]) and then takes every buffer once more before
+/// sleeping, so that no push goes unnoticed. The handshake and its asymmetric fence:
+/// `docs/gc-soundness.md#the-idle-handshake`.
 pub(crate) struct IdleFlag(AtomicBool);
 
 impl IdleFlag {

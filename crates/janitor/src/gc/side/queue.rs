@@ -11,24 +11,11 @@
 //! finalized. One collection queues all its entries under one lock: hence, among the objects
 //! one collection finds dead, every normal finalizer runs before any critical one.
 //!
-//! An object whose last reference drops (no collection involved) first goes into its thread's
-//! buffer (`handoff.rs`), without a lock or a read-modify-write; buffers reach the queue in
-//! batches: when a buffer is full, at every collection and every `wait_for_pending_finalizers`
-//! (on any thread: they take every thread's buffer), when the thread exits, and when the
-//! finalizer thread looks into them: at most once per [`LOOK_INTERVAL`] while it has been busy,
-//! and, when it is idle, at the next death (a nudge: the dying thread hands its buffer over at
-//! once; the handshake in `handoff.rs` makes sure no death goes unnoticed by a thread about to
-//! sleep).
-//!
-//! `wait_for_pending_finalizers` takes every buffer, then compares, for each list, the entries
-//! queued with the entries finished, under the queue's lock. Per list, because the lists are
-//! drained in their own order: normal entries queued after the call may finish before a critical
-//! entry queued before it, and one pair of counters would count them in its place (a review
-//! reproduced a wait returning before such a critical finalizer ran). Each list is first in,
-//! first out (the thread takes the whole list), so a list's finished count reaching its count
-//! at the call means every entry queued in it before the call is done. No lock is held while a
-//! finalizer runs, so finalizers may allocate, collect, drop objects (which queues more) and wait
-//! (which returns at once on this thread).
+//! An object whose last reference drops first goes into its thread's buffer (`handoff.rs`); the
+//! buffers reach the queue in batches, and the finalizer thread looks into them at most once per
+//! [`LOOK_INTERVAL`] while busy. When they are taken, and why `wait_for_pending_finalizers`
+//! compares queued and finished entries per list: `docs/gc-soundness.md#the-hand-off-buffers` and
+//! `#the-finalizer-queue`.
 
 use crate::gc::core::object::Header;
 use crate::gc::side::handoff::{Handoff, IdleFlag};

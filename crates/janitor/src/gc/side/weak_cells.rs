@@ -13,56 +13,13 @@
 //! cells: 16 shards of header address -> WeakCell, each behind a mutex
 //! ```
 //!
-//! Most objects never get a weak reference, so the cell is not in the header (a header word costs
-//! every object 8 bytes, which moved binary-trees' nodes to a larger size class, 20% slower). An
-//! object's cell is made by its first downgrade and entered in the side table; the count word's `W`
-//! bit, set after, says so. The table's entry and the object's unit of `refs` stay until the
-//! object's memory is released: then its releaser ([`release_memory`], called once per
-//! object by whoever frees it: the last drop, the retire batch after unlinking, the collector
-//! after dropping an isolate, or the last count of a condemned member) calls `detach`, which
-//! takes the entry out, sets `DETACHED`, and gives back the object's unit. The cell itself is
-//! freed by whoever gives back the last unit of `refs` (the detacher or the last `WeakGc`'s drop).
-//!
-//! **The upgrade-versus-free protocol.** An upgrade must read the object's count word, which lives
-//! in the block; the block must not be freed under it. So an upgrade announces itself in the
-//! cell's `state` before touching the block and withdraws after:
-//!
-//! * enter: a compare-and-swap that adds one upgrader unless `DETACHED` is set (then the upgrade
-//!   fails without touching the block);
-//! * leave: a `fetch_sub` of one upgrader; if it finds `DETACHED` and itself the last upgrader,
-//!   the block is this upgrade's to free;
-//! * detach: a `fetch_or(DETACHED)`; if it finds no upgrader, the block is the detacher's to free.
-//!
-//! *Claim:* the block is freed exactly once, and after every upgrade that read it has left.
-//! *Proof:* `state` is one atomic word, so its read-modify-writes are totally ordered (its
-//! modification order), whatever their memory orderings. An enter ordered after the detach sees
-//! `DETACHED` and never touches the block. An enter ordered before the detach is counted in the
-//! value the detach replaces; the detach then frees nothing, and the count of upgraders can only
-//! fall from there (no enter succeeds after the detach), so exactly one leave takes it from one to
-//! zero with `DETACHED` set, and frees. If no upgrader was counted the detacher frees, and no
-//! leave can ever find itself last after `DETACHED` (none is in flight). Happens-before, for the
-//! block's accesses and the allocator's reuse: each leave is `Release`; the detach is `AcqRel`;
-//! the freeing leave is followed by an `Acquire` fence. The freer's read-modify-write reads a value
-//! in the release sequence of every earlier leave and of the detach (release sequences continue
-//! through later read-modify-writes by any thread), so every upgrader's reads of the block, and the
-//! destroyer's drop of the value, happen before the free. The enter needs no ordering: the
-//! exclusion above rests on the modification order alone, and the block was published to the
-//! upgrader by the `WeakGc` it holds (made from a `Gc` while the object was alive).
-//!
-//! *Handoff, not waiting:* the detacher never waits for an upgrader. An upgrade that met a frozen
-//! object yields until the collector decides (see `count.rs`), and a preempted upgrader may take
-//! a time slice to leave; the block is then freed by that upgrader's leave.
-//!
-//! **Address reuse.** Once the block is freed its address may serve a new object at once (the
-//! allocator is LIFO per thread). The side table's entry is removed before the block is freed (by
-//! the same thread, before the detach's `Release`), so the new object's first downgrade makes a
-//! fresh cell; the old object's `WeakGc`s keep the old, detached cell and never look at the
-//! address again. Two `WeakGc`s are the same object's iff they share a cell (`WeakGc::ptr_eq`).
-//!
-//! **Upgrade and collection.** The upgrade itself, between enter and leave, is the count word's
-//! compare-and-swap loop (`CountWord::upgrade`): it fails on count zero, condemned, or for a short
-//! reference short-cleared, and waits while frozen; that is what makes it atomic with respect to
-//! a collection (the two-phase condemn, `collector.rs`). The cell adds the memory's safety only.
+//! An object's cell is made by its first downgrade and entered in the side table (the count word's
+//! `W` bit, set after, says so); whoever releases the object's memory ([`release_memory`], once per
+//! object) detaches it; the cell is freed by whoever gives back the last unit of `refs`. An upgrade
+//! announces itself in the cell's `state` before it reads the block and withdraws after; the
+//! detacher or the last upgrader to leave frees the block. The protocol and its proof (freed
+//! exactly once, after every upgrade that read it left), why the detacher never waits, and address
+//! reuse: `docs/gc-soundness.md#upgrade-versus-free` and `#weak-references`.
 
 use crate::gc::core::object::{self, Header};
 use crate::sync::IgnorePoison;
@@ -160,6 +117,8 @@ struct CellRef(NonNull<WeakCell>);
 
 // SAFETY: a `WeakCell` is two atomics; the table only stores and hands out the pointer.
 unsafe impl Send for CellRef {}
+// SAFETY: as above; the dangling cell is shared by reference.
+unsafe impl Sync for CellRef {}
 
 /// Frees a cell whose last unit the caller gave back.
 ///
@@ -206,6 +165,48 @@ pub(crate) fn cell_of(header: NonNull<Header>) -> NonNull<WeakCell> {
     let cell = NonNull::from(Box::leak(Box::new(WeakCell::new(1))));
     cells.insert(address, CellRef(cell));
     cell
+}
+
+/// The number of `WeakGc`s to the object (a moment's view). The caller holds a strong reference,
+/// so the object is attached and its entry, if any, is its own.
+pub(crate) fn weak_count(header: NonNull<Header>) -> usize {
+    // SAFETY: the caller's reference keeps the object live.
+    if !unsafe { header.as_ref() }.count().is_weakened() {
+        return 0;
+    }
+    let shard = shard(header);
+    let entry = shard
+        .as_ref()
+        .and_then(|cells| cells.get(&(header.as_ptr() as usize)).copied());
+    entry.map_or(0, |CellRef(cell)| {
+        // SAFETY: the object's unit keeps an attached object's cell allocated, and the shard's
+        // lock, still held, keeps the entry (and that unit) from leaving.
+        unsafe { cell.as_ref() }.refs.load(Ordering::Relaxed) - 1
+    })
+}
+
+/// The cell of weak references made by `WeakGc::new`, which point to no object: detached from the
+/// start, so they never upgrade, and never freed (it keeps one unit of its own).
+pub(crate) fn dangling_cell() -> NonNull<WeakCell> {
+    #[cfg(not(loom))]
+    static DANGLING: std::sync::OnceLock<CellRef> = std::sync::OnceLock::new();
+    #[cfg(not(loom))]
+    let CellRef(cell) = *DANGLING.get_or_init(new_dangling_cell);
+    #[cfg(loom)]
+    ::loom::lazy_static! {
+        static ref DANGLING: CellRef = new_dangling_cell();
+    }
+    #[cfg(loom)]
+    let CellRef(cell) = *DANGLING;
+    cell
+}
+
+fn new_dangling_cell() -> CellRef {
+    let cell = WeakCell {
+        state: AtomicUsize::new(DETACHED),
+        refs: AtomicUsize::new(1),
+    };
+    CellRef(NonNull::from(Box::leak(Box::new(cell))))
 }
 
 /// Detaches the weak cell of a weakened object whose memory is being released: its entry leaves
@@ -331,7 +332,7 @@ mod loom {
 
         /// A drop of a `Gc`: the last one drops the value and releases the memory.
         fn drop_strong(&self) {
-            if self.block().count().decrement() {
+            if self.block().count.decrement() {
                 self.block().value.with_mut(|value| {
                     // SAFETY: the last count: nobody else uses the value.
                     unsafe { *value = 0 };
@@ -349,7 +350,7 @@ mod loom {
                 return;
             }
             self.block().memory.with(|_| ());
-            let upgraded = self.block().count().upgrade(Strength::Long);
+            let upgraded = self.block().count.upgrade(Strength::Long);
             if self.cell().leave() {
                 assert!(!upgraded, "a counted object is never detached");
                 self.free_block();

@@ -1,0 +1,7 @@
+use janitor::gc::Trace;
+
+#[derive(Trace)]
+#[trace(unsync_finalize)]
+struct NoFinalizer;
+
+fn main() {}
