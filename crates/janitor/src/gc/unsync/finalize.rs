@@ -116,15 +116,18 @@ pub trait Finalize: Trace + FinalizerRegistered + Sized + 'static {
 /// whose [`UNSYNC_FINALIZER`](crate::gc::TraceMeta::UNSYNC_FINALIZER) is `Some(Finalizer::of())`.
 ///
 /// ```
-/// use janitor::gc::{Trace, Tracer};
+/// use janitor::gc::{Trace, TraceMeta, Tracer};
 /// use janitor::gc::unsync::{Finalize, Finalizer, FinalizerRegistered, Gc};
 ///
 /// struct Hand;
-/// // SAFETY: holds no `Gc`; the hook registers every `Hand` for finalization.
+/// // SAFETY: holds no `Gc`, reports none.
 /// unsafe impl Trace for Hand {
+///     fn trace(&self, _: &mut Tracer<'_>) {}
+/// }
+/// // SAFETY: no `Gc` inside; the hook registers every `Hand` for finalization.
+/// unsafe impl TraceMeta for Hand {
 ///     const HOLDS_GC: bool = false;
 ///     const UNSYNC_FINALIZER: Option<Finalizer<Self>> = Some(Finalizer::of());
-///     fn trace(&self, _: &mut Tracer<'_>) {}
 /// }
 /// // SAFETY: `UNSYNC_FINALIZER` above is `Some(Finalizer::of())`.
 /// unsafe impl FinalizerRegistered for Hand {}
