@@ -456,7 +456,7 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 /// to the whole value (the count's `Release` publication orders the value's write before it).
 #[cfg(all(test, loom))]
 mod loom {
-    use crate::gc::{Gc, Trace, Tracer, WeakGc};
+    use crate::gc::{Gc, Trace, TraceMeta, Tracer, WeakGc};
     use ::loom::cell::UnsafeCell;
     use ::loom::sync::{Arc, Mutex};
 
@@ -470,9 +470,12 @@ mod loom {
 
     // SAFETY: holds no `Gc`.
     unsafe impl Trace for Built {
+        fn trace(&self, _: &mut Tracer<'_>) {}
+    }
+    // SAFETY: no `Gc` inside: nothing to track.
+    unsafe impl TraceMeta for Built {
         const HOLDS_GC: bool = false;
         const MUTABLE_EDGES: bool = false;
-        fn trace(&self, _: &mut Tracer<'_>) {}
     }
 
     #[test]
