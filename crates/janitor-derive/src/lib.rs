@@ -170,8 +170,8 @@ mod trace;
 #[doc = include_str!("../../../docs/migrating.md")]
 mod migrating_guide {}
 
-/// Implements `janitor::gc::Trace` by tracing every field once: the collector then finds each
-/// `Gc` the value owns, and frees the cycles they form.
+/// Implements `janitor::gc::Trace` by tracing every field once, and `janitor::gc::TraceMeta`
+/// beside it: the collector then finds each `Gc` the value owns, and frees the cycles they form.
 ///
 /// ```
 /// use janitor::gc::{self, Gc, GcCell, Trace};
@@ -196,8 +196,8 @@ mod migrating_guide {}
 /// # What it generates
 ///
 /// `trace` calls `Trace::trace` on every field, except the fields marked `#[trace(skip)]` and
-/// every field of an enum variant marked `#[trace(skip)]`. `HOLDS_GC` and `MUTABLE_EDGES` are
-/// the OR of the traced fields' own, so a type whose traced fields cannot hold a `Gc` is never
+/// every field of an enum variant marked `#[trace(skip)]`. In the `TraceMeta` impl, `HOLDS_GC`
+/// and `MUTABLE_EDGES` are the OR of the traced fields' own, so a type whose traced fields cannot hold a `Gc` is never
 /// examined by the collector and costs what an `Arc` costs.
 ///
 /// Skipping a field that does hold a `Gc` is safe: the collector does not see that edge, so the
@@ -207,13 +207,14 @@ mod migrating_guide {}
 ///
 /// # Bounds on type parameters
 ///
-/// The impl asks of a type parameter only what the traced fields need:
+/// The two impls ask of a type parameter only what the traced fields need:
 ///
-/// - `T: Trace` for each parameter `T` that a traced field's type uses (`T`, `Vec<T>`,
-///   `Option<Box<T>>`, ...);
-/// - `T::Name: Trace`, and nothing of `T`, where a traced field uses an associated type;
+/// - `T: TraceMeta` (which implies `Trace`) for each parameter `T` that a traced field's type
+///   uses (`T`, `Vec<T>`, `Option<Box<T>>`, ...);
+/// - `T::Name: TraceMeta`, and nothing of `T`, where a traced field uses an associated type;
 /// - nothing for a parameter used only by skipped fields (or skipped variants), nor for one used
-///   only inside `Gc<..>` or `WeakGc<..>`, which are `Trace` whatever they point to.
+///   only inside `Gc<..>`, `WeakGc<..>` or `PhantomData<..>`, which are `Trace` whatever they
+///   point to or mark.
 ///
 /// Bounds written on the type itself are kept, which is the way to ask for more.
 ///
@@ -227,11 +228,10 @@ mod migrating_guide {}
 /// struct Node<T, Unit> {
 ///     value: T,
 ///     next: GcCell<Option<Gc<Node<T, Unit>>>>,
-///     #[trace(skip)]
 ///     unit: PhantomData<Unit>,
 /// }
 ///
-/// // `Unit` is used only by a skipped field and inside `Gc`: it needs no `Trace`.
+/// // `Unit` is used only inside `PhantomData` and `Gc`: it needs no `Trace`.
 /// let node = Gc::new(Node::<u32, Meters> { value: 3, next: GcCell::new(None), unit: PhantomData });
 /// assert_eq!(node.value, 3);
 /// ```
@@ -262,6 +262,10 @@ mod migrating_guide {}
 /// - on the type: `#[trace(finalize)]`, which registers every object of the type for
 ///   finalization; the type must then implement `janitor::gc::Finalize` (and a type that
 ///   implements `Finalize` must carry the attribute: both are checked at compile time).
+///
+/// A traced field whose type has a finalizer is refused where the type is allocated (when the
+/// program is built): stored by value, it would never be finalized, since only an object's own
+/// type is. Hold it as a `Gc<T>`.
 ///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, wait_for_pending_finalizers};

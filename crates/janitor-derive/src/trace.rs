@@ -1,10 +1,11 @@
 //! `#[derive(Trace)]`: an implementation of `janitor::gc::Trace` that traces every field once.
 //!
 //! The generated `trace` destructures `self` and calls `Trace::trace` on each field not marked
-//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the constants `HOLDS_GC` and
-//! `MUTABLE_EDGES` are the OR of the traced fields'. The implementation is sound by construction:
-//! a value owns its fields, and each is reported once; a skipped field is an edge missed, which
-//! the collector treats as held from outside (safe: at worst a cycle through it leaks).
+//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the `TraceMeta` impl beside it
+//! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields'. The
+//! implementation is sound by construction: a value owns its fields, and each is reported once; a
+//! skipped field is an edge missed, which the collector treats as held from outside (safe: at
+//! worst a cycle through it leaks).
 //!
 //! Bounds: only what the traced fields need (see [`Bounds`]). A bound the derive leaves out can
 //! only make the generated impl fail to compile, never make it unsound: the compiler checks every
@@ -12,9 +13,12 @@
 //!
 //! `#[trace(finalize)]` on the type adds the finalizer hook (`FINALIZER`, which only compiles if
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
-//! requires): registration cannot be forgotten in either direction. `#[trace(unsync_finalize)]`
-//! does the same for the thread-local heap (`UNSYNC_FINALIZER`, `unsync::Finalize`,
-//! `unsync::FinalizerRegistered`).
+//! requires): registration cannot be forgotten in either direction. Every derived `FINALIZER`
+//! refuses, when evaluated, a traced field whose type has a finalizer: stored by value, it would
+//! never be finalized. `#[trace(unsync_finalize)]` does the same for the thread-local heap
+//! (`UNSYNC_FINALIZER` on the `TraceMeta` impl, which only compiles if the type implements
+//! `unsync::Finalize`, and `unsync::FinalizerRegistered`); every derived `UNSYNC_FINALIZER`
+//! refuses a traced field whose type has one.
 
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -71,70 +75,109 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     generics.make_where_clause().predicates.extend(bounds);
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    let (hook, registered) = if finalize {
-        (
-            quote! {
-                const FINALIZER: ::core::option::Option<::janitor::gc::Finalizer<Self>> =
-                    ::core::option::Option::Some(::janitor::gc::Finalizer::of());
-            },
-            quote! {
-                // SAFETY: generated together with the `FINALIZER` hook above.
-                #[automatically_derived]
-                unsafe impl #impl_generics ::janitor::gc::FinalizerRegistered for #name #type_generics #where_clause {}
-            },
-        )
+    // A finalizable value stored by value in a traced field is never finalized (only an object's
+    // own type is): the hook refuses it when evaluated, which is where the type is allocated.
+    let finalizable_fields = traced_types.iter().map(
+        |ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::FINALIZER.is_some()),
+    );
+    let own_hook = if finalize {
+        quote!(::core::option::Option::Some(::janitor::gc::Finalizer::of()))
     } else {
-        (quote! {}, quote! {})
+        quote!(::core::option::Option::None)
     };
-    let (unsync_hook, unsync_registered) = if unsync_finalize {
-        (
-            quote! {
-                const UNSYNC_FINALIZER: ::core::option::Option<::janitor::gc::unsync::Finalizer<Self>> =
-                    ::core::option::Option::Some(::janitor::gc::unsync::Finalizer::of());
-            },
-            quote! {
-                // SAFETY: generated together with the `UNSYNC_FINALIZER` hook above.
-                #[automatically_derived]
-                unsafe impl #impl_generics ::janitor::gc::unsync::FinalizerRegistered for #name #type_generics #where_clause {}
-            },
-        )
+    let hook = quote! {
+        const FINALIZER: ::core::option::Option<::janitor::gc::Finalizer<Self>> = {
+            if false #(#finalizable_fields)* {
+                ::core::panic!(
+                    "a finalizable type stored by value in a field of another type would never be \
+                     finalized, since only an object's own type is: make the field a `Gc<T>`, so \
+                     that the finalizable value is an object of its own"
+                );
+            }
+            #own_hook
+        };
+    };
+    let registered = if finalize {
+        quote! {
+            // SAFETY: generated together with the `FINALIZER` hook above.
+            #[automatically_derived]
+            unsafe impl #impl_generics ::janitor::gc::FinalizerRegistered for #name #type_generics #where_clause {}
+        }
     } else {
-        (quote! {}, quote! {})
+        quote! {}
+    };
+    // The same refusal for the thread-local heap's hook, which `unsync::Gc::new` reads.
+    let unsync_finalizable_fields = traced_types.iter().map(|ty| {
+        quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::UNSYNC_FINALIZER.is_some())
+    });
+    let own_unsync_hook = if unsync_finalize {
+        quote!(::core::option::Option::Some(
+            ::janitor::gc::unsync::Finalizer::of()
+        ))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let unsync_hook = quote! {
+        const UNSYNC_FINALIZER: ::core::option::Option<::janitor::gc::unsync::Finalizer<Self>> = {
+            if false #(#unsync_finalizable_fields)* {
+                ::core::panic!(
+                    "a finalizable type stored by value in a field of another type would never be \
+                     finalized, since only an object's own type is: make the field an \
+                     `unsync::Gc<T>`, so that the finalizable value is an object of its own"
+                );
+            }
+            #own_unsync_hook
+        };
+    };
+    let unsync_registered = if unsync_finalize {
+        quote! {
+            // SAFETY: generated together with the `UNSYNC_FINALIZER` hook above.
+            #[automatically_derived]
+            unsafe impl #impl_generics ::janitor::gc::unsync::FinalizerRegistered for #name #type_generics #where_clause {}
+        }
+    } else {
+        quote! {}
     };
     // Spanned at each field's type, so that a field whose type is not `Trace` is the error's
     // location, not the derive.
     let holds_gc = traced_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::Trace>::HOLDS_GC));
+        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::HOLDS_GC));
     let mutable_edges = traced_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::Trace>::MUTABLE_EDGES));
+        .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::MUTABLE_EDGES));
     Ok(quote! {
         // SAFETY: generated: every field not marked `#[trace(skip)]` (nor in a variant so marked)
         // is traced once, and the value owns its fields.
         #[automatically_derived]
         unsafe impl #impl_generics ::janitor::gc::Trace for #name #type_generics #where_clause {
-            const HOLDS_GC: bool = false #(#holds_gc)*;
-            const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
-            #hook
-            #unsync_hook
             #[inline]
             #[allow(unused_variables)]
             fn trace(&self, tracer: &mut ::janitor::gc::Tracer<'_>) {
                 #body
             }
         }
+        // SAFETY: generated: the constants are the OR of the traced fields' own.
+        #[automatically_derived]
+        unsafe impl #impl_generics ::janitor::gc::TraceMeta for #name #type_generics #where_clause {
+            const HOLDS_GC: bool = false #(#holds_gc)*;
+            const MUTABLE_EDGES: bool = false #(#mutable_edges)*;
+            #hook
+            #unsync_hook
+        }
         #registered
         #unsync_registered
     })
 }
 
-/// The where clause the traced fields need: `P: Trace` for each type parameter `P` a traced field
-/// uses, and `P::Name: Trace` for each associated type it uses (then `P` itself needs nothing).
-/// A parameter used only by skipped fields, or only inside a `Gc<..>` or `WeakGc<..>` (whose
-/// `Trace` holds whatever they point to: the collector follows the pointer, not the type), gets
-/// no bound. Those two are recognised by name; under another name (an alias) the parameter is
-/// bounded, which is only stricter.
+/// The where clause the traced fields need, the same on the `Trace` and the `TraceMeta` impl:
+/// `P: TraceMeta` (which implies `Trace`) for each type parameter `P` a traced field uses, and
+/// `P::Name: TraceMeta` for each associated type it uses (then `P` itself needs nothing).
+/// A parameter used only by skipped fields, or only inside a `Gc<..>`, `WeakGc<..>` or
+/// `PhantomData<..>` (which are `Trace` whatever they point to or mark: the collector follows
+/// the pointer, not the type, and a marker owns nothing), gets no bound. Those three are
+/// recognised by name; under another name (an alias) the parameter is bounded, which is only
+/// stricter.
 struct Bounds<'a> {
     parameters: Vec<&'a Ident>,
     used: Vec<bool>,
@@ -161,11 +204,11 @@ impl<'a> Bounds<'a> {
             .into_iter()
             .zip(self.used)
             .filter(|(_, used)| *used)
-            .map(|(parameter, _)| syn::parse_quote!(#parameter: ::janitor::gc::Trace));
+            .map(|(parameter, _)| syn::parse_quote!(#parameter: ::janitor::gc::TraceMeta));
         let projections = self
             .projections
             .into_iter()
-            .map(|ty| syn::parse_quote!(#ty: ::janitor::gc::Trace));
+            .map(|ty| syn::parse_quote!(#ty: ::janitor::gc::TraceMeta));
         parameters.chain(projections).collect()
     }
 
@@ -220,7 +263,7 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
             self.bound_whole(Type::Path(ty.clone()));
             return;
         }
-        if ty.qself.is_none() && is_janitor_pointer(path) {
+        if ty.qself.is_none() && needs_nothing_of_its_argument(path) {
             return;
         }
         visit::visit_type_path(self, ty);
@@ -237,10 +280,11 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
     }
 }
 
-/// Whether `path` names `Gc<..>` or `WeakGc<..>`, whose `Trace` needs nothing of its argument.
-fn is_janitor_pointer(path: &syn::Path) -> bool {
+/// Whether `path` names `Gc<..>`, `WeakGc<..>` or `PhantomData<..>`, whose `Trace` needs nothing
+/// of its argument.
+fn needs_nothing_of_its_argument(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|last| {
-        (last.ident == "Gc" || last.ident == "WeakGc")
+        (last.ident == "Gc" || last.ident == "WeakGc" || last.ident == "PhantomData")
             && matches!(last.arguments, syn::PathArguments::AngleBracketed(_))
     })
 }
@@ -381,7 +425,7 @@ mod tests {
     }
 
     fn trace_bound(ty: TokenStream) -> String {
-        quote!(#ty: ::janitor::gc::Trace).to_string()
+        quote!(#ty: ::janitor::gc::TraceMeta).to_string()
     }
 
     #[test]
@@ -397,6 +441,18 @@ mod tests {
         assert_eq!(
             bounds("struct N<T, U> { next: Option<Gc<N<T, U>>>, back: janitor::gc::WeakGc<U> }"),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_parameter_used_only_inside_phantom_data_is_not_bounded() {
+        assert_eq!(
+            bounds("struct Id<T> { marker: std::marker::PhantomData<T>, next: Option<Gc<u8>> }"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            bounds("struct Typed<T, U> { marker: PhantomData<fn(T)>, value: U }"),
+            [trace_bound(quote!(U))]
         );
     }
 

@@ -2,7 +2,7 @@
 //! traced field or variant; a type parameter that no traced field uses needs no `Trace`; a
 //! `#[trace(skip)]` variant is not traced.
 
-use janitor::gc::{Gc, GcCell, Trace, collect};
+use janitor::gc::{Gc, GcCell, Trace, TraceMeta, collect};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,7 +42,7 @@ struct Tagged<T, M> {
 
 fn tagged<T, M>(payload: T, meta: M, drops: &Drops) -> Gc<Tagged<T, M>>
 where
-    Tagged<T, M>: Trace + Send + Sync + 'static,
+    Tagged<T, M>: TraceMeta + Send + Sync + 'static,
 {
     Gc::new(Tagged {
         next: GcCell::new(None),

@@ -3,7 +3,7 @@
 
 use janitor::coerce_gc;
 use janitor::gc::{
-    Gc, GcCell, GcMutex, GcRwLock, MAX_GENERATION, Trace, add_memory_pressure, collect,
+    Gc, GcCell, GcMutex, GcRwLock, MAX_GENERATION, Trace, TraceMeta, add_memory_pressure, collect,
     collect_generation, collection_count, generation, memory_info, remove_memory_pressure,
     total_memory, total_memory_after_collection,
 };
@@ -544,6 +544,8 @@ unsafe impl Trace for Grumpy {
         );
     }
 }
+// SAFETY: the conservative defaults.
+unsafe impl janitor::gc::TraceMeta for Grumpy {}
 
 #[test]
 fn a_panicking_trace_releases_its_cells_and_pins() {

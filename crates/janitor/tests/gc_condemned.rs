@@ -45,6 +45,8 @@ unsafe impl Trace for Member {
         self.partner.trace(tracer);
     }
 }
+// SAFETY: the conservative defaults.
+unsafe impl janitor::gc::TraceMeta for Member {}
 
 impl Drop for Member {
     fn drop(&mut self) {
@@ -128,10 +130,13 @@ struct Registered {
 
 // SAFETY: reports the one `Gc` the member owns, in its cell, once.
 unsafe impl Trace for Registered {
-    const FINALIZER: Option<janitor::gc::Finalizer<Self>> = Some(janitor::gc::Finalizer::of());
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.partner.trace(tracer);
     }
+}
+// SAFETY: the constants describe the value traced above.
+unsafe impl janitor::gc::TraceMeta for Registered {
+    const FINALIZER: Option<janitor::gc::Finalizer<Self>> = Some(janitor::gc::Finalizer::of());
 }
 
 // SAFETY: `FINALIZER` above is `Some(Finalizer::of())`.

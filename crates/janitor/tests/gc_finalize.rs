@@ -860,14 +860,17 @@ struct Brittle {
 // SAFETY: reports its one `Gc`, once, and its edges never change; the panic it may raise instead
 // breaks only the rule that `trace` must not panic, which the test is about.
 unsafe impl Trace for Brittle {
-    const MUTABLE_EDGES: bool = false;
-    const FINALIZER: Option<janitor::gc::Finalizer<Self>> = Some(janitor::gc::Finalizer::of());
     fn trace(&self, tracer: &mut janitor::gc::Tracer<'_>) {
         if BRITTLE_TRACE_PANICS.load(Ordering::SeqCst) {
             panic!("a Trace implementation that panics");
         }
         self.child.trace(tracer);
     }
+}
+// SAFETY: the constants describe the value traced above.
+unsafe impl janitor::gc::TraceMeta for Brittle {
+    const MUTABLE_EDGES: bool = false;
+    const FINALIZER: Option<janitor::gc::Finalizer<Self>> = Some(janitor::gc::Finalizer::of());
 }
 
 // SAFETY: `FINALIZER` above is `Some(Finalizer::of())`.

@@ -130,9 +130,12 @@ fn over_aligned_values_are_aligned_whether_tracked_or_not() {
         struct Plain(u8);
         // SAFETY: holds no `Gc`.
         unsafe impl Trace for Plain {
+            fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+        }
+        // SAFETY: the constants describe the value traced above.
+        unsafe impl janitor::gc::TraceMeta for Plain {
             const HOLDS_GC: bool = false;
             const MUTABLE_EDGES: bool = false;
-            fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
         }
         let plains: Vec<Gc<Plain>> = (0..64).map(|index| Gc::new(Plain(index))).collect();
         for (index, plain) in plains.iter().enumerate() {
@@ -170,9 +173,12 @@ fn zero_sized_large_and_slice_values_round_trip_and_drop_on_other_threads() {
         }
         // SAFETY: holds no `Gc`.
         unsafe impl Trace for Counted {
+            fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+        }
+        // SAFETY: the constants describe the value traced above.
+        unsafe impl janitor::gc::TraceMeta for Counted {
             const HOLDS_GC: bool = false;
             const MUTABLE_EDGES: bool = false;
-            fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
         }
         let units: Vec<Gc<Counted>> = (0..100).map(|_| Gc::new(Counted)).collect();
         let large = Gc::new([7_u64; 200]);
@@ -284,9 +290,12 @@ impl Drop for Explosive {
 
 // SAFETY: holds no `Gc`.
 unsafe impl Trace for Explosive {
+    fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+}
+// SAFETY: the constants describe the value traced above.
+unsafe impl janitor::gc::TraceMeta for Explosive {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
-    fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
 }
 
 #[test]
@@ -300,9 +309,12 @@ fn a_panicking_drop_of_a_nested_object_does_not_stop_later_frees_on_its_thread()
     }
     // SAFETY: holds no `Gc`.
     unsafe impl Trace for Counted {
+        fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
+    }
+    // SAFETY: the constants describe the value traced above.
+    unsafe impl janitor::gc::TraceMeta for Counted {
         const HOLDS_GC: bool = false;
         const MUTABLE_EDGES: bool = false;
-        fn trace(&self, _: &mut janitor::gc::Tracer<'_>) {}
     }
     std::thread::spawn(|| {
         // The outer object's drop frees the inner one, which is queued, then panics.

@@ -232,6 +232,8 @@ unsafe impl Trace for Gate {
         self.0.trace(tracer);
     }
 }
+// SAFETY: the conservative defaults.
+unsafe impl janitor::gc::TraceMeta for Gate {}
 
 /// A self-loop whose `Drop` finishes only once `collect` has returned or the test thread is seen
 /// parked (waiting in `collect`, as it must): a `collect` that returned without waiting for it

@@ -179,17 +179,20 @@ struct Canary<S> {
 
 // SAFETY: a canary owns no `Gc` and reports none; tracing only reads the word and counts.
 unsafe impl<S: Scenario> Trace for Canary<S> {
-    const MUTABLE_EDGES: bool = false;
     fn trace(&self, _: &mut Tracer<'_>) {
         if self.word != CANARY {
             Ledger::count(&S::ledger().traced_dead);
         }
     }
 }
+// SAFETY: the constants describe the value traced above.
+unsafe impl<S: Scenario> janitor::gc::TraceMeta for Canary<S> {
+    const MUTABLE_EDGES: bool = false;
+}
 
 /// A test's marker type: its nodes are `Node<Self>`, and report to its ledger, which even a
 /// finalizer running on a dropped value (whose fields must not be read) can find.
-trait Scenario: Trace + Send + Sync + 'static {
+trait Scenario: janitor::gc::TraceMeta + Send + Sync + 'static {
     fn ledger() -> &'static Ledger;
 }
 

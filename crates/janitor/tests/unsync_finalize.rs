@@ -370,10 +370,18 @@ macro_rules! scenarios {
             fn finalizers_that_allocate_collect_and_wait_complete() {
                 #[derive(Trace)]
                 #[trace($finalize)]
-                struct Busy(#[trace(skip)] Arc<Log>);
+                struct Busy(
+                    #[trace(skip)] Arc<Log>,
+                    #[trace(skip)] Arc<std::sync::Mutex<Vec<Arc<Log>>>>,
+                );
                 impl Finalize for Busy {
                     fn finalize(this: &Gc<Self>) {
-                        let child = probe(&this.0, 1);
+                        // Each child has a log of its own: a collection of another test may free
+                        // an earlier child, once finalized, before a later child's finalizer
+                        // checks that nothing of its log was dropped.
+                        let child_log = Arc::new(Log::default());
+                        this.1.lock().unwrap().push(child_log.clone());
+                        let child = probe(&child_log, 1);
                         *child.next.borrow_mut() = Some(child.clone());
                         drop(child);
                         collect();
@@ -382,15 +390,18 @@ macro_rules! scenarios {
                     }
                 }
                 let log = Arc::new(Log::default());
+                let children = Arc::new(std::sync::Mutex::new(Vec::new()));
                 for _ in 0..5 {
-                    drop(Gc::new(Busy(log.clone())));
+                    drop(Gc::new(Busy(log.clone(), children.clone())));
                 }
                 wait_for_pending_finalizers();
                 collect();
                 wait_for_pending_finalizers();
                 collect();
                 wait_for_pending_finalizers();
-                assert_eq!(log.finalized(), 10);
+                let children = children.lock().unwrap();
+                let finalized_children: usize = children.iter().map(|child| child.finalized()).sum();
+                assert_eq!(log.finalized() + finalized_children, 10);
             }
 
             #[test]

@@ -48,7 +48,7 @@ mod face;
 mod side;
 pub mod unsync;
 
-pub use core::trace::{Finalizer, Trace, Tracer};
+pub use core::trace::{Finalizer, Trace, TraceMeta, Tracer};
 pub use engine::finalizer_thread::{
     ShutdownGuard, ShutdownPolicy, has_shutdown_started, shutdown_guard,
     wait_for_pending_finalizers,
@@ -70,8 +70,9 @@ pub use face::lock::{GcMutex, GcMutexGuard, GcReadGuard, GcRwLock, GcWriteGuard}
 pub use face::ptr::{Gc, SyncHeapValue};
 pub use face::stats::{GcStats, GenerationInfo, MemoryInfo, memory_info, stats};
 pub use face::weak::WeakGc;
-/// `#[derive(Trace)]`: implements [`Trace`] by tracing every field; `#[trace(skip)]` leaves out a
-/// field that holds no `Gc`. The derived constants are the OR of the traced fields'.
+/// `#[derive(Trace)]`: implements [`Trace`] by tracing every field, and [`TraceMeta`] beside it;
+/// `#[trace(skip)]` leaves out a field that holds no `Gc`. The derived constants are the OR of the
+/// traced fields'.
 /// `#[trace(finalize)]` on the type registers its objects for finalization: the type must then
 /// implement [`Finalize`].
 #[cfg(any(feature = "derive", test))]

@@ -26,7 +26,7 @@
 
 use crate::gc::core::alloc;
 use crate::gc::core::count::CountWord;
-use crate::gc::core::trace::{NOT_EXAMINED, RunFinalizer, Trace, Tracer};
+use crate::gc::core::trace::{NOT_EXAMINED, RunFinalizer, Trace, TraceMeta, Tracer};
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;
@@ -85,7 +85,7 @@ pub(crate) struct ObjectVTable {
     shape: Shape,
     /// Whether objects with this vtable are tracked by the cycle collector.
     pub(crate) tracked: bool,
-    /// Whether the type can hold a `Gc` (`Trace::HOLDS_GC`): if not, tracing it finds nothing.
+    /// Whether the type can hold a `Gc` (`TraceMeta::HOLDS_GC`): if not, tracing it finds nothing.
     pub(crate) holds_gc: bool,
     /// Reports the value's edges.
     trace: unsafe fn(NonNull<Header>, &mut Tracer<'_>),
@@ -137,7 +137,7 @@ fn slice_layout(element: Layout, tracked: bool, len: usize) -> (Layout, usize) {
 /// The two vtables of a type `T`: one for tracked objects, one for untracked ones.
 pub(crate) struct VTables<T>(PhantomData<T>);
 
-impl<T: Trace + Send + Sync + 'static> VTables<T> {
+impl<T: TraceMeta + Send + Sync + 'static> VTables<T> {
     pub(crate) const TRACKED: ObjectVTable = ObjectVTable::of::<T>(true);
     pub(crate) const UNTRACKED: ObjectVTable = ObjectVTable::of::<T>(false);
 }
@@ -145,7 +145,7 @@ impl<T: Trace + Send + Sync + 'static> VTables<T> {
 /// The two vtables of slices of `T`, and the one of `str` (stored as bytes, never tracked).
 pub(crate) struct SliceVTables<T>(PhantomData<T>);
 
-impl<T: Trace + Send + Sync + 'static> SliceVTables<T> {
+impl<T: TraceMeta + Send + Sync + 'static> SliceVTables<T> {
     pub(crate) const TRACKED: ObjectVTable = ObjectVTable::of_slice::<T>(true);
     pub(crate) const UNTRACKED: ObjectVTable = ObjectVTable::of_slice::<T>(false);
 }
@@ -157,7 +157,7 @@ pub(crate) static STR: ObjectVTable = ObjectVTable {
 };
 
 impl ObjectVTable {
-    const fn of<T: Trace + Send + Sync + 'static>(tracked: bool) -> Self {
+    const fn of<T: TraceMeta + Send + Sync + 'static>(tracked: bool) -> Self {
         let prefix = if tracked { NODE_SIZE } else { 0 };
         let Some((layout, header_offset)) = object_layout(prefix, size_of::<T>(), align_of::<T>())
         else {
@@ -185,7 +185,7 @@ impl ObjectVTable {
     }
 
     /// Slices never have a finalizer: `[T]`'s `Trace` has none, whatever `T`'s.
-    const fn of_slice<T: Trace + Send + Sync + 'static>(tracked: bool) -> Self {
+    const fn of_slice<T: TraceMeta + Send + Sync + 'static>(tracked: bool) -> Self {
         Self {
             shape: Shape::Slice {
                 element: Layout::new::<T>(),
@@ -282,7 +282,7 @@ unsafe fn drop_erased<T>(header: NonNull<Header>) {
 
 /// # Safety
 /// `header` is the header of a live slice object of `T`s.
-unsafe fn trace_slice<T: Trace>(header: NonNull<Header>, tracer: &mut Tracer<'_>) {
+unsafe fn trace_slice<T: TraceMeta>(header: NonNull<Header>, tracer: &mut Tracer<'_>) {
     // SAFETY: the caller guarantees a live slice of `T`s right after the header.
     let value = unsafe { slice_of::<T>(header).as_ref() };
     value.trace(tracer);

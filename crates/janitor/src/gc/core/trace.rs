@@ -15,7 +15,13 @@ use std::ptr::NonNull;
 /// `trace` calls [`Trace::trace`] on every field that may hold a [`Gc`](crate::gc::Gc); the
 /// implementations for `Gc`, the standard containers and janitor's cells do the rest. Derive it
 /// with `#[derive(Trace)]`, which traces every field (mark a field `#[trace(skip)]` when its type
-/// holds no `Gc` and does not implement `Trace`).
+/// holds no `Gc` and does not implement `Trace`) and implements [`TraceMeta`] too.
+///
+/// `Trace` is dyn-compatible: a trait with `Trace` as a supertrait can be the pointee of a
+/// `Gc<dyn Trait>` (made with [`coerce_gc!`](crate::coerce_gc)), and a `Box<dyn Trace + Send +
+/// Sync>` field is traced through its vtable. What the heap needs to know about a type before it
+/// has a value (whether it can hold a `Gc`, whether its edges change, its finalizer) is in
+/// [`TraceMeta`], the second half, which is not dyn-compatible.
 ///
 /// # Safety
 ///
@@ -29,23 +35,17 @@ use std::ptr::NonNull;
 ///   trait is unsafe. Missing an edge is safe: the object it points to looks held from outside,
 ///   and at worst a cycle through it leaks;
 /// * report only edges that stay put while the collector holds the value: edges that can change
-///   after construction live in [`GcCell`](crate::gc::GcCell), [`GcMutex`](crate::gc::GcMutex) or
-///   [`GcRwLock`](crate::gc::GcRwLock), whose `Trace` holds the cell for the collection. An edge
-///   behind any other interior mutability (a `std::sync::Mutex`, an atomic pointer) must not be
-///   reported;
+///   after construction live in [`GcCell`](crate::gc::GcCell), [`GcMutex`](crate::gc::GcMutex),
+///   [`GcRwLock`](crate::gc::GcRwLock) or a `std::sync` (or, with the feature, `parking_lot`)
+///   lock, whose `Trace` holds the cell for the collection (a `OnceLock` may gain its edge but
+///   never loses it, which is as safe). An edge
+///   behind any other interior mutability (a `RefCell`, an atomic pointer) must not be reported;
 /// * not allocate, collect, drop or borrow `Gc` objects or janitor cells: `trace` runs inside a
 ///   collection, with the heap lock held, or on the finalizer thread with collections held off
 ///   (to find what only objects waiting for their finalizer reach).
 ///
-/// The two constants describe the type to the tracking rule (`docs/gc-soundness.md`): an object
-/// whose type has immutable edges and whose children are all untracked when it is created can
-/// never be on a cycle of its own edges, so the collector does not examine it (except in a full
-/// collection, when a `ConditionalWeakTable` attaches values to it or to what leads back to it).
-/// A wrong constant never frees a live object, only makes a cycle leak; the defaults are the
-/// conservative answers.
-///
 /// ```
-/// use janitor::gc::{Gc, GcCell, Trace, Tracer, collect};
+/// use janitor::gc::{Gc, GcCell, Trace, TraceMeta, Tracer, collect};
 ///
 /// // Derived: traces `next`; the cell makes the edges mutable, so `Node`s are tracked.
 /// #[derive(Trace)]
@@ -55,15 +55,18 @@ use std::ptr::NonNull;
 ///     label: &'static str,
 /// }
 ///
-/// // By hand: report every owned `Gc` once.
+/// // By hand: report every owned `Gc` once, and describe the type.
 /// struct Pair(Gc<Node>, Gc<Node>);
 /// // SAFETY: the pair owns exactly these two `Gc`s and reports each once; its edges never change.
 /// unsafe impl Trace for Pair {
-///     const MUTABLE_EDGES: bool = false;
 ///     fn trace(&self, tracer: &mut Tracer<'_>) {
 ///         self.0.trace(tracer);
 ///         self.1.trace(tracer);
 ///     }
+/// }
+/// // SAFETY: the edges are two plain `Gc` fields, fixed once the pair is built.
+/// unsafe impl TraceMeta for Pair {
+///     const MUTABLE_EDGES: bool = false;
 /// }
 ///
 /// let a = Gc::new(Node { next: GcCell::new(None), label: "a" });
@@ -75,17 +78,92 @@ use std::ptr::NonNull;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
     label = "not `Trace`",
-    note = "a `Gc` behind a `Mutex` or `RwLock` belongs in a `GcCell`, `GcMutex` or `GcRwLock`, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
+    note = "a `Gc` behind a `Cell`, `OnceCell` or atomic belongs in a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync` lock, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
     note = "a type from another crate: skip the field if it holds no `Gc`, or wrap it in a type of yours that implements `Trace` by hand",
-    note = "a type parameter: add a `Trace` bound to it"
+    note = "a type parameter: bound it with `TraceMeta`, which implies `Trace` (the derive's impls and `Gc::new` ask for it)"
 )]
 pub unsafe trait Trace {
+    /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
+    ///
+    /// ```
+    /// use janitor::gc::{Gc, Trace, TraceMeta, Tracer};
+    ///
+    /// struct Edges {
+    ///     first: Gc<u8>,
+    ///     rest: Vec<Gc<u8>>,
+    ///     weight: f64, // holds no `Gc`: not traced
+    /// }
+    /// // SAFETY: reports the `Gc`s the value owns, each once.
+    /// unsafe impl Trace for Edges {
+    ///     fn trace(&self, tracer: &mut Tracer<'_>) {
+    ///         self.first.trace(tracer);
+    ///         self.rest.trace(tracer);
+    ///     }
+    /// }
+    /// // SAFETY: the edges never change after construction.
+    /// unsafe impl TraceMeta for Edges {
+    ///     const MUTABLE_EDGES: bool = false;
+    /// }
+    /// let edges = Gc::new(Edges { first: Gc::new(1), rest: vec![Gc::new(2)], weight: 0.5 });
+    /// assert_eq!(*edges.first + *edges.rest[0], 3);
+    /// assert_eq!(edges.weight, 0.5);
+    /// ```
+    fn trace(&self, tracer: &mut Tracer<'_>);
+}
+
+/// What the heap knows of a [`Trace`] type before it has a value: whether it can hold a `Gc`,
+/// whether its edges can change, and its finalizer. `#[derive(Trace)]` implements it together
+/// with `Trace`; a hand-written `Trace` adds `unsafe impl TraceMeta for T {}` (every constant has
+/// a conservative default) or sets the constants it knows better. [`Gc::new`](crate::gc::Gc::new)
+/// asks for it, so a generic function that allocates bounds its parameter with `TraceMeta`
+/// (which implies `Trace`).
+///
+/// It is apart from `Trace` because a trait with associated constants cannot be a trait object:
+/// `dyn Trace` exists, `dyn TraceMeta` does not. `Trace`'s own trait objects have it:
+/// `dyn Trace` (with any of `Send` and `Sync`) answers the defaults, so that a `Box<dyn Trace +
+/// Send + Sync>` field makes its object tracked. A trait object of a trait of yours in a `Box`
+/// field needs the one line `unsafe impl TraceMeta for dyn Shape + Send + Sync {}`; a
+/// `Gc<dyn Shape>` field needs nothing.
+///
+/// # Safety
+///
+/// The constants describe the type to the tracking rule (see `ARCHITECTURE.md`): an object
+/// whose type has immutable edges and whose children are all untracked when it is created can
+/// never be on a cycle of its own edges, so the collector does not examine it (except in a full
+/// collection, when a `ConditionalWeakTable` attaches values to it or to what leads back to it).
+/// A wrong `HOLDS_GC` or `MUTABLE_EDGES` never frees a live object, only makes a cycle leak; the
+/// defaults are the conservative answers. `FINALIZER` must be `None` or `Some(Finalizer::of())`
+/// for `Self`, which only a type that implements [`Finalize`](crate::gc::Finalize) can name.
+///
+/// ```
+/// use janitor::gc::{Gc, Trace, TraceMeta, Tracer};
+///
+/// struct Label(String);
+/// // SAFETY: holds no `Gc`, reports none.
+/// unsafe impl Trace for Label {
+///     fn trace(&self, _: &mut Tracer<'_>) {}
+/// }
+/// // SAFETY: no `Gc` inside: nothing to track.
+/// unsafe impl TraceMeta for Label {
+///     const HOLDS_GC: bool = false;
+///     const MUTABLE_EDGES: bool = false;
+/// }
+/// assert_eq!(Gc::new(Label("a".into())).0, "a");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
+    label = "not `Trace`",
+    note = "a hand-written `unsafe impl Trace` needs `unsafe impl TraceMeta` beside it (its constants have defaults)",
+    note = "a type parameter of a function that calls `Gc::new`: bound it with `TraceMeta`, which implies `Trace`",
+    note = "a trait object of a trait of yours in a `Box`: add `unsafe impl TraceMeta for dyn YourTrait + Send + Sync {{}}`"
+)]
+pub unsafe trait TraceMeta: Trace {
     /// Whether a value of this type can hold a `Gc` at all. `false` for primitives, strings and
     /// other leaf data: objects of such types are never traced and cost what an `Arc` costs.
     /// Default: `true`.
     ///
     /// ```
-    /// use janitor::gc::{Gc, Trace};
+    /// use janitor::gc::{Gc, TraceMeta};
     /// assert!(!String::HOLDS_GC);
     /// assert!(<Option<Gc<String>>>::HOLDS_GC);
     /// ```
@@ -96,7 +174,7 @@ pub unsafe trait Trace {
     /// answer for hand-written implementations.
     ///
     /// ```
-    /// use janitor::gc::{Gc, GcCell, Trace};
+    /// use janitor::gc::{Gc, GcCell, TraceMeta};
     /// assert!(!<Vec<Gc<u8>>>::MUTABLE_EDGES); // fixed once the object is built
     /// assert!(<GcCell<Vec<Gc<u8>>>>::MUTABLE_EDGES);
     /// assert!(!<GcCell<u8>>::MUTABLE_EDGES); // no `Gc` inside: nothing can change
@@ -108,7 +186,7 @@ pub unsafe trait Trace {
     /// finalization when it is allocated. `#[trace(finalize)]` sets it; the default is `None`.
     ///
     /// ```
-    /// use janitor::gc::{Finalize, Gc, Trace};
+    /// use janitor::gc::{Finalize, Gc, Trace, TraceMeta};
     /// #[derive(Trace)]
     /// #[trace(finalize)]
     /// struct Socket;
@@ -127,7 +205,7 @@ pub unsafe trait Trace {
     /// the default is `None`.
     ///
     /// ```
-    /// use janitor::gc::Trace;
+    /// use janitor::gc::{Trace, TraceMeta};
     /// use janitor::gc::unsync::{Finalize, Gc};
     /// #[derive(Trace)]
     /// #[trace(unsync_finalize)]
@@ -139,34 +217,10 @@ pub unsafe trait Trace {
     /// assert!(String::UNSYNC_FINALIZER.is_none());
     /// ```
     const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> = None;
-
-    /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
-    ///
-    /// ```
-    /// use janitor::gc::{Gc, Trace, Tracer};
-    ///
-    /// struct Edges {
-    ///     first: Gc<u8>,
-    ///     rest: Vec<Gc<u8>>,
-    ///     weight: f64, // holds no `Gc`: not traced
-    /// }
-    /// // SAFETY: reports the `Gc`s the value owns, each once; they never change after construction.
-    /// unsafe impl Trace for Edges {
-    ///     const MUTABLE_EDGES: bool = false;
-    ///     fn trace(&self, tracer: &mut Tracer<'_>) {
-    ///         self.first.trace(tracer);
-    ///         self.rest.trace(tracer);
-    ///     }
-    /// }
-    /// let edges = Gc::new(Edges { first: Gc::new(1), rest: vec![Gc::new(2)], weight: 0.5 });
-    /// assert_eq!(*edges.first + *edges.rest[0], 3);
-    /// assert_eq!(edges.weight, 0.5);
-    /// ```
-    fn trace(&self, tracer: &mut Tracer<'_>);
 }
 
 /// The finalizer hook of a type on the thread-local heap, carried by
-/// [`Trace::UNSYNC_FINALIZER`]; the thread-local heap names it
+/// [`TraceMeta::UNSYNC_FINALIZER`]; the thread-local heap names it
 /// [`unsync::Finalizer`](crate::gc::unsync::Finalizer), where its constructor is.
 ///
 /// ```
@@ -210,15 +264,18 @@ impl<T: ?Sized> std::fmt::Debug for UnsyncFinalizer<T> {
 /// to the `trace` of their fields, and `Gc` and the cells report to it.
 ///
 /// ```
-/// use janitor::gc::{Gc, Trace, Tracer};
+/// use janitor::gc::{Gc, Trace, TraceMeta, Tracer};
 ///
 /// struct Wrapper(Vec<Gc<u32>>);
-/// // SAFETY: the vector's `Gc`s are owned by the wrapper and reported once each; they never change.
+/// // SAFETY: the vector's `Gc`s are owned by the wrapper and reported once each.
 /// unsafe impl Trace for Wrapper {
-///     const MUTABLE_EDGES: bool = false;
 ///     fn trace(&self, tracer: &mut Tracer<'_>) {
 ///         self.0.trace(tracer)
 ///     }
+/// }
+/// // SAFETY: the vector's edges never change once the object is built.
+/// unsafe impl TraceMeta for Wrapper {
+///     const MUTABLE_EDGES: bool = false;
 /// }
 /// let wrapper = Gc::new(Wrapper(vec![Gc::new(1), Gc::new(2)]));
 /// assert_eq!(*wrapper.0[1], 2);
@@ -281,6 +338,8 @@ pub(crate) struct EdgeSink {
 #[derive(Default)]
 pub(crate) struct Holds {
     held: Vec<NonNull<dyn Hold>>,
+    /// The guards of `std::sync` locks, which have no raw unlock: dropping one releases it.
+    guards: Vec<Box<dyn Any>>,
     /// Whether the object being traced had a cell that could not be held (reset per object by
     /// the examiner).
     pub(crate) opaque: bool,
@@ -309,6 +368,7 @@ impl Holds {
             // by this thread's `try_hold`.
             unsafe { lock.as_ref().release() };
         }
+        self.guards.clear();
     }
 }
 
@@ -323,11 +383,11 @@ pub(crate) trait Hold {
     unsafe fn release(&self);
 }
 
-/// The finalizer hook of a type, carried by [`Trace::FINALIZER`]: `Some(Finalizer::of())` for a
+/// The finalizer hook of a type, carried by [`TraceMeta::FINALIZER`]: `Some(Finalizer::of())` for a
 /// type that implements [`Finalize`](crate::gc::Finalize), `None` (the default) otherwise.
 ///
 /// ```
-/// use janitor::gc::{Finalize, Finalizer, Gc, Trace};
+/// use janitor::gc::{Finalize, Finalizer, Gc, Trace, TraceMeta};
 ///
 /// #[derive(Trace)]
 /// #[trace(finalize)]
@@ -336,7 +396,7 @@ pub(crate) trait Hold {
 ///     fn finalize(_: &Gc<Self>) {}
 /// }
 /// assert!(Logged::FINALIZER.is_some());
-/// assert!(<u8 as Trace>::FINALIZER.is_none());
+/// assert!(<u8 as TraceMeta>::FINALIZER.is_none());
 /// ```
 ///
 /// It is data: the type-erased function that runs the finalizer (made by `Finalizer::of`, next
@@ -465,7 +525,8 @@ impl<'a> Tracer<'a> {
     }
 
     /// Says that the value being traced has content that cannot be read now (a `RefCell`
-    /// borrowed mutably): what it holds must count as held from outside.
+    /// borrowed mutably, a lock that could not be taken without blocking): what it holds must
+    /// count as held from outside.
     pub(crate) fn mark_opaque(&mut self) {
         match &mut self.mode {
             Mode::Construction { .. } | Mode::LocalConstruction { .. } => {}
@@ -527,6 +588,20 @@ impl<'a> Tracer<'a> {
             Mode::Collection(sink) => sink.holds.hold(lock),
             Mode::Subgraph(sink) => sink.holds.hold(lock),
             Mode::Local(sink) => sink.holds.hold(lock),
+        }
+    }
+
+    /// Keeps the guard of a lock taken without blocking until the decision, as [`hold`](Self::hold)
+    /// keeps a janitor cell; at construction it is dropped at once. The guard is dropped by
+    /// [`Holds::release_all`], while the object of the value being traced is still live (the
+    /// examiner's pin or queue count): a guard whose lifetime was extended to `'static` to get
+    /// here never outlives its lock.
+    pub(crate) fn keep<G: 'static>(&mut self, guard: G) {
+        match &mut self.mode {
+            Mode::Construction { .. } | Mode::LocalConstruction { .. } => drop(guard),
+            Mode::Collection(sink) => sink.holds.guards.push(Box::new(guard)),
+            Mode::Subgraph(sink) => sink.holds.guards.push(Box::new(guard)),
+            Mode::Local(sink) => sink.holds.guards.push(Box::new(guard)),
         }
     }
 }

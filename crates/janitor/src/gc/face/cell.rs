@@ -2,18 +2,23 @@
 //!
 //! Invariant owned here: the value is written only under a writer borrow, and never while the
 //! collector holds the flag; so the edges the collector traced under its hold stay as traced
-//! until it releases the flag.
+//! until it releases the flag. A guard mapped to a part of the value (`GcRef::map`,
+//! `GcRefMut::map`) carries the borrow of the guard it came from: the flag is given back once,
+//! when the last of them drops.
 //!
 //! The flag is one `AtomicUsize`: the low bits count readers, [`WRITER`] marks the writer, and
 //! [`COLLECTOR`] marks the collector's hold, shared with readers and excluding the writer. A borrow
 //! costs one atomic read-modify-write; a writer that finds only the collector waits for it instead
 //! of panicking. The protocol and its orderings: `docs/gc-soundness.md#cells-and-locks`.
 
-use crate::gc::core::trace::{Hold, Trace, Tracer};
+use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
 use crate::sync::{AtomicUsize, Ordering, yield_now};
 use std::cell::UnsafeCell;
+use std::cmp::Ordering as Order;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 const WRITER: usize = 1 << (usize::BITS - 1);
 const COLLECTOR: usize = 1 << (usize::BITS - 2);
@@ -22,9 +27,23 @@ const READERS: usize = COLLECTOR - 1;
 /// A borrow flag the collector can hold.
 pub(crate) struct BorrowFlag(AtomicUsize);
 
+/// A `const fn` outside loom, a plain one under it: loom's atomics cannot be made in a constant.
+macro_rules! const_unless_loom {
+    ($(#[$attribute:meta])* $visibility:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attribute])*
+        $visibility const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attribute])*
+        $visibility fn $($rest)*
+    };
+}
+
 impl BorrowFlag {
-    fn new() -> Self {
-        Self(AtomicUsize::new(0))
+    const_unless_loom! {
+        fn new() -> Self {
+            Self(AtomicUsize::new(0))
+        }
     }
 
     fn try_read(&self) -> bool {
@@ -148,16 +167,23 @@ pub enum BorrowError {
 }
 
 impl<T> GcCell<T> {
-    /// A cell holding `value`.
-    ///
-    /// ```
-    /// let cell = janitor::gc::GcCell::new(vec![1]);
-    /// assert_eq!(cell.borrow().len(), 1);
-    /// ```
-    pub fn new(value: T) -> Self {
-        Self {
-            flag: BorrowFlag::new(),
-            value: UnsafeCell::new(value),
+    const_unless_loom! {
+        /// A cell holding `value`; a `const fn`, so a cell can be a `static`'s or a constant's.
+        ///
+        /// ```
+        /// use janitor::gc::GcCell;
+        ///
+        /// let cell = GcCell::new(vec![1]);
+        /// assert_eq!(cell.borrow().len(), 1);
+        /// static COUNT: GcCell<u32> = GcCell::new(0);
+        /// *COUNT.borrow_mut() += 1;
+        /// assert_eq!(*COUNT.borrow(), 1);
+        /// ```
+        pub fn new(value: T) -> Self {
+            Self {
+                flag: BorrowFlag::new(),
+                value: UnsafeCell::new(value),
+            }
         }
     }
 
@@ -194,6 +220,36 @@ impl<T> GcCell<T> {
     {
         self.replace(T::default())
     }
+
+    /// Replaces the value with the one `f` computes from it, returning the old one. Panics if
+    /// the cell is borrowed (and `f` must not borrow it: it runs under the mutable borrow).
+    ///
+    /// ```
+    /// let cell = janitor::gc::GcCell::new(5);
+    /// assert_eq!(cell.replace_with(|old| *old * 2), 5);
+    /// assert_eq!(*cell.borrow(), 10);
+    /// ```
+    #[track_caller]
+    pub fn replace_with<F: FnOnce(&mut T) -> T>(&self, f: F) -> T {
+        let mut borrow = self.borrow_mut();
+        let new = f(&mut borrow);
+        std::mem::replace(&mut *borrow, new)
+    }
+
+    /// Swaps the values of two cells. Panics if either is borrowed, or if both are the same
+    /// cell (as `RefCell::swap`).
+    ///
+    /// ```
+    /// use janitor::gc::GcCell;
+    ///
+    /// let (left, right) = (GcCell::new('l'), GcCell::new('r'));
+    /// left.swap(&right);
+    /// assert_eq!((*left.borrow(), *right.borrow()), ('r', 'l'));
+    /// ```
+    #[track_caller]
+    pub fn swap(&self, other: &Self) {
+        std::mem::swap(&mut *self.borrow_mut(), &mut *other.borrow_mut())
+    }
 }
 
 impl<T: ?Sized> GcCell<T> {
@@ -220,7 +276,12 @@ impl<T: ?Sized> GcCell<T> {
     /// ```
     pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
         if self.flag.try_read() {
-            Ok(GcRef { cell: self })
+            Ok(GcRef {
+                // SAFETY: `UnsafeCell::get` is never null.
+                value: unsafe { NonNull::new_unchecked(self.value.get()) },
+                flag: &self.flag,
+                borrows: PhantomData,
+            })
         } else {
             Err(BorrowError::AlreadyMutablyBorrowed)
         }
@@ -250,7 +311,12 @@ impl<T: ?Sized> GcCell<T> {
     /// ```
     pub fn try_borrow_mut(&self) -> Result<GcRefMut<'_, T>, BorrowError> {
         if self.flag.try_write() {
-            Ok(GcRefMut { cell: self })
+            Ok(GcRefMut {
+                // SAFETY: `UnsafeCell::get` is never null.
+                value: unsafe { NonNull::new_unchecked(self.value.get()) },
+                flag: &self.flag,
+                borrows: PhantomData,
+            })
         } else {
             Err(BorrowError::AlreadyBorrowed)
         }
@@ -268,7 +334,7 @@ impl<T: ?Sized> GcCell<T> {
     }
 }
 
-/// A shared borrow of a [`GcCell`].
+/// A shared borrow of a [`GcCell`], or of a part of its value ([`GcRef::map`]).
 ///
 /// ```
 /// let cell = janitor::gc::GcCell::new(1);
@@ -276,24 +342,92 @@ impl<T: ?Sized> GcCell<T> {
 /// assert_eq!(*borrow, 1);
 /// ```
 pub struct GcRef<'a, T: ?Sized> {
-    cell: &'a GcCell<T>,
+    /// The borrowed value or part of it, valid while the read borrow of `flag` is held.
+    value: NonNull<T>,
+    /// The cell's flag, whose read borrow this guard holds and gives back when dropped.
+    flag: &'a BorrowFlag,
+    borrows: PhantomData<&'a T>,
+}
+
+// SAFETY: the guard hands out `&T` (shareable across threads when `T: Sync`) and gives back a
+// read borrow with one atomic operation, from any thread.
+unsafe impl<T: ?Sized + Sync> Send for GcRef<'_, T> {}
+// SAFETY: as above: sharing the guard shares `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for GcRef<'_, T> {}
+
+impl<'a, T: ?Sized> GcRef<'a, T> {
+    /// A borrow of a part of the value, made by `f`; the cell stays borrowed, as by `borrow`,
+    /// until the new guard drops. An associated function, as `Ref::map`, so that it does not
+    /// shadow a method of the value.
+    ///
+    /// ```
+    /// use janitor::gc::{GcCell, GcRef};
+    ///
+    /// let cell = GcCell::new((1, String::from("one")));
+    /// let name: GcRef<'_, str> = GcRef::map(cell.borrow(), |pair| pair.1.as_str());
+    /// assert_eq!(&*name, "one");
+    /// assert!(cell.try_borrow_mut().is_err()); // still borrowed
+    /// ```
+    pub fn map<U: ?Sized, F: FnOnce(&T) -> &U>(orig: Self, f: F) -> GcRef<'a, U> {
+        let value = NonNull::from(f(&orig));
+        let flag = orig.flag;
+        // The read borrow passes to the new guard: `orig` must not give it back.
+        std::mem::forget(orig);
+        GcRef {
+            value,
+            flag,
+            borrows: PhantomData,
+        }
+    }
+
+    /// A borrow of a part of the value if `f` finds one, or the original borrow back.
+    ///
+    /// ```
+    /// use janitor::gc::{GcCell, GcRef};
+    ///
+    /// let cell = GcCell::new(vec![1, 2, 3]);
+    /// let second = GcRef::filter_map(cell.borrow(), |items| items.get(1)).unwrap();
+    /// assert_eq!(*second, 2);
+    /// drop(second);
+    /// let missing = GcRef::filter_map(cell.borrow(), |items| items.get(9));
+    /// assert_eq!(missing.unwrap_err().len(), 3);
+    /// ```
+    pub fn filter_map<U: ?Sized, F: FnOnce(&T) -> Option<&U>>(
+        orig: Self,
+        f: F,
+    ) -> Result<GcRef<'a, U>, Self> {
+        match f(&orig).map(NonNull::from) {
+            Some(value) => {
+                let flag = orig.flag;
+                // The read borrow passes to the new guard: `orig` must not give it back.
+                std::mem::forget(orig);
+                Ok(GcRef {
+                    value,
+                    flag,
+                    borrows: PhantomData,
+                })
+            }
+            None => Err(orig),
+        }
+    }
 }
 
 impl<T: ?Sized> Deref for GcRef<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: a read borrow is held: no writer exists until it ends.
-        unsafe { &*self.cell.value.get() }
+        // SAFETY: a read borrow is held: no writer exists until it ends, and the pointer is into
+        // the cell's value (or is the value).
+        unsafe { self.value.as_ref() }
     }
 }
 
 impl<T: ?Sized> Drop for GcRef<'_, T> {
     fn drop(&mut self) {
-        self.cell.flag.end_read();
+        self.flag.end_read();
     }
 }
 
-/// A mutable borrow of a [`GcCell`].
+/// A mutable borrow of a [`GcCell`], or of a part of its value ([`GcRefMut::map`]).
 ///
 /// ```
 /// let cell = janitor::gc::GcCell::new(1);
@@ -303,27 +437,98 @@ impl<T: ?Sized> Drop for GcRef<'_, T> {
 /// assert_eq!(*cell.borrow(), 3);
 /// ```
 pub struct GcRefMut<'a, T: ?Sized> {
-    cell: &'a GcCell<T>,
+    /// The borrowed value or part of it, valid while the write borrow of `flag` is held.
+    value: NonNull<T>,
+    /// The cell's flag, whose write borrow this guard holds and gives back when dropped: the
+    /// collector cannot hold (and trace) the cell until then, whatever part the guard maps.
+    flag: &'a BorrowFlag,
+    borrows: PhantomData<&'a mut T>,
+}
+
+// SAFETY: the guard is a `&mut T` (sendable when `T: Send`) and gives back the write borrow with
+// one atomic store, from any thread.
+unsafe impl<T: ?Sized + Send> Send for GcRefMut<'_, T> {}
+// SAFETY: sharing the guard shares `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for GcRefMut<'_, T> {}
+
+impl<'a, T: ?Sized> GcRefMut<'a, T> {
+    /// A mutable borrow of a part of the value, made by `f`; the cell stays mutably borrowed
+    /// (so the collector treats it as opaque, as with `borrow_mut`) until the new guard drops.
+    ///
+    /// ```
+    /// use janitor::gc::{GcCell, GcRefMut};
+    ///
+    /// let cell = GcCell::new((0, String::new()));
+    /// let mut name = GcRefMut::map(cell.borrow_mut(), |pair| &mut pair.1);
+    /// name.push_str("set");
+    /// assert!(cell.try_borrow().is_err()); // still mutably borrowed
+    /// drop(name);
+    /// assert_eq!(cell.borrow().1, "set");
+    /// ```
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(mut orig: Self, f: F) -> GcRefMut<'a, U> {
+        let value = NonNull::from(f(&mut orig));
+        let flag = orig.flag;
+        // The write borrow passes to the new guard: `orig` must not give it back.
+        std::mem::forget(orig);
+        GcRefMut {
+            value,
+            flag,
+            borrows: PhantomData,
+        }
+    }
+
+    /// A mutable borrow of a part of the value if `f` finds one, or the original borrow back.
+    ///
+    /// ```
+    /// use janitor::gc::{GcCell, GcRefMut};
+    ///
+    /// let cell = GcCell::new(vec![1, 2]);
+    /// *GcRefMut::filter_map(cell.borrow_mut(), |items| items.last_mut()).unwrap() = 5;
+    /// assert_eq!(*cell.borrow(), [1, 5]);
+    /// let refused = GcRefMut::filter_map(cell.borrow_mut(), |items| items.get_mut(7));
+    /// assert!(refused.is_err());
+    /// ```
+    pub fn filter_map<U: ?Sized, F: FnOnce(&mut T) -> Option<&mut U>>(
+        orig: Self,
+        f: F,
+    ) -> Result<GcRefMut<'a, U>, Self> {
+        let mut whole = orig.value;
+        // SAFETY: the write borrow is held, and `orig` is not used while this `&mut` lives: it is
+        // either forgotten (the part found) or returned once `f`'s answer is dropped.
+        match f(unsafe { whole.as_mut() }).map(NonNull::from) {
+            Some(value) => {
+                let flag = orig.flag;
+                // The write borrow passes to the new guard: `orig` must not give it back.
+                std::mem::forget(orig);
+                Ok(GcRefMut {
+                    value,
+                    flag,
+                    borrows: PhantomData,
+                })
+            }
+            None => Err(orig),
+        }
+    }
 }
 
 impl<T: ?Sized> Deref for GcRefMut<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the write borrow is held: nobody else reads or writes.
-        unsafe { &*self.cell.value.get() }
+        unsafe { self.value.as_ref() }
     }
 }
 
 impl<T: ?Sized> DerefMut for GcRefMut<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the write borrow is held: nobody else reads or writes.
-        unsafe { &mut *self.cell.value.get() }
+        unsafe { self.value.as_mut() }
     }
 }
 
 impl<T: ?Sized> Drop for GcRefMut<'_, T> {
     fn drop(&mut self) {
-        self.cell.flag.end_write();
+        self.flag.end_write();
     }
 }
 
@@ -352,8 +557,85 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcRefMut<'_, T> {
 }
 
 impl<T: Default> Default for GcCell<T> {
+    /// A cell holding `T::default()`.
+    ///
+    /// ```
+    /// let cell: janitor::gc::GcCell<Vec<u8>> = Default::default();
+    /// assert!(cell.borrow().is_empty());
+    /// ```
     fn default() -> Self {
         Self::new(T::default())
+    }
+}
+
+impl<T> From<T> for GcCell<T> {
+    /// A cell holding `value`, as [`GcCell::new`].
+    ///
+    /// ```
+    /// let cell: janitor::gc::GcCell<u8> = 3.into();
+    /// assert_eq!(*cell.borrow(), 3);
+    /// ```
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T: Clone> Clone for GcCell<T> {
+    /// A new cell holding a clone of the value. Panics if the cell is mutably borrowed.
+    ///
+    /// ```
+    /// let cell = janitor::gc::GcCell::new(vec![1]);
+    /// let copy = cell.clone();
+    /// cell.borrow_mut().push(2);
+    /// assert_eq!(*copy.borrow(), [1]);
+    /// ```
+    #[track_caller]
+    fn clone(&self) -> Self {
+        Self::new(self.borrow().clone())
+    }
+}
+
+impl<T: ?Sized + PartialEq> PartialEq for GcCell<T> {
+    /// Compares the values. Panics if either cell is mutably borrowed.
+    ///
+    /// ```
+    /// use janitor::gc::GcCell;
+    /// assert_eq!(GcCell::new(1), GcCell::new(1));
+    /// assert_ne!(GcCell::new(1), GcCell::new(2));
+    /// ```
+    #[track_caller]
+    fn eq(&self, other: &Self) -> bool {
+        *self.borrow() == *other.borrow()
+    }
+}
+
+impl<T: ?Sized + Eq> Eq for GcCell<T> {}
+
+impl<T: ?Sized + PartialOrd> PartialOrd for GcCell<T> {
+    /// Compares the values. Panics if either cell is mutably borrowed.
+    ///
+    /// ```
+    /// use janitor::gc::GcCell;
+    /// assert!(GcCell::new(1.0) < GcCell::new(2.0));
+    /// ```
+    #[track_caller]
+    fn partial_cmp(&self, other: &Self) -> Option<Order> {
+        self.borrow().partial_cmp(&*other.borrow())
+    }
+}
+
+impl<T: ?Sized + Ord> Ord for GcCell<T> {
+    /// Compares the values. Panics if either cell is mutably borrowed.
+    ///
+    /// ```
+    /// use janitor::gc::GcCell;
+    /// let mut cells = vec![GcCell::new(3), GcCell::new(1)];
+    /// cells.sort();
+    /// assert_eq!(*cells[0].borrow(), 1);
+    /// ```
+    #[track_caller]
+    fn cmp(&self, other: &Self) -> Order {
+        self.borrow().cmp(&*other.borrow())
     }
 }
 
@@ -361,15 +643,36 @@ impl<T: Default> Default for GcCell<T> {
 // which excludes writers until the collector's decision, so the reported edges stay as reported.
 // At construction nothing else can reach the value. Edges change through `borrow_mut`, hence
 // `MUTABLE_EDGES` whenever the value can hold a `Gc`.
-unsafe impl<T: ?Sized + Trace> Trace for GcCell<T> {
-    const HOLDS_GC: bool = T::HOLDS_GC;
-    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+unsafe impl<T: ?Sized + TraceMeta> Trace for GcCell<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::HOLDS_GC && tracer.hold(&self.flag) {
             // SAFETY: the flag is held (or the value is not shared yet): no writer exists.
             unsafe { &*self.value.get() }.trace(tracer)
         }
     }
+}
+// SAFETY: edges change under the writer's lock: mutable whenever the value can hold a `Gc`.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcCell<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+}
+
+/// The `FINALIZER` of a cell or a lock holding a `T`: none, and a compile-time error where
+/// `T` has one. Only an object's own type is finalized (the finalizer receives `&Gc<Self>`, which
+/// a value inside a cell does not have), so a finalizable value in a cell would never be
+/// finalized; refusing it is the only answer that is not silent. The error appears where such a
+/// cell is allocated (`Gc::new`, which reads this constant).
+pub(crate) const fn refuse_finalizable_content<T: ?Sized + TraceMeta, C: ?Sized>()
+-> Option<Finalizer<C>> {
+    if T::FINALIZER.is_some() {
+        panic!(
+            "a finalizable type inside a cell or a lock (`GcCell`, `GcMutex`, `GcRwLock`, `Mutex`, \
+             `RwLock`, `OnceLock`) would never be finalized, since only an object's own type is: \
+             allocate the finalizable type itself (`Gc<T>`) and put its mutable fields in cells"
+        );
+    }
+    None
 }
 
 #[cfg(all(test, not(loom)))]
@@ -402,6 +705,51 @@ mod tests {
         assert!(!cell.flag.try_hold());
         drop(writer);
         assert!(cell.flag.try_hold());
+    }
+
+    #[test]
+    fn a_mapped_mutable_borrow_keeps_the_collector_out_until_it_drops() {
+        let cell = GcCell::new((1, String::from("a")));
+        let part = GcRefMut::map(cell.borrow_mut(), |pair| &mut pair.1);
+        assert!(
+            !cell.flag.try_hold(),
+            "the collector got in under a mapped writer"
+        );
+        drop(part);
+        assert!(cell.flag.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { cell.flag.release() };
+        let refused = GcRefMut::filter_map(cell.borrow_mut(), |_| None::<&mut u8>).unwrap_err();
+        assert!(
+            !cell.flag.try_hold(),
+            "the refused map gave back the write borrow"
+        );
+        drop(refused);
+        assert!(cell.flag.try_hold());
+    }
+
+    #[test]
+    fn a_mapped_shared_borrow_keeps_writers_out_and_lets_the_collector_in() {
+        let cell = GcCell::new(vec![1, 2]);
+        let part = GcRef::map(cell.borrow(), |items| &items[1]);
+        assert!(cell.try_borrow_mut().is_err());
+        assert!(cell.flag.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { cell.flag.release() };
+        let refused = GcRef::filter_map(part, |_| None::<&u8>).unwrap_err();
+        assert!(
+            cell.try_borrow_mut().is_err(),
+            "the refused map gave back the borrow"
+        );
+        drop(refused);
+        assert!(cell.try_borrow_mut().is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "already borrowed")]
+    fn swapping_a_cell_with_itself_panics_as_ref_cell_does() {
+        let cell = GcCell::new(1);
+        cell.swap(&cell);
     }
 
     #[test]

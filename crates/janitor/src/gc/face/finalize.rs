@@ -3,10 +3,11 @@
 //! Invariant owned here: an object whose type implements [`Finalize`] is registered for
 //! finalization from the moment it is allocated, and a type cannot implement `Finalize` without its
 //! objects being registered: `Finalize` requires [`FinalizerRegistered`], which
-//! `#[trace(finalize)]` implements together with the [`Trace::FINALIZER`] hook that `Gc::new`
-//! reads; and that hook only compiles for a type that implements `Finalize`. Whether an object is
-//! registered is the `R` bit of its count word (`core/count.rs`); the queue is `side/queue.rs`, the
-//! thread that runs finalizers `engine/finalizer_thread.rs`, and the argument
+//! `#[trace(finalize)]` implements together with the
+//! [`TraceMeta::FINALIZER`](crate::gc::TraceMeta::FINALIZER) hook that `Gc::new` reads; and that
+//! hook only compiles for a type that implements `Finalize`. Whether an object is registered is
+//! the `R` bit of its count word (`core/count.rs`); the queue is `side/queue.rs`, the thread that
+//! runs finalizers `engine/finalizer_thread.rs`, and the argument
 //! `docs/gc-soundness.md#finalization`.
 
 use crate::gc::core::object::{self, Header};
@@ -118,19 +119,23 @@ pub trait Finalize: Trace + FinalizerRegistered + Send + Sync + Sized + 'static 
 ///
 /// # Safety
 ///
-/// Implement it by hand only together with a hand-written [`Trace`] whose
-/// [`FINALIZER`](Trace::FINALIZER) is `Some(Finalizer::of())`: otherwise objects of a type
-/// that implements `Finalize` would be allocated unregistered, and their finalizer would never run.
+/// Implement it by hand only together with a hand-written [`TraceMeta`](crate::gc::TraceMeta)
+/// whose [`FINALIZER`](crate::gc::TraceMeta::FINALIZER) is `Some(Finalizer::of())`: otherwise
+/// objects of a type that implements `Finalize` would be allocated unregistered, and their
+/// finalizer would never run.
 ///
 /// ```
-/// use janitor::gc::{Finalize, Finalizer, FinalizerRegistered, Gc, Trace, Tracer};
+/// use janitor::gc::{Finalize, Finalizer, FinalizerRegistered, Gc, Trace, TraceMeta, Tracer};
 ///
 /// struct Hand;
-/// // SAFETY: holds no `Gc`; the hook registers every `Hand` for finalization.
+/// // SAFETY: holds no `Gc`.
 /// unsafe impl Trace for Hand {
+///     fn trace(&self, _: &mut Tracer<'_>) {}
+/// }
+/// // SAFETY: a leaf; the hook registers every `Hand` for finalization.
+/// unsafe impl TraceMeta for Hand {
 ///     const HOLDS_GC: bool = false;
 ///     const FINALIZER: Option<Finalizer<Self>> = Some(Finalizer::of());
-///     fn trace(&self, _: &mut Tracer<'_>) {}
 /// }
 /// // SAFETY: `FINALIZER` above is `Some(Finalizer::of())`.
 /// unsafe impl FinalizerRegistered for Hand {}
@@ -142,7 +147,7 @@ pub trait Finalize: Trace + FinalizerRegistered + Send + Sync + Sized + 'static 
 #[diagnostic::on_unimplemented(
     message = "`{Self}` implements `Finalize` but its objects would not be registered for finalization",
     label = "not registered for finalization",
-    note = "add `#[trace(finalize)]` to the type's `#[derive(Trace)]`, or, for a hand-written `Trace`, set `FINALIZER` to `Some(Finalizer::of())` and implement `FinalizerRegistered`"
+    note = "add `#[trace(finalize)]` to the type's `#[derive(Trace)]`, or, for a hand-written `TraceMeta`, set `FINALIZER` to `Some(Finalizer::of())` and implement `FinalizerRegistered`"
 )]
 pub unsafe trait FinalizerRegistered {}
 

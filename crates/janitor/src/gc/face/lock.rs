@@ -3,40 +3,43 @@
 //! Invariant owned here: the value is written only under the exclusive lock, and the collector
 //! traces it only under a lock it took without blocking (exclusive for the mutex, shared for the
 //! read-write lock) and holds until its decision; so the edges it traced stay as traced. A
-//! thread that wants the lock meanwhile blocks for the collection's pause. The locks are
-//! `parking_lot`'s raw locks: one word, no allocation, fair unlocking, and the try-locks the
-//! collector needs.
+//! thread that wants the lock meanwhile blocks for the collection's pause. A mapped guard carries
+//! the lock of the guard it came from, and unlocks it once. The locks are `parking_lot`'s raw
+//! locks: one word, no allocation, fair unlocking, and the try-locks the collector needs.
 
-use crate::gc::core::trace::{Hold, Trace, Tracer};
-use parking_lot::lock_api::{RawMutex as _, RawRwLock as _};
+use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
+use crate::gc::face::cell::refuse_finalizable_content;
+use parking_lot::lock_api::{
+    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockTimed as _,
+};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+use std::time::{Duration, Instant};
 
-struct RawMutex(parking_lot::RawMutex);
-
-impl Hold for RawMutex {
+// The collector holds a `GcMutex` exclusively (a mutex has no shared mode).
+impl Hold for parking_lot::RawMutex {
     fn try_hold(&self) -> bool {
-        self.0.try_lock()
+        self.try_lock()
     }
 
     unsafe fn release(&self) {
         // SAFETY: the caller took the lock with `try_hold`, on this thread.
-        unsafe { self.0.unlock() }
+        unsafe { self.unlock() }
     }
 }
 
-struct RawRwLock(parking_lot::RawRwLock);
-
-impl Hold for RawRwLock {
+// The collector holds a `GcRwLock` shared: readers go on, writers wait for its decision.
+impl Hold for parking_lot::RawRwLock {
     fn try_hold(&self) -> bool {
-        self.0.try_lock_shared()
+        self.try_lock_shared()
     }
 
     unsafe fn release(&self) {
         // SAFETY: the caller took a shared lock with `try_hold`, on this thread.
-        unsafe { self.0.unlock_shared() }
+        unsafe { self.unlock_shared() }
     }
 }
 
@@ -59,7 +62,7 @@ impl Hold for RawRwLock {
 /// assert_eq!(*total.lock(), 4);
 /// ```
 pub struct GcMutex<T: ?Sized> {
-    raw: RawMutex,
+    raw: parking_lot::RawMutex,
     value: UnsafeCell<T>,
 }
 
@@ -69,15 +72,20 @@ unsafe impl<T: ?Sized + Send> Sync for GcMutex<T> {}
 unsafe impl<T: ?Sized + Send> Send for GcMutex<T> {}
 
 impl<T> GcMutex<T> {
-    /// An unlocked mutex holding `value`.
+    /// An unlocked mutex holding `value`; a `const fn`, so a mutex can be a `static`'s.
     ///
     /// ```
-    /// let mutex = janitor::gc::GcMutex::new(1);
+    /// use janitor::gc::GcMutex;
+    ///
+    /// let mutex = GcMutex::new(1);
     /// assert_eq!(*mutex.lock(), 1);
+    /// static LOG: GcMutex<Vec<&str>> = GcMutex::new(Vec::new());
+    /// LOG.lock().push("started");
+    /// assert_eq!(LOG.lock().len(), 1);
     /// ```
-    pub fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         Self {
-            raw: RawMutex(parking_lot::RawMutex::INIT),
+            raw: parking_lot::RawMutex::INIT,
             value: UnsafeCell::new(value),
         }
     }
@@ -101,11 +109,9 @@ impl<T: ?Sized> GcMutex<T> {
     /// assert_eq!(*mutex.lock(), [1, 2]);
     /// ```
     pub fn lock(&self) -> GcMutexGuard<'_, T> {
-        self.raw.0.lock();
-        GcMutexGuard {
-            mutex: self,
-            not_send: PhantomData,
-        }
+        self.raw.lock();
+        // SAFETY: the lock was just taken.
+        unsafe { self.guard() }
     }
 
     /// Locks if the lock is free, without blocking.
@@ -120,10 +126,58 @@ impl<T: ?Sized> GcMutex<T> {
     pub fn try_lock(&self) -> Option<GcMutexGuard<'_, T>> {
         // Built lazily, only once the lock is taken: a guard unlocks when dropped, so a guard
         // built for a failed try would unlock the lock another guard holds.
-        self.raw.0.try_lock().then(|| GcMutexGuard {
-            mutex: self,
-            not_send: PhantomData,
-        })
+        // SAFETY: `then` builds the guard only if the lock was taken.
+        self.raw.try_lock().then(|| unsafe { self.guard() })
+    }
+
+    /// Locks, blocking at most `timeout`; `None` if the lock stayed taken that long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mutex = janitor::gc::GcMutex::new(1);
+    /// let guard = mutex.lock();
+    /// assert!(mutex.try_lock_for(Duration::from_millis(1)).is_none());
+    /// drop(guard);
+    /// assert_eq!(*mutex.try_lock_for(Duration::from_secs(1)).unwrap(), 1);
+    /// ```
+    pub fn try_lock_for(&self, timeout: Duration) -> Option<GcMutexGuard<'_, T>> {
+        // SAFETY: `then` builds the guard only if the lock was taken.
+        self.raw
+            .try_lock_for(timeout)
+            .then(|| unsafe { self.guard() })
+    }
+
+    /// Locks, blocking until `deadline` at the latest; `None` if the lock stayed taken until then.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mutex = janitor::gc::GcMutex::new(1);
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(*mutex.try_lock_until(deadline).unwrap(), 1);
+    /// ```
+    pub fn try_lock_until(&self, deadline: Instant) -> Option<GcMutexGuard<'_, T>> {
+        // SAFETY: `then` builds the guard only if the lock was taken.
+        self.raw
+            .try_lock_until(deadline)
+            .then(|| unsafe { self.guard() })
+    }
+
+    /// Whether the lock is taken now: by a guard, or by a collection examining the object. The
+    /// answer may be stale as soon as it is returned; it is for diagnostics and assertions, not
+    /// for deciding whether to lock.
+    ///
+    /// ```
+    /// let mutex = janitor::gc::GcMutex::new(1);
+    /// assert!(!mutex.is_locked());
+    /// let guard = mutex.lock();
+    /// assert!(mutex.is_locked());
+    /// drop(guard);
+    /// assert!(!mutex.is_locked());
+    /// ```
+    pub fn is_locked(&self) -> bool {
+        self.raw.is_locked()
     }
 
     /// The value, through exclusive access to the mutex: no locking needed.
@@ -136,9 +190,22 @@ impl<T: ?Sized> GcMutex<T> {
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
+
+    /// # Safety
+    /// The caller took the lock, and hands it to the guard.
+    unsafe fn guard(&self) -> GcMutexGuard<'_, T> {
+        GcMutexGuard {
+            // SAFETY: `UnsafeCell::get` is never null.
+            value: unsafe { NonNull::new_unchecked(self.value.get()) },
+            raw: &self.raw,
+            borrows: PhantomData,
+            not_send: PhantomData,
+        }
+    }
 }
 
-/// The lock of a [`GcMutex`], held until dropped.
+/// The lock of a [`GcMutex`], held until dropped; it may give access to a part of the value
+/// ([`GcMutexGuard::map`]).
 ///
 /// ```
 /// let mutex = janitor::gc::GcMutex::new(1);
@@ -146,7 +213,11 @@ impl<T: ?Sized> GcMutex<T> {
 /// *guard = 5;
 /// ```
 pub struct GcMutexGuard<'a, T: ?Sized> {
-    mutex: &'a GcMutex<T>,
+    /// The value or a part of it, valid while the lock is held.
+    value: NonNull<T>,
+    /// The lock this guard holds and unlocks when dropped.
+    raw: &'a parking_lot::RawMutex,
+    borrows: PhantomData<&'a mut T>,
     /// Unlocked on the thread that locked, as `std`'s guards.
     not_send: PhantomData<*const ()>,
 }
@@ -154,25 +225,89 @@ pub struct GcMutexGuard<'a, T: ?Sized> {
 // SAFETY: the guard gives `&T` to whoever shares it.
 unsafe impl<T: ?Sized + Sync> Sync for GcMutexGuard<'_, T> {}
 
+impl<'a, T: ?Sized> GcMutexGuard<'a, T> {
+    /// A guard for a part of the value, made by `f`; the mutex stays locked until the new guard
+    /// drops. An associated function, so that it does not shadow a method of the value.
+    ///
+    /// ```
+    /// use janitor::gc::{GcMutex, GcMutexGuard};
+    ///
+    /// let mutex = GcMutex::new((1, vec![2]));
+    /// let mut list = GcMutexGuard::map(mutex.lock(), |pair| &mut pair.1);
+    /// list.push(3);
+    /// assert!(mutex.is_locked());
+    /// drop(list);
+    /// assert_eq!(mutex.lock().1, [2, 3]);
+    /// ```
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
+        mut orig: Self,
+        f: F,
+    ) -> GcMutexGuard<'a, U> {
+        let value = NonNull::from(f(&mut orig));
+        let raw = orig.raw;
+        // The lock passes to the new guard: `orig` must not unlock it.
+        std::mem::forget(orig);
+        GcMutexGuard {
+            value,
+            raw,
+            borrows: PhantomData,
+            not_send: PhantomData,
+        }
+    }
+
+    /// A guard for a part of the value if `f` finds one, or the original guard back.
+    ///
+    /// ```
+    /// use janitor::gc::{GcMutex, GcMutexGuard};
+    ///
+    /// let mutex = GcMutex::new(vec![1]);
+    /// *GcMutexGuard::filter_map(mutex.lock(), |items| items.first_mut()).unwrap() = 4;
+    /// assert!(GcMutexGuard::filter_map(mutex.lock(), |items| items.get_mut(3)).is_err());
+    /// assert_eq!(*mutex.lock(), [4]);
+    /// ```
+    pub fn filter_map<U: ?Sized, F: FnOnce(&mut T) -> Option<&mut U>>(
+        orig: Self,
+        f: F,
+    ) -> Result<GcMutexGuard<'a, U>, Self> {
+        let mut whole = orig.value;
+        // SAFETY: the lock is held, and `orig` is not used while this `&mut` lives: it is either
+        // forgotten (the part found) or returned once `f`'s answer is dropped.
+        match f(unsafe { whole.as_mut() }).map(NonNull::from) {
+            Some(value) => {
+                let raw = orig.raw;
+                // The lock passes to the new guard: `orig` must not unlock it.
+                std::mem::forget(orig);
+                Ok(GcMutexGuard {
+                    value,
+                    raw,
+                    borrows: PhantomData,
+                    not_send: PhantomData,
+                })
+            }
+            None => Err(orig),
+        }
+    }
+}
+
 impl<T: ?Sized> Deref for GcMutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the lock is held.
-        unsafe { &*self.mutex.value.get() }
+        unsafe { self.value.as_ref() }
     }
 }
 
 impl<T: ?Sized> DerefMut for GcMutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the lock is held.
-        unsafe { &mut *self.mutex.value.get() }
+        unsafe { self.value.as_mut() }
     }
 }
 
 impl<T: ?Sized> Drop for GcMutexGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: this guard holds the lock, taken on this thread.
-        unsafe { self.mutex.raw.0.unlock() }
+        unsafe { self.raw.unlock() }
     }
 }
 
@@ -195,23 +330,45 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcMutexGuard<'_, T> {
 }
 
 impl<T: Default> Default for GcMutex<T> {
+    /// An unlocked mutex holding `T::default()`.
+    ///
+    /// ```
+    /// let mutex: janitor::gc::GcMutex<u8> = Default::default();
+    /// assert_eq!(*mutex.lock(), 0);
+    /// ```
     fn default() -> Self {
         Self::new(T::default())
+    }
+}
+
+impl<T> From<T> for GcMutex<T> {
+    /// An unlocked mutex holding `value`, as [`GcMutex::new`].
+    ///
+    /// ```
+    /// let mutex: janitor::gc::GcMutex<&str> = "a".into();
+    /// assert_eq!(*mutex.lock(), "a");
+    /// ```
+    fn from(value: T) -> Self {
+        Self::new(value)
     }
 }
 
 // SAFETY: the mutex owns its value. The collector traces it only under a lock taken by
 // `try_hold` and held until its decision, so the reported edges stay put; at construction the
 // value is not shared yet.
-unsafe impl<T: ?Sized + Trace> Trace for GcMutex<T> {
-    const HOLDS_GC: bool = T::HOLDS_GC;
-    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+unsafe impl<T: ?Sized + TraceMeta> Trace for GcMutex<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::HOLDS_GC && tracer.hold(&self.raw) {
             // SAFETY: the lock is held (or the value is not shared yet).
             unsafe { &*self.value.get() }.trace(tracer)
         }
     }
+}
+// SAFETY: edges change under the writer's lock: mutable whenever the value can hold a `Gc`.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcMutex<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
 }
 
 /// A reader-writer lock inside a heap object: many readers or one writer, blocking.
@@ -225,7 +382,7 @@ unsafe impl<T: ?Sized + Trace> Trace for GcMutex<T> {
 /// assert_eq!(*config.read(), "v2");
 /// ```
 pub struct GcRwLock<T: ?Sized> {
-    raw: RawRwLock,
+    raw: parking_lot::RawRwLock,
     value: UnsafeCell<T>,
 }
 
@@ -236,15 +393,19 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for GcRwLock<T> {}
 unsafe impl<T: ?Sized + Send> Send for GcRwLock<T> {}
 
 impl<T> GcRwLock<T> {
-    /// An unlocked lock holding `value`.
+    /// An unlocked lock holding `value`; a `const fn`, so a lock can be a `static`'s.
     ///
     /// ```
-    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// use janitor::gc::GcRwLock;
+    ///
+    /// let lock = GcRwLock::new(1);
     /// assert_eq!(*lock.read(), 1);
+    /// static NAME: GcRwLock<&str> = GcRwLock::new("janitor");
+    /// assert_eq!(*NAME.read(), "janitor");
     /// ```
-    pub fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         Self {
-            raw: RawRwLock(parking_lot::RawRwLock::INIT),
+            raw: parking_lot::RawRwLock::INIT,
             value: UnsafeCell::new(value),
         }
     }
@@ -268,11 +429,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert_eq!(*a + *b, 2);
     /// ```
     pub fn read(&self) -> GcReadGuard<'_, T> {
-        self.raw.0.lock_shared();
-        GcReadGuard {
-            lock: self,
-            not_send: PhantomData,
-        }
+        self.raw.lock_shared();
+        // SAFETY: a read lock was just taken.
+        unsafe { self.read_guard() }
     }
 
     /// Locks for writing, blocking while anyone holds the lock.
@@ -283,11 +442,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert_eq!(*lock.read(), 2);
     /// ```
     pub fn write(&self) -> GcWriteGuard<'_, T> {
-        self.raw.0.lock_exclusive();
-        GcWriteGuard {
-            lock: self,
-            not_send: PhantomData,
-        }
+        self.raw.lock_exclusive();
+        // SAFETY: the write lock was just taken.
+        unsafe { self.write_guard() }
     }
 
     /// Locks for reading if no writer holds the lock, without blocking.
@@ -299,10 +456,10 @@ impl<T: ?Sized> GcRwLock<T> {
     /// ```
     pub fn try_read(&self) -> Option<GcReadGuard<'_, T>> {
         // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
-        self.raw.0.try_lock_shared().then(|| GcReadGuard {
-            lock: self,
-            not_send: PhantomData,
-        })
+        // SAFETY: `then` builds the guard only if a read lock was taken.
+        self.raw
+            .try_lock_shared()
+            .then(|| unsafe { self.read_guard() })
     }
 
     /// Locks for writing if nobody holds the lock, without blocking.
@@ -314,10 +471,111 @@ impl<T: ?Sized> GcRwLock<T> {
     /// ```
     pub fn try_write(&self) -> Option<GcWriteGuard<'_, T>> {
         // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
-        self.raw.0.try_lock_exclusive().then(|| GcWriteGuard {
-            lock: self,
-            not_send: PhantomData,
-        })
+        // SAFETY: `then` builds the guard only if the write lock was taken.
+        self.raw
+            .try_lock_exclusive()
+            .then(|| unsafe { self.write_guard() })
+    }
+
+    /// Locks for reading, blocking at most `timeout`; `None` if a writer held the lock that long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// let writer = lock.write();
+    /// assert!(lock.try_read_for(Duration::from_millis(1)).is_none());
+    /// drop(writer);
+    /// assert_eq!(*lock.try_read_for(Duration::from_secs(1)).unwrap(), 1);
+    /// ```
+    pub fn try_read_for(&self, timeout: Duration) -> Option<GcReadGuard<'_, T>> {
+        // SAFETY: `then` builds the guard only if a read lock was taken.
+        self.raw
+            .try_lock_shared_for(timeout)
+            .then(|| unsafe { self.read_guard() })
+    }
+
+    /// Locks for reading, blocking until `deadline` at the latest.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(*lock.try_read_until(deadline).unwrap(), 1);
+    /// ```
+    pub fn try_read_until(&self, deadline: Instant) -> Option<GcReadGuard<'_, T>> {
+        // SAFETY: `then` builds the guard only if a read lock was taken.
+        self.raw
+            .try_lock_shared_until(deadline)
+            .then(|| unsafe { self.read_guard() })
+    }
+
+    /// Locks for writing, blocking at most `timeout`; `None` if anyone held the lock that long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// let reader = lock.read();
+    /// assert!(lock.try_write_for(Duration::from_millis(1)).is_none());
+    /// drop(reader);
+    /// *lock.try_write_for(Duration::from_secs(1)).unwrap() = 2;
+    /// assert_eq!(*lock.read(), 2);
+    /// ```
+    pub fn try_write_for(&self, timeout: Duration) -> Option<GcWriteGuard<'_, T>> {
+        // SAFETY: `then` builds the guard only if the write lock was taken.
+        self.raw
+            .try_lock_exclusive_for(timeout)
+            .then(|| unsafe { self.write_guard() })
+    }
+
+    /// Locks for writing, blocking until `deadline` at the latest.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// *lock.try_write_until(deadline).unwrap() = 3;
+    /// assert_eq!(*lock.read(), 3);
+    /// ```
+    pub fn try_write_until(&self, deadline: Instant) -> Option<GcWriteGuard<'_, T>> {
+        // SAFETY: `then` builds the guard only if the write lock was taken.
+        self.raw
+            .try_lock_exclusive_until(deadline)
+            .then(|| unsafe { self.write_guard() })
+    }
+
+    /// Whether the lock is taken now, for reading or writing: by a guard, or by a collection
+    /// examining the object (which reads). The answer may be stale as soon as it is returned; it
+    /// is for diagnostics and assertions, not for deciding whether to lock.
+    ///
+    /// ```
+    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// assert!(!lock.is_locked());
+    /// let reader = lock.read();
+    /// assert!(lock.is_locked());
+    /// drop(reader);
+    /// assert!(!lock.is_locked());
+    /// ```
+    pub fn is_locked(&self) -> bool {
+        self.raw.is_locked()
+    }
+
+    /// Whether a writer holds the lock now (a collection never does). Stale as soon as returned,
+    /// as [`is_locked`](Self::is_locked).
+    ///
+    /// ```
+    /// let lock = janitor::gc::GcRwLock::new(1);
+    /// let reader = lock.read();
+    /// assert!(!lock.is_locked_exclusive());
+    /// drop(reader);
+    /// let writer = lock.write();
+    /// assert!(lock.is_locked_exclusive());
+    /// ```
+    pub fn is_locked_exclusive(&self) -> bool {
+        self.raw.is_locked_exclusive()
     }
 
     /// The value, through exclusive access to the lock: no locking needed.
@@ -330,9 +588,34 @@ impl<T: ?Sized> GcRwLock<T> {
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
+
+    /// # Safety
+    /// The caller took a read lock, and hands it to the guard.
+    unsafe fn read_guard(&self) -> GcReadGuard<'_, T> {
+        GcReadGuard {
+            // SAFETY: `UnsafeCell::get` is never null.
+            value: unsafe { NonNull::new_unchecked(self.value.get()) },
+            raw: &self.raw,
+            borrows: PhantomData,
+            not_send: PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// The caller took the write lock, and hands it to the guard.
+    unsafe fn write_guard(&self) -> GcWriteGuard<'_, T> {
+        GcWriteGuard {
+            // SAFETY: `UnsafeCell::get` is never null.
+            value: unsafe { NonNull::new_unchecked(self.value.get()) },
+            raw: &self.raw,
+            borrows: PhantomData,
+            not_send: PhantomData,
+        }
+    }
 }
 
-/// A read lock of a [`GcRwLock`], held until dropped.
+/// A read lock of a [`GcRwLock`], held until dropped; it may give access to a part of the value
+/// ([`GcReadGuard::map`]).
 ///
 /// ```
 /// let lock = janitor::gc::GcRwLock::new(1);
@@ -340,29 +623,89 @@ impl<T: ?Sized> GcRwLock<T> {
 /// assert_eq!(*guard, 1);
 /// ```
 pub struct GcReadGuard<'a, T: ?Sized> {
-    lock: &'a GcRwLock<T>,
+    /// The value or a part of it, valid while the read lock is held.
+    value: NonNull<T>,
+    /// The lock whose read lock this guard holds and gives back when dropped.
+    raw: &'a parking_lot::RawRwLock,
+    borrows: PhantomData<&'a T>,
     not_send: PhantomData<*const ()>,
 }
 
 // SAFETY: the guard gives `&T` to whoever shares it.
 unsafe impl<T: ?Sized + Sync> Sync for GcReadGuard<'_, T> {}
 
+impl<'a, T: ?Sized> GcReadGuard<'a, T> {
+    /// A guard for a part of the value, made by `f`; the read lock is held until the new guard
+    /// drops.
+    ///
+    /// ```
+    /// use janitor::gc::{GcReadGuard, GcRwLock};
+    ///
+    /// let lock = GcRwLock::new((1, String::from("one")));
+    /// let name = GcReadGuard::map(lock.read(), |pair| pair.1.as_str());
+    /// assert_eq!(&*name, "one");
+    /// assert!(lock.try_write().is_none());
+    /// ```
+    pub fn map<U: ?Sized, F: FnOnce(&T) -> &U>(orig: Self, f: F) -> GcReadGuard<'a, U> {
+        let value = NonNull::from(f(&orig));
+        let raw = orig.raw;
+        // The read lock passes to the new guard: `orig` must not give it back.
+        std::mem::forget(orig);
+        GcReadGuard {
+            value,
+            raw,
+            borrows: PhantomData,
+            not_send: PhantomData,
+        }
+    }
+
+    /// A guard for a part of the value if `f` finds one, or the original guard back.
+    ///
+    /// ```
+    /// use janitor::gc::{GcReadGuard, GcRwLock};
+    ///
+    /// let lock = GcRwLock::new(vec![1, 2]);
+    /// assert_eq!(*GcReadGuard::filter_map(lock.read(), |items| items.last()).unwrap(), 2);
+    /// assert!(GcReadGuard::filter_map(lock.read(), |items| items.get(5)).is_err());
+    /// ```
+    pub fn filter_map<U: ?Sized, F: FnOnce(&T) -> Option<&U>>(
+        orig: Self,
+        f: F,
+    ) -> Result<GcReadGuard<'a, U>, Self> {
+        match f(&orig).map(NonNull::from) {
+            Some(value) => {
+                let raw = orig.raw;
+                // The read lock passes to the new guard: `orig` must not give it back.
+                std::mem::forget(orig);
+                Ok(GcReadGuard {
+                    value,
+                    raw,
+                    borrows: PhantomData,
+                    not_send: PhantomData,
+                })
+            }
+            None => Err(orig),
+        }
+    }
+}
+
 impl<T: ?Sized> Deref for GcReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: a read lock is held: no writer exists.
-        unsafe { &*self.lock.value.get() }
+        unsafe { self.value.as_ref() }
     }
 }
 
 impl<T: ?Sized> Drop for GcReadGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: this guard holds a read lock, taken on this thread.
-        unsafe { self.lock.raw.0.unlock_shared() }
+        unsafe { self.raw.unlock_shared() }
     }
 }
 
-/// A write lock of a [`GcRwLock`], held until dropped.
+/// A write lock of a [`GcRwLock`], held until dropped; it may give access to a part of the value
+/// ([`GcWriteGuard::map`]).
 ///
 /// ```
 /// let lock = janitor::gc::GcRwLock::new(1);
@@ -370,32 +713,98 @@ impl<T: ?Sized> Drop for GcReadGuard<'_, T> {
 /// *guard = 2;
 /// ```
 pub struct GcWriteGuard<'a, T: ?Sized> {
-    lock: &'a GcRwLock<T>,
+    /// The value or a part of it, valid while the write lock is held.
+    value: NonNull<T>,
+    /// The lock whose write lock this guard holds and gives back when dropped: the collector
+    /// cannot take it (nor trace the value) until then, whatever part the guard maps.
+    raw: &'a parking_lot::RawRwLock,
+    borrows: PhantomData<&'a mut T>,
     not_send: PhantomData<*const ()>,
 }
 
 // SAFETY: the guard gives `&T` to whoever shares it.
 unsafe impl<T: ?Sized + Sync> Sync for GcWriteGuard<'_, T> {}
 
+impl<'a, T: ?Sized> GcWriteGuard<'a, T> {
+    /// A guard for a part of the value, made by `f`; the write lock is held until the new guard
+    /// drops.
+    ///
+    /// ```
+    /// use janitor::gc::{GcRwLock, GcWriteGuard};
+    ///
+    /// let lock = GcRwLock::new((1, vec![2]));
+    /// GcWriteGuard::map(lock.write(), |pair| &mut pair.1).push(3);
+    /// assert_eq!(lock.read().1, [2, 3]);
+    /// ```
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
+        mut orig: Self,
+        f: F,
+    ) -> GcWriteGuard<'a, U> {
+        let value = NonNull::from(f(&mut orig));
+        let raw = orig.raw;
+        // The write lock passes to the new guard: `orig` must not give it back.
+        std::mem::forget(orig);
+        GcWriteGuard {
+            value,
+            raw,
+            borrows: PhantomData,
+            not_send: PhantomData,
+        }
+    }
+
+    /// A guard for a part of the value if `f` finds one, or the original guard back.
+    ///
+    /// ```
+    /// use janitor::gc::{GcRwLock, GcWriteGuard};
+    ///
+    /// let lock = GcRwLock::new(vec![1]);
+    /// *GcWriteGuard::filter_map(lock.write(), |items| items.first_mut()).unwrap() = 9;
+    /// assert!(GcWriteGuard::filter_map(lock.write(), |items| items.get_mut(4)).is_err());
+    /// assert_eq!(*lock.read(), [9]);
+    /// ```
+    pub fn filter_map<U: ?Sized, F: FnOnce(&mut T) -> Option<&mut U>>(
+        orig: Self,
+        f: F,
+    ) -> Result<GcWriteGuard<'a, U>, Self> {
+        let mut whole = orig.value;
+        // SAFETY: the write lock is held, and `orig` is not used while this `&mut` lives: it is
+        // either forgotten (the part found) or returned once `f`'s answer is dropped.
+        match f(unsafe { whole.as_mut() }).map(NonNull::from) {
+            Some(value) => {
+                let raw = orig.raw;
+                // The write lock passes to the new guard: `orig` must not give it back.
+                std::mem::forget(orig);
+                Ok(GcWriteGuard {
+                    value,
+                    raw,
+                    borrows: PhantomData,
+                    not_send: PhantomData,
+                })
+            }
+            None => Err(orig),
+        }
+    }
+}
+
 impl<T: ?Sized> Deref for GcWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the write lock is held.
-        unsafe { &*self.lock.value.get() }
+        unsafe { self.value.as_ref() }
     }
 }
 
 impl<T: ?Sized> DerefMut for GcWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the write lock is held.
-        unsafe { &mut *self.lock.value.get() }
+        unsafe { self.value.as_mut() }
     }
 }
 
 impl<T: ?Sized> Drop for GcWriteGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: this guard holds the write lock, taken on this thread.
-        unsafe { self.lock.raw.0.unlock_exclusive() }
+        unsafe { self.raw.unlock_exclusive() }
     }
 }
 
@@ -424,21 +833,179 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcWriteGuard<'_, T> {
 }
 
 impl<T: Default> Default for GcRwLock<T> {
+    /// An unlocked lock holding `T::default()`.
+    ///
+    /// ```
+    /// let lock: janitor::gc::GcRwLock<String> = Default::default();
+    /// assert!(lock.read().is_empty());
+    /// ```
     fn default() -> Self {
         Self::new(T::default())
+    }
+}
+
+impl<T> From<T> for GcRwLock<T> {
+    /// An unlocked lock holding `value`, as [`GcRwLock::new`].
+    ///
+    /// ```
+    /// let lock: janitor::gc::GcRwLock<u8> = 7.into();
+    /// assert_eq!(*lock.read(), 7);
+    /// ```
+    fn from(value: T) -> Self {
+        Self::new(value)
     }
 }
 
 // SAFETY: the lock owns its value. The collector traces it only under a shared lock taken by
 // `try_hold` and held until its decision, which excludes writers, so the reported edges stay
 // put; at construction the value is not shared yet.
-unsafe impl<T: ?Sized + Trace> Trace for GcRwLock<T> {
-    const HOLDS_GC: bool = T::HOLDS_GC;
-    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+unsafe impl<T: ?Sized + TraceMeta> Trace for GcRwLock<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::HOLDS_GC && tracer.hold(&self.raw) {
             // SAFETY: a read lock is held (or the value is not shared yet).
             unsafe { &*self.value.get() }.trace(tracer)
         }
+    }
+}
+// SAFETY: edges change under the writer's lock: mutable whenever the value can hold a `Gc`.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcRwLock<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+}
+
+#[cfg(feature = "parking_lot")]
+// SAFETY: as `GcMutex`: the collector traces the value only under the raw lock, taken by
+// `try_hold` and held until its decision, so the reported edges stay put.
+unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::Mutex<T> {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        // SAFETY: the raw lock is only try-locked here and unlocked by the collector's release,
+        // once per successful try: balanced, as `raw` asks.
+        if T::HOLDS_GC && tracer.hold(unsafe { self.raw() }) {
+            // SAFETY: the lock is held (or the value is not shared yet).
+            unsafe { &*self.data_ptr() }.trace(tracer)
+        }
+    }
+}
+#[cfg(feature = "parking_lot")]
+// SAFETY: edges change under the lock: mutable whenever the value can hold a `Gc`.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::Mutex<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+}
+
+#[cfg(feature = "parking_lot")]
+// SAFETY: as `GcRwLock`: the collector traces the value only under a shared raw lock, taken by
+// `try_hold` and held until its decision, which excludes writers.
+unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::RwLock<T> {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        // SAFETY: the raw lock is only try-locked here and unlocked by the collector's release,
+        // once per successful try: balanced, as `raw` asks.
+        if T::HOLDS_GC && tracer.hold(unsafe { self.raw() }) {
+            // SAFETY: a read lock is held (or the value is not shared yet).
+            unsafe { &*self.data_ptr() }.trace(tracer)
+        }
+    }
+}
+#[cfg(feature = "parking_lot")]
+// SAFETY: edges change under the write lock: mutable whenever the value can hold a `Gc`.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::RwLock<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapped_mutex_guard_keeps_the_lock_until_it_drops() {
+        let mutex = GcMutex::new((1, vec![2]));
+        let part = GcMutexGuard::map(mutex.lock(), |pair| &mut pair.1);
+        assert!(
+            !mutex.raw.try_hold(),
+            "the collector got in under a mapped guard"
+        );
+        drop(part);
+        assert!(mutex.raw.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { mutex.raw.release() };
+        let refused = GcMutexGuard::filter_map(mutex.lock(), |_| None::<&mut u8>).unwrap_err();
+        assert!(mutex.is_locked(), "the refused map unlocked the mutex");
+        drop(refused);
+        assert!(!mutex.is_locked());
+    }
+
+    #[test]
+    fn a_mapped_write_guard_keeps_the_collector_out_and_a_mapped_read_guard_lets_it_in() {
+        let lock = GcRwLock::new((1, vec![2]));
+        let written = GcWriteGuard::map(lock.write(), |pair| &mut pair.1);
+        assert!(
+            !lock.raw.try_hold(),
+            "the collector got in under a mapped writer"
+        );
+        drop(written);
+        let read = GcReadGuard::map(lock.read(), |pair| &pair.0);
+        assert!(lock.raw.try_hold());
+        // SAFETY: this thread took the hold above.
+        unsafe { lock.raw.release() };
+        assert!(lock.try_write().is_none());
+        let refused = GcReadGuard::filter_map(read, |_| None::<&u8>).unwrap_err();
+        assert!(
+            lock.try_write().is_none(),
+            "the refused map gave back the read lock"
+        );
+        drop(refused);
+        let refused = GcWriteGuard::filter_map(lock.write(), |_| None::<&mut u8>).unwrap_err();
+        assert!(lock.is_locked_exclusive());
+        drop(refused);
+        assert!(!lock.is_locked());
+    }
+
+    #[cfg(feature = "parking_lot")]
+    #[test]
+    fn the_collector_holds_a_parking_lot_mutex_as_its_own_and_a_locked_one_is_opaque() {
+        use crate::gc::core::trace::{EdgeSink, Holds};
+        let sink = || EdgeSink {
+            max_generation: 0,
+            edges: Vec::new(),
+            holds: Holds::default(),
+            untracked: None,
+        };
+        let mutex = parking_lot::Mutex::new(None::<crate::gc::Gc<u8>>);
+        let mut held = sink();
+        mutex.trace(&mut Tracer::collection(&mut held));
+        assert!(!held.holds.opaque && mutex.try_lock().is_none());
+        // SAFETY: the mutex outlives the holds.
+        unsafe { held.holds.release_all() };
+        let guard = mutex.lock();
+        let mut refused = sink();
+        mutex.trace(&mut Tracer::collection(&mut refused));
+        assert!(refused.holds.opaque);
+        drop(guard);
+        let lock = parking_lot::RwLock::new(None::<crate::gc::Gc<u8>>);
+        let mut shared = sink();
+        lock.trace(&mut Tracer::collection(&mut shared));
+        assert!(lock.try_read().is_some() && lock.try_write().is_none());
+        // SAFETY: the lock outlives the holds.
+        unsafe { shared.holds.release_all() };
+        assert!(lock.try_write().is_some());
+    }
+
+    #[test]
+    fn is_locked_is_true_while_the_collector_holds_the_lock() {
+        let mutex = GcMutex::new(1);
+        assert!(mutex.raw.try_hold());
+        assert!(mutex.is_locked());
+        assert!(
+            mutex
+                .try_lock_for(std::time::Duration::from_millis(1))
+                .is_none()
+        );
+        // SAFETY: this thread took the hold above.
+        unsafe { mutex.raw.release() };
+        assert!(!mutex.is_locked());
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::gc::core::heap::{Heap, OLDEST, Trigger};
 use crate::gc::core::object::{self, Header, ObjectVTable, SliceVTables, VTables, header_of};
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
@@ -95,7 +95,7 @@ mod sealed {
     message = "`{Self}` is not `Send + Sync`, and the sync heap's `Gc` only holds values that every thread may share",
     label = "not `Send + Sync`",
     note = "a collection traces and drops objects on whichever thread it runs: every field of the value must be `Send + Sync`",
-    note = "an `Rc`, `Cell` or `RefCell` field is the usual cause: use `Gc`, an atomic, or `GcCell` (for `Gc`s) or `std::sync::Mutex` (with `#[trace(skip)]`) instead",
+    note = "an `Rc`, `Cell` or `RefCell` field is the usual cause: use `Gc`, an atomic, or `GcCell` or `std::sync::Mutex` instead",
     note = "a value that must stay on one thread belongs on the thread-local heap, `janitor::gc::unsync`"
 )]
 pub trait SyncHeapValue: Send + Sync + sealed::Sealed {}
@@ -103,7 +103,7 @@ pub trait SyncHeapValue: Send + Sync + sealed::Sealed {}
 #[diagnostic::do_not_recommend]
 impl<T: ?Sized + Send + Sync> SyncHeapValue for T {}
 
-impl<T: Trace + SyncHeapValue + 'static> Gc<T> {
+impl<T: TraceMeta + SyncHeapValue + 'static> Gc<T> {
     /// Moves `value` onto the managed heap.
     ///
     /// The object is tracked by the cycle collector only if it can ever be part of a cycle: its
@@ -239,7 +239,7 @@ impl<T: ?Sized> Gc<T> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> Gc<[T]> {
+impl<T: TraceMeta + SyncHeapValue + 'static> Gc<[T]> {
     /// A new slice object holding the items of an iterator that knows its length. Unlike
     /// `collect()`, which gathers the items into a `Vec` first (an iterator's size hint cannot be
     /// trusted), it writes them straight into the object, except for element types that can hold
@@ -306,7 +306,7 @@ impl<T: Trace + SyncHeapValue + 'static> Gc<[T]> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> From<Vec<T>> for Gc<[T]> {
+impl<T: TraceMeta + SyncHeapValue + 'static> From<Vec<T>> for Gc<[T]> {
     /// Moves the elements into a new slice object (the `Vec`'s buffer is freed).
     ///
     /// ```
@@ -321,7 +321,7 @@ impl<T: Trace + SyncHeapValue + 'static> From<Vec<T>> for Gc<[T]> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + Clone + 'static> From<&[T]> for Gc<[T]> {
+impl<T: TraceMeta + SyncHeapValue + Clone + 'static> From<&[T]> for Gc<[T]> {
     /// Clones the elements into a new slice object.
     ///
     /// ```
@@ -335,7 +335,7 @@ impl<T: Trace + SyncHeapValue + Clone + 'static> From<&[T]> for Gc<[T]> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> From<Box<[T]>> for Gc<[T]> {
+impl<T: TraceMeta + SyncHeapValue + 'static> From<Box<[T]>> for Gc<[T]> {
     /// Moves the elements of a boxed slice into a new slice object.
     ///
     /// ```
@@ -349,7 +349,7 @@ impl<T: Trace + SyncHeapValue + 'static> From<Box<[T]>> for Gc<[T]> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> FromIterator<T> for Gc<[T]> {
+impl<T: TraceMeta + SyncHeapValue + 'static> FromIterator<T> for Gc<[T]> {
     /// Gathers the items into a `Vec`, then moves them into a new slice object (see
     /// [`Gc::from_exact_iter`] to skip the `Vec` when the length is known).
     ///
@@ -363,7 +363,7 @@ impl<T: Trace + SyncHeapValue + 'static> FromIterator<T> for Gc<[T]> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> Default for Gc<[T]> {
+impl<T: TraceMeta + SyncHeapValue + 'static> Default for Gc<[T]> {
     /// An empty slice object.
     ///
     /// ```
@@ -433,7 +433,7 @@ impl From<Box<str>> for Gc<str> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> From<Box<T>> for Gc<T> {
+impl<T: TraceMeta + SyncHeapValue + 'static> From<Box<T>> for Gc<T> {
     /// Moves the boxed value onto the managed heap (boxed slices and strings have impls of their
     /// own; a `Box<dyn Trait>` cannot move, since the heap needs the concrete type's `Trace`).
     ///
@@ -555,10 +555,10 @@ impl<T: ?Sized> Gc<T> {
     ///   [`ConditionalWeakTable`](crate::gc::ConditionalWeakTable) key: the object remembers that
     ///   it was, for as long as it lives (this is stricter than
     ///   [`Arc::get_mut`](std::sync::Arc::get_mut), which looks at the weak references alive now);
-    /// * its type holds no `Gc` ([`Trace::HOLDS_GC`] is false). The collector may trace an object
-    ///   that holds `Gc`s at any moment, from any thread, and decides whether to examine it at all
-    ///   from the edges it had when it was built: neither survives a `&mut`. Mutable edges belong
-    ///   in a [`GcCell`](crate::gc::GcCell).
+    /// * its type holds no `Gc` ([`TraceMeta::HOLDS_GC`] is false). The collector may trace an
+    ///   object that holds `Gc`s at any moment, from any thread, and decides whether to examine it
+    ///   at all from the edges it had when it was built: neither survives a `&mut`. Mutable edges
+    ///   belong in a [`GcCell`](crate::gc::GcCell).
     ///
     /// Being registered for finalization does not matter: a finalizer runs only once no `Gc` is left.
     ///
@@ -750,11 +750,15 @@ impl<T: ?Sized> Deref for Gc<T> {
 
 // SAFETY: a `Gc` owns one reference to its object, and reports it once.
 unsafe impl<T: ?Sized> Trace for Gc<T> {
-    const MUTABLE_EDGES: bool = false;
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit(self.header());
     }
+}
+
+// SAFETY: a `Gc` field is an edge that never changes by itself.
+unsafe impl<T: ?Sized> TraceMeta for Gc<T> {
+    const MUTABLE_EDGES: bool = false;
 }
 
 impl<T: ?Sized> AsRef<T> for Gc<T> {
@@ -813,7 +817,7 @@ impl<T: ?Sized + Hash> Hash for Gc<T> {
     }
 }
 
-impl<T: Default + Trace + SyncHeapValue + 'static> Default for Gc<T> {
+impl<T: Default + TraceMeta + SyncHeapValue + 'static> Default for Gc<T> {
     /// A new object holding `T::default()`.
     ///
     /// ```
@@ -825,7 +829,7 @@ impl<T: Default + Trace + SyncHeapValue + 'static> Default for Gc<T> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> From<T> for Gc<T> {
+impl<T: TraceMeta + SyncHeapValue + 'static> From<T> for Gc<T> {
     /// Moves `value` onto the heap, as [`Gc::new`].
     ///
     /// ```
@@ -852,9 +856,12 @@ mod loom {
 
     // SAFETY: holds no `Gc`.
     unsafe impl crate::gc::Trace for Probe {
+        fn trace(&self, _: &mut crate::gc::Tracer<'_>) {}
+    }
+    // SAFETY: a leaf.
+    unsafe impl crate::gc::TraceMeta for Probe {
         const HOLDS_GC: bool = false;
         const MUTABLE_EDGES: bool = false;
-        fn trace(&self, _: &mut crate::gc::Tracer<'_>) {}
     }
 
     impl Drop for Probe {

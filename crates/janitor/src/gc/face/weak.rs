@@ -8,7 +8,7 @@
 
 use crate::gc::core::count::Strength;
 use crate::gc::core::object::{self, Header, VTables, header_of};
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use crate::gc::engine::finalizer_thread;
 use crate::gc::face::ptr::{Gc, SyncHeapValue, heap};
 use crate::gc::side::weak_cells::{self, WeakCell, cell_of, dangling_cell, free_block, free_cell};
@@ -99,7 +99,7 @@ impl<T: ?Sized> Gc<T> {
     }
 }
 
-impl<T: Trace + SyncHeapValue + 'static> Gc<T> {
+impl<T: TraceMeta + SyncHeapValue + 'static> Gc<T> {
     /// A new object whose value is built by `build` from a weak reference to the object itself:
     /// the way to give a value an edge to itself that never changes, without a cell (as
     /// [`Arc::new_cyclic`](std::sync::Arc::new_cyclic)).
@@ -433,9 +433,13 @@ impl<T: ?Sized> Drop for WeakGc<T> {
 
 // SAFETY: a weak reference owns no count: it reports nothing.
 unsafe impl<T: ?Sized> Trace for WeakGc<T> {
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+// SAFETY: reports nothing, so it is a leaf.
+unsafe impl<T: ?Sized> TraceMeta for WeakGc<T> {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
-    fn trace(&self, _: &mut Tracer<'_>) {}
 }
 
 impl<T: ?Sized> fmt::Debug for WeakGc<T> {
@@ -452,7 +456,7 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 /// to the whole value (the count's `Release` publication orders the value's write before it).
 #[cfg(all(test, loom))]
 mod loom {
-    use crate::gc::{Gc, Trace, Tracer, WeakGc};
+    use crate::gc::{Gc, Trace, TraceMeta, Tracer, WeakGc};
     use ::loom::cell::UnsafeCell;
     use ::loom::sync::{Arc, Mutex};
 
@@ -466,9 +470,12 @@ mod loom {
 
     // SAFETY: holds no `Gc`.
     unsafe impl Trace for Built {
+        fn trace(&self, _: &mut Tracer<'_>) {}
+    }
+    // SAFETY: no `Gc` inside: nothing to track.
+    unsafe impl TraceMeta for Built {
         const HOLDS_GC: bool = false;
         const MUTABLE_EDGES: bool = false;
-        fn trace(&self, _: &mut Tracer<'_>) {}
     }
 
     #[test]

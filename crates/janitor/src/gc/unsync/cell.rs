@@ -8,7 +8,8 @@
 //! cell holds counts as held from outside. None of these types is `Sync`, so the shared heap,
 //! whose values are `Send + Sync`, never traces one.
 
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Finalizer, Trace, TraceMeta, Tracer, UnsyncFinalizer};
+use crate::gc::face::cell::refuse_finalizable_content;
 use std::cell::{BorrowError, BorrowMutError, Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::rc::Rc;
@@ -134,22 +135,26 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for GcCell<T> {
 }
 
 // SAFETY: the cell owns its content and reports what the content reports (see `RefCell`).
-unsafe impl<T: ?Sized + Trace> Trace for GcCell<T> {
-    const HOLDS_GC: bool = T::HOLDS_GC;
-    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+unsafe impl<T: ?Sized + TraceMeta> Trace for GcCell<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.0.trace(tracer)
     }
+}
+// SAFETY: as `RefCell`'s.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcCell<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_content::<T, Self>();
 }
 
 /// A `RefCell` is traced through its content, which holds mutable edges (see the module's text).
 // SAFETY: the cell owns its content. It is read only when not borrowed mutably, and the content
 // stays as read until the collector's decision (no user code runs in between); a cell borrowed
 // mutably makes its object opaque, which is safe (its content counts as held from outside).
-unsafe impl<T: ?Sized + Trace> Trace for RefCell<T> {
-    const HOLDS_GC: bool = T::HOLDS_GC;
-    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+unsafe impl<T: ?Sized + TraceMeta> Trace for RefCell<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::HOLDS_GC {
             // SAFETY: the reference is used only while tracing, when nothing writes the cell
@@ -161,14 +166,41 @@ unsafe impl<T: ?Sized + Trace> Trace for RefCell<T> {
         }
     }
 }
+// SAFETY: the content's edges change through `borrow_mut`: mutable whenever it can hold a `Gc`.
+unsafe impl<T: ?Sized + TraceMeta> TraceMeta for RefCell<T> {
+    const HOLDS_GC: bool = T::HOLDS_GC;
+    const MUTABLE_EDGES: bool = T::HOLDS_GC;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_content::<T, Self>();
+}
+
+/// The `UNSYNC_FINALIZER` of a cell holding a `T`: none, and a compile-time error where `T` has
+/// one, for the reason `refuse_finalizable_content` gives on the shared heap: only an object's
+/// own type is finalized. The error appears where such a cell is allocated (`unsync::Gc::new`,
+/// which reads this constant).
+const fn refuse_unsync_finalizable_content<T: ?Sized + TraceMeta, C: ?Sized>()
+-> Option<UnsyncFinalizer<C>> {
+    if T::UNSYNC_FINALIZER.is_some() {
+        panic!(
+            "a finalizable type inside a cell (`unsync::GcCell`, `RefCell`) would never be \
+             finalized, since only an object's own type is: allocate the finalizable type itself \
+             (`unsync::Gc<T>`) and put its mutable fields in cells"
+        );
+    }
+    None
+}
 
 /// A `Cell<T>` with `T: Copy` holds no `Gc`: a `Gc` is not `Copy`.
 // SAFETY: reports nothing, and owns no `Gc`.
 unsafe impl<T: Copy> Trace for Cell<T> {
-    const HOLDS_GC: bool = false;
-    const MUTABLE_EDGES: bool = false;
     #[inline]
     fn trace(&self, _: &mut Tracer<'_>) {}
+}
+// SAFETY: no `Gc` inside: nothing to track.
+unsafe impl<T: Copy> TraceMeta for Cell<T> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
 }
 
 /// An `Rc` reports nothing, as an `Arc` does: a `Gc` inside it is owned by every holder of the
@@ -177,8 +209,11 @@ unsafe impl<T: Copy> Trace for Cell<T> {
 /// `Rc<dyn Fn>` native needs no `#[trace(skip)]`.
 // SAFETY: reports nothing, which only ever makes objects look held from outside.
 unsafe impl<T: ?Sized> Trace for Rc<T> {
-    const HOLDS_GC: bool = false;
-    const MUTABLE_EDGES: bool = false;
     #[inline]
     fn trace(&self, _: &mut Tracer<'_>) {}
+}
+// SAFETY: reports no edge: nothing to track.
+unsafe impl<T: ?Sized> TraceMeta for Rc<T> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
 }

@@ -12,8 +12,8 @@ use super::object::{CONDEMNED, Header, KEY};
 use super::ptr::Gc;
 use super::weak::WeakGc;
 use crate::gc::KeyAlreadyPresent;
-use crate::gc::Trace;
 use crate::gc::Tracer;
+use crate::gc::{Trace, TraceMeta};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -346,9 +346,12 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> std::fmt::Debug for Iter<'_, K, V
 // SAFETY: reports nothing: the values are edges of their keys (see the module's text), which the
 // collector finds through the heap's registry of tables.
 unsafe impl<K: ?Sized + 'static, V: ?Sized + 'static> Trace for ConditionalWeakTable<K, V> {
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+// SAFETY: the table reports no edge: nothing to track.
+unsafe impl<K: ?Sized + 'static, V: ?Sized + 'static> TraceMeta for ConditionalWeakTable<K, V> {
     const HOLDS_GC: bool = false;
     const MUTABLE_EDGES: bool = false;
-    fn trace(&self, _: &mut Tracer<'_>) {}
 }
 
 impl<K: ?Sized + 'static, V: ?Sized + 'static> std::fmt::Debug for ConditionalWeakTable<K, V> {

@@ -4,8 +4,8 @@
 //! Why a trait of its own: the shared heap's [`Finalize`](crate::gc::Finalize) hands the
 //! finalizer a shared-heap `Gc<Self>` and requires `Send + Sync`, because its finalizers run on
 //! the finalizer thread. Here finalizers run on the owning thread and receive an `unsync::Gc`, so
-//! the type needs neither bound. The hook travels in [`Trace::UNSYNC_FINALIZER`] beside the
-//! shared heap's, so one `#[derive(Trace)]` serves both heaps: `#[trace(unsync_finalize)]` sets
+//! the type needs neither bound. The hook travels in
+//! [`TraceMeta::UNSYNC_FINALIZER`](crate::gc::TraceMeta::UNSYNC_FINALIZER) beside the shared heap's, so one `#[derive(Trace)]` serves both heaps: `#[trace(unsync_finalize)]` sets
 //! it and implements [`FinalizerRegistered`], which `Finalize` requires, so a finalizable type
 //! cannot be allocated unregistered by accident.
 //!
@@ -112,19 +112,22 @@ pub trait Finalize: Trace + FinalizerRegistered + Sized + 'static {
 ///
 /// # Safety
 ///
-/// Implement it by hand only together with a hand-written [`Trace`] whose
-/// [`UNSYNC_FINALIZER`](Trace::UNSYNC_FINALIZER) is `Some(Finalizer::of())`.
+/// Implement it by hand only together with a hand-written [`TraceMeta`](crate::gc::TraceMeta)
+/// whose [`UNSYNC_FINALIZER`](crate::gc::TraceMeta::UNSYNC_FINALIZER) is `Some(Finalizer::of())`.
 ///
 /// ```
-/// use janitor::gc::{Trace, Tracer};
+/// use janitor::gc::{Trace, TraceMeta, Tracer};
 /// use janitor::gc::unsync::{Finalize, Finalizer, FinalizerRegistered, Gc};
 ///
 /// struct Hand;
-/// // SAFETY: holds no `Gc`; the hook registers every `Hand` for finalization.
+/// // SAFETY: holds no `Gc`, reports none.
 /// unsafe impl Trace for Hand {
+///     fn trace(&self, _: &mut Tracer<'_>) {}
+/// }
+/// // SAFETY: no `Gc` inside; the hook registers every `Hand` for finalization.
+/// unsafe impl TraceMeta for Hand {
 ///     const HOLDS_GC: bool = false;
 ///     const UNSYNC_FINALIZER: Option<Finalizer<Self>> = Some(Finalizer::of());
-///     fn trace(&self, _: &mut Tracer<'_>) {}
 /// }
 /// // SAFETY: `UNSYNC_FINALIZER` above is `Some(Finalizer::of())`.
 /// unsafe impl FinalizerRegistered for Hand {}
@@ -136,7 +139,7 @@ pub trait Finalize: Trace + FinalizerRegistered + Sized + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` implements `unsync::Finalize` but its objects would not be registered for finalization",
     label = "not registered for finalization",
-    note = "add `#[trace(unsync_finalize)]` to the type's `#[derive(Trace)]`, or, for a hand-written `Trace`, set `UNSYNC_FINALIZER` to `Some(Finalizer::of())` and implement `FinalizerRegistered`"
+    note = "add `#[trace(unsync_finalize)]` to the type's `#[derive(Trace)]`, or, for a hand-written `TraceMeta`, set `UNSYNC_FINALIZER` to `Some(Finalizer::of())` and implement `FinalizerRegistered`"
 )]
 pub unsafe trait FinalizerRegistered {}
 

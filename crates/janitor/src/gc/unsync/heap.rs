@@ -159,7 +159,7 @@ impl Drop for Busy<'_> {
 
 impl Heap {
     /// Allocates an object for `value` and counts its bytes.
-    pub(super) fn allocate<T: crate::gc::core::trace::Trace + 'static>(
+    pub(super) fn allocate<T: crate::gc::core::trace::TraceMeta + 'static>(
         &self,
         value: T,
         flags: u32,

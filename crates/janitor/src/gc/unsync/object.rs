@@ -18,7 +18,7 @@
 //! neither `Send` nor `Sync`.
 
 use crate::gc::core::alloc;
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -73,11 +73,11 @@ pub(super) struct VTable {
     with_node: (Layout, usize),
     /// The allocation without a node, and the header's offset in it.
     without_node: (Layout, usize),
-    /// Whether the type can hold a `Gc` (`Trace::HOLDS_GC`).
+    /// Whether the type can hold a `Gc` (`TraceMeta::HOLDS_GC`).
     pub(super) holds_gc: bool,
     trace: unsafe fn(NonNull<Header>, &mut Tracer<'_>),
     drop_value: unsafe fn(NonNull<Header>),
-    /// Runs the type's finalizer on a count the caller lends (`Trace::UNSYNC_FINALIZER`).
+    /// Runs the type's finalizer on a count the caller lends (`TraceMeta::UNSYNC_FINALIZER`).
     pub(super) finalize: Option<unsafe fn(NonNull<u8>)>,
     /// Whether the finalizer is critical.
     pub(super) critical: bool,
@@ -87,7 +87,7 @@ pub(super) struct VTable {
 /// The vtable of `T`.
 pub(super) struct VTables<T>(PhantomData<T>);
 
-impl<T: Trace + 'static> VTables<T> {
+impl<T: TraceMeta + 'static> VTables<T> {
     pub(super) const VTABLE: VTable = VTable {
         with_node: layout_of::<T>(NODE_SIZE),
         without_node: layout_of::<T>(0),
@@ -255,7 +255,7 @@ pub(super) unsafe fn header_of_node(node: NonNull<Node>) -> NonNull<Header> {
 /// Whether `value` points to a tracked object: it holds mutable edges, or one of the objects it
 /// points to is tracked (an object with immutable edges and only untracked children can never
 /// be on a cycle of its own edges).
-pub(super) fn should_track<T: Trace>(value: &T) -> bool {
+pub(super) fn should_track<T: TraceMeta>(value: &T) -> bool {
     if !T::HOLDS_GC {
         return false;
     }
@@ -276,7 +276,7 @@ fn is_tracked(header: NonNull<u8>) -> bool {
 
 /// Allocates an object for `value`, with a node or not; its header's flags are `flags` with one
 /// strong and one weak count.
-pub(super) fn allocate<T: Trace + 'static>(value: T, flags: u32) -> NonNull<Header> {
+pub(super) fn allocate<T: TraceMeta + 'static>(value: T, flags: u32) -> NonNull<Header> {
     let vtable = &VTables::<T>::VTABLE;
     let (layout, header_offset) = if flags & HAS_NODE != 0 {
         vtable.with_node

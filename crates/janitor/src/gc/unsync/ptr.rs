@@ -5,7 +5,7 @@
 
 use super::object::{self, CONDEMNED, HAS_NODE, Header, REGISTERED, header_of, value_of};
 use super::{collector, heap};
-use crate::gc::core::trace::{Trace, Tracer};
+use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -48,7 +48,7 @@ pub struct Gc<T: ?Sized> {
     local: PhantomData<*const ()>,
 }
 
-impl<T: Trace + 'static> Gc<T> {
+impl<T: TraceMeta + 'static> Gc<T> {
     /// Moves `value` onto this thread's heap.
     ///
     /// The object is tracked by the cycle collector only if it can ever be part of a cycle: its
@@ -267,11 +267,14 @@ impl<T: ?Sized> Drop for Gc<T> {
 // SAFETY: a `Gc` owns exactly one edge, to its object, and reports it once; the edge never
 // changes (a `Gc` is replaced, not mutated, and replacing one needs a cell).
 unsafe impl<T: ?Sized> Trace for Gc<T> {
-    const MUTABLE_EDGES: bool = false;
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit_local(self.header_ptr().cast());
     }
+}
+// SAFETY: a `Gc`'s edge never changes.
+unsafe impl<T: ?Sized> TraceMeta for Gc<T> {
+    const MUTABLE_EDGES: bool = false;
 }
 
 impl<T: ?Sized> AsRef<T> for Gc<T> {
@@ -330,7 +333,7 @@ impl<T: ?Sized + Hash> Hash for Gc<T> {
     }
 }
 
-impl<T: Default + Trace + 'static> Default for Gc<T> {
+impl<T: Default + TraceMeta + 'static> Default for Gc<T> {
     /// A new object holding `T::default()`.
     ///
     /// ```
@@ -342,7 +345,7 @@ impl<T: Default + Trace + 'static> Default for Gc<T> {
     }
 }
 
-impl<T: Trace + 'static> From<T> for Gc<T> {
+impl<T: TraceMeta + 'static> From<T> for Gc<T> {
     /// Moves `value` onto this thread's heap.
     ///
     /// ```

@@ -193,8 +193,11 @@ impl<T: ?Sized> fmt::Debug for WeakGc<T> {
 
 // SAFETY: a weak reference owns no count, so it is not an edge: it reports nothing.
 unsafe impl<T: ?Sized> crate::gc::core::trace::Trace for WeakGc<T> {
-    const HOLDS_GC: bool = false;
-    const MUTABLE_EDGES: bool = false;
     #[inline]
     fn trace(&self, _: &mut crate::gc::core::trace::Tracer<'_>) {}
+}
+// SAFETY: no edge: nothing to track.
+unsafe impl<T: ?Sized> crate::gc::core::trace::TraceMeta for WeakGc<T> {
+    const HOLDS_GC: bool = false;
+    const MUTABLE_EDGES: bool = false;
 }
