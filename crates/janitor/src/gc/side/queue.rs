@@ -54,6 +54,15 @@ impl Counts {
     fn reached(self, target: Counts) -> bool {
         self.normal >= target.normal && self.critical >= target.critical
     }
+
+    /// Adds `count` to one list's count.
+    fn add(&mut self, critical: bool, count: u64) {
+        if critical {
+            self.critical += count;
+        } else {
+            self.normal += count;
+        }
+    }
 }
 
 /// An object waiting for its finalizer, holding the queue's count.
@@ -321,21 +330,13 @@ pub(crate) fn take_batch(
 /// batch's list, so that waits for the batch wait for them too.
 pub(crate) fn count_joined(critical: bool, joined: u64) {
     let mut state = lock();
-    if critical {
-        state.queued.critical += joined;
-    } else {
-        state.queued.normal += joined;
-    }
+    state.queued.add(critical, joined);
 }
 
 /// Counts a batch of `ran` entries of one list finished, and wakes the waiters.
 pub(crate) fn finish_batch(critical: bool, ran: u64) {
     let mut state = lock();
-    if critical {
-        state.finished.critical += ran;
-    } else {
-        state.finished.normal += ran;
-    }
+    state.finished.add(critical, ran);
     drop(state);
     QUEUE.done.notify_all();
 }
