@@ -336,3 +336,51 @@ fn a_panicking_drop_of_a_nested_object_does_not_stop_later_frees_on_its_thread()
     .join()
     .unwrap();
 }
+
+/// A cycle whose `Drop` makes the next garbage cycle of the chain and collects it.
+#[derive(Trace)]
+struct Relay {
+    me: GcCell<Option<Gc<Relay>>>,
+    #[trace(skip)]
+    remaining: usize,
+    #[trace(skip)]
+    drops: &'static AtomicUsize,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.remaining > 0 {
+            relay_cycle(self.remaining - 1, self.drops);
+            collect();
+        }
+    }
+}
+
+fn relay_cycle(remaining: usize, drops: &'static AtomicUsize) {
+    let relay = Gc::new(Relay {
+        me: GcCell::new(None),
+        remaining,
+        drops,
+    });
+    *relay.me.borrow_mut() = Some(relay.clone());
+}
+
+#[test]
+fn a_chain_of_drops_that_each_collect_the_next_cycle_runs_in_bounded_stack() {
+    // Each `Drop` collects the cycle it just made, whose `Drop` collects the next. Dropped inside
+    // one another, 5,000 of them overflowed the stack; the garbage a `Drop`'s collection finds
+    // goes to the reclaimer instead, and each `collect` here waits for what was handed to it
+    // before, so every call moves the chain on.
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    const CHAIN: usize = 5_000;
+    serially(|| {
+        relay_cycle(CHAIN - 1, &DROPS);
+        let mut calls = 0;
+        while DROPS.load(Ordering::SeqCst) < CHAIN && calls <= CHAIN {
+            collect();
+            calls += 1;
+        }
+        assert_eq!(DROPS.load(Ordering::SeqCst), CHAIN);
+    });
+}

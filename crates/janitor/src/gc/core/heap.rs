@@ -2,16 +2,21 @@
 //! their sizes, the allocation budgets that trigger automatic collections, and the statistics.
 //!
 //! Invariant owned here: every tracked object whose memory is allocated and that has not been
-//! condemned is linked in exactly one generation list, the one its node's `generation` names; the
-//! lists and every node field are read and written only with the heap lock held. An object is
-//! linked by `Gc::new` before its first `Gc` exists, and unlinked by whoever frees it (the thread
-//! that dropped its last reference, in a batch, see `retire.rs`; or the collector for a garbage
-//! isolate) before its memory is freed. A linked object with a count of zero is dead: its value
-//! may be dropped or being dropped, and the collector must not trace it.
+//! condemned is either linked in exactly one generation list, the one its node's `generation`
+//! names, or waiting in the arrivals (`arrivals.rs`), which the heap lock's holder links as it
+//! takes the lock; the lists and every node field of a linked object are read and written only
+//! with the heap lock held. An object enters the arrivals in `Gc::new` before its first `Gc`
+//! exists, and is unlinked by whoever frees it (the thread that dropped its last reference, in a
+//! batch, see `retire.rs`; or the collector for a garbage isolate) before its memory is freed. A
+//! linked object with a count of zero is dead: its value may be dropped or being dropped, and the
+//! collector must not trace it.
 
 use crate::gc::core::alloc;
+use crate::gc::core::arrivals::Arrivals;
 use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
+use crate::sync::{
+    AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering,
+};
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -34,6 +39,25 @@ const GEN0_BASE_BYTES: usize = 8 << 20;
 /// a program whose young objects live is not collected every few large allocations, and young
 /// garbage still never exceeds 128 MiB between two collections.
 const GEN0_MAX_BYTES: usize = 16 * GEN0_BASE_BYTES;
+/// Tracked allocations a thread counts before it reports them to the heap (see `Heap::link`).
+const REPORT_EVERY: usize = 64;
+/// Tracked bytes a thread counts before it reports them to the heap: a large object is reported
+/// at once.
+const REPORT_EVERY_BYTES: usize = 64 << 10;
+
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    /// This thread's tracked allocations and bytes not reported to the heap yet.
+    static UNREPORTED: std::cell::Cell<(usize, usize)> = std::cell::Cell::new((0, 0));
+}
+
+/// How many gen-0 budgets the heap may grow by (allocations minus frees by counting) since the
+/// last collection before an allocating thread that cannot collect waits for the next examination
+/// (`engine/pacer.rs`). A budget spent makes a collection due, which the allocating thread runs if
+/// the collection turn is free; only past this many, which happens only while another thread holds
+/// the turn or the reclaimer is behind, does it wait.
+const PACE: usize = 4;
 /// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
 const GEN1_EVERY: u32 = 10;
 /// Gen-1 collections between two full collections (as CPython's `threshold2`), provided the
@@ -44,9 +68,24 @@ const PRESSURE_BUDGET: usize = 4 << 20;
 
 /// The global heap.
 pub(crate) struct Heap {
-    /// Fair: a collection holds it for its scan and hands it to a waiting allocation when it
-    /// lets go (`collector.rs`), so back-to-back collections cannot starve `link`.
+    /// Fair: a collection holds it for its scan and hands it to a waiting thread when it lets go
+    /// (`collector.rs`), so back-to-back collections cannot starve the retiring of dead objects.
     lists: FairMutex<Lists>,
+    /// New tracked objects not linked yet: allocations push them here without the lock, and the
+    /// lock's next holder links them (`arrivals.rs`).
+    arrivals: Arrivals,
+    /// Tracked objects and bytes allocated since the last gen-0 collection, as reported by the
+    /// allocating threads (each reports every [`REPORT_EVERY`] objects or [`REPORT_EVERY_BYTES`]),
+    /// and the budgets that make a gen-0 collection due, set by each collection.
+    gen0_allocated: AtomicUsize,
+    gen0_allocated_bytes: AtomicUsize,
+    gen0_budget: AtomicUsize,
+    gen0_byte_budget: AtomicUsize,
+    /// Tracked objects and bytes allocated (as reported) minus those freed by their counts
+    /// since the last collection: what the heap grew by that only a collection can free. An
+    /// allocation finds a collection overdue when it passes [`PACE`] gen-0 budgets.
+    growth: AtomicIsize,
+    growth_bytes: AtomicIsize,
     /// The collection turn, held for a whole collection, its drops and unpins included; only an
     /// induced collection waits for it (`api.rs`).
     pub(crate) collection: Mutex<()>,
@@ -72,11 +111,9 @@ pub(crate) struct Lists {
     tails: [*const Node; GENERATIONS],
     objects: [usize; GENERATIONS],
     bytes: [usize; GENERATIONS],
-    gen0_allocations: usize,
+    /// The gen-0 budgets the last collection set (`Heap::gen0_budget` mirrors them for the
+    /// allocating threads): a gen-0 collection is due when either is spent.
     gen0_budget: usize,
-    /// Tracked bytes allocated since the last gen-0 collection, and the budget for them: a gen-0
-    /// collection is due when either budget is spent.
-    gen0_allocated_bytes: usize,
     gen0_byte_budget: usize,
     gen0_since_gen1: u32,
     gen1_since_gen2: u32,
@@ -155,6 +192,16 @@ impl Trigger {
     }
 }
 
+/// What an allocation that reported its thread's allocations found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// A gen-0 budget is spent: a collection is due.
+    Budget,
+    /// The heap grew by [`PACE`] budgets since the last collection: the thread waits for the
+    /// next examination if it cannot collect itself.
+    Overdue,
+}
+
 /// An `add_memory_pressure` call that passed the budget: a full collection is due.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PressureDue {
@@ -188,9 +235,7 @@ impl Heap {
                 tails: [std::ptr::null(); GENERATIONS],
                 objects: [0; GENERATIONS],
                 bytes: [0; GENERATIONS],
-                gen0_allocations: 0,
                 gen0_budget: GEN0_BASE_BUDGET,
-                gen0_allocated_bytes: 0,
                 gen0_byte_budget: GEN0_BASE_BYTES,
                 gen0_since_gen1: 0,
                 gen1_since_gen2: 0,
@@ -198,6 +243,13 @@ impl Heap {
                 gen2_after_full: 0,
                 stats: Stats::default(),
             }),
+            arrivals: Arrivals::new(),
+            gen0_allocated: AtomicUsize::new(0),
+            gen0_allocated_bytes: AtomicUsize::new(0),
+            gen0_budget: AtomicUsize::new(GEN0_BASE_BUDGET),
+            gen0_byte_budget: AtomicUsize::new(GEN0_BASE_BYTES),
+            growth: AtomicIsize::new(0),
+            growth_bytes: AtomicIsize::new(0),
             collection: Mutex::new(()),
             pressure_owed: Mutex::new(false),
             turn_lent_to_reclaimer: AtomicBool::new(false),
@@ -207,32 +259,119 @@ impl Heap {
         }
     }
 
-    /// Takes the heap lock. A panic never leaves the lists half-updated (no user code runs while
-    /// they change), so the lock needs no poisoning, and has none.
+    /// Takes the heap lock, and links the objects that arrived since its last holder, so that
+    /// the lists hold every tracked object allocated before this call. A panic never leaves the
+    /// lists half-updated (no user code runs while they change), so the lock needs no poisoning,
+    /// and has none.
     pub(crate) fn lock(&self) -> FairMutexGuard<'_, Lists> {
-        self.lists.lock()
+        self.link_arrivals(self.lists.lock())
     }
 
-    /// Links a new tracked object into gen 0; returns the generation to collect if this
-    /// allocation spent a gen-0 budget (objects or bytes).
+    /// Links every arrival into gen 0, with the lock taken.
+    fn link_arrivals<'a>(&self, mut lists: FairMutexGuard<'a, Lists>) -> FairMutexGuard<'a, Lists> {
+        // SAFETY: the lock is held.
+        unsafe {
+            self.arrivals.take_all(|header| {
+                // SAFETY: an arrival is a live tracked object in no list, now the lists'.
+                let size = object::size(header);
+                lists.push(node_of(header), 0);
+                lists.objects[0] += 1;
+                lists.bytes[0] += size;
+            });
+        }
+        lists
+    }
+
+    /// Takes the heap lock if no other thread holds it (see [`Heap::lock`]).
+    pub(crate) fn try_lock(&self) -> Option<FairMutexGuard<'_, Lists>> {
+        let lists = self.lists.try_lock()?;
+        Some(self.link_arrivals(lists))
+    }
+
+    /// Adds a new tracked object to gen 0 without taking the heap lock (it waits in the arrivals
+    /// until the lock's next holder links it); returns whether an automatic collection is due,
+    /// and whether it is overdue (see [`Due`]).
+    ///
+    /// The allocations are counted per thread and reported to the heap every
+    /// [`REPORT_EVERY`] objects or [`REPORT_EVERY_BYTES`] bytes, so that threads do not write one
+    /// shared counter at every allocation: a budget is found spent up to one report late per
+    /// thread, and a thread's unreported count is lost when it exits.
     ///
     /// # Safety
-    /// `header` is a new tracked object, not linked yet.
-    pub(crate) unsafe fn link(&self, header: NonNull<Header>) -> Option<u8> {
-        // SAFETY: the object is tracked.
-        let node = unsafe { node_of(header) };
+    /// `header` is a new tracked object, in no list and no shard, not shared with another thread.
+    pub(crate) unsafe fn link(&self, header: NonNull<Header>) -> Option<Due> {
         // SAFETY: the object is new and tracked.
         let size = unsafe { object::size(header) };
-        let mut lists = self.lock();
-        // SAFETY: the lock is held and the node is unlinked.
-        unsafe { lists.push(node, 0) };
-        lists.objects[0] += 1;
-        lists.bytes[0] += size;
-        lists.gen0_allocations += 1;
-        lists.gen0_allocated_bytes += size;
-        (lists.gen0_allocations >= lists.gen0_budget
-            || lists.gen0_allocated_bytes >= lists.gen0_byte_budget)
-            .then(|| lists.generation_to_collect())
+        // SAFETY: the caller's contract.
+        unsafe { self.arrivals.push(header) };
+        let report = UNREPORTED
+            .try_with(|unreported| {
+                let (objects, bytes) = unreported.get();
+                let (objects, bytes) = (objects + 1, bytes + size);
+                if objects >= REPORT_EVERY || bytes >= REPORT_EVERY_BYTES {
+                    unreported.set((0, 0));
+                    Some((objects, bytes))
+                } else {
+                    unreported.set((objects, bytes));
+                    None
+                }
+            })
+            .unwrap_or(Some((1, size)));
+        let (objects, bytes) = report?;
+        let allocated = self.gen0_allocated.fetch_add(objects, Ordering::Relaxed) + objects;
+        let allocated_bytes = self
+            .gen0_allocated_bytes
+            .fetch_add(bytes, Ordering::Relaxed)
+            + bytes;
+        let grown = self.growth.fetch_add(objects as isize, Ordering::Relaxed) + objects as isize;
+        let grown_bytes = self
+            .growth_bytes
+            .fetch_add(bytes as isize, Ordering::Relaxed)
+            + bytes as isize;
+        let (budget, byte_budget) = (
+            self.gen0_budget.load(Ordering::Relaxed),
+            self.gen0_byte_budget.load(Ordering::Relaxed),
+        );
+        if grown >= (PACE * budget) as isize || grown_bytes >= (PACE * byte_budget) as isize {
+            Some(Due::Overdue)
+        } else if allocated >= budget || allocated_bytes >= byte_budget {
+            Some(Due::Budget)
+        } else {
+            None
+        }
+    }
+
+    /// Counts tracked objects freed by their counts (`retire.rs`): they no longer count towards
+    /// the heap's growth since the last collection.
+    pub(crate) fn count_frees(&self, objects: usize, bytes: usize) {
+        self.growth.fetch_sub(objects as isize, Ordering::Relaxed);
+        self.growth_bytes
+            .fetch_sub(bytes as isize, Ordering::Relaxed);
+    }
+
+    /// The generation an automatic collection should examine now. Called under the collection
+    /// turn, so that no examination holds the heap lock meanwhile.
+    pub(crate) fn due_generation(&self) -> u8 {
+        self.lock().generation_to_collect()
+    }
+
+    /// Promotes the survivors of a collection of `0..=max_generation` (see
+    /// [`Lists::promote_survivors`]) and starts counting gen-0 allocations afresh against the
+    /// budgets it set. Returns the objects and bytes promoted.
+    pub(crate) fn promote_survivors(
+        &self,
+        lists: &mut Lists,
+        max_generation: u8,
+    ) -> (usize, usize) {
+        let promoted = lists.promote_survivors(max_generation);
+        self.gen0_budget.store(lists.gen0_budget, Ordering::Relaxed);
+        self.gen0_byte_budget
+            .store(lists.gen0_byte_budget, Ordering::Relaxed);
+        self.gen0_allocated.store(0, Ordering::Relaxed);
+        self.gen0_allocated_bytes.store(0, Ordering::Relaxed);
+        self.growth.store(0, Ordering::Relaxed);
+        self.growth_bytes.store(0, Ordering::Relaxed);
+        promoted
     }
 
     /// The generation a tracked object is in.
@@ -406,7 +545,7 @@ impl Lists {
     /// Promotes the survivors of a collection of `0..=max_generation`: generation `g` moves to
     /// `g + 1`, the oldest stays. Returns the objects and bytes promoted. Resets the budgets the
     /// collection answered, adapting the gen-0 budgets to how many objects, and bytes, survived.
-    pub(crate) fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
+    fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
         let mut promoted = (0, 0);
         for generation in (0..=max_generation.min(OLDEST - 1) as usize).rev() {
             let target = generation + 1;
@@ -447,9 +586,7 @@ impl Lists {
         } else {
             (self.objects[1], self.bytes[1])
         };
-        self.gen0_allocations = 0;
         self.gen0_budget = (GEN0_BASE_BUDGET + 2 * survivors_of_gen0).min(GEN0_MAX_BUDGET);
-        self.gen0_allocated_bytes = 0;
         self.gen0_byte_budget = (GEN0_BASE_BYTES + 2 * survivor_bytes_of_gen0).min(GEN0_MAX_BYTES);
         match max_generation {
             0 => self.gen0_since_gen1 += 1,

@@ -5,6 +5,7 @@
 //! trial deletion ([`trial`]).
 
 pub(crate) mod alloc;
+pub(crate) mod arrivals;
 pub(crate) mod count;
 pub(crate) mod heap;
 pub(crate) mod object;

@@ -48,6 +48,38 @@ pub(crate) struct Aftermath {
 // only user.
 unsafe impl Send for Aftermath {}
 
+crate::sync::thread_local! {
+    // Not `const`: loom's `thread_local!` has no const form.
+    #[allow(clippy::missing_const_for_thread_local)]
+    /// `Some` while this thread finishes an aftermath: whether its drops had their collection.
+    static IN_DROPS: std::cell::Cell<Option<bool>> = std::cell::Cell::new(None);
+}
+
+/// Whether this thread is running the drops of an aftermath (the `Drop` of a garbage object, or
+/// code it calls).
+pub(crate) fn is_finishing() -> bool {
+    IN_DROPS
+        .try_with(|in_drops| in_drops.get().is_some())
+        .unwrap_or(false)
+}
+
+/// Whether a collection the drops of the aftermath being finished ask for may run: the first
+/// may, later ones may not. Each `Drop` of a cycle whose members all collect would otherwise start
+/// a collection of the whole heap, as many as the isolate has members; one collection examines
+/// what all of them left. Outside an aftermath, every collection may run.
+pub(crate) fn take_collection_in_drops() -> bool {
+    IN_DROPS
+        .try_with(|in_drops| match in_drops.get() {
+            Some(true) => false,
+            Some(false) => {
+                in_drops.set(Some(true));
+                true
+            }
+            None => true,
+        })
+        .unwrap_or(true)
+}
+
 /// A panic that escaped the `Drop` of an isolate member, with the member's type.
 pub(crate) type DropPanic = (&'static str, Box<dyn std::any::Any + Send>);
 
@@ -79,7 +111,19 @@ impl Aftermath {
 
     /// Step 7: drops the isolate, frees it, gives back the survivors' pins. Returns the first
     /// panic that escaped a member's `Drop`, after everything is done.
+    ///
+    /// Meanwhile this thread is inside an aftermath's drops ([`is_finishing`]), and the first
+    /// collection those drops ask for is the only one they get ([`take_collection_in_drops`]).
     pub(crate) fn finish(self) -> Result<(), DropPanic> {
+        struct Restore(Option<bool>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let _ = IN_DROPS.try_with(|in_drops| in_drops.set(self.0));
+            }
+        }
+        let _restore = IN_DROPS
+            .try_with(|in_drops| in_drops.replace(Some(false)))
+            .map(Restore);
         let Aftermath { isolate, survivors } = self;
         // Inside `draining`, objects that unpinning or the isolate's drops free are queued and
         // destroyed at the end, so no user code runs between the isolate's drops and the
@@ -116,7 +160,7 @@ pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Afte
     unsafe { sink.holds.release_all() };
     unlink_condemned(&mut lists, &examined, &condemned);
     queue_finalizable(&examined, &finalizable);
-    let promoted = lists.promote_survivors(max_generation);
+    let promoted = heap.promote_survivors(&mut lists, max_generation);
     let pause = started.elapsed();
     lists.stats = lists.stats.after_collection(
         trigger,

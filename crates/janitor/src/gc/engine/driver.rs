@@ -6,8 +6,9 @@
 //! needs, so it only tries the turn, and goes on without it (an allocation) or leaves its full
 //! collection to the holder (memory pressure).
 
-use crate::gc::core::heap::{Heap, OLDEST, Trigger};
+use crate::gc::core::heap::{Due, Heap, OLDEST, Trigger};
 use crate::gc::engine::collector;
+use crate::gc::engine::pacer;
 use crate::gc::engine::reclaim;
 use crate::gc::side::queue;
 use crate::sync::IgnorePoison;
@@ -34,12 +35,51 @@ pub(crate) fn is_collecting() -> bool {
 /// allocation that finds it taken does not run (nor while the reclaimer is behind), one due to
 /// memory pressure leaves its full collection owed to the holder ([`try_turn_or_owe`]); it hands
 /// its aftermath to the reclaimer (`reclaim.rs`). A collection started from inside one on the same
-/// thread runs inside the outer one's turn. Why: `docs/gc-soundness.md#the-collection-turn` and
+/// thread runs inside the outer one's turn, and, like one started by a `Drop` on the reclaimer,
+/// hands its aftermath to the reclaimer: its garbage is dropped after the `Drop` that asked for
+/// it returns, never inside it. Why: `docs/gc-soundness.md#the-collection-turn` and
 /// `#the-aftermath-and-the-reclaimer`.
 pub(crate) fn run(generation: u8, trigger: Trigger) {
-    if run_once(generation, trigger, Debt::Collect) {
-        run_once(OLDEST, Trigger::MemoryPressure, Debt::Leave);
+    if run_once(Examine::UpTo(generation), trigger, Debt::Collect) == Ran::Owing {
+        run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
     }
+}
+
+/// Runs the collection an allocation found due, if the turn is free. One that is overdue (the
+/// heap grew by several budgets while other threads held the turn) and cannot run waits a bounded
+/// time for the next examination instead (`pacer.rs`). It never waits for the turn itself, whose
+/// holder may be running drops that need a lock this thread holds.
+pub(crate) fn collect_automatically(due: Due) {
+    match run_once(Examine::Due, Trigger::Allocation, Debt::Collect) {
+        Ran::Owing => {
+            run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
+        }
+        Ran::Collected => {}
+        Ran::Not if due == Due::Overdue => pacer::wait_for_next_examination(),
+        Ran::Not => {}
+    }
+}
+
+/// Which generations a collection examines.
+#[derive(Clone, Copy)]
+enum Examine {
+    /// Generations `0..=N`.
+    UpTo(u8),
+    /// Those the allocation budgets make due, read once the turn is held (so that reading them
+    /// never waits for another collection's examination).
+    Due,
+}
+
+/// What [`run_once`] did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    /// Nothing: the turn was taken, or the reclaimer is behind (an allocation's collection).
+    Not,
+    /// The collection.
+    Collected,
+    /// The collection, and it took on the full collection that memory pressure owed, for the
+    /// caller to run.
+    Owing,
 }
 
 /// Whether a collection giving the turn back takes on the full collection memory pressure owes.
@@ -49,12 +89,12 @@ enum Debt {
     Leave,
 }
 
-/// One collection (see [`run`]); returns whether it took on an owed full collection.
-fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
+/// One collection (see [`run`]).
+fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
     let heap = Heap::global();
     let induced = trigger == Trigger::Induced;
     if trigger == Trigger::Allocation && reclaim::is_behind() {
-        return false;
+        return Ran::Not;
     }
     let outermost = matches!(
         COLLECTING.try_with(|collecting| collecting.replace(true)),
@@ -69,19 +109,31 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
         }
     }
     let _done = Done(outermost);
+    let inside_drops = collector::is_finishing();
+    if inside_drops && !collector::take_collection_in_drops() {
+        return Ran::Not;
+    }
+    let on_reclaimer = reclaim::is_reclaimer_thread();
     // On the reclaimer, while an induced collection lends it the turn, it runs under that turn.
-    let borrowing =
-        outermost && induced && reclaim::is_reclaimer_thread() && heap.is_turn_lent_to_reclaimer();
+    let borrowing = outermost && induced && on_reclaimer && heap.is_turn_lent_to_reclaimer();
     let turn = if outermost && !borrowing {
         let turn = match trigger {
+            // The reclaimer never waits for the turn: its holder may be a `collect` waiting for
+            // the reclaimer, which lends the turn only after four waits
+            // ([`take_turn_after_the_reclaimer`]); a reclaimer blocked on the turn just before the
+            // lending would never see it. Held by another thread, the turn's holder is collecting,
+            // and this `collect` (called by a `Drop` here) returns without a collection.
+            Trigger::Induced if on_reclaimer => try_turn(heap),
             Trigger::Induced => Some(take_turn_after_the_reclaimer(heap)),
             Trigger::Allocation => try_turn(heap),
             Trigger::MemoryPressure => try_turn_or_owe(heap),
         };
-        if turn.is_none() {
-            return false;
+        match turn {
+            Some(turn) => Some(turn),
+            // Lent between the check above and the try.
+            None if trigger == Trigger::Induced && heap.is_turn_lent_to_reclaimer() => None,
+            None => return Ran::Not,
         }
-        turn
     } else {
         None
     };
@@ -90,8 +142,16 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
     if outermost {
         queue::hand_over_all();
     }
-    let reservation = (!induced).then(reclaim::reserve);
-    let aftermath = collector::collect(heap, generation.min(OLDEST), trigger);
+    // A collection inside an aftermath's drops (a garbage `Drop` that collects, here or on the
+    // reclaimer) hands its garbage to the reclaimer too: dropping it here would nest one
+    // collection's drops inside the next, without bound when each finds another such `Drop`.
+    let reservation = (!induced || inside_drops).then(reclaim::reserve);
+    let generation = match examine {
+        Examine::UpTo(generation) => generation.min(OLDEST),
+        Examine::Due => heap.due_generation(),
+    };
+    let aftermath = collector::collect(heap, generation, trigger);
+    pacer::examination_ended();
     if let Some(reservation) = reservation {
         reservation.hand_over(aftermath.unpin_shared_survivors());
     } else if let Err((_, panic)) = aftermath.finish() {
@@ -99,8 +159,14 @@ fn run_once(generation: u8, trigger: Trigger, debt: Debt) -> bool {
         std::panic::resume_unwind(panic);
     }
     match turn {
-        Some(turn) if debt == Debt::Collect => give_back_turn(heap, turn),
-        _ => false,
+        Some(turn) if debt == Debt::Collect => {
+            if give_back_turn(heap, turn) {
+                Ran::Owing
+            } else {
+                Ran::Collected
+            }
+        }
+        _ => Ran::Collected,
     }
 }
 
@@ -169,8 +235,3 @@ fn lock_debt(heap: &'static Heap) -> MutexGuard<'static, bool> {
 /// How many times an induced collection gives the turn back to wait for the reclaimer before it
 /// waits holding it (see [`take_turn_after_the_reclaimer`]).
 const MAX_WAITS_FOR_THE_RECLAIMER: u32 = 4;
-
-/// Runs the collection an allocation found due.
-pub(crate) fn collect_automatically(generation: u8) {
-    run(generation, Trigger::Allocation);
-}

@@ -37,6 +37,15 @@ pub const MAX_GENERATION: u8 = OLDEST;
 /// garbage `Drop` takes can deadlock with a `collect` on another thread, as `GC.Collect` followed
 /// by `GC.WaitForPendingFinalizers` can with a finalizer in .NET.
 ///
+/// Called from the `Drop` of an object a collection found to be garbage, `collect` keeps a weaker
+/// promise. The first such call of that collection's drops examines the heap before it returns;
+/// later ones return at once (one collection examines what all of them left, instead of one
+/// collection of the whole heap per member). The garbage it finds is dropped on the reclaimer
+/// after the `Drop` returns: dropping it inside would nest collections without bound when its own
+/// objects' `Drop`s collect too. On the `janitor-reclaimer` thread, where the garbage of
+/// automatic collections is dropped, it collects only if no other thread is collecting (that
+/// thread may be waiting for the reclaimer).
+///
 /// ```
 /// use janitor::gc::{Gc, GcCell, Trace, collect, collection_count};
 ///

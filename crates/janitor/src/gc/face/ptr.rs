@@ -232,8 +232,8 @@ impl<T: ?Sized> Gc<T> {
         };
         // SAFETY: the caller's contract.
         let gc = unsafe { Self::from_value(value) };
-        if let Some(generation) = due {
-            driver::collect_automatically(generation);
+        if let Some(due) = due {
+            driver::collect_automatically(due);
         }
         gc
     }

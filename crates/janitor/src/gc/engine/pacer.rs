@@ -1,0 +1,62 @@
+//! The pacer: threads that allocate faster than collections free keep the collector's pace.
+//!
+//! Invariant owned here: **an allocating thread waits only when the heap has outgrown the
+//! collector, only for the next examination, and never unboundedly.** Allocations do not take the
+//! heap lock (`core/arrivals.rs`), so nothing else slows a thread that allocates garbage cycles
+//! while another thread holds the collection turn: two such threads beside one that collects
+//! (`collect` in a loop) made garbage faster than the collector dropped it, and the heap grew
+//! without bound. When an allocation finds the heap grew by `heap::PACE` gen-0 budgets since the
+//! last collection and cannot run a collection itself (the turn is taken, or the reclaimer is
+//! behind), it waits here until the next examination ends, as Go's allocation assists park a
+//! goroutine until the cycle ends.
+//!
+//! The wait is bounded by [`MAX_WAIT`]: the collection it waits for may be held up by a garbage
+//! `Drop` that needs a lock the allocating thread holds (an induced collection drops its garbage
+//! under the turn), and an unbounded wait would then deadlock. A bound keeps that case a delay of
+//! at most [`MAX_WAIT`] per report of allocations (`heap::REPORT_EVERY`), during which the thread
+//! allocates nothing; the wait is a pace, not a correctness condition, so no promise depends on
+//! how long it lasts.
+
+use crate::sync::IgnorePoison;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest an overdue allocation waits for the next examination.
+const MAX_WAIT: Duration = Duration::from_millis(10);
+
+/// Examinations ended since the program started, and the signal of each end.
+struct Examinations {
+    ended: Mutex<u64>,
+    signal: Condvar,
+}
+
+static EXAMINATIONS: Examinations = Examinations {
+    ended: Mutex::new(0),
+    signal: Condvar::new(),
+};
+
+/// Records that a collection's examination ended (its lists are updated and its budgets reset),
+/// waking the allocations that wait for it.
+pub(crate) fn examination_ended() {
+    // Nothing runs under this lock but the increment, so a poisoned lock is taken as is.
+    *EXAMINATIONS.ended.lock().ignore_poison() += 1;
+    EXAMINATIONS.signal.notify_all();
+}
+
+/// Waits until the next examination ends, for at most [`MAX_WAIT`].
+pub(crate) fn wait_for_next_examination() {
+    let deadline = Instant::now() + MAX_WAIT;
+    let mut ended = EXAMINATIONS.ended.lock().ignore_poison();
+    let seen = *ended;
+    while *ended == seen {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        ended = EXAMINATIONS
+            .signal
+            .wait_timeout(ended, deadline - now)
+            .ignore_poison()
+            .0;
+    }
+}
