@@ -6,25 +6,7 @@
 //! allocation never waits for the heap lock, which a collection holds for its whole examination:
 //! it pushes its object onto its thread's shard with one compare-and-swap.
 //!
-//! **The protocol.** A shard is an intrusive stack of nodes, chained through `Node::next`:
-//!
-//! * push (any thread, no lock): write the node's `next` to the head read, then a
-//!   compare-and-swap of the head from that value to the node, `Release` on success;
-//! * take (the heap lock's holder only): a swap of the head with null, `Acquire`; the chain read
-//!   from it is then the taker's alone.
-//!
-//! *Claim:* every pushed node is taken exactly once, by one holder of the heap lock, with the
-//! node's fields as the pusher wrote them. *Proof:* the head is one atomic word; the pushes and
-//! takes are read-modify-writes on it, totally ordered in its modification order. A push whose
-//! compare-and-swap succeeds makes its node the head, chained to the previous head, which it read
-//! in the same read-modify-write, so the chain from any head value holds every node pushed and
-//! not yet taken, each once. A take replaces the head with null, so the nodes it reads are taken
-//! by no later take. Nothing is ever removed from the middle of a chain (nothing is popped), so
-//! there is no ABA: a compare-and-swap that finds the head it read links to exactly that chain.
-//! Happens-before: the pusher's writes to the node (its whole object, made by `allocate`) precede
-//! its `Release` compare-and-swap; the taker's `Acquire` swap reads that value or a later one in
-//! its release sequence (later pushes are read-modify-writes, which continue it), so the taker
-//! sees every node of the chain as written.
+//! The protocol and its proof: `docs/gc-soundness.md#arrivals`.
 //!
 //! The heap lock's holder takes every shard as it takes the lock (`Heap::lock`), so the lists it
 //! works on hold every object allocated before it took the lock. An object allocated during a
