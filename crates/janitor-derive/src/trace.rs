@@ -15,7 +15,8 @@
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
 //! requires): registration cannot be forgotten in either direction. Every derived `FINALIZER`
 //! refuses, when evaluated, a traced field whose type has a finalizer: stored by value, it would
-//! never be finalized. `#[trace(unsync_finalize)]` does the same for the thread-local heap
+//! never be finalized. A field that holds one deeper (`Vec<Option<T>>`) is refused by the
+//! containers' own hooks, which the field's evaluates. `#[trace(unsync_finalize)]` does the same for the thread-local heap
 //! (`UNSYNC_FINALIZER` on the `TraceMeta` impl, which only compiles if the type implements
 //! `unsync::Finalize`, and `unsync::FinalizerRegistered`); every derived `UNSYNC_FINALIZER`
 //! refuses a traced field whose type has one.

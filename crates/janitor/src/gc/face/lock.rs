@@ -7,8 +7,10 @@
 //! the lock of the guard it came from, and unlocks it once. The locks are `parking_lot`'s raw
 //! locks: one word, no allocation, fair unlocking, and the try-locks the collector needs.
 
-use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
-use crate::gc::face::cell::refuse_finalizable_content;
+use crate::gc::core::trace::{
+    Finalizer, Hold, Trace, TraceMeta, Tracer, UnsyncFinalizer, refuse_finalizable_inside,
+    refuse_unsync_finalizable_inside,
+};
 use parking_lot::lock_api::{
     RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockTimed as _,
 };
@@ -368,7 +370,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for GcMutex<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcMutex<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 /// A reader-writer lock inside a heap object: many readers or one writer, blocking.
@@ -871,7 +875,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for GcRwLock<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcRwLock<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(feature = "parking_lot")]
@@ -892,7 +898,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::Mutex<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::Mutex<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(feature = "parking_lot")]
@@ -913,7 +921,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::RwLock<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::RwLock<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(all(test, not(loom)))]
