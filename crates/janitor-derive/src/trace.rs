@@ -1,7 +1,8 @@
 //! `#[derive(Trace)]`: an implementation of `janitor::gc::Trace` that traces every field once.
 //!
 //! The generated `trace` destructures `self` and calls `Trace::trace` on each field not marked
-//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the `TraceMeta` impl beside it
+//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]` whose type can hold a `Gc`
+//! (`TraceMeta::HOLDS_GC`: the others report nothing); the `TraceMeta` impl beside it
 //! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields'. The
 //! implementation is sound by construction: a value owns its fields, and each is reported once; a
 //! skipped field is an edge missed, which the collector treats as held from outside (safe: at
@@ -345,8 +346,14 @@ fn destructure(
         }
         traced_types.push(field.ty.clone());
         let ty = &field.ty;
+        // A field that cannot hold a `Gc` is not walked. Asking `TraceMeta` of the field here, as
+        // the `TraceMeta` impl's constants do, also makes a field type that has neither trait
+        // one error (`TraceMeta` implies `Trace`, and rustc reports only the stronger of two
+        // errors at one place) instead of one for `Trace` and one for `TraceMeta`.
         calls.push(quote_spanned! {ty.span()=>
-            <#ty as ::janitor::gc::Trace>::trace(#binding, tracer);
+            if <#ty as ::janitor::gc::TraceMeta>::HOLDS_GC {
+                <#ty as ::janitor::gc::Trace>::trace(#binding, tracer);
+            }
         });
         bindings.push((field, Some(binding)));
     }

@@ -80,7 +80,8 @@ use std::ptr::NonNull;
     label = "not `Trace`",
     note = "a `Gc` behind a `Cell`, `OnceCell` or atomic belongs in a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync` lock, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
     note = "a type from another crate: skip the field if it holds no `Gc`, or wrap it in a type of yours that implements `Trace` by hand",
-    note = "a type parameter: bound it with `TraceMeta`, which implies `Trace` (the derive's impls and `Gc::new` ask for it)"
+    note = "a type parameter: bound it with `TraceMeta`, which implies `Trace` (the derive's impls and `Gc::new` ask for it)",
+    note = "a hand-written `unsafe impl TraceMeta` needs `unsafe impl Trace` beside it; `#[derive(Trace)]` implements both"
 )]
 pub unsafe trait Trace {
     /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
@@ -151,9 +152,10 @@ pub unsafe trait Trace {
 /// assert_eq!(Gc::new(Label("a".into())).0, "a");
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
-    label = "not `Trace`",
-    note = "a hand-written `unsafe impl Trace` needs `unsafe impl TraceMeta` beside it (its constants have defaults)",
+    message = "`{Self}` is not `TraceMeta`: add `#[derive(Trace)]` to its type, or `unsafe impl TraceMeta for {Self} {{}}` beside a hand-written `unsafe impl Trace`, or mark the field `#[trace(skip)]` if it holds no `Gc`",
+    label = "not `TraceMeta`",
+    note = "`#[derive(Trace)]` implements `Trace` and `TraceMeta`; a hand-written `unsafe impl Trace` needs `unsafe impl TraceMeta` beside it (its constants have defaults)",
+    note = "a `Gc` behind a `Cell`, `OnceCell` or atomic belongs in a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync` lock, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
     note = "a type parameter of a function that calls `Gc::new`: bound it with `TraceMeta`, which implies `Trace`",
     note = "a trait object of a trait of yours in a `Box`: add `unsafe impl TraceMeta for dyn YourTrait + Send + Sync {{}}`"
 )]
