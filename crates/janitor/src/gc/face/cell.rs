@@ -182,6 +182,7 @@ impl<T> GcCell<T> {
         /// *COUNT.borrow_mut() += 1;
         /// assert_eq!(*COUNT.borrow(), 1);
         /// ```
+        #[must_use]
         pub fn new(value: T) -> Self {
             Self {
                 flag: BorrowFlag::new(),
@@ -344,6 +345,7 @@ impl<T: ?Sized> GcCell<T> {
 /// let borrow: janitor::gc::GcRef<'_, i32> = cell.borrow();
 /// assert_eq!(*borrow, 1);
 /// ```
+#[must_use = "if unused the borrow ends at once"]
 pub struct GcRef<'a, T: ?Sized> {
     /// The borrowed value or part of it, valid while the read borrow of `flag` is held.
     value: NonNull<T>,
@@ -439,6 +441,7 @@ impl<T: ?Sized> Drop for GcRef<'_, T> {
 /// drop(borrow);
 /// assert_eq!(*cell.borrow(), 3);
 /// ```
+#[must_use = "if unused the borrow ends at once"]
 pub struct GcRefMut<'a, T: ?Sized> {
     /// The borrowed value or part of it, valid while the write borrow of `flag` is held.
     value: NonNull<T>,

@@ -85,6 +85,7 @@ impl<T> GcMutex<T> {
     /// LOG.lock().push("started");
     /// assert_eq!(LOG.lock().len(), 1);
     /// ```
+    #[must_use]
     pub const fn new(value: T) -> Self {
         Self {
             raw: parking_lot::RawMutex::INIT,
@@ -125,6 +126,7 @@ impl<T: ?Sized> GcMutex<T> {
     /// drop(guard);
     /// assert!(mutex.try_lock().is_some());
     /// ```
+    #[must_use = "if unused the mutex unlocks at once"]
     pub fn try_lock(&self) -> Option<GcMutexGuard<'_, T>> {
         // Built lazily, only once the lock is taken: a guard unlocks when dropped, so a guard
         // built for a failed try would unlock the lock another guard holds.
@@ -143,6 +145,7 @@ impl<T: ?Sized> GcMutex<T> {
     /// drop(guard);
     /// assert_eq!(*mutex.try_lock_for(Duration::from_secs(1)).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the mutex unlocks at once"]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<GcMutexGuard<'_, T>> {
         // SAFETY: `then` builds the guard only if the lock was taken.
         self.raw
@@ -159,6 +162,7 @@ impl<T: ?Sized> GcMutex<T> {
     /// let deadline = Instant::now() + Duration::from_secs(1);
     /// assert_eq!(*mutex.try_lock_until(deadline).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the mutex unlocks at once"]
     pub fn try_lock_until(&self, deadline: Instant) -> Option<GcMutexGuard<'_, T>> {
         // SAFETY: `then` builds the guard only if the lock was taken.
         self.raw
@@ -178,6 +182,7 @@ impl<T: ?Sized> GcMutex<T> {
     /// drop(guard);
     /// assert!(!mutex.is_locked());
     /// ```
+    #[must_use]
     pub fn is_locked(&self) -> bool {
         self.raw.is_locked()
     }
@@ -214,6 +219,7 @@ impl<T: ?Sized> GcMutex<T> {
 /// let mut guard: janitor::gc::GcMutexGuard<'_, i32> = mutex.lock();
 /// *guard = 5;
 /// ```
+#[must_use = "if unused the mutex unlocks at once"]
 pub struct GcMutexGuard<'a, T: ?Sized> {
     /// The value or a part of it, valid while the lock is held.
     value: NonNull<T>,
@@ -407,6 +413,7 @@ impl<T> GcRwLock<T> {
     /// static NAME: GcRwLock<&str> = GcRwLock::new("janitor");
     /// assert_eq!(*NAME.read(), "janitor");
     /// ```
+    #[must_use]
     pub const fn new(value: T) -> Self {
         Self {
             raw: parking_lot::RawRwLock::INIT,
@@ -458,6 +465,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let writer = lock.write();
     /// assert!(lock.try_read().is_none());
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_read(&self) -> Option<GcReadGuard<'_, T>> {
         // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
         // SAFETY: `then` builds the guard only if a read lock was taken.
@@ -473,6 +481,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let reader = lock.read();
     /// assert!(lock.try_write().is_none());
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_write(&self) -> Option<GcWriteGuard<'_, T>> {
         // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
         // SAFETY: `then` builds the guard only if the write lock was taken.
@@ -492,6 +501,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// drop(writer);
     /// assert_eq!(*lock.try_read_for(Duration::from_secs(1)).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_read_for(&self, timeout: Duration) -> Option<GcReadGuard<'_, T>> {
         // SAFETY: `then` builds the guard only if a read lock was taken.
         self.raw
@@ -508,6 +518,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let deadline = Instant::now() + Duration::from_secs(1);
     /// assert_eq!(*lock.try_read_until(deadline).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_read_until(&self, deadline: Instant) -> Option<GcReadGuard<'_, T>> {
         // SAFETY: `then` builds the guard only if a read lock was taken.
         self.raw
@@ -527,6 +538,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// *lock.try_write_for(Duration::from_secs(1)).unwrap() = 2;
     /// assert_eq!(*lock.read(), 2);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_write_for(&self, timeout: Duration) -> Option<GcWriteGuard<'_, T>> {
         // SAFETY: `then` builds the guard only if the write lock was taken.
         self.raw
@@ -544,6 +556,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// *lock.try_write_until(deadline).unwrap() = 3;
     /// assert_eq!(*lock.read(), 3);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_write_until(&self, deadline: Instant) -> Option<GcWriteGuard<'_, T>> {
         // SAFETY: `then` builds the guard only if the write lock was taken.
         self.raw
@@ -563,6 +576,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// drop(reader);
     /// assert!(!lock.is_locked());
     /// ```
+    #[must_use]
     pub fn is_locked(&self) -> bool {
         self.raw.is_locked()
     }
@@ -578,6 +592,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let writer = lock.write();
     /// assert!(lock.is_locked_exclusive());
     /// ```
+    #[must_use]
     pub fn is_locked_exclusive(&self) -> bool {
         self.raw.is_locked_exclusive()
     }
@@ -626,6 +641,7 @@ impl<T: ?Sized> GcRwLock<T> {
 /// let guard: janitor::gc::GcReadGuard<'_, i32> = lock.read();
 /// assert_eq!(*guard, 1);
 /// ```
+#[must_use = "if unused the lock is released at once"]
 pub struct GcReadGuard<'a, T: ?Sized> {
     /// The value or a part of it, valid while the read lock is held.
     value: NonNull<T>,
@@ -716,6 +732,7 @@ impl<T: ?Sized> Drop for GcReadGuard<'_, T> {
 /// let mut guard: janitor::gc::GcWriteGuard<'_, i32> = lock.write();
 /// *guard = 2;
 /// ```
+#[must_use = "if unused the lock is released at once"]
 pub struct GcWriteGuard<'a, T: ?Sized> {
     /// The value or a part of it, valid while the write lock is held.
     value: NonNull<T>,
