@@ -96,7 +96,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     // `without_itself`), so that a recursive type's constants do not depend on themselves.
     let meta_types: Vec<Type> = traced_types
         .iter()
-        .map(|ty| without_itself(ty, name))
+        .map(|ty| without_itself(ty, name, &type_generics.to_token_stream().to_string()))
         .collect();
     // A finalizable value stored by value in a traced field is never finalized (only an object's
     // own type is): the hook refuses it when evaluated, which is where the type is allocated.
@@ -305,7 +305,10 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
 }
 
 /// `ty` with each mention of the type being derived (`Self`, or its name as a path of one segment,
-/// which in the type's own module can only be itself) replaced by `()`. A derived constant is the
+/// which in the type's own module can only be itself, with its own generic `arguments` as
+/// written) replaced by `()`. Another instance of the type (`Wrap<Gc<T>>` inside `Wrap<T>`) is
+/// left alone: its constants are not the same unknowns, and such a type gets the compiler's
+/// cycle error rather than a wrong answer. A derived constant is the
 /// OR of its traced fields' constants, so a field that holds the type itself (`children:
 /// Vec<Tree>`) would make the constant depend on itself, a cycle the compiler refuses. The least
 /// answer to that equation is the one with the type's own constants false, and `()` (a leaf:
@@ -313,12 +316,19 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
 /// is not the type itself, however deep the recursion. Inside a `Gc`, `WeakGc` or `PhantomData`
 /// nothing is replaced: their constants do not read their argument's, so there is no cycle, and
 /// a field type left as written keeps its errors about the type the user wrote.
-fn without_itself(ty: &Type, name: &Ident) -> Type {
-    struct Replace<'a>(&'a Ident);
+fn without_itself(ty: &Type, name: &Ident, arguments: &str) -> Type {
+    struct Replace<'a>(&'a Ident, &'a str);
     impl VisitMut for Replace<'_> {
         fn visit_type_mut(&mut self, ty: &mut Type) {
             if let Type::Path(path) = ty {
-                if is_itself(path, self.0) {
+                if is_itself(path, self.0)
+                    && (path.path.segments[0].ident == "Self"
+                        || path.path.segments[0]
+                            .arguments
+                            .to_token_stream()
+                            .to_string()
+                            == self.1)
+                {
                     *ty = syn::parse_quote!(());
                     return;
                 }
@@ -330,7 +340,7 @@ fn without_itself(ty: &Type, name: &Ident) -> Type {
         }
     }
     let mut ty = ty.clone();
-    Replace(name).visit_type_mut(&mut ty);
+    Replace(name, arguments).visit_type_mut(&mut ty);
     ty
 }
 
