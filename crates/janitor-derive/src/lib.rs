@@ -265,7 +265,27 @@ mod migrating_guide {}
 ///
 /// A traced field whose type has a finalizer is refused where the type is allocated (when the
 /// program is built): stored by value, it would never be finalized, since only an object's own
-/// type is. Hold it as a `Gc<T>`.
+/// type is, however deeply a container holds it. Hold it as a `Gc<T>`. For the same reason a
+/// finalizable type cannot hold values of itself by value.
+///
+/// A type may hold itself by value (a tree of boxes): it holds a `Gc` only if one of its other
+/// fields can.
+///
+/// ```
+/// use janitor::gc::{Gc, Trace, TraceMeta};
+///
+/// #[derive(Trace)]
+/// enum Expr {
+///     Number(#[trace(skip)] f64),
+///     Sum(Vec<Expr>),
+///     Shared(Gc<Expr>),
+/// }
+///
+/// let two = Gc::new(Expr::Number(2.0));
+/// let sum = Gc::new(Expr::Sum(vec![Expr::Number(1.0), Expr::Shared(two)]));
+/// assert!(matches!(&*sum, Expr::Sum(terms) if terms.len() == 2));
+/// assert!(Expr::HOLDS_GC && !Expr::MUTABLE_EDGES);
+/// ```
 ///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, wait_for_pending_finalizers};
@@ -293,8 +313,8 @@ mod migrating_guide {}
 /// ```
 ///
 /// Unions are refused (which field is live is unknown), as are unknown or misplaced options; a
-/// traced field whose type is not `Trace` is an error at that field that names
-/// `#[derive(Trace)]` and `#[trace(skip)]`.
+/// traced field whose type is not `Trace` is one error at that field that names
+/// `#[derive(Trace)]`, `TraceMeta` and `#[trace(skip)]`.
 #[proc_macro_derive(Trace, attributes(trace))]
 pub fn derive_trace(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     trace::derive(input.into()).into()

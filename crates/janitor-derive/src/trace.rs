@@ -1,8 +1,10 @@
 //! `#[derive(Trace)]`: an implementation of `janitor::gc::Trace` that traces every field once.
 //!
 //! The generated `trace` destructures `self` and calls `Trace::trace` on each field not marked
-//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]`; the `TraceMeta` impl beside it
-//! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields'. The
+//! `#[trace(skip)]` and not in a variant marked `#[trace(skip)]` whose type can hold a `Gc`
+//! (`TraceMeta::HOLDS_GC`: the others report nothing); the `TraceMeta` impl beside it
+//! has the constants `HOLDS_GC` and `MUTABLE_EDGES`, the OR of the traced fields' (with the type
+//! itself left out of them: see `without_itself`). The
 //! implementation is sound by construction: a value owns its fields, and each is reported once; a
 //! skipped field is an edge missed, which the collector treats as held from outside (safe: at
 //! worst a cycle through it leaks).
@@ -15,7 +17,8 @@
 //! the type implements `Finalize`) and implements `FinalizerRegistered` (which `Finalize`
 //! requires): registration cannot be forgotten in either direction. Every derived `FINALIZER`
 //! refuses, when evaluated, a traced field whose type has a finalizer: stored by value, it would
-//! never be finalized. `#[trace(unsync_finalize)]` does the same for the thread-local heap
+//! never be finalized. A field that holds one deeper (`Vec<Option<T>>`) is refused by the
+//! containers' own hooks, which the field's evaluates. `#[trace(unsync_finalize)]` does the same for the thread-local heap
 //! (`UNSYNC_FINALIZER` on the `TraceMeta` impl, which only compiles if the type implements
 //! `unsync::Finalize`, and `unsync::FinalizerRegistered`); every derived `UNSYNC_FINALIZER`
 //! refuses a traced field whose type has one.
@@ -24,6 +27,7 @@ use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
+use syn::visit_mut::{self, VisitMut};
 use syn::{Data, DeriveInput, Fields, Type, TypePath, WherePredicate};
 
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
@@ -75,9 +79,28 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     generics.make_where_clause().predicates.extend(bounds);
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    // Reported beside the impls, which stay whole, so that it is the only error.
+    let holds_itself_error = traced_types
+        .iter()
+        .find(|ty| (finalize || unsync_finalize) && holds_itself(ty, name))
+        .map(|field| {
+            syn::Error::new_spanned(
+                field,
+                "a finalizable type that holds values of itself by value would never finalize \
+                 them, since only an object's own value is: hold them as `Gc<Self>` (or \
+                 `unsync::Gc<Self>`), each an object of its own",
+            )
+            .to_compile_error()
+        });
+    // The constants are computed over the field types with the type itself left out (see
+    // `without_itself`), so that a recursive type's constants do not depend on themselves.
+    let meta_types: Vec<Type> = traced_types
+        .iter()
+        .map(|ty| without_itself(ty, name, &type_generics.to_token_stream().to_string()))
+        .collect();
     // A finalizable value stored by value in a traced field is never finalized (only an object's
     // own type is): the hook refuses it when evaluated, which is where the type is allocated.
-    let finalizable_fields = traced_types.iter().map(
+    let finalizable_fields = meta_types.iter().map(
         |ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::FINALIZER.is_some()),
     );
     let own_hook = if finalize {
@@ -107,7 +130,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         quote! {}
     };
     // The same refusal for the thread-local heap's hook, which `unsync::Gc::new` reads.
-    let unsync_finalizable_fields = traced_types.iter().map(|ty| {
+    let unsync_finalizable_fields = meta_types.iter().map(|ty| {
         quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::UNSYNC_FINALIZER.is_some())
     });
     let own_unsync_hook = if unsync_finalize {
@@ -140,10 +163,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     };
     // Spanned at each field's type, so that a field whose type is not `Trace` is the error's
     // location, not the derive.
-    let holds_gc = traced_types
+    let holds_gc = meta_types
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::HOLDS_GC));
-    let mutable_edges = traced_types
+    let mutable_edges = meta_types
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> || <#ty as ::janitor::gc::TraceMeta>::MUTABLE_EDGES));
     Ok(quote! {
@@ -167,6 +190,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         }
         #registered
         #unsync_registered
+        #holds_itself_error
     })
 }
 
@@ -280,6 +304,75 @@ impl<'ast> Visit<'ast> for Bounds<'_> {
     }
 }
 
+/// `ty` with each mention of the type being derived (`Self`, or its name as a path of one segment,
+/// which in the type's own module can only be itself, with its own generic `arguments` as
+/// written) replaced by `()`. Another instance of the type (`Wrap<Gc<T>>` inside `Wrap<T>`) is
+/// left alone: its constants are not the same unknowns, and such a type gets the compiler's
+/// cycle error rather than a wrong answer. A derived constant is the
+/// OR of its traced fields' constants, so a field that holds the type itself (`children:
+/// Vec<Tree>`) would make the constant depend on itself, a cycle the compiler refuses. The least
+/// answer to that equation is the one with the type's own constants false, and `()` (a leaf:
+/// every constant false) gives it: a value holds a `Gc`, or a cell, only through a field that
+/// is not the type itself, however deep the recursion. Inside a `Gc`, `WeakGc` or `PhantomData`
+/// nothing is replaced: their constants do not read their argument's, so there is no cycle, and
+/// a field type left as written keeps its errors about the type the user wrote.
+fn without_itself(ty: &Type, name: &Ident, arguments: &str) -> Type {
+    struct Replace<'a>(&'a Ident, &'a str);
+    impl VisitMut for Replace<'_> {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::Path(path) = ty {
+                if is_itself(path, self.0)
+                    && (path.path.segments[0].ident == "Self"
+                        || path.path.segments[0]
+                            .arguments
+                            .to_token_stream()
+                            .to_string()
+                            == self.1)
+                {
+                    *ty = syn::parse_quote!(());
+                    return;
+                }
+                if path.qself.is_none() && needs_nothing_of_its_argument(&path.path) {
+                    return;
+                }
+            }
+            visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    Replace(name, arguments).visit_type_mut(&mut ty);
+    ty
+}
+
+/// Whether a field of type `ty` holds a value of the type being derived by value: a mention of it
+/// anywhere but inside a `Gc<..>`, `WeakGc<..>` or `PhantomData<..>`.
+fn holds_itself(ty: &Type, name: &Ident) -> bool {
+    struct Find<'a> {
+        name: &'a Ident,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Find<'_> {
+        fn visit_type_path(&mut self, ty: &'ast TypePath) {
+            if is_itself(ty, self.name) {
+                self.found = true;
+            } else if ty.qself.is_some() || !needs_nothing_of_its_argument(&ty.path) {
+                visit::visit_type_path(self, ty);
+            }
+        }
+    }
+    let mut find = Find { name, found: false };
+    find.visit_type(ty);
+    find.found
+}
+
+/// Whether `ty` is `Self` or the type's name alone (with any generic arguments).
+fn is_itself(ty: &TypePath, name: &Ident) -> bool {
+    ty.qself.is_none()
+        && ty.path.leading_colon.is_none()
+        && ty.path.segments.len() == 1
+        && (ty.path.segments[0].ident == *name || ty.path.segments[0].ident == "Self")
+}
+
 /// Whether `path` names `Gc<..>`, `WeakGc<..>` or `PhantomData<..>`, whose `Trace` needs nothing
 /// of its argument.
 fn needs_nothing_of_its_argument(path: &syn::Path) -> bool {
@@ -344,8 +437,14 @@ fn destructure(
         }
         traced_types.push(field.ty.clone());
         let ty = &field.ty;
+        // A field that cannot hold a `Gc` is not walked. Asking `TraceMeta` of the field here, as
+        // the `TraceMeta` impl's constants do, also makes a field type that has neither trait
+        // one error (`TraceMeta` implies `Trace`, and rustc reports only the stronger of two
+        // errors at one place) instead of one for `Trace` and one for `TraceMeta`.
         calls.push(quote_spanned! {ty.span()=>
-            <#ty as ::janitor::gc::Trace>::trace(#binding, tracer);
+            if <#ty as ::janitor::gc::TraceMeta>::HOLDS_GC {
+                <#ty as ::janitor::gc::Trace>::trace(#binding, tracer);
+            }
         });
         bindings.push((field, Some(binding)));
     }

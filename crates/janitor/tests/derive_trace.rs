@@ -1,6 +1,7 @@
 //! `#[derive(Trace)]` on generic types and enums: the collector finds every `Gc` reached through a
 //! traced field or variant; a type parameter that no traced field uses needs no `Trace`; a
-//! `#[trace(skip)]` variant is not traced.
+//! `#[trace(skip)]` variant is not traced; a type that holds itself by value (a tree of boxes)
+//! derives it, and holds a `Gc` only through its other fields.
 
 use janitor::gc::{Gc, GcCell, Trace, TraceMeta, collect};
 use std::marker::PhantomData;
@@ -232,4 +233,76 @@ fn a_cycle_through_a_skipped_variant_is_never_freed() {
     collect();
     // The edge from `b` counts as held from outside, so the cycle leaks, safely.
     assert_eq!(drops.count(), 0);
+}
+
+/// Holds itself by value (its children), and no `Gc`.
+#[derive(Trace)]
+struct Tree {
+    children: Vec<Tree>,
+    #[trace(skip)]
+    value: u32,
+}
+
+/// Holds itself by value and, beside that, a `Gc` with a fixed edge.
+#[derive(Trace)]
+struct Leaves {
+    children: Vec<Leaves>,
+    leaf: Option<Gc<u8>>,
+}
+
+/// A generic enum that holds itself by value in boxes.
+#[derive(Trace)]
+enum Expr<T> {
+    Value(T),
+    Add(Box<Expr<T>>, Box<Self>),
+}
+
+/// A list held by value, whose nodes may point into the heap through cells.
+#[derive(Trace)]
+struct Chain {
+    next: Option<Box<Chain>>,
+    peer: GcCell<Option<Gc<Chain>>>,
+    #[trace(skip)]
+    _drops: Drops,
+}
+
+#[test]
+fn a_type_that_holds_itself_by_value_holds_a_gc_only_through_its_other_fields() {
+    const {
+        assert!(!Tree::HOLDS_GC && !Tree::MUTABLE_EDGES && Tree::FINALIZER.is_none());
+        assert!(Leaves::HOLDS_GC && !Leaves::MUTABLE_EDGES);
+        assert!(!<Expr<u8>>::HOLDS_GC && <Expr<Gc<u8>>>::HOLDS_GC);
+        assert!(<Expr<GcCell<Gc<u8>>>>::MUTABLE_EDGES);
+        assert!(Chain::HOLDS_GC && Chain::MUTABLE_EDGES);
+    };
+    let sum = Expr::Add(Box::new(Expr::Value(1)), Box::new(Expr::Value(2)));
+    assert!(matches!(sum, Expr::Add(left, _) if matches!(*left, Expr::Value(1))));
+    let tree = Gc::new(Tree {
+        children: vec![Tree {
+            children: Vec::new(),
+            value: 2,
+        }],
+        value: 1,
+    });
+    assert_eq!(tree.value + tree.children[0].value, 3);
+}
+
+#[test]
+fn a_cycle_through_a_type_that_holds_itself_by_value_is_freed() {
+    let drops = Drops::default();
+    let link = |next| Chain {
+        next,
+        peer: GcCell::new(None),
+        _drops: drops.clone(),
+    };
+    let head = Gc::new(link(Some(Box::new(link(Some(Box::new(link(None))))))));
+    let last = head.next.as_ref().unwrap().next.as_ref().unwrap();
+    *last.peer.borrow_mut() = Some(head.clone());
+    drop(head);
+    collect();
+    assert_eq!(
+        drops.count(),
+        3,
+        "the cycle through the innermost link was freed"
+    );
 }

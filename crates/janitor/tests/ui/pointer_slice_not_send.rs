@@ -1,5 +1,4 @@
-// A slice of values that are not `Send + Sync`: the same error as `Gc::new`'s (through `From`
-// or `collect`, rustc lists the impls instead: their bounds are not reported one by one).
+// A slice of values that are not `Send + Sync`: the same error as `Gc::new`'s.
 use janitor::gc::{Gc, Trace};
 use std::cell::Cell;
 

@@ -80,7 +80,8 @@ use std::ptr::NonNull;
     label = "not `Trace`",
     note = "a `Gc` behind a `Cell`, `OnceCell` or atomic belongs in a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync` lock, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
     note = "a type from another crate: skip the field if it holds no `Gc`, or wrap it in a type of yours that implements `Trace` by hand",
-    note = "a type parameter: bound it with `TraceMeta`, which implies `Trace` (the derive's impls and `Gc::new` ask for it)"
+    note = "a type parameter: bound it with `TraceMeta`, which implies `Trace` (the derive's impls and `Gc::new` ask for it)",
+    note = "a hand-written `unsafe impl TraceMeta` needs `unsafe impl Trace` beside it; `#[derive(Trace)]` implements both"
 )]
 pub unsafe trait Trace {
     /// Reports every `Gc` this value owns, each once, by calling `trace` on the fields that hold them.
@@ -151,9 +152,10 @@ pub unsafe trait Trace {
 /// assert_eq!(Gc::new(Label("a".into())).0, "a");
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not `Trace`: add `#[derive(Trace)]` to its type, or mark the field `#[trace(skip)]` if it holds no `Gc`",
-    label = "not `Trace`",
-    note = "a hand-written `unsafe impl Trace` needs `unsafe impl TraceMeta` beside it (its constants have defaults)",
+    message = "`{Self}` is not `TraceMeta`: add `#[derive(Trace)]` to its type, or `unsafe impl TraceMeta for {Self} {{}}` beside a hand-written `unsafe impl Trace`, or mark the field `#[trace(skip)]` if it holds no `Gc`",
+    label = "not `TraceMeta`",
+    note = "`#[derive(Trace)]` implements `Trace` and `TraceMeta`; a hand-written `unsafe impl Trace` needs `unsafe impl TraceMeta` beside it (its constants have defaults)",
+    note = "a `Gc` behind a `Cell`, `OnceCell` or atomic belongs in a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync` lock, which the collector can hold still while it traces (a `RefCell` is `Trace`, for the thread-local heap `janitor::gc::unsync`)",
     note = "a type parameter of a function that calls `Gc::new`: bound it with `TraceMeta`, which implies `Trace`",
     note = "a trait object of a trait of yours in a `Box`: add `unsafe impl TraceMeta for dyn YourTrait + Send + Sync {{}}`"
 )]
@@ -184,6 +186,12 @@ pub unsafe trait TraceMeta: Trace {
     /// The type's finalizer hook: `Some(Finalizer::of())` for a type that implements
     /// [`Finalize`](crate::gc::Finalize), which registers every object of the type for
     /// finalization when it is allocated. `#[trace(finalize)]` sets it; the default is `None`.
+    ///
+    /// Only an object's own type is finalized, so the implementations for types that hold values
+    /// of other types by value (janitor's cells and locks, the std containers, derived types)
+    /// panic while this constant is evaluated when one of those has a hook: allocating such a
+    /// value fails to build (see [`Finalize`](crate::gc::Finalize)). A hand-written container of
+    /// a `T` can do the same: `const FINALIZER: Option<Finalizer<Self>> = { assert!(T::FINALIZER.is_none(), "..."); None };`.
     ///
     /// ```
     /// use janitor::gc::{Finalize, Gc, Trace, TraceMeta};
@@ -442,6 +450,44 @@ impl<T: ?Sized> Finalizer<T> {
     pub(crate) const fn is_critical(self) -> bool {
         self.critical
     }
+}
+
+/// The `FINALIZER` of a type that holds values of other types by value (a container, a cell, a
+/// lock): none, and a compile-time error where one of them has a finalizer (`finalizable`, the OR
+/// of their `FINALIZER.is_some()`). Only an object's own type is finalized (the finalizer receives
+/// `&Gc<Self>`, which a value held inside another has not), so such a value would never be
+/// finalized; refusing it is the only answer that is not silent. Evaluating the holder's constant
+/// evaluates its contents', so the refusal reaches through any nesting, and it appears where the
+/// outermost type is allocated (`Gc::new` and the slice constructors read this constant).
+pub(crate) const fn refuse_finalizable_inside<C: ?Sized>(
+    finalizable: bool,
+) -> Option<Finalizer<C>> {
+    if finalizable {
+        panic!(
+            "a finalizable type held by value inside another value (a `Vec`, `Option`, `Box`, \
+             tuple, array, map, cell or lock) would never be finalized, since only an object's own \
+             type is: hold a `Gc<T>` there instead (`Vec<Gc<T>>`, `GcCell<Option<Gc<T>>>`), an \
+             object of its own, or allocate the finalizable type itself with its mutable fields in \
+             cells"
+        );
+    }
+    None
+}
+
+/// [`refuse_finalizable_inside`] for the thread-local heap's hook, `UNSYNC_FINALIZER`, which
+/// `unsync::Gc::new` reads.
+pub(crate) const fn refuse_unsync_finalizable_inside<C: ?Sized>(
+    finalizable: bool,
+) -> Option<UnsyncFinalizer<C>> {
+    if finalizable {
+        panic!(
+            "a finalizable type held by value inside another value (a `Vec`, `Option`, `Box`, \
+             tuple, array, map or cell) would never be finalized, since only an object's own type \
+             is: hold an `unsync::Gc<T>` there instead (`Vec<unsync::Gc<T>>`), an object of its \
+             own, or allocate the finalizable type itself with its mutable fields in cells"
+        );
+    }
+    None
 }
 
 /// Runs an object's finalizer, handing over the count the queue held; returns the panic that

@@ -11,7 +11,10 @@
 //! costs one atomic read-modify-write; a writer that finds only the collector waits for it instead
 //! of panicking. The protocol and its orderings: `docs/gc-soundness.md#cells-and-locks`.
 
-use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
+use crate::gc::core::trace::{
+    Finalizer, Hold, Trace, TraceMeta, Tracer, UnsyncFinalizer, refuse_finalizable_inside,
+    refuse_unsync_finalizable_inside,
+};
 use crate::sync::{AtomicUsize, Ordering, yield_now};
 use std::cell::UnsafeCell;
 use std::cmp::Ordering as Order;
@@ -179,6 +182,7 @@ impl<T> GcCell<T> {
         /// *COUNT.borrow_mut() += 1;
         /// assert_eq!(*COUNT.borrow(), 1);
         /// ```
+        #[must_use]
         pub fn new(value: T) -> Self {
             Self {
                 flag: BorrowFlag::new(),
@@ -341,6 +345,7 @@ impl<T: ?Sized> GcCell<T> {
 /// let borrow: janitor::gc::GcRef<'_, i32> = cell.borrow();
 /// assert_eq!(*borrow, 1);
 /// ```
+#[must_use = "if unused the borrow ends at once"]
 pub struct GcRef<'a, T: ?Sized> {
     /// The borrowed value or part of it, valid while the read borrow of `flag` is held.
     value: NonNull<T>,
@@ -436,6 +441,7 @@ impl<T: ?Sized> Drop for GcRef<'_, T> {
 /// drop(borrow);
 /// assert_eq!(*cell.borrow(), 3);
 /// ```
+#[must_use = "if unused the borrow ends at once"]
 pub struct GcRefMut<'a, T: ?Sized> {
     /// The borrowed value or part of it, valid while the write borrow of `flag` is held.
     value: NonNull<T>,
@@ -655,24 +661,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for GcCell<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcCell<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
-}
-
-/// The `FINALIZER` of a cell or a lock holding a `T`: none, and a compile-time error where
-/// `T` has one. Only an object's own type is finalized (the finalizer receives `&Gc<Self>`, which
-/// a value inside a cell does not have), so a finalizable value in a cell would never be
-/// finalized; refusing it is the only answer that is not silent. The error appears where such a
-/// cell is allocated (`Gc::new`, which reads this constant).
-pub(crate) const fn refuse_finalizable_content<T: ?Sized + TraceMeta, C: ?Sized>()
--> Option<Finalizer<C>> {
-    if T::FINALIZER.is_some() {
-        panic!(
-            "a finalizable type inside a cell or a lock (`GcCell`, `GcMutex`, `GcRwLock`, `Mutex`, \
-             `RwLock`, `OnceLock`) would never be finalized, since only an object's own type is: \
-             allocate the finalizable type itself (`Gc<T>`) and put its mutable fields in cells"
-        );
-    }
-    None
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(all(test, not(loom)))]

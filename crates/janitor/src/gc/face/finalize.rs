@@ -46,6 +46,51 @@ use std::ptr::NonNull;
 /// Finalizers run on another thread, so a finalizable type is `Send + Sync` (as every `Gc`
 /// value is).
 ///
+/// Only an object's own value is finalized: the finalizer receives `&Gc<Self>`, which a value
+/// held inside another one does not have. So a finalizable value must be the value of a `Gc` of
+/// its own, and holding one by value anywhere else on the heap (a field of a derived type, a
+/// `Vec`, `Option`, `Box`, tuple, array or map, a `GcCell`, `GcMutex`, `GcRwLock` or `std::sync`
+/// lock, however deeply nested) does not build: the error appears where the outermost type is
+/// allocated. Hold a `Gc<T>` there instead (`Vec<Gc<T>>`, `GcCell<Option<Gc<T>>>`): each is an
+/// object of its own and is finalized. The check is a constant evaluated when the code is built,
+/// so `cargo check` does not report it; and a hand-written
+/// [`TraceMeta`](crate::gc::TraceMeta) says for itself whether what it holds has a finalizer.
+///
+/// ```compile_fail,E0080
+/// use janitor::gc::{Finalize, Gc, Trace};
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Connection;
+/// impl Finalize for Connection {
+///     fn finalize(_: &Gc<Self>) {}
+/// }
+///
+/// let pool = Gc::new(vec![Connection, Connection]); // two values no finalizer would ever see
+/// ```
+///
+/// ```
+/// use janitor::gc::{Finalize, Gc, Trace, collect, wait_for_pending_finalizers};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static FINALIZED: AtomicUsize = AtomicUsize::new(0);
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Connection;
+/// impl Finalize for Connection {
+///     fn finalize(_: &Gc<Self>) {
+///         FINALIZED.fetch_add(1, Ordering::SeqCst);
+///     }
+/// }
+///
+/// let pool = Gc::new(vec![Gc::new(Connection), Gc::new(Connection)]); // two objects
+/// drop(pool);
+/// collect();
+/// wait_for_pending_finalizers();
+/// assert_eq!(FINALIZED.load(Ordering::SeqCst), 2);
+/// ```
+///
 /// ```
 /// use janitor::gc::{Finalize, Gc, Trace, wait_for_pending_finalizers};
 /// use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,20 +4,30 @@
 //! traces it only under a lock it took without blocking (exclusive for the mutex, shared for the
 //! read-write lock) and holds until its decision; so the edges it traced stay as traced. A
 //! thread that wants the lock meanwhile blocks for the collection's pause. A mapped guard carries
-//! the lock of the guard it came from, and unlocks it once. The locks are `parking_lot`'s raw
-//! locks: one word, no allocation, fair unlocking, and the try-locks the collector needs.
+//! the lock of the guard it came from, and unlocks it once. The locks are `parking_lot`'s (a
+//! `lock_api` lock over a raw lock of one word: no allocation, fair unlocking, and the try-locks
+//! the collector needs), and the guards are `lock_api`'s mapped guards: one guard type serves the
+//! whole value and a part of it, as janitor's API has one per lock mode. A marker keeps them
+//! unlocked on the thread that locked, as `std`'s, whichever `parking_lot` features other crates
+//! turn on.
 
-use crate::gc::core::trace::{Finalizer, Hold, Trace, TraceMeta, Tracer};
-use crate::gc::face::cell::refuse_finalizable_content;
-use parking_lot::lock_api::{
-    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockTimed as _,
+use crate::gc::core::trace::{
+    Finalizer, Hold, Trace, TraceMeta, Tracer, UnsyncFinalizer, refuse_finalizable_inside,
+    refuse_unsync_finalizable_inside,
 };
-use std::cell::UnsafeCell;
+use parking_lot::lock_api::{RawMutex as _, RawRwLock as _};
+use parking_lot::{
+    MappedMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard, RwLockReadGuard,
+    RwLockWriteGuard,
+};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::ptr::NonNull;
 use std::time::{Duration, Instant};
+
+/// Keeps a guard on the thread that locked (`std`'s guard is `!Send` and `Sync`), whether or not
+/// `parking_lot`'s `send_guard` feature is on somewhere in the build.
+type NotSend = PhantomData<std::sync::MutexGuard<'static, ()>>;
 
 // The collector holds a `GcMutex` exclusively (a mutex has no shared mode).
 impl Hold for parking_lot::RawMutex {
@@ -62,14 +72,8 @@ impl Hold for parking_lot::RawRwLock {
 /// assert_eq!(*total.lock(), 4);
 /// ```
 pub struct GcMutex<T: ?Sized> {
-    raw: parking_lot::RawMutex,
-    value: UnsafeCell<T>,
+    inner: parking_lot::Mutex<T>,
 }
-
-// SAFETY: the lock hands the value to one thread at a time, so `T: Send` suffices, as for `Mutex`.
-unsafe impl<T: ?Sized + Send> Sync for GcMutex<T> {}
-// SAFETY: the mutex owns its value.
-unsafe impl<T: ?Sized + Send> Send for GcMutex<T> {}
 
 impl<T> GcMutex<T> {
     /// An unlocked mutex holding `value`; a `const fn`, so a mutex can be a `static`'s.
@@ -83,10 +87,10 @@ impl<T> GcMutex<T> {
     /// LOG.lock().push("started");
     /// assert_eq!(LOG.lock().len(), 1);
     /// ```
+    #[must_use]
     pub const fn new(value: T) -> Self {
         Self {
-            raw: parking_lot::RawMutex::INIT,
-            value: UnsafeCell::new(value),
+            inner: parking_lot::Mutex::new(value),
         }
     }
 
@@ -96,7 +100,7 @@ impl<T> GcMutex<T> {
     /// assert_eq!(janitor::gc::GcMutex::new(2).into_inner(), 2);
     /// ```
     pub fn into_inner(self) -> T {
-        self.value.into_inner()
+        self.inner.into_inner()
     }
 }
 
@@ -109,9 +113,7 @@ impl<T: ?Sized> GcMutex<T> {
     /// assert_eq!(*mutex.lock(), [1, 2]);
     /// ```
     pub fn lock(&self) -> GcMutexGuard<'_, T> {
-        self.raw.lock();
-        // SAFETY: the lock was just taken.
-        unsafe { self.guard() }
+        GcMutexGuard::whole(self.inner.lock())
     }
 
     /// Locks if the lock is free, without blocking.
@@ -123,11 +125,9 @@ impl<T: ?Sized> GcMutex<T> {
     /// drop(guard);
     /// assert!(mutex.try_lock().is_some());
     /// ```
+    #[must_use = "if unused the mutex unlocks at once"]
     pub fn try_lock(&self) -> Option<GcMutexGuard<'_, T>> {
-        // Built lazily, only once the lock is taken: a guard unlocks when dropped, so a guard
-        // built for a failed try would unlock the lock another guard holds.
-        // SAFETY: `then` builds the guard only if the lock was taken.
-        self.raw.try_lock().then(|| unsafe { self.guard() })
+        self.inner.try_lock().map(GcMutexGuard::whole)
     }
 
     /// Locks, blocking at most `timeout`; `None` if the lock stayed taken that long.
@@ -141,11 +141,9 @@ impl<T: ?Sized> GcMutex<T> {
     /// drop(guard);
     /// assert_eq!(*mutex.try_lock_for(Duration::from_secs(1)).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the mutex unlocks at once"]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<GcMutexGuard<'_, T>> {
-        // SAFETY: `then` builds the guard only if the lock was taken.
-        self.raw
-            .try_lock_for(timeout)
-            .then(|| unsafe { self.guard() })
+        self.inner.try_lock_for(timeout).map(GcMutexGuard::whole)
     }
 
     /// Locks, blocking until `deadline` at the latest; `None` if the lock stayed taken until then.
@@ -157,11 +155,9 @@ impl<T: ?Sized> GcMutex<T> {
     /// let deadline = Instant::now() + Duration::from_secs(1);
     /// assert_eq!(*mutex.try_lock_until(deadline).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the mutex unlocks at once"]
     pub fn try_lock_until(&self, deadline: Instant) -> Option<GcMutexGuard<'_, T>> {
-        // SAFETY: `then` builds the guard only if the lock was taken.
-        self.raw
-            .try_lock_until(deadline)
-            .then(|| unsafe { self.guard() })
+        self.inner.try_lock_until(deadline).map(GcMutexGuard::whole)
     }
 
     /// Whether the lock is taken now: by a guard, or by a collection examining the object. The
@@ -176,8 +172,9 @@ impl<T: ?Sized> GcMutex<T> {
     /// drop(guard);
     /// assert!(!mutex.is_locked());
     /// ```
+    #[must_use]
     pub fn is_locked(&self) -> bool {
-        self.raw.is_locked()
+        self.inner.is_locked()
     }
 
     /// The value, through exclusive access to the mutex: no locking needed.
@@ -188,19 +185,7 @@ impl<T: ?Sized> GcMutex<T> {
     /// assert_eq!(*mutex.lock(), 3);
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
-    }
-
-    /// # Safety
-    /// The caller took the lock, and hands it to the guard.
-    unsafe fn guard(&self) -> GcMutexGuard<'_, T> {
-        GcMutexGuard {
-            // SAFETY: `UnsafeCell::get` is never null.
-            value: unsafe { NonNull::new_unchecked(self.value.get()) },
-            raw: &self.raw,
-            borrows: PhantomData,
-            not_send: PhantomData,
-        }
+        self.inner.get_mut()
     }
 }
 
@@ -212,20 +197,22 @@ impl<T: ?Sized> GcMutex<T> {
 /// let mut guard: janitor::gc::GcMutexGuard<'_, i32> = mutex.lock();
 /// *guard = 5;
 /// ```
+#[must_use = "if unused the mutex unlocks at once"]
 pub struct GcMutexGuard<'a, T: ?Sized> {
-    /// The value or a part of it, valid while the lock is held.
-    value: NonNull<T>,
-    /// The lock this guard holds and unlocks when dropped.
-    raw: &'a parking_lot::RawMutex,
-    borrows: PhantomData<&'a mut T>,
-    /// Unlocked on the thread that locked, as `std`'s guards.
-    not_send: PhantomData<*const ()>,
+    /// The lock, held until dropped, and the value or the part of it the guard gives.
+    inner: MappedMutexGuard<'a, T>,
+    not_send: NotSend,
 }
 
-// SAFETY: the guard gives `&T` to whoever shares it.
-unsafe impl<T: ?Sized + Sync> Sync for GcMutexGuard<'_, T> {}
-
 impl<'a, T: ?Sized> GcMutexGuard<'a, T> {
+    /// The guard of a lock just taken, for the whole value.
+    fn whole(guard: MutexGuard<'a, T>) -> Self {
+        Self {
+            inner: MutexGuard::map(guard, |value| value),
+            not_send: PhantomData,
+        }
+    }
+
     /// A guard for a part of the value, made by `f`; the mutex stays locked until the new guard
     /// drops. An associated function, so that it does not shadow a method of the value.
     ///
@@ -239,18 +226,9 @@ impl<'a, T: ?Sized> GcMutexGuard<'a, T> {
     /// drop(list);
     /// assert_eq!(mutex.lock().1, [2, 3]);
     /// ```
-    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
-        mut orig: Self,
-        f: F,
-    ) -> GcMutexGuard<'a, U> {
-        let value = NonNull::from(f(&mut orig));
-        let raw = orig.raw;
-        // The lock passes to the new guard: `orig` must not unlock it.
-        std::mem::forget(orig);
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(orig: Self, f: F) -> GcMutexGuard<'a, U> {
         GcMutexGuard {
-            value,
-            raw,
-            borrows: PhantomData,
+            inner: MappedMutexGuard::map(orig.inner, f),
             not_send: PhantomData,
         }
     }
@@ -269,22 +247,15 @@ impl<'a, T: ?Sized> GcMutexGuard<'a, T> {
         orig: Self,
         f: F,
     ) -> Result<GcMutexGuard<'a, U>, Self> {
-        let mut whole = orig.value;
-        // SAFETY: the lock is held, and `orig` is not used while this `&mut` lives: it is either
-        // forgotten (the part found) or returned once `f`'s answer is dropped.
-        match f(unsafe { whole.as_mut() }).map(NonNull::from) {
-            Some(value) => {
-                let raw = orig.raw;
-                // The lock passes to the new guard: `orig` must not unlock it.
-                std::mem::forget(orig);
-                Ok(GcMutexGuard {
-                    value,
-                    raw,
-                    borrows: PhantomData,
-                    not_send: PhantomData,
-                })
-            }
-            None => Err(orig),
+        match MappedMutexGuard::try_map(orig.inner, f) {
+            Ok(inner) => Ok(GcMutexGuard {
+                inner,
+                not_send: PhantomData,
+            }),
+            Err(inner) => Err(Self {
+                inner,
+                not_send: PhantomData,
+            }),
         }
     }
 }
@@ -292,22 +263,13 @@ impl<'a, T: ?Sized> GcMutexGuard<'a, T> {
 impl<T: ?Sized> Deref for GcMutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the lock is held.
-        unsafe { self.value.as_ref() }
+        &self.inner
     }
 }
 
 impl<T: ?Sized> DerefMut for GcMutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the lock is held.
-        unsafe { self.value.as_mut() }
-    }
-}
-
-impl<T: ?Sized> Drop for GcMutexGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: this guard holds the lock, taken on this thread.
-        unsafe { self.raw.unlock() }
+        &mut self.inner
     }
 }
 
@@ -358,17 +320,16 @@ impl<T> From<T> for GcMutex<T> {
 // value is not shared yet.
 unsafe impl<T: ?Sized + TraceMeta> Trace for GcMutex<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::HOLDS_GC && tracer.hold(&self.raw) {
-            // SAFETY: the lock is held (or the value is not shared yet).
-            unsafe { &*self.value.get() }.trace(tracer)
-        }
+        trace_mutex(&self.inner, tracer)
     }
 }
 // SAFETY: edges change under the writer's lock: mutable whenever the value can hold a `Gc`.
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcMutex<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 /// A reader-writer lock inside a heap object: many readers or one writer, blocking.
@@ -382,15 +343,8 @@ unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcMutex<T> {
 /// assert_eq!(*config.read(), "v2");
 /// ```
 pub struct GcRwLock<T: ?Sized> {
-    raw: parking_lot::RawRwLock,
-    value: UnsafeCell<T>,
+    inner: parking_lot::RwLock<T>,
 }
-
-// SAFETY: readers share `&T` across threads (`Sync`), the writer may be any thread (`Send`), as
-// for `RwLock`.
-unsafe impl<T: ?Sized + Send + Sync> Sync for GcRwLock<T> {}
-// SAFETY: the lock owns its value.
-unsafe impl<T: ?Sized + Send> Send for GcRwLock<T> {}
 
 impl<T> GcRwLock<T> {
     /// An unlocked lock holding `value`; a `const fn`, so a lock can be a `static`'s.
@@ -403,10 +357,10 @@ impl<T> GcRwLock<T> {
     /// static NAME: GcRwLock<&str> = GcRwLock::new("janitor");
     /// assert_eq!(*NAME.read(), "janitor");
     /// ```
+    #[must_use]
     pub const fn new(value: T) -> Self {
         Self {
-            raw: parking_lot::RawRwLock::INIT,
-            value: UnsafeCell::new(value),
+            inner: parking_lot::RwLock::new(value),
         }
     }
 
@@ -416,7 +370,7 @@ impl<T> GcRwLock<T> {
     /// assert_eq!(janitor::gc::GcRwLock::new(2).into_inner(), 2);
     /// ```
     pub fn into_inner(self) -> T {
-        self.value.into_inner()
+        self.inner.into_inner()
     }
 }
 
@@ -429,9 +383,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert_eq!(*a + *b, 2);
     /// ```
     pub fn read(&self) -> GcReadGuard<'_, T> {
-        self.raw.lock_shared();
-        // SAFETY: a read lock was just taken.
-        unsafe { self.read_guard() }
+        GcReadGuard::whole(self.inner.read())
     }
 
     /// Locks for writing, blocking while anyone holds the lock.
@@ -442,9 +394,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert_eq!(*lock.read(), 2);
     /// ```
     pub fn write(&self) -> GcWriteGuard<'_, T> {
-        self.raw.lock_exclusive();
-        // SAFETY: the write lock was just taken.
-        unsafe { self.write_guard() }
+        GcWriteGuard::whole(self.inner.write())
     }
 
     /// Locks for reading if no writer holds the lock, without blocking.
@@ -454,12 +404,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let writer = lock.write();
     /// assert!(lock.try_read().is_none());
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_read(&self) -> Option<GcReadGuard<'_, T>> {
-        // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
-        // SAFETY: `then` builds the guard only if a read lock was taken.
-        self.raw
-            .try_lock_shared()
-            .then(|| unsafe { self.read_guard() })
+        self.inner.try_read().map(GcReadGuard::whole)
     }
 
     /// Locks for writing if nobody holds the lock, without blocking.
@@ -469,12 +416,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let reader = lock.read();
     /// assert!(lock.try_write().is_none());
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_write(&self) -> Option<GcWriteGuard<'_, T>> {
-        // Lazily, as in `GcMutex::try_lock`: a guard for a failed try would end another's lock.
-        // SAFETY: `then` builds the guard only if the write lock was taken.
-        self.raw
-            .try_lock_exclusive()
-            .then(|| unsafe { self.write_guard() })
+        self.inner.try_write().map(GcWriteGuard::whole)
     }
 
     /// Locks for reading, blocking at most `timeout`; `None` if a writer held the lock that long.
@@ -488,11 +432,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// drop(writer);
     /// assert_eq!(*lock.try_read_for(Duration::from_secs(1)).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_read_for(&self, timeout: Duration) -> Option<GcReadGuard<'_, T>> {
-        // SAFETY: `then` builds the guard only if a read lock was taken.
-        self.raw
-            .try_lock_shared_for(timeout)
-            .then(|| unsafe { self.read_guard() })
+        self.inner.try_read_for(timeout).map(GcReadGuard::whole)
     }
 
     /// Locks for reading, blocking until `deadline` at the latest.
@@ -504,11 +446,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let deadline = Instant::now() + Duration::from_secs(1);
     /// assert_eq!(*lock.try_read_until(deadline).unwrap(), 1);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_read_until(&self, deadline: Instant) -> Option<GcReadGuard<'_, T>> {
-        // SAFETY: `then` builds the guard only if a read lock was taken.
-        self.raw
-            .try_lock_shared_until(deadline)
-            .then(|| unsafe { self.read_guard() })
+        self.inner.try_read_until(deadline).map(GcReadGuard::whole)
     }
 
     /// Locks for writing, blocking at most `timeout`; `None` if anyone held the lock that long.
@@ -523,11 +463,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// *lock.try_write_for(Duration::from_secs(1)).unwrap() = 2;
     /// assert_eq!(*lock.read(), 2);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_write_for(&self, timeout: Duration) -> Option<GcWriteGuard<'_, T>> {
-        // SAFETY: `then` builds the guard only if the write lock was taken.
-        self.raw
-            .try_lock_exclusive_for(timeout)
-            .then(|| unsafe { self.write_guard() })
+        self.inner.try_write_for(timeout).map(GcWriteGuard::whole)
     }
 
     /// Locks for writing, blocking until `deadline` at the latest.
@@ -540,11 +478,11 @@ impl<T: ?Sized> GcRwLock<T> {
     /// *lock.try_write_until(deadline).unwrap() = 3;
     /// assert_eq!(*lock.read(), 3);
     /// ```
+    #[must_use = "if unused the lock is released at once"]
     pub fn try_write_until(&self, deadline: Instant) -> Option<GcWriteGuard<'_, T>> {
-        // SAFETY: `then` builds the guard only if the write lock was taken.
-        self.raw
-            .try_lock_exclusive_until(deadline)
-            .then(|| unsafe { self.write_guard() })
+        self.inner
+            .try_write_until(deadline)
+            .map(GcWriteGuard::whole)
     }
 
     /// Whether the lock is taken now, for reading or writing: by a guard, or by a collection
@@ -559,8 +497,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// drop(reader);
     /// assert!(!lock.is_locked());
     /// ```
+    #[must_use]
     pub fn is_locked(&self) -> bool {
-        self.raw.is_locked()
+        self.inner.is_locked()
     }
 
     /// Whether a writer holds the lock now (a collection never does). Stale as soon as returned,
@@ -574,8 +513,9 @@ impl<T: ?Sized> GcRwLock<T> {
     /// let writer = lock.write();
     /// assert!(lock.is_locked_exclusive());
     /// ```
+    #[must_use]
     pub fn is_locked_exclusive(&self) -> bool {
-        self.raw.is_locked_exclusive()
+        self.inner.is_locked_exclusive()
     }
 
     /// The value, through exclusive access to the lock: no locking needed.
@@ -586,31 +526,7 @@ impl<T: ?Sized> GcRwLock<T> {
     /// assert_eq!(*lock.read(), 4);
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
-    }
-
-    /// # Safety
-    /// The caller took a read lock, and hands it to the guard.
-    unsafe fn read_guard(&self) -> GcReadGuard<'_, T> {
-        GcReadGuard {
-            // SAFETY: `UnsafeCell::get` is never null.
-            value: unsafe { NonNull::new_unchecked(self.value.get()) },
-            raw: &self.raw,
-            borrows: PhantomData,
-            not_send: PhantomData,
-        }
-    }
-
-    /// # Safety
-    /// The caller took the write lock, and hands it to the guard.
-    unsafe fn write_guard(&self) -> GcWriteGuard<'_, T> {
-        GcWriteGuard {
-            // SAFETY: `UnsafeCell::get` is never null.
-            value: unsafe { NonNull::new_unchecked(self.value.get()) },
-            raw: &self.raw,
-            borrows: PhantomData,
-            not_send: PhantomData,
-        }
+        self.inner.get_mut()
     }
 }
 
@@ -622,19 +538,22 @@ impl<T: ?Sized> GcRwLock<T> {
 /// let guard: janitor::gc::GcReadGuard<'_, i32> = lock.read();
 /// assert_eq!(*guard, 1);
 /// ```
+#[must_use = "if unused the lock is released at once"]
 pub struct GcReadGuard<'a, T: ?Sized> {
-    /// The value or a part of it, valid while the read lock is held.
-    value: NonNull<T>,
-    /// The lock whose read lock this guard holds and gives back when dropped.
-    raw: &'a parking_lot::RawRwLock,
-    borrows: PhantomData<&'a T>,
-    not_send: PhantomData<*const ()>,
+    /// A read lock, held until dropped, and the value or the part of it the guard gives.
+    inner: MappedRwLockReadGuard<'a, T>,
+    not_send: NotSend,
 }
 
-// SAFETY: the guard gives `&T` to whoever shares it.
-unsafe impl<T: ?Sized + Sync> Sync for GcReadGuard<'_, T> {}
-
 impl<'a, T: ?Sized> GcReadGuard<'a, T> {
+    /// The guard of a read lock just taken, for the whole value.
+    fn whole(guard: RwLockReadGuard<'a, T>) -> Self {
+        Self {
+            inner: RwLockReadGuard::map(guard, |value| value),
+            not_send: PhantomData,
+        }
+    }
+
     /// A guard for a part of the value, made by `f`; the read lock is held until the new guard
     /// drops.
     ///
@@ -647,14 +566,8 @@ impl<'a, T: ?Sized> GcReadGuard<'a, T> {
     /// assert!(lock.try_write().is_none());
     /// ```
     pub fn map<U: ?Sized, F: FnOnce(&T) -> &U>(orig: Self, f: F) -> GcReadGuard<'a, U> {
-        let value = NonNull::from(f(&orig));
-        let raw = orig.raw;
-        // The read lock passes to the new guard: `orig` must not give it back.
-        std::mem::forget(orig);
         GcReadGuard {
-            value,
-            raw,
-            borrows: PhantomData,
+            inner: MappedRwLockReadGuard::map(orig.inner, f),
             not_send: PhantomData,
         }
     }
@@ -672,19 +585,15 @@ impl<'a, T: ?Sized> GcReadGuard<'a, T> {
         orig: Self,
         f: F,
     ) -> Result<GcReadGuard<'a, U>, Self> {
-        match f(&orig).map(NonNull::from) {
-            Some(value) => {
-                let raw = orig.raw;
-                // The read lock passes to the new guard: `orig` must not give it back.
-                std::mem::forget(orig);
-                Ok(GcReadGuard {
-                    value,
-                    raw,
-                    borrows: PhantomData,
-                    not_send: PhantomData,
-                })
-            }
-            None => Err(orig),
+        match MappedRwLockReadGuard::try_map(orig.inner, f) {
+            Ok(inner) => Ok(GcReadGuard {
+                inner,
+                not_send: PhantomData,
+            }),
+            Err(inner) => Err(Self {
+                inner,
+                not_send: PhantomData,
+            }),
         }
     }
 }
@@ -692,15 +601,7 @@ impl<'a, T: ?Sized> GcReadGuard<'a, T> {
 impl<T: ?Sized> Deref for GcReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: a read lock is held: no writer exists.
-        unsafe { self.value.as_ref() }
-    }
-}
-
-impl<T: ?Sized> Drop for GcReadGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: this guard holds a read lock, taken on this thread.
-        unsafe { self.raw.unlock_shared() }
+        &self.inner
     }
 }
 
@@ -712,20 +613,23 @@ impl<T: ?Sized> Drop for GcReadGuard<'_, T> {
 /// let mut guard: janitor::gc::GcWriteGuard<'_, i32> = lock.write();
 /// *guard = 2;
 /// ```
+#[must_use = "if unused the lock is released at once"]
 pub struct GcWriteGuard<'a, T: ?Sized> {
-    /// The value or a part of it, valid while the write lock is held.
-    value: NonNull<T>,
-    /// The lock whose write lock this guard holds and gives back when dropped: the collector
-    /// cannot take it (nor trace the value) until then, whatever part the guard maps.
-    raw: &'a parking_lot::RawRwLock,
-    borrows: PhantomData<&'a mut T>,
-    not_send: PhantomData<*const ()>,
+    /// The write lock, held until dropped (the collector cannot take the lock, nor trace the
+    /// value, until then, whatever part the guard maps), and the value or that part.
+    inner: MappedRwLockWriteGuard<'a, T>,
+    not_send: NotSend,
 }
 
-// SAFETY: the guard gives `&T` to whoever shares it.
-unsafe impl<T: ?Sized + Sync> Sync for GcWriteGuard<'_, T> {}
-
 impl<'a, T: ?Sized> GcWriteGuard<'a, T> {
+    /// The guard of the write lock just taken, for the whole value.
+    fn whole(guard: RwLockWriteGuard<'a, T>) -> Self {
+        Self {
+            inner: RwLockWriteGuard::map(guard, |value| value),
+            not_send: PhantomData,
+        }
+    }
+
     /// A guard for a part of the value, made by `f`; the write lock is held until the new guard
     /// drops.
     ///
@@ -736,18 +640,9 @@ impl<'a, T: ?Sized> GcWriteGuard<'a, T> {
     /// GcWriteGuard::map(lock.write(), |pair| &mut pair.1).push(3);
     /// assert_eq!(lock.read().1, [2, 3]);
     /// ```
-    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
-        mut orig: Self,
-        f: F,
-    ) -> GcWriteGuard<'a, U> {
-        let value = NonNull::from(f(&mut orig));
-        let raw = orig.raw;
-        // The write lock passes to the new guard: `orig` must not give it back.
-        std::mem::forget(orig);
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(orig: Self, f: F) -> GcWriteGuard<'a, U> {
         GcWriteGuard {
-            value,
-            raw,
-            borrows: PhantomData,
+            inner: MappedRwLockWriteGuard::map(orig.inner, f),
             not_send: PhantomData,
         }
     }
@@ -766,22 +661,15 @@ impl<'a, T: ?Sized> GcWriteGuard<'a, T> {
         orig: Self,
         f: F,
     ) -> Result<GcWriteGuard<'a, U>, Self> {
-        let mut whole = orig.value;
-        // SAFETY: the write lock is held, and `orig` is not used while this `&mut` lives: it is
-        // either forgotten (the part found) or returned once `f`'s answer is dropped.
-        match f(unsafe { whole.as_mut() }).map(NonNull::from) {
-            Some(value) => {
-                let raw = orig.raw;
-                // The write lock passes to the new guard: `orig` must not give it back.
-                std::mem::forget(orig);
-                Ok(GcWriteGuard {
-                    value,
-                    raw,
-                    borrows: PhantomData,
-                    not_send: PhantomData,
-                })
-            }
-            None => Err(orig),
+        match MappedRwLockWriteGuard::try_map(orig.inner, f) {
+            Ok(inner) => Ok(GcWriteGuard {
+                inner,
+                not_send: PhantomData,
+            }),
+            Err(inner) => Err(Self {
+                inner,
+                not_send: PhantomData,
+            }),
         }
     }
 }
@@ -789,22 +677,13 @@ impl<'a, T: ?Sized> GcWriteGuard<'a, T> {
 impl<T: ?Sized> Deref for GcWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the write lock is held.
-        unsafe { self.value.as_ref() }
+        &self.inner
     }
 }
 
 impl<T: ?Sized> DerefMut for GcWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the write lock is held.
-        unsafe { self.value.as_mut() }
-    }
-}
-
-impl<T: ?Sized> Drop for GcWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: this guard holds the write lock, taken on this thread.
-        unsafe { self.raw.unlock_exclusive() }
+        &mut self.inner
     }
 }
 
@@ -861,30 +740,46 @@ impl<T> From<T> for GcRwLock<T> {
 // put; at construction the value is not shared yet.
 unsafe impl<T: ?Sized + TraceMeta> Trace for GcRwLock<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::HOLDS_GC && tracer.hold(&self.raw) {
-            // SAFETY: a read lock is held (or the value is not shared yet).
-            unsafe { &*self.value.get() }.trace(tracer)
-        }
+        trace_rw_lock(&self.inner, tracer)
     }
 }
 // SAFETY: edges change under the writer's lock: mutable whenever the value can hold a `Gc`.
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcRwLock<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
+}
+
+/// Traces a mutex's value (a `GcMutex`'s, or with the feature a `parking_lot::Mutex`'s) under the
+/// collector's hold of its raw lock, taken by `try_hold` and kept until the decision.
+fn trace_mutex<T: ?Sized + TraceMeta>(mutex: &parking_lot::Mutex<T>, tracer: &mut Tracer<'_>) {
+    // SAFETY: the raw lock is only try-locked here and unlocked by the collector's release, once
+    // per successful try: balanced, as `raw` asks.
+    if T::HOLDS_GC && tracer.hold(unsafe { mutex.raw() }) {
+        // SAFETY: the lock is held (or the value is not shared yet).
+        unsafe { &*mutex.data_ptr() }.trace(tracer)
+    }
+}
+
+/// Traces a read-write lock's value under the collector's shared hold of its raw lock, which
+/// excludes writers until the decision.
+fn trace_rw_lock<T: ?Sized + TraceMeta>(lock: &parking_lot::RwLock<T>, tracer: &mut Tracer<'_>) {
+    // SAFETY: the raw lock is only try-locked (shared) here and unlocked by the collector's
+    // release, once per successful try: balanced, as `raw` asks.
+    if T::HOLDS_GC && tracer.hold(unsafe { lock.raw() }) {
+        // SAFETY: a read lock is held (or the value is not shared yet).
+        unsafe { &*lock.data_ptr() }.trace(tracer)
+    }
 }
 
 #[cfg(feature = "parking_lot")]
-// SAFETY: as `GcMutex`: the collector traces the value only under the raw lock, taken by
-// `try_hold` and held until its decision, so the reported edges stay put.
+// SAFETY: as `GcMutex`, which is one: the collector traces the value only under the raw lock,
+// taken by `try_hold` and held until its decision, so the reported edges stay put.
 unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::Mutex<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        // SAFETY: the raw lock is only try-locked here and unlocked by the collector's release,
-        // once per successful try: balanced, as `raw` asks.
-        if T::HOLDS_GC && tracer.hold(unsafe { self.raw() }) {
-            // SAFETY: the lock is held (or the value is not shared yet).
-            unsafe { &*self.data_ptr() }.trace(tracer)
-        }
+        trace_mutex(self, tracer)
     }
 }
 #[cfg(feature = "parking_lot")]
@@ -892,20 +787,17 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::Mutex<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::Mutex<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(feature = "parking_lot")]
-// SAFETY: as `GcRwLock`: the collector traces the value only under a shared raw lock, taken by
-// `try_hold` and held until its decision, which excludes writers.
+// SAFETY: as `GcRwLock`, which is one: the collector traces the value only under a shared raw
+// lock, taken by `try_hold` and held until its decision, which excludes writers.
 unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::RwLock<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        // SAFETY: the raw lock is only try-locked here and unlocked by the collector's release,
-        // once per successful try: balanced, as `raw` asks.
-        if T::HOLDS_GC && tracer.hold(unsafe { self.raw() }) {
-            // SAFETY: a read lock is held (or the value is not shared yet).
-            unsafe { &*self.data_ptr() }.trace(tracer)
-        }
+        trace_rw_lock(self, tracer)
     }
 }
 #[cfg(feature = "parking_lot")]
@@ -913,25 +805,39 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for parking_lot::RwLock<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for parking_lot::RwLock<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
+    /// The raw lock, to take and give back as the collector does.
+    fn raw_mutex<T: ?Sized>(mutex: &GcMutex<T>) -> &parking_lot::RawMutex {
+        // SAFETY: the tests take and give back the lock through it in balanced pairs.
+        unsafe { mutex.inner.raw() }
+    }
+
+    /// The raw lock, to take and give back as the collector does.
+    fn raw_rw_lock<T: ?Sized>(lock: &GcRwLock<T>) -> &parking_lot::RawRwLock {
+        // SAFETY: the tests take and give back the lock through it in balanced pairs.
+        unsafe { lock.inner.raw() }
+    }
+
     #[test]
     fn a_mapped_mutex_guard_keeps_the_lock_until_it_drops() {
         let mutex = GcMutex::new((1, vec![2]));
         let part = GcMutexGuard::map(mutex.lock(), |pair| &mut pair.1);
         assert!(
-            !mutex.raw.try_hold(),
+            !raw_mutex(&mutex).try_hold(),
             "the collector got in under a mapped guard"
         );
         drop(part);
-        assert!(mutex.raw.try_hold());
+        assert!(raw_mutex(&mutex).try_hold());
         // SAFETY: this thread took the hold above.
-        unsafe { mutex.raw.release() };
+        unsafe { raw_mutex(&mutex).release() };
         let refused = GcMutexGuard::filter_map(mutex.lock(), |_| None::<&mut u8>).unwrap_err();
         assert!(mutex.is_locked(), "the refused map unlocked the mutex");
         drop(refused);
@@ -943,14 +849,14 @@ mod tests {
         let lock = GcRwLock::new((1, vec![2]));
         let written = GcWriteGuard::map(lock.write(), |pair| &mut pair.1);
         assert!(
-            !lock.raw.try_hold(),
+            !raw_rw_lock(&lock).try_hold(),
             "the collector got in under a mapped writer"
         );
         drop(written);
         let read = GcReadGuard::map(lock.read(), |pair| &pair.0);
-        assert!(lock.raw.try_hold());
+        assert!(raw_rw_lock(&lock).try_hold());
         // SAFETY: this thread took the hold above.
-        unsafe { lock.raw.release() };
+        unsafe { raw_rw_lock(&lock).release() };
         assert!(lock.try_write().is_none());
         let refused = GcReadGuard::filter_map(read, |_| None::<&u8>).unwrap_err();
         assert!(
@@ -997,7 +903,7 @@ mod tests {
     #[test]
     fn is_locked_is_true_while_the_collector_holds_the_lock() {
         let mutex = GcMutex::new(1);
-        assert!(mutex.raw.try_hold());
+        assert!(raw_mutex(&mutex).try_hold());
         assert!(mutex.is_locked());
         assert!(
             mutex
@@ -1005,7 +911,7 @@ mod tests {
                 .is_none()
         );
         // SAFETY: this thread took the hold above.
-        unsafe { mutex.raw.release() };
+        unsafe { raw_mutex(&mutex).release() };
         assert!(!mutex.is_locked());
     }
 }

@@ -2,10 +2,14 @@
 //! (which report what their elements report), and the shared pointers that report nothing.
 //!
 //! Invariant owned here: an impl reports exactly the `Gc`s its value owns, each once per trace,
-//! and its constants are the OR of its elements' (a container of leaves is a leaf).
+//! and its constants are the OR of its elements' (a container of leaves is a leaf). A container
+//! has no finalizer of its own, and its hooks refuse a finalizable element, which no finalizer
+//! would ever see (`refuse_finalizable_inside`).
 
-use crate::gc::core::trace::{Finalizer, Trace, TraceMeta, Tracer};
-use crate::gc::face::cell::refuse_finalizable_content;
+use crate::gc::core::trace::{
+    Finalizer, Trace, TraceMeta, Tracer, UnsyncFinalizer, refuse_finalizable_inside,
+    refuse_unsync_finalizable_inside,
+};
 #[cfg(all(feature = "handle", unix))]
 use crate::handle::{HandleKind, SafeHandle};
 use std::borrow::Cow;
@@ -125,6 +129,9 @@ unsafe impl<T: ?Sized + Trace> Trace for Box<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for Box<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 // SAFETY: an option owns its content, if any.
@@ -139,6 +146,9 @@ unsafe impl<T: Trace> Trace for Option<T> {
 unsafe impl<T: TraceMeta> TraceMeta for Option<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 // SAFETY: a result owns whichever side it holds.
@@ -154,6 +164,11 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
 unsafe impl<T: TraceMeta, E: TraceMeta> TraceMeta for Result<T, E> {
     const HOLDS_GC: bool = T::HOLDS_GC || E::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::MUTABLE_EDGES || E::MUTABLE_EDGES;
+    const FINALIZER: Option<Finalizer<Self>> =
+        refuse_finalizable_inside(T::FINALIZER.is_some() || E::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> = refuse_unsync_finalizable_inside(
+        T::UNSYNC_FINALIZER.is_some() || E::UNSYNC_FINALIZER.is_some(),
+    );
 }
 
 /// Implements `Trace` for a container by tracing each element its iterator yields once. The
@@ -176,6 +191,10 @@ macro_rules! sequence_trace {
         unsafe impl<$($param: TraceMeta),* $($(, $bound: $trait)*)?> TraceMeta for $ty {
             const HOLDS_GC: bool = false $(|| $param::HOLDS_GC)*;
             const MUTABLE_EDGES: bool = false $(|| $param::MUTABLE_EDGES)*;
+            const FINALIZER: Option<Finalizer<Self>> =
+                refuse_finalizable_inside(false $(|| $param::FINALIZER.is_some())*);
+            const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+                refuse_unsync_finalizable_inside(false $(|| $param::UNSYNC_FINALIZER.is_some())*);
         }
     )*};
 }
@@ -217,6 +236,11 @@ macro_rules! map_trace {
         unsafe impl<K: TraceMeta, V: TraceMeta $(, $param)*> TraceMeta for $ty {
             const HOLDS_GC: bool = K::HOLDS_GC || V::HOLDS_GC;
             const MUTABLE_EDGES: bool = K::MUTABLE_EDGES || V::MUTABLE_EDGES;
+            const FINALIZER: Option<Finalizer<Self>> =
+                refuse_finalizable_inside(K::FINALIZER.is_some() || V::FINALIZER.is_some());
+            const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> = refuse_unsync_finalizable_inside(
+                K::UNSYNC_FINALIZER.is_some() || V::UNSYNC_FINALIZER.is_some(),
+            );
         }
     )*};
 }
@@ -244,6 +268,9 @@ unsafe impl<T: TraceMeta, const N: usize> Trace for [T; N] {
 unsafe impl<T: TraceMeta, const N: usize> TraceMeta for [T; N] {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::MUTABLE_EDGES;
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 #[cfg(feature = "smallvec")]
@@ -258,6 +285,10 @@ unsafe impl<A: smallvec::Array<Item: TraceMeta>> Trace for smallvec::SmallVec<A>
 unsafe impl<A: smallvec::Array<Item: TraceMeta>> TraceMeta for smallvec::SmallVec<A> {
     const HOLDS_GC: bool = A::Item::HOLDS_GC;
     const MUTABLE_EDGES: bool = A::Item::MUTABLE_EDGES;
+    const FINALIZER: Option<Finalizer<Self>> =
+        refuse_finalizable_inside(A::Item::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(A::Item::UNSYNC_FINALIZER.is_some());
 }
 
 macro_rules! tuple_trace {
@@ -274,6 +305,10 @@ macro_rules! tuple_trace {
         unsafe impl<$($name: TraceMeta),+> TraceMeta for ($($name,)+) {
             const HOLDS_GC: bool = false $(|| $name::HOLDS_GC)+;
             const MUTABLE_EDGES: bool = false $(|| $name::MUTABLE_EDGES)+;
+            const FINALIZER: Option<Finalizer<Self>> =
+                refuse_finalizable_inside(false $(|| $name::FINALIZER.is_some())+);
+            const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+                refuse_unsync_finalizable_inside(false $(|| $name::UNSYNC_FINALIZER.is_some())+);
         }
     };
 }
@@ -311,6 +346,10 @@ unsafe impl<B: ?Sized + ToOwned<Owned: Trace>> Trace for Cow<'_, B> {
 unsafe impl<B: ?Sized + ToOwned<Owned: TraceMeta>> TraceMeta for Cow<'_, B> {
     const HOLDS_GC: bool = <B::Owned as TraceMeta>::HOLDS_GC;
     const MUTABLE_EDGES: bool = <B::Owned as TraceMeta>::MUTABLE_EDGES;
+    const FINALIZER: Option<Finalizer<Self>> =
+        refuse_finalizable_inside(<B::Owned as TraceMeta>::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(<B::Owned as TraceMeta>::UNSYNC_FINALIZER.is_some());
 }
 
 // SAFETY: the lock owns its value once set, and reports it once. Its one change while shared is
@@ -335,7 +374,9 @@ unsafe impl<T: Trace> Trace for OnceLock<T> {
 unsafe impl<T: TraceMeta> TraceMeta for OnceLock<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 // SAFETY: the mutex owns its value. The collector traces it only under a lock taken with
@@ -366,7 +407,9 @@ unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for Mutex<T> {
 unsafe impl<T: ?Sized + TraceMeta + 'static> TraceMeta for Mutex<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 // SAFETY: as `Mutex` above, with a read lock, which excludes writers; readers may clone the
@@ -394,7 +437,9 @@ unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for RwLock<T> {
 unsafe impl<T: ?Sized + TraceMeta + 'static> TraceMeta for RwLock<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
+    const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 /// `TraceMeta` for `Trace`'s own trait objects: the defaults (can hold a `Gc`, mutable edges, no

@@ -8,8 +8,10 @@
 //! cell holds counts as held from outside. None of these types is `Sync`, so the shared heap,
 //! whose values are `Send + Sync`, never traces one.
 
-use crate::gc::core::trace::{Finalizer, Trace, TraceMeta, Tracer, UnsyncFinalizer};
-use crate::gc::face::cell::refuse_finalizable_content;
+use crate::gc::core::trace::{
+    Finalizer, Trace, TraceMeta, Tracer, UnsyncFinalizer, refuse_finalizable_inside,
+    refuse_unsync_finalizable_inside,
+};
 use std::cell::{BorrowError, BorrowMutError, Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::rc::Rc;
@@ -145,9 +147,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for GcCell<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for GcCell<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
     const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
-        refuse_unsync_finalizable_content::<T, Self>();
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 /// A `RefCell` is traced through its content, which holds mutable edges (see the module's text).
@@ -170,25 +172,9 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for RefCell<T> {
 unsafe impl<T: ?Sized + TraceMeta> TraceMeta for RefCell<T> {
     const HOLDS_GC: bool = T::HOLDS_GC;
     const MUTABLE_EDGES: bool = T::HOLDS_GC;
-    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_content::<T, Self>();
+    const FINALIZER: Option<Finalizer<Self>> = refuse_finalizable_inside(T::FINALIZER.is_some());
     const UNSYNC_FINALIZER: Option<UnsyncFinalizer<Self>> =
-        refuse_unsync_finalizable_content::<T, Self>();
-}
-
-/// The `UNSYNC_FINALIZER` of a cell holding a `T`: none, and a compile-time error where `T` has
-/// one, for the reason `refuse_finalizable_content` gives on the shared heap: only an object's
-/// own type is finalized. The error appears where such a cell is allocated (`unsync::Gc::new`,
-/// which reads this constant).
-const fn refuse_unsync_finalizable_content<T: ?Sized + TraceMeta, C: ?Sized>()
--> Option<UnsyncFinalizer<C>> {
-    if T::UNSYNC_FINALIZER.is_some() {
-        panic!(
-            "a finalizable type inside a cell (`unsync::GcCell`, `RefCell`) would never be \
-             finalized, since only an object's own type is: allocate the finalizable type itself \
-             (`unsync::Gc<T>`) and put its mutable fields in cells"
-        );
-    }
-    None
+        refuse_unsync_finalizable_inside(T::UNSYNC_FINALIZER.is_some());
 }
 
 /// A `Cell<T>` with `T: Copy` holds no `Gc`: a `Gc` is not `Copy`.

@@ -20,7 +20,8 @@ use std::ptr::NonNull;
 /// drop of its last `Gc`, unless it is part of a cycle: then the thread's cycle collector frees
 /// it, at an automatic collection (a `Gc::new` of a tracked object, see [`Gc::new`]) or at
 /// [`collect`](super::collect). `Gc<T>` is neither `Send` nor `Sync`, whatever `T`: its counts
-/// are plain integers and its heap belongs to the thread. So `T` needs only `Trace + 'static`:
+/// are plain integers and its heap belongs to the thread; it is `Unpin` whatever `T`, as the value
+/// never moves with the pointer. So `T` needs only `Trace + 'static`:
 /// `Rc`, `RefCell`, `Cell` and `Rc<dyn Fn>` fields are fine.
 ///
 /// ```
@@ -47,6 +48,9 @@ pub struct Gc<T: ?Sized> {
     /// Neither `Send` nor `Sync`: the counts are plain integers owned by the thread.
     local: PhantomData<*const ()>,
 }
+
+// The value is never moved by moving the pointer, as with `Rc` (and the shared heap's `Gc`).
+impl<T: ?Sized> Unpin for Gc<T> {}
 
 impl<T: TraceMeta + 'static> Gc<T> {
     /// Moves `value` onto this thread's heap.

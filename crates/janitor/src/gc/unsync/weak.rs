@@ -18,7 +18,8 @@ use std::ptr::NonNull;
 /// Short ([`Gc::downgrade`]) or long ([`Gc::downgrade_long`]), as .NET's `WeakReference` with
 /// `trackResurrection`: a short one stops upgrading when its object becomes unreachable, even
 /// if the object waits for its finalizer and is resurrected by it; a long one upgrades until the
-/// object is freed. For an object without a finalizer the two are the same.
+/// object is freed. For an object without a finalizer the two are the same. Neither `Send` nor
+/// `Sync`, and `Unpin` whatever `T`, as [`Gc`].
 ///
 /// ```
 /// use janitor::gc::unsync::Gc;
@@ -36,6 +37,9 @@ pub struct WeakGc<T: ?Sized> {
     /// Neither `Send` nor `Sync`, as `Gc`.
     local: PhantomData<*const ()>,
 }
+
+// A weak reference never moves the value, as with `rc::Weak`.
+impl<T: ?Sized> Unpin for WeakGc<T> {}
 
 impl<T: ?Sized> Gc<T> {
     /// A short weak reference to the object.
