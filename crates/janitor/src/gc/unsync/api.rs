@@ -60,6 +60,7 @@ pub fn collect_generation(generation: u8) {
 /// collect();
 /// assert!(collection_count(0) > young);
 /// ```
+#[must_use]
 pub fn collection_count(generation: u8) -> u64 {
     heap::with(|heap| heap.counters.get().collections[generation.min(MAX_GENERATION) as usize])
 }
@@ -75,6 +76,7 @@ pub fn collection_count(generation: u8) -> u64 {
 /// assert_eq!(generation(&tracked), 1);
 /// assert_eq!(generation(&Gc::new(5)), janitor::gc::MAX_GENERATION);
 /// ```
+#[must_use]
 pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
     let header = object.header();
     if header.has(TRACKED) {
@@ -110,6 +112,7 @@ pub fn wait_for_pending_finalizers() {
 /// assert_eq!(info.generations[1].objects, 1);
 /// # drop(kept);
 /// ```
+#[must_use]
 pub fn memory_info() -> MemoryInfo {
     heap::with(|heap| {
         let counters = heap.counters.get();
@@ -146,6 +149,7 @@ pub fn memory_info() -> MemoryInfo {
 /// assert!(stats.induced_collections >= 1);
 /// assert_eq!(stats.induced_collections + stats.allocation_collections, stats.collections[0]);
 /// ```
+#[must_use]
 pub fn stats() -> GcStats {
     heap::with(|heap| {
         let counters = heap.counters.get();

@@ -158,17 +158,32 @@ impl Drop for Busy<'_> {
 }
 
 impl Heap {
-    /// Allocates an object for `value` and counts its bytes.
-    pub(super) fn allocate<T: crate::gc::core::trace::TraceMeta + 'static>(
-        &self,
-        value: T,
-        flags: u32,
-    ) -> NonNull<Header> {
-        let header = object::allocate(value, flags);
-        // SAFETY: just made.
-        self.bytes
-            .set(self.bytes.get() + object::size(unsafe { header.as_ref() }));
-        header
+    /// Counts the bytes of a new object.
+    #[inline]
+    pub(super) fn count_new(&self, header: NonNull<Header>) {
+        // SAFETY: a new object is live.
+        let size = object::size(unsafe { header.as_ref() });
+        self.bytes.set(self.bytes.get() + size);
+    }
+
+    /// Takes an object whose value moved out (its strong count is zero and it is not condemned)
+    /// out of the heap: out of its list, out of the tables' reach; its memory goes with its last
+    /// weak count.
+    ///
+    /// # Safety
+    /// The object's value was moved out; nothing uses it as a value again.
+    pub(super) unsafe fn forget_taken(&self, header: NonNull<Header>) {
+        // SAFETY: the memory is live until its weak count reaches zero, which only this does.
+        let header_ref = unsafe { header.as_ref() };
+        if header_ref.has(TRACKED) {
+            // SAFETY: a tracked object (its value is gone, but nothing traces an unlinked one).
+            unsafe { self.unlink(header) };
+        }
+        header_ref.clear(REGISTERED | KEY);
+        if header_ref.decrement_weak() {
+            // SAFETY: no `Gc` and no weak reference is left.
+            unsafe { self.free(header) };
+        }
     }
 
     /// Frees an object's memory and uncounts its bytes.
