@@ -191,11 +191,9 @@ impl Heap {
     /// # Safety
     /// As [`object::free`].
     pub(super) unsafe fn free(&self, header: NonNull<Header>) {
-        // SAFETY: the header is readable until the memory goes.
-        let size = object::size(unsafe { header.as_ref() });
-        self.bytes.set(self.bytes.get() - size);
         // SAFETY: the caller's contract.
-        unsafe { object::free(header) }
+        let size = unsafe { object::free(header) };
+        self.bytes.set(self.bytes.get() - size);
     }
 
     pub(super) fn update_counters(&self, change: impl FnOnce(&mut Counters)) {

@@ -187,26 +187,29 @@ fn slice_layout(element: Layout, with_node: bool, len: usize) -> (Layout, usize)
 }
 
 /// The allocation behind a header, and the header's offset in it.
+#[inline]
 fn layout(header: &Header) -> (Layout, usize) {
-    let with_node = header.has(HAS_NODE);
     match header.vtable.shape {
         Shape::Sized {
-            with_node: node,
+            with_node,
             without_node,
         } => {
-            if with_node {
-                node
+            if header.has(HAS_NODE) {
+                with_node
             } else {
                 without_node
             }
         }
-        Shape::Slice { element } => {
-            // SAFETY: a slice object's length word was written at its allocation and never
-            // changes.
-            let len = unsafe { len_of(NonNull::from(header)).read() };
-            slice_layout(element, with_node, len)
-        }
+        Shape::Slice { element } => slice_layout_behind(header, element),
     }
+}
+
+/// The allocation behind a slice object's header, and the header's offset in it.
+#[inline(never)]
+fn slice_layout_behind(header: &Header, element: Layout) -> (Layout, usize) {
+    // SAFETY: a slice object's length word was written at its allocation and never changes.
+    let len = unsafe { len_of(NonNull::from(header)).read() };
+    slice_layout(element, header.has(HAS_NODE), len)
 }
 
 /// The length word of a slice object.
@@ -559,19 +562,23 @@ pub(super) unsafe fn drop_value(header: NonNull<Header>) {
     unsafe { (header.as_ref().vtable.drop_value)(header) }
 }
 
-/// Frees the memory of an object whose value is gone and whose weak count reached zero.
+/// Frees the memory of an object whose value is gone and whose weak count reached zero; returns
+/// its size.
 ///
 /// # Safety
 /// Nothing uses the object any more.
-pub(super) unsafe fn free(header: NonNull<Header>) {
+#[inline]
+pub(super) unsafe fn free(header: NonNull<Header>) -> usize {
     // SAFETY: the header is still readable until the memory goes.
     let (layout, header_offset) = layout(unsafe { header.as_ref() });
     // SAFETY: the allocation starts `header_offset` before the header and came from
     // `allocate_local` with this layout (the same vtable and node choice as `allocate`).
-    unsafe { alloc::deallocate_local(header.byte_sub(header_offset).cast(), layout) }
+    unsafe { alloc::deallocate_local(header.byte_sub(header_offset).cast(), layout) };
+    layout.size()
 }
 
 /// The bytes of the allocation behind a header.
+#[inline]
 pub(super) fn size(header: &Header) -> usize {
     layout(header).0.size()
 }

@@ -258,6 +258,7 @@ impl<T: ?Sized> Gc<T> {
     ///
     /// # Safety
     /// `value` is a live object's value, whose count the caller hands over.
+    #[inline]
     unsafe fn finish(value: NonNull<T>, panic: Option<Box<dyn std::any::Any + Send>>) -> Self {
         // SAFETY: the caller's contract.
         let gc = unsafe { Self::from_value(value) };
@@ -273,6 +274,7 @@ impl<T: ?Sized> Gc<T> {
 /// (given its flags), counts its bytes and, if `link` and tracked, links it. Returns the header,
 /// whether it is tracked, and the panic the collection raised: that panic leaves the constructor
 /// only once the object exists, so that the object is finalized like any other.
+#[inline]
 fn place(
     tracked: bool,
     registered: bool,
