@@ -68,15 +68,20 @@ fn collect(heap: &Heap, generation: u8) {
         .iter()
         .filter_map(std::rc::Weak::upgrade)
         .collect();
-    let mut examined = Vec::new();
+    let listed: usize = heap.generations[..=generation as usize]
+        .iter()
+        .map(|list| list.len.get())
+        .sum();
+    let mut examined = Vec::with_capacity(listed);
     for current in 0..=generation {
-        for header in heap.objects_of(current) {
+        // Nothing below changes the lists: no user code runs until the decision.
+        heap.for_each_in(current, |header| {
             // SAFETY: listed objects are live.
             let header_ref = unsafe { header.as_ref() };
             // An object whose count reached zero is already being destroyed (this collection
             // runs inside a `Drop`): it is not examined, and edges to it are not recorded.
             if header_ref.strong.get() == 0 {
-                continue;
+                return;
             }
             // SAFETY: a listed object has a node.
             unsafe { node_of(header).as_ref() }
@@ -88,7 +93,7 @@ fn collect(heap: &Heap, generation: u8) {
                 opaque: false,
                 edges: 0..0,
             });
-        }
+        });
     }
     // Untracked objects examined by a full collection with tables, by header.
     let mut extra: HashMap<NonNull<Header>, u32> = HashMap::new();

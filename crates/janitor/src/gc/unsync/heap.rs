@@ -265,16 +265,22 @@ impl Heap {
 
     /// The headers of the objects in a generation's list.
     pub(super) fn objects_of(&self, generation: u8) -> Vec<NonNull<Header>> {
-        let list = &self.generations[generation as usize];
-        let mut objects = Vec::with_capacity(list.len.get());
-        let mut node = list.head.get();
+        let mut objects = Vec::with_capacity(self.generations[generation as usize].len.get());
+        self.for_each_in(generation, |header| objects.push(header));
+        objects
+    }
+
+    /// Calls `visit` with the header of each object in a generation's list, which `visit` must
+    /// leave unchanged.
+    #[inline]
+    pub(super) fn for_each_in(&self, generation: u8, mut visit: impl FnMut(NonNull<Header>)) {
+        let mut node = self.generations[generation as usize].head.get();
         while let Some(current) = NonNull::new(node.cast_mut()) {
             // SAFETY: nodes in a list are live objects'.
-            objects.push(unsafe { header_of_node(current) });
-            // SAFETY: as above.
+            visit(unsafe { header_of_node(current) });
+            // SAFETY: as above; `visit` leaves the list alone.
             node = unsafe { current.as_ref() }.next.get();
         }
-        objects
     }
 
     /// Queues a registered object that became unreachable for its finalizer: the queue holds a
