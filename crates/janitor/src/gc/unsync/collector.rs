@@ -285,6 +285,10 @@ pub(super) fn collect_generation(heap: &Heap, generation: u8) {
         return;
     }
     heap.release_deferred();
+    if generation == 2 {
+        // Pressure the collection's drops declare counts towards the next one.
+        heap.pressure_since_full.set(0);
+    }
     collect(heap, generation);
     heap.allocated.set(0);
     let tracked: usize = heap.generations.iter().map(|list| list.len.get()).sum();

@@ -67,6 +67,7 @@ pub(super) struct Counters {
     pub(super) collections: [u64; 3],
     pub(super) induced: u64,
     pub(super) automatic: u64,
+    pub(super) pressure: u64,
     pub(super) examined: u64,
     pub(super) freed: u64,
     pub(super) finalized: u64,
@@ -80,6 +81,10 @@ pub(super) struct Heap {
     pub(super) generations: [List; 3],
     /// Bytes of live objects.
     pub(super) bytes: Cell<usize>,
+    /// Memory pressure declared and not withdrawn (`add_memory_pressure`).
+    pub(super) pressure: Cell<usize>,
+    /// Memory pressure added since the last full collection.
+    pub(super) pressure_since_full: Cell<usize>,
     /// Tracked allocations since the last young collection.
     pub(super) allocated: Cell<usize>,
     pub(super) budget: Cell<usize>,
@@ -106,6 +111,8 @@ thread_local! {
         Heap {
             generations: [List::new(), List::new(), List::new()],
             bytes: Cell::new(0),
+            pressure: Cell::new(0),
+            pressure_since_full: Cell::new(0),
             allocated: Cell::new(0),
             budget: Cell::new(MIN_BUDGET),
             young_since_middle: Cell::new(0),
@@ -123,6 +130,7 @@ thread_local! {
                 collections: [0; 3],
                 induced: 0,
                 automatic: 0,
+                pressure: 0,
                 examined: 0,
                 freed: 0,
                 finalized: 0,

@@ -87,8 +87,9 @@ mod weak;
 
 pub use crate::gc::core::trace::UnsyncFinalizer as Finalizer;
 pub use api::{
-    collect, collect_generation, collection_count, generation, memory_info, stats,
-    wait_for_pending_finalizers,
+    add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
+    remove_memory_pressure, stats, total_memory, total_memory_after_collection,
+    wait_for_pending_finalizers, weak_generation,
 };
 pub use cell::GcCell;
 pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter};
