@@ -21,9 +21,10 @@
 //! 1 to 2).
 //!
 //! Also here, what decides when to collect: the budget (tracked allocations since the last young
-//! collection, at least [`heap::MIN_BUDGET`] and a quarter of the tracked objects), every eighth
-//! young collection a generation-1 one, and a full one instead when the oldest generation grew by
-//! half since the last; and the heap's end at thread exit, armed by the first allocation
+//! collection: a quarter of the tracked objects, and at least [`heap::MIN_BUDGET`], or
+//! [`heap::PRODUCTIVE_BUDGET`] after a collection that found most of what it examined garbage), every
+//! eighth young collection a generation-1 one, and a full one instead when the oldest generation
+//! grew by half since the last; and the heap's end at thread exit, armed by the first allocation
 //! ([`arm`], [`end`]).
 
 use super::heap::{self, Heap};
@@ -237,6 +238,7 @@ fn collect(heap: &Heap, generation: u8) {
         // SAFETY: as above; `condemn_and_drop` sets the flag again.
         unsafe { header.as_ref() }.clear(object::CONDEMNED);
     }
+    heap.productive.set(garbage.len() * 4 > examined.len() * 3);
     let pause = started.elapsed();
     heap.update_counters(|counters| {
         for counted in &mut counters.collections[..=generation as usize] {
@@ -292,7 +294,12 @@ pub(super) fn collect_generation(heap: &Heap, generation: u8) {
     collect(heap, generation);
     heap.allocated.set(0);
     let tracked: usize = heap.generations.iter().map(|list| list.len.get()).sum();
-    heap.budget.set(heap::MIN_BUDGET.max(tracked / 4));
+    let floor = if heap.productive.get() {
+        heap::PRODUCTIVE_BUDGET
+    } else {
+        heap::MIN_BUDGET
+    };
+    heap.budget.set(floor.max(tracked / 4));
     if generation == 2 {
         heap.old_after_full.set(heap.generations[2].len.get());
     }

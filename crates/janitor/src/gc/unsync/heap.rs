@@ -58,8 +58,18 @@ pub(super) trait Ephemerons {
     fn remove_all(&self) -> Vec<Box<dyn std::any::Any>>;
 }
 
-/// The smallest number of tracked allocations between two young collections.
+/// The smallest number of tracked allocations between two young collections, after one that
+/// found its generation mostly live.
 pub(super) const MIN_BUDGET: usize = 8 << 10;
+
+/// The number of tracked allocations between two young collections after one that found most of
+/// what it examined garbage (an interpreter's frames, callbacks): collecting again soon keeps the
+/// garbage waiting small and costs little more, since each examination is then mostly of garbage,
+/// which any collection must examine once. Measured on `closures` (quick): the peak fell from
+/// 629 KiB to 187 KiB against 8 Ki, for the same instructions; a budget this small on
+/// `cycle-churn`, whose young objects mostly survive, costs 12% more instructions, hence the
+/// choice by survival.
+pub(super) const PRODUCTIVE_BUDGET: usize = 1 << 10;
 
 /// Counters read by `stats` and `memory_info`.
 #[derive(Default, Clone, Copy)]
@@ -89,6 +99,8 @@ pub(super) struct Heap {
     pub(super) allocated: Cell<usize>,
     pub(super) budget: Cell<usize>,
     pub(super) young_since_middle: Cell<u32>,
+    /// Whether the last collection found most of what it examined garbage.
+    pub(super) productive: Cell<bool>,
     /// Objects in the oldest generation after the last full collection.
     pub(super) old_after_full: Cell<usize>,
     pub(super) busy: Cell<u32>,
@@ -114,8 +126,9 @@ thread_local! {
             pressure: Cell::new(0),
             pressure_since_full: Cell::new(0),
             allocated: Cell::new(0),
-            budget: Cell::new(MIN_BUDGET),
+            budget: Cell::new(PRODUCTIVE_BUDGET),
             young_since_middle: Cell::new(0),
+            productive: Cell::new(false),
             old_after_full: Cell::new(0),
             busy: Cell::new(0),
             finalizing: Cell::new(false),
