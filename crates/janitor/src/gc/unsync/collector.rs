@@ -23,10 +23,9 @@
 //! Also here, what decides when to collect: the budget (tracked allocations since the last young
 //! collection: a quarter of the tracked objects, and at least [`heap::MIN_BUDGET`], or
 //! [`heap::PRODUCTIVE_BUDGET`] after one that found more than three quarters of what it examined
-//! garbage), every
-//! eighth young collection a generation-1 one, and a full one instead when the oldest generation
-//! grew by half since the last; and the heap's end at thread exit, armed by the first allocation
-//! ([`arm`], [`end`]).
+//! garbage), every eighth young collection a generation-1 one, and a full one instead when the
+//! oldest generation grew by half since the last; and the heap's end at thread exit, armed by the
+//! first allocation ([`arm`], [`end`]).
 
 use super::heap::{self, Heap};
 use super::object::{self, HAS_NODE, Header, KEY, NOT_EXAMINED, REGISTERED, TRACKED, node_of};
