@@ -644,3 +644,40 @@ fn a_slice_that_holds_a_refcell_and_an_rc_is_a_thread_local_value() {
     drop(slice);
     assert_eq!(Rc::strong_count(&shared), 1);
 }
+
+/// A garbage cycle member whose `Drop` keeps a `Gc` to the other member.
+#[derive(Trace)]
+struct Escape {
+    other: GcCell<Option<Gc<Escape>>>,
+}
+
+thread_local!(static ESCAPED: RefCell<Option<Gc<Escape>>> = const { RefCell::new(None) });
+
+impl Drop for Escape {
+    fn drop(&mut self) {
+        if let Some(other) = self.other.borrow().as_ref() {
+            ESCAPED.with_borrow_mut(|escaped| *escaped = Some(other.clone()));
+        }
+    }
+}
+
+#[test]
+fn try_unwrap_refuses_the_only_gc_of_a_cycle_member_whose_value_is_gone() {
+    let a = Gc::new(Escape {
+        other: GcCell::new(None),
+    });
+    let b = Gc::new(Escape {
+        other: GcCell::new(Some(a.clone())),
+    });
+    *a.other.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    collect();
+    let escaped = ESCAPED
+        .take()
+        .expect("a Drop kept a Gc to the other member");
+    assert_eq!(Gc::strong_count(&escaped), 1, "the only Gc");
+    let escaped = Gc::try_unwrap(escaped)
+        .err()
+        .expect("its value was dropped");
+    assert!(Gc::into_inner(escaped).is_none());
+}
