@@ -311,6 +311,26 @@ fn automatic_collections_free_cycles_without_collect() {
 }
 
 #[test]
+fn young_collections_that_find_mostly_garbage_come_sooner_than_ones_that_find_survivors() {
+    // 8,000 tracked allocations, all garbage cycles: every collection finds its generation 0
+    // garbage, so the next comes after the smaller budget (1 Ki allocations).
+    for label in 0..4_000 {
+        let (a, b) = (node(label), node(label));
+        link(&a, &b);
+        link(&b, &a);
+    }
+    let garbage_only = stats().allocation_collections;
+    assert!(garbage_only >= 6, "{garbage_only} collections");
+    assert!(drops() >= 8_000 - 2_048, "{} dropped", drops());
+    // 8,000 more that all survive: the first collection finds them live, and the budget grows
+    // back to 8 Ki allocations.
+    let kept: Vec<_> = (0..8_000).map(node).collect();
+    let with_survivors = stats().allocation_collections - garbage_only;
+    assert!(with_survivors <= 2, "{with_survivors} collections");
+    drop(kept);
+}
+
+#[test]
 fn memory_info_and_stats_describe_the_threads_heap() {
     let kept = node(0);
     let (a, b) = (node(1), node(2));

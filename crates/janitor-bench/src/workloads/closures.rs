@@ -20,13 +20,14 @@
 //!   objects, and each call an acyclic environment.
 //!
 //! At the end the global environment is dropped and each collector collects once (part of the
-//! time). Rows: `janitor` (edges behind `GcCell`), `rc` (`Rc` and `RefCell`: the cycles leak; its
+//! time). Rows: `janitor` (edges behind `GcCell`), `janitor-unsync` (the same on janitor's
+//! thread-local heap, `janitor::gc::unsync`), `rc` (`Rc` and `RefCell`: the cycles leak; its
 //! note counts the environments never dropped), `gc`, `rust-cc`, `dumpster` (its thread-local
 //! heap, `dumpster::unsync`), `gc-arena` (one `mutate` per iteration, then the arena pays its
 //! allocation debt). Every collecting row is checked to drop every environment by the end.
 //!
 //! What it measures: the time and the peak memory of the program; for janitor also the share of
-//! the run spent in collection pauses (`gc pauses`: the growth of `janitor::gc::stats().total_pause`
+//! the run spent in collection pauses (`gc pauses`: the growth of the heap's `stats().total_pause`
 //! over the run's time; the note gives the collections and the pause time). janitor counts a pause
 //! from a collection's start (waiting for the heap lock included) to its decision (the survivors
 //! promoted, the garbage handed on); dropping the garbage comes after and is not in it.
@@ -188,13 +189,16 @@ fn sample(expect: Expect, tally: &Tally, run: impl FnOnce() -> u64) -> Sample {
     noted(sample, expect, Some(tally.count()), "environments")
 }
 
-/// The janitor row: the sample, with the share of its time spent in collection pauses.
-fn janitor_sample(iterations: u64) -> Sample {
-    let before = janitor::gc::stats();
-    let sample = sample(Expect::ReclaimsCycles, &janitor_heap::TALLY, || {
-        janitor_heap::run(iterations)
-    });
-    let after = janitor::gc::stats();
+/// A janitor row: the sample, with the share of its time spent in collection pauses (`stats` reads
+/// the heap's statistics: the shared heap's or this thread's).
+fn janitor_sample(
+    tally: &Tally,
+    stats: fn() -> janitor::gc::GcStats,
+    run: impl FnOnce() -> u64,
+) -> Sample {
+    let before = stats();
+    let sample = sample(Expect::ReclaimsCycles, tally, run);
+    let after = stats();
     let paused = after.total_pause.saturating_sub(before.total_pause);
     let collections = after.collections[0] - before.collections[0];
     let share = paused.as_secs_f64() / sample.elapsed.as_secs_f64();
@@ -231,7 +235,18 @@ pub fn workload(scale: Scale) -> Workload {
         name: "closures",
         baseline: "janitor",
         cases: vec![
-            Case::new("janitor", move || janitor_sample(iterations)),
+            Case::new("janitor", move || {
+                janitor_sample(&janitor_heap::TALLY, janitor::gc::stats, || {
+                    janitor_heap::run(iterations)
+                })
+            }),
+            Case::new("janitor-unsync", move || {
+                janitor_sample(
+                    &janitor_unsync_heap::TALLY,
+                    janitor::gc::unsync::stats,
+                    || janitor_unsync_heap::run(iterations),
+                )
+            }),
             Case::new("rc", move || {
                 sample(LeaksCycles, &rc::TALLY, || rc::run(iterations))
             }),
@@ -265,6 +280,183 @@ mod janitor_heap {
     use std::collections::HashMap;
 
     use janitor::gc::{Gc, GcCell, Trace, collect};
+
+    use super::super::cycle_churn::Tally;
+
+    pub(super) static TALLY: Tally = Tally::new();
+
+    #[derive(Trace)]
+    enum Value {
+        Number(#[trace(skip)] i64),
+        Closure(Gc<Closure>),
+        Instance(Gc<Instance>),
+        Bound(Gc<Bound>),
+    }
+
+    #[derive(Trace)]
+    pub(super) struct Env {
+        vars: GcCell<HashMap<u32, Value>>,
+        parent: Option<Gc<Env>>,
+    }
+
+    impl Drop for Env {
+        fn drop(&mut self) {
+            if self.parent.is_some() {
+                TALLY.dropped();
+            }
+        }
+    }
+
+    #[derive(Trace)]
+    pub(super) struct Closure {
+        #[trace(skip)]
+        parameter: u32,
+        #[trace(skip)]
+        body: u32,
+        env: Gc<Env>,
+    }
+
+    #[derive(Trace)]
+    pub(super) struct Instance {
+        fields: GcCell<HashMap<u32, Value>>,
+    }
+
+    #[derive(Trace)]
+    pub(super) struct Bound {
+        receiver: Gc<Instance>,
+        method: Gc<Closure>,
+    }
+
+    fn env(parent: Option<Gc<Env>>) -> Gc<Env> {
+        if parent.is_some() {
+            TALLY.created();
+        }
+        Gc::new(Env {
+            vars: GcCell::new(HashMap::new()),
+            parent,
+        })
+    }
+
+    struct Interpreter;
+
+    impl super::Interpreter for Interpreter {
+        type Env = Gc<Env>;
+        type Closure = Gc<Closure>;
+        type Instance = Gc<Instance>;
+
+        fn new_env(&self, parent: &Gc<Env>) -> Gc<Env> {
+            env(Some(parent.clone()))
+        }
+
+        fn parent(&self, env: &Gc<Env>) -> Option<Gc<Env>> {
+            env.parent.clone()
+        }
+
+        fn define_number(&self, env: &Gc<Env>, name: u32, number: i64) {
+            env.vars.borrow_mut().insert(name, Value::Number(number));
+        }
+
+        fn define_closure(&self, env: &Gc<Env>, name: u32, closure: &Gc<Closure>) {
+            let old = env
+                .vars
+                .borrow_mut()
+                .insert(name, Value::Closure(closure.clone()));
+            drop(old);
+        }
+
+        fn define_instance(&self, env: &Gc<Env>, name: u32, instance: &Gc<Instance>) {
+            env.vars
+                .borrow_mut()
+                .insert(name, Value::Instance(instance.clone()));
+        }
+
+        fn own_number(&self, env: &Gc<Env>, name: u32) -> Option<i64> {
+            match env.vars.borrow().get(&name) {
+                Some(Value::Number(number)) => Some(*number),
+                _ => None,
+            }
+        }
+
+        fn own_closure(&self, env: &Gc<Env>, name: u32) -> Option<Gc<Closure>> {
+            match env.vars.borrow().get(&name) {
+                Some(Value::Closure(closure)) => Some(closure.clone()),
+                _ => None,
+            }
+        }
+
+        fn own_instance(&self, env: &Gc<Env>, name: u32) -> Option<Gc<Instance>> {
+            match env.vars.borrow().get(&name) {
+                Some(Value::Instance(instance)) => Some(instance.clone()),
+                _ => None,
+            }
+        }
+
+        fn closure(&self, parameter: u32, body: u32, env: &Gc<Env>) -> Gc<Closure> {
+            Gc::new(Closure {
+                parameter,
+                body,
+                env: env.clone(),
+            })
+        }
+
+        fn closure_parts(&self, closure: &Gc<Closure>) -> (u32, u32, Gc<Env>) {
+            (closure.parameter, closure.body, closure.env.clone())
+        }
+
+        fn instance(&self) -> Gc<Instance> {
+            Gc::new(Instance {
+                fields: GcCell::new(HashMap::new()),
+            })
+        }
+
+        fn set_field_number(&self, instance: &Gc<Instance>, name: u32, number: i64) {
+            instance
+                .fields
+                .borrow_mut()
+                .insert(name, Value::Number(number));
+        }
+
+        fn field_number(&self, instance: &Gc<Instance>, name: u32) -> i64 {
+            match instance.fields.borrow().get(&name) {
+                Some(Value::Number(number)) => *number,
+                _ => unreachable!("the program only reads fields it set"),
+            }
+        }
+
+        fn bind_method(&self, instance: &Gc<Instance>, name: u32, method: &Gc<Closure>) {
+            let bound = Gc::new(Bound {
+                receiver: instance.clone(),
+                method: method.clone(),
+            });
+            instance
+                .fields
+                .borrow_mut()
+                .insert(name, Value::Bound(bound));
+        }
+
+        fn bound_method(&self, instance: &Gc<Instance>, name: u32) -> (Gc<Instance>, Gc<Closure>) {
+            match instance.fields.borrow().get(&name) {
+                Some(Value::Bound(bound)) => (bound.receiver.clone(), bound.method.clone()),
+                _ => unreachable!("the program only calls methods it bound"),
+            }
+        }
+    }
+
+    pub(super) fn run(iterations: u64) -> u64 {
+        super::program(&Interpreter, env(None), iterations, |global| {
+            drop(global);
+            collect();
+        })
+    }
+}
+
+/// janitor's thread-local heap (`janitor::gc::unsync`): the same program on plain counts; maps
+/// behind its `GcCell`, and it collects when its budget says so.
+mod janitor_unsync_heap {
+    use std::collections::HashMap;
+
+    use janitor::gc::Trace;
+    use janitor::gc::unsync::{Gc, GcCell, collect};
 
     use super::super::cycle_churn::Tally;
 
@@ -1380,6 +1572,7 @@ mod tests {
     #[test]
     fn every_implementation_computes_the_same_results() {
         let expected = janitor_heap::run(TINY);
+        assert_eq!(janitor_unsync_heap::run(TINY), expected);
         assert_eq!(rc::run(TINY), expected);
         assert_eq!(gc_crate::run(TINY), expected);
         assert_eq!(rust_cc_crate::run(TINY), expected);
@@ -1394,7 +1587,9 @@ mod tests {
             let note = case.run().note;
             match case.implementation {
                 "rc" => assert!(note.unwrap().starts_with("leaks cycles")),
-                "janitor" => assert!(!note.unwrap().contains("not reclaimed")),
+                "janitor" | "janitor-unsync" => {
+                    assert!(!note.unwrap().contains("not reclaimed"))
+                }
                 other => assert_eq!(note, None, "{other}"),
             }
         }

@@ -1,13 +1,25 @@
 //! The thread-local heap's .NET-named functions: collections, counts, and snapshots.
 //!
-//! The snapshots reuse the shared heap's types ([`GcStats`], [`MemoryInfo`]), so that code and
-//! dashboards read both heaps alike; the fields the thread-local heap has no use for (memory
-//! pressure) read zero.
+//! The snapshots reuse the shared heap's types ([`GcStats`], [`MemoryInfo`]), and the errors its
+//! functions' ([`WeakTargetCollected`], [`ZeroMemoryPressure`]), so that code and dashboards read
+//! both heaps alike.
+//!
+//! Every memory function of the shared heap has its counterpart here, over this thread's heap:
+//! [`total_memory`], [`total_memory_after_collection`], [`add_memory_pressure`],
+//! [`remove_memory_pressure`], [`weak_generation`]. None needed leaving out: what the shared heap
+//! does across threads (batched byte counts, owed collections, waiting for the finalizer thread)
+//! is simply immediate on one.
 
 use super::object::TRACKED;
 use super::ptr::Gc;
+use super::weak::WeakGc;
 use super::{collector, heap};
-use crate::gc::{GcStats, GenerationInfo, MAX_GENERATION, MemoryInfo};
+use crate::gc::{
+    GcStats, GenerationInfo, MAX_GENERATION, MemoryInfo, WeakTargetCollected, ZeroMemoryPressure,
+};
+
+/// The memory pressure added since the last full collection that makes one due, at least.
+const PRESSURE_BUDGET: usize = 4 << 20;
 
 /// Collects this thread's heap, every generation, then runs the finalizers that queued (see
 /// [`Finalize`](super::Finalize)); .NET's `GC.Collect()` followed by one pass of the finalizer
@@ -60,6 +72,7 @@ pub fn collect_generation(generation: u8) {
 /// collect();
 /// assert!(collection_count(0) > young);
 /// ```
+#[must_use]
 pub fn collection_count(generation: u8) -> u64 {
     heap::with(|heap| heap.counters.get().collections[generation.min(MAX_GENERATION) as usize])
 }
@@ -75,6 +88,7 @@ pub fn collection_count(generation: u8) -> u64 {
 /// assert_eq!(generation(&tracked), 1);
 /// assert_eq!(generation(&Gc::new(5)), janitor::gc::MAX_GENERATION);
 /// ```
+#[must_use]
 pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
     let header = object.header();
     if header.has(TRACKED) {
@@ -82,6 +96,126 @@ pub fn generation<T: ?Sized>(object: &Gc<T>) -> u8 {
     } else {
         MAX_GENERATION
     }
+}
+
+/// The generation of a weak reference's object, as .NET's `GC.GetGeneration(WeakReference)`; an
+/// error once the reference is dead (see [`WeakGc`] for when a short and a long one die).
+///
+/// ```
+/// use janitor::gc::unsync::{Gc, GcCell, collect, generation, weak_generation};
+///
+/// let object = Gc::new(GcCell::new(None::<Gc<u8>>));
+/// let weak = Gc::downgrade(&object);
+/// assert_eq!(weak_generation(&weak), Ok(generation(&object)));
+/// drop(object);
+/// collect();
+/// assert!(weak_generation(&weak).is_err());
+/// ```
+pub fn weak_generation<T: ?Sized>(weak: &WeakGc<T>) -> Result<u8, WeakTargetCollected> {
+    weak.upgrade()
+        .map(|object| generation(&object))
+        .ok_or(WeakTargetCollected)
+}
+
+/// The bytes of all live objects of this thread's heap now, without a collection (.NET's
+/// `GC.GetTotalMemory(false)`): every object's allocation (node, header and value), tracked or
+/// not, exact at every moment.
+///
+/// ```
+/// use janitor::gc::unsync::{Gc, total_memory};
+///
+/// let before = total_memory();
+/// let blocks: Vec<_> = (0..1000).map(|_| Gc::new([0_u64; 64])).collect();
+/// assert!(total_memory() >= before + 1000 * 512);
+/// drop(blocks);
+/// assert_eq!(total_memory(), before);
+/// ```
+#[must_use]
+pub fn total_memory() -> usize {
+    heap::with(|heap| heap.bytes.get())
+}
+
+/// The bytes of all live objects of this thread's heap after collections (.NET's
+/// `GC.GetTotalMemory(true)`): collects and runs the pending finalizers, repeating (at most 20
+/// times, as .NET) until the figure changes by less than 5%, so that what the finalizers release
+/// is counted. Inside a `Drop` or a finalizer the heap is running, it collects but runs no
+/// finalizer (as [`collect`]).
+///
+/// ```
+/// use janitor::gc::Trace;
+/// use janitor::gc::unsync::{Gc, GcCell, total_memory, total_memory_after_collection};
+///
+/// #[derive(Trace)]
+/// struct Node(GcCell<Option<Gc<Node>>>);
+///
+/// let node = Gc::new(Node(GcCell::new(None)));
+/// *node.0.borrow_mut() = Some(node.clone()); // a cycle: only a collection frees it
+/// let before = total_memory();
+/// drop(node);
+/// assert!(total_memory_after_collection() < before);
+/// ```
+pub fn total_memory_after_collection() -> usize {
+    let mut total = total_memory();
+    for _ in 0..20 {
+        collect();
+        let after = total_memory();
+        let changed = total.abs_diff(after);
+        total = after;
+        if changed * 20 < after.max(1) {
+            break;
+        }
+    }
+    total
+}
+
+/// Tells this thread's collector that its live objects hold `bytes` of memory it does not see
+/// (native buffers, mapped files), as .NET's `GC.AddMemoryPressure`. When the pressure added since
+/// the last full collection passes its budget (4 MiB, or a third of the heap if larger), a full
+/// collection runs before the call returns, then the finalizers it queued: so the call runs other
+/// objects' `Drop`s and finalizers, as [`collect`] does. Inside a `Drop` or a finalizer the heap is
+/// running, it records the pressure and does not collect; the budget stays passed, and the next
+/// call outside collects. Zero is an error, as in .NET.
+///
+/// ```
+/// use janitor::gc::unsync::{add_memory_pressure, memory_info, remove_memory_pressure};
+///
+/// add_memory_pressure(1 << 20)?; // an object took a 1 MiB native buffer
+/// assert_eq!(memory_info().memory_pressure, 1 << 20);
+/// remove_memory_pressure(1 << 20)?; // and gave it back
+/// assert_eq!(memory_info().memory_pressure, 0);
+/// # Ok::<(), janitor::gc::ZeroMemoryPressure>(())
+/// ```
+pub fn add_memory_pressure(bytes: usize) -> Result<(), ZeroMemoryPressure> {
+    if bytes == 0 {
+        return Err(ZeroMemoryPressure);
+    }
+    heap::with(|heap| {
+        heap.pressure.set(heap.pressure.get().saturating_add(bytes));
+        let since_full = heap.pressure_since_full.get().saturating_add(bytes);
+        heap.pressure_since_full.set(since_full);
+        let budget = PRESSURE_BUDGET.max(heap.bytes.get() / 3);
+        if since_full >= budget && heap.busy.get() == 0 && !heap.closed.get() {
+            heap.update_counters(|counters| counters.pressure += 1);
+            collector::collect_generation(heap, MAX_GENERATION);
+            heap.run_finalizers();
+        }
+    });
+    Ok(())
+}
+
+/// Withdraws memory pressure declared with [`add_memory_pressure`], as .NET's
+/// `GC.RemoveMemoryPressure` (never below zero). Zero is an error, as in .NET.
+///
+/// ```
+/// assert!(janitor::gc::unsync::remove_memory_pressure(0).is_err());
+/// janitor::gc::unsync::remove_memory_pressure(4096).unwrap();
+/// ```
+pub fn remove_memory_pressure(bytes: usize) -> Result<(), ZeroMemoryPressure> {
+    if bytes == 0 {
+        return Err(ZeroMemoryPressure);
+    }
+    heap::with(|heap| heap.pressure.set(heap.pressure.get().saturating_sub(bytes)));
+    Ok(())
 }
 
 /// Runs one pass of this thread's finalizer queue: every finalizer queued before the call (all
@@ -110,6 +244,7 @@ pub fn wait_for_pending_finalizers() {
 /// assert_eq!(info.generations[1].objects, 1);
 /// # drop(kept);
 /// ```
+#[must_use]
 pub fn memory_info() -> MemoryInfo {
     heap::with(|heap| {
         let counters = heap.counters.get();
@@ -132,6 +267,7 @@ pub fn memory_info() -> MemoryInfo {
             promoted_objects: counters.promoted_objects,
             promoted_bytes: counters.promoted_bytes,
             pending_finalizers: heap.pending_finalizers(),
+            memory_pressure: heap.pressure.get(),
             ..MemoryInfo::default()
         }
     })
@@ -144,8 +280,12 @@ pub fn memory_info() -> MemoryInfo {
 /// collect();
 /// let stats = stats();
 /// assert!(stats.induced_collections >= 1);
-/// assert_eq!(stats.induced_collections + stats.allocation_collections, stats.collections[0]);
+/// assert_eq!(
+///     stats.induced_collections + stats.allocation_collections + stats.pressure_collections,
+///     stats.collections[0]
+/// );
 /// ```
+#[must_use]
 pub fn stats() -> GcStats {
     heap::with(|heap| {
         let counters = heap.counters.get();
@@ -153,6 +293,7 @@ pub fn stats() -> GcStats {
             collections: counters.collections,
             induced_collections: counters.induced,
             allocation_collections: counters.automatic,
+            pressure_collections: counters.pressure,
             examined_objects: counters.examined,
             freed_objects: counters.freed,
             heap_bytes: heap.bytes.get(),
@@ -161,6 +302,7 @@ pub fn stats() -> GcStats {
             total_pause: counters.total_pause,
             pending_finalizers: heap.pending_finalizers(),
             finalized_objects: counters.finalized,
+            memory_pressure: heap.pressure.get(),
             ..GcStats::default()
         }
     })

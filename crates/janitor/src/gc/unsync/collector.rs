@@ -21,10 +21,11 @@
 //! 1 to 2).
 //!
 //! Also here, what decides when to collect: the budget (tracked allocations since the last young
-//! collection, at least [`heap::MIN_BUDGET`] and a quarter of the tracked objects), every eighth
-//! young collection a generation-1 one, and a full one instead when the oldest generation grew by
-//! half since the last; and the heap's end at thread exit, armed by the first allocation
-//! ([`arm`], [`end`]).
+//! collection: a quarter of the tracked objects, and at least [`heap::MIN_BUDGET`], or
+//! [`heap::PRODUCTIVE_BUDGET`] after one that found more than three quarters of what it examined
+//! garbage), every eighth young collection a generation-1 one, and a full one instead when the
+//! oldest generation grew by half since the last; and the heap's end at thread exit, armed by the
+//! first allocation ([`arm`], [`end`]).
 
 use super::heap::{self, Heap};
 use super::object::{self, HAS_NODE, Header, KEY, NOT_EXAMINED, REGISTERED, TRACKED, node_of};
@@ -68,15 +69,20 @@ fn collect(heap: &Heap, generation: u8) {
         .iter()
         .filter_map(std::rc::Weak::upgrade)
         .collect();
-    let mut examined = Vec::new();
+    let listed: usize = heap.generations[..=generation as usize]
+        .iter()
+        .map(|list| list.len.get())
+        .sum();
+    let mut examined = Vec::with_capacity(listed);
     for current in 0..=generation {
-        for header in heap.objects_of(current) {
+        // Nothing below changes the lists: no user code runs until the decision.
+        heap.for_each_in(current, |header| {
             // SAFETY: listed objects are live.
             let header_ref = unsafe { header.as_ref() };
             // An object whose count reached zero is already being destroyed (this collection
             // runs inside a `Drop`): it is not examined, and edges to it are not recorded.
             if header_ref.strong.get() == 0 {
-                continue;
+                return;
             }
             // SAFETY: a listed object has a node.
             unsafe { node_of(header).as_ref() }
@@ -88,7 +94,7 @@ fn collect(heap: &Heap, generation: u8) {
                 opaque: false,
                 edges: 0..0,
             });
-        }
+        });
     }
     // Untracked objects examined by a full collection with tables, by header.
     let mut extra: HashMap<NonNull<Header>, u32> = HashMap::new();
@@ -232,6 +238,7 @@ fn collect(heap: &Heap, generation: u8) {
         // SAFETY: as above; `condemn_and_drop` sets the flag again.
         unsafe { header.as_ref() }.clear(object::CONDEMNED);
     }
+    heap.productive.set(garbage.len() * 4 > examined.len() * 3);
     let pause = started.elapsed();
     heap.update_counters(|counters| {
         for counted in &mut counters.collections[..=generation as usize] {
@@ -280,10 +287,19 @@ pub(super) fn collect_generation(heap: &Heap, generation: u8) {
         return;
     }
     heap.release_deferred();
+    if generation == 2 {
+        // Pressure the collection's drops declare counts towards the next one.
+        heap.pressure_since_full.set(0);
+    }
     collect(heap, generation);
     heap.allocated.set(0);
     let tracked: usize = heap.generations.iter().map(|list| list.len.get()).sum();
-    heap.budget.set(heap::MIN_BUDGET.max(tracked / 4));
+    let floor = if heap.productive.get() {
+        heap::PRODUCTIVE_BUDGET
+    } else {
+        heap::MIN_BUDGET
+    };
+    heap.budget.set(floor.max(tracked / 4));
     if generation == 2 {
         heap.old_after_full.set(heap.generations[2].len.get());
     }

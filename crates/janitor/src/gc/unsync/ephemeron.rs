@@ -125,6 +125,7 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> ConditionalWeakTable<K, V> {
     /// let table = janitor::gc::unsync::ConditionalWeakTable::<String, u32>::new();
     /// assert_eq!(table.len(), 0);
     /// ```
+    #[must_use]
     pub fn new() -> Self {
         let inner = Rc::new(Entries {
             map: RefCell::new(HashMap::new()),
@@ -190,6 +191,7 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> ConditionalWeakTable<K, V> {
     /// table.add(&key, Gc::new(2)).unwrap();
     /// assert_eq!(*table.get(&key).unwrap(), 2);
     /// ```
+    #[must_use]
     pub fn get(&self, key: &Gc<K>) -> Option<Gc<V>> {
         self.inner
             .map
@@ -262,6 +264,7 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> ConditionalWeakTable<K, V> {
     /// drop(key);
     /// assert_eq!(table.len(), 0);
     /// ```
+    #[must_use]
     pub fn len(&self) -> usize {
         let dead = self.inner.remove_dead();
         let len = self.inner.map.borrow().len();
@@ -275,6 +278,7 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> ConditionalWeakTable<K, V> {
     /// let table = janitor::gc::unsync::ConditionalWeakTable::<u8, u8>::new();
     /// assert!(table.is_empty());
     /// ```
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -291,6 +295,7 @@ impl<K: ?Sized + 'static, V: ?Sized + 'static> ConditionalWeakTable<K, V> {
     /// let entries: Vec<_> = table.iter().map(|(key, value)| (*key, *value)).collect();
     /// assert_eq!(entries, [(1, 2)]);
     /// ```
+    #[must_use]
     pub fn iter(&self) -> Iter<'_, K, V> {
         let keys: Vec<WeakGc<K>> = self
             .inner

@@ -234,6 +234,7 @@ pub fn reregister_for_finalize<T: Finalize>(object: &Gc<T>) {
 /// }
 /// assert!(is_registered_for_finalize(&Gc::new(Socket)));
 /// ```
+#[must_use]
 pub fn is_registered_for_finalize<T: Finalize>(object: &Gc<T>) -> bool {
     object.header().has(REGISTERED)
 }

@@ -44,6 +44,14 @@
 //! assert_eq!(DROPPED.get(), 1);
 //! ```
 //!
+//! The pointer API is the shared heap's: `Gc<str>` and `Gc<[T]>` (from strings, `Vec`s, slices,
+//! boxes and iterators), [`Gc::new_cyclic`], [`Gc::try_unwrap`], [`Gc::into_inner`],
+//! [`Gc::get_mut`], [`Gc::into_raw`] and [`Gc::from_raw`], [`Gc::pin`], [`WeakGc::new`], and
+//! [`coerce_unsync_gc!`](crate::coerce_unsync_gc) / [`coerce_unsync_weak!`](crate::coerce_unsync_weak)
+//! for trait objects (`Gc<dyn Trait>`, where `Trace` is a supertrait). So are the memory
+//! functions, over this thread's heap: [`total_memory`], [`total_memory_after_collection`],
+//! [`add_memory_pressure`], [`remove_memory_pressure`], [`weak_generation`].
+//!
 //! What is shared with the shared heap, and what is not:
 //! * **Shared**: `Trace` and its derive; the trial-deletion mark step (`trial.rs`, generic over
 //!   what it examines); the size classes and their per-thread cache (`alloc.rs`: this heap takes
@@ -87,8 +95,9 @@ mod weak;
 
 pub use crate::gc::core::trace::UnsyncFinalizer as Finalizer;
 pub use api::{
-    collect, collect_generation, collection_count, generation, memory_info, stats,
-    wait_for_pending_finalizers,
+    add_memory_pressure, collect, collect_generation, collection_count, generation, memory_info,
+    remove_memory_pressure, stats, total_memory, total_memory_after_collection,
+    wait_for_pending_finalizers, weak_generation,
 };
 pub use cell::GcCell;
 pub use ephemeron::{ConditionalWeakTable, Iter as ConditionalWeakTableIter};

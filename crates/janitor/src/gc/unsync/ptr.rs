@@ -3,7 +3,10 @@
 //! Invariant owned here: every `Gc` holds one strong count on its object, taken when it was
 //! created (by `Gc::new` or a clone) and given back exactly once, when it drops.
 
-use super::object::{self, CONDEMNED, HAS_NODE, Header, REGISTERED, header_of, value_of};
+use super::object::{
+    self, CONDEMNED, HAS_NODE, Header, REGISTERED, SliceVTables, header_of, value_of,
+};
+use super::weak::WeakGc;
 use super::{collector, heap};
 use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use std::borrow::Borrow;
@@ -12,6 +15,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::ptr::NonNull;
 
 /// A shared pointer to an object on this thread's heap.
@@ -49,7 +53,7 @@ pub struct Gc<T: ?Sized> {
     local: PhantomData<*const ()>,
 }
 
-// The value is never moved by moving the pointer, as with `Rc` (and the shared heap's `Gc`).
+// The value is never moved by moving the pointer, as with `Rc`.
 impl<T: ?Sized> Unpin for Gc<T> {}
 
 impl<T: TraceMeta + 'static> Gc<T> {
@@ -85,6 +89,18 @@ impl<T: TraceMeta + 'static> Gc<T> {
     /// let _ = unsync::Gc::new(SharedFinalizer);
     /// ```
     pub fn new(value: T) -> Self {
+        Self::refuse_shared_finalizer();
+        let (header, _, panic) = place(
+            object::should_track(&value),
+            T::UNSYNC_FINALIZER.is_some(),
+            true,
+            |flags| object::allocate(value, flags),
+        );
+        // SAFETY: the object was allocated for a `T`, and its count is handed over.
+        unsafe { Self::finish(value_of::<T>(header), panic) }
+    }
+
+    const fn refuse_shared_finalizer() {
         const {
             assert!(
                 T::FINALIZER.is_none(),
@@ -93,48 +109,420 @@ impl<T: TraceMeta + 'static> Gc<T> {
                  `unsync::Finalize`, or allocate it with `janitor::gc::Gc::new`"
             )
         };
-        let header = heap::with(|heap| {
-            let open = !heap.closed.get();
-            let tracked = open && object::should_track(&value);
-            let registered = open && T::UNSYNC_FINALIZER.is_some();
-            let mut flags = 0;
-            // Every heap that allocated ends at thread exit, also one with untracked objects
-            // only: the end frees the heap's own vectors (the deferred releases').
-            collector::arm(heap);
-            if tracked || registered {
-                flags |= HAS_NODE;
+    }
+
+    /// Moves `value` onto this thread's heap, pinned: the value never moves again, as with
+    /// [`Rc::pin`](std::rc::Rc::pin).
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// use std::pin::Pin;
+    ///
+    /// let pinned: Pin<Gc<u32>> = Gc::pin(7);
+    /// assert_eq!(*pinned, 7);
+    /// ```
+    pub fn pin(value: T) -> Pin<Self> {
+        // SAFETY: a `Gc` never hands out `&mut T` through a shared pointer, and its value stays in
+        // place until it is dropped in place (the memory is freed only after): the only ways to
+        // move it out (`try_unwrap`, `into_inner`, `get_mut`) take a `Gc`, which `Pin` does not
+        // give back for a `T` that is not `Unpin`.
+        unsafe { Pin::new_unchecked(Self::new(value)) }
+    }
+
+    /// A new object whose value is built by `build` from a weak reference to the object itself:
+    /// the way to give a value an edge to itself that never changes, without a cell (as
+    /// [`Rc::new_cyclic`](std::rc::Rc::new_cyclic)).
+    ///
+    /// Until `build` returns, the object has no value: the weak reference does not upgrade, and
+    /// neither do its clones. They upgrade from the moment `new_cyclic` returns. If `build`
+    /// panics, the object is released and its weak references stay dead. The object is tracked
+    /// by the cycle collector whenever its type can hold a `Gc`, since its value is not there
+    /// yet to tell; a finalizable type is registered, as with [`Gc::new`].
+    ///
+    /// ```
+    /// use janitor::gc::Trace;
+    /// use janitor::gc::unsync::{Gc, WeakGc};
+    ///
+    /// #[derive(Trace)]
+    /// struct Window {
+    ///     #[trace(skip)]
+    ///     title: String,
+    ///     this: WeakGc<Window>, // a weak reference is never traced
+    /// }
+    ///
+    /// let window = Gc::new_cyclic(|this| {
+    ///     assert!(this.upgrade().is_none(), "not built yet");
+    ///     Window { title: "main".into(), this: this.clone() }
+    /// });
+    /// let again = window.this.upgrade().unwrap();
+    /// assert!(Gc::ptr_eq(&window, &again));
+    /// assert_eq!(again.title, "main");
+    /// ```
+    pub fn new_cyclic(build: impl FnOnce(&WeakGc<T>) -> T) -> Self {
+        /// Gives the strong side's weak count back if `build` panics: the object never had a
+        /// value nor a strong count, and is in no list; its memory goes with the last weak
+        /// reference.
+        struct Unborn(NonNull<Header>);
+        impl Drop for Unborn {
+            fn drop(&mut self) {
+                // SAFETY: the object is allocated (the strong side's weak count keeps it), and
+                // this runs once.
+                if unsafe { self.0.as_ref() }.decrement_weak() {
+                    // SAFETY: no value, no `Gc` and no weak reference.
+                    heap::with(|heap| unsafe { heap.free(self.0) });
+                }
             }
-            if registered {
-                flags |= REGISTERED;
-            }
-            // A panic of a `Drop` or a finalizer the collection runs leaves `new` only once the
-            // object exists, so that it is finalized like any other.
-            let panic = if tracked && heap.collection_due() {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    collector::collect_automatically(heap)
-                }))
-                .err()
-            } else {
-                None
-            };
-            let header = heap.allocate(value, flags);
-            if tracked {
-                // SAFETY: a new object with a node, in no list.
-                unsafe { heap.link_new(header) };
-            }
-            (header, panic)
-        });
-        let (header, panic) = header;
-        let gc = Self {
-            // SAFETY: the object was allocated for a `T`.
-            value: unsafe { value_of::<T>(header) },
-            owns: PhantomData,
-            local: PhantomData,
-        };
+        }
+
+        Self::refuse_shared_finalizer();
+        let (header, tracked, panic) = place(
+            T::HOLDS_GC,
+            T::UNSYNC_FINALIZER.is_some(),
+            false,
+            object::allocate_uninit::<T>,
+        );
+        let unborn = Unborn(header);
+        // SAFETY: the header is followed by room for a `T`.
+        let value = unsafe { value_of::<T>(header) };
+        // SAFETY: an allocated object whose strong count stays zero until its value is written.
+        let weak = unsafe { WeakGc::unborn(header, value) };
+        let built = build(&weak);
+        std::mem::forget(unborn);
+        // SAFETY: room for a `T`, not written yet.
+        unsafe { value.write(built) };
+        // SAFETY: allocated, and only this thread knows it.
+        let header_ref = unsafe { header.as_ref() };
+        header_ref.strong.set(1);
+        drop(weak);
+        if tracked {
+            // SAFETY: a live object with a node, in no list.
+            heap::with(|heap| unsafe { heap.link_new(header) });
+        }
+        // SAFETY: a live `T` object whose count is handed over.
+        unsafe { Self::finish(value, panic) }
+    }
+}
+
+impl<T> Gc<T> {
+    /// The value, if this is the only `Gc` to the object; the `Gc` back otherwise.
+    ///
+    /// `Ok` exactly when this is the only `Gc` (no other one, no finalizer queue holding the
+    /// object), the object is not registered for finalization (moving its value out means its
+    /// finalizer would never run: call [`suppress_finalize`](super::suppress_finalize) first to
+    /// say so), and it is not a garbage cycle's member whose value is gone already (a `Gc` a
+    /// `Drop` cloned out of the cycle). Weak references to the object die; a
+    /// [`ConditionalWeakTable`](super::ConditionalWeakTable) entry keyed by it goes away.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let a = Gc::new(String::from("mine"));
+    /// let b = a.clone();
+    /// let a = Gc::try_unwrap(a).unwrap_err(); // `b` shares it
+    /// drop(b);
+    /// assert_eq!(Gc::try_unwrap(a).unwrap(), "mine");
+    /// ```
+    pub fn try_unwrap(this: Self) -> Result<T, Self> {
+        let header = this.header();
+        if header.strong.get() != 1 || header.has(CONDEMNED | REGISTERED) {
+            return Err(this);
+        }
+        header.strong.set(0);
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: the count went from one, ours, to zero: nothing reaches the value any more
+        // (upgrades refuse a count of zero, no collection is examining it while this runs), and
+        // it is not condemned, so it is live. Moved out once.
+        let value = unsafe { this.value.as_ptr().read() };
+        // SAFETY: the value moved out.
+        heap::with(|heap| unsafe { heap.forget_taken(this.header_ptr()) });
+        Ok(value)
+    }
+
+    /// The value, if this was the last `Gc` to the object; `None` otherwise, and the reference is
+    /// dropped either way (as [`Rc::into_inner`](std::rc::Rc::into_inner)): when every holder
+    /// calls it, exactly one gets the value, unless the object is registered for finalization
+    /// (it then goes to its finalizer, as on a drop).
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let a = Gc::new(vec![1, 2]);
+    /// let b = a.clone();
+    /// assert_eq!(Gc::into_inner(a), None);
+    /// assert_eq!(Gc::into_inner(b), Some(vec![1, 2]));
+    /// ```
+    pub fn into_inner(this: Self) -> Option<T> {
+        Self::try_unwrap(this).ok()
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// The new `Gc` of an object `place` made, then the panic its collection raised, if any.
+    ///
+    /// # Safety
+    /// `value` is a live object's value, whose count the caller hands over.
+    #[inline]
+    unsafe fn finish(value: NonNull<T>, panic: Option<Box<dyn std::any::Any + Send>>) -> Self {
+        // SAFETY: the caller's contract.
+        let gc = unsafe { Self::from_value(value) };
         if let Some(payload) = panic {
             std::panic::resume_unwind(payload);
         }
         gc
+    }
+}
+
+/// Makes an object on this thread's heap: runs the automatic collection that is due if the
+/// object is tracked (`tracked` says, unless the heap has ended), allocates it with `make`
+/// (given its flags), counts its bytes and, if `link` and tracked, links it. Returns the header,
+/// whether it is tracked, and the panic the collection raised: that panic leaves the constructor
+/// only once the object exists, so that the object is finalized like any other.
+#[inline]
+fn place(
+    tracked: bool,
+    registered: bool,
+    link: bool,
+    make: impl FnOnce(u32) -> NonNull<Header>,
+) -> (NonNull<Header>, bool, Option<Box<dyn std::any::Any + Send>>) {
+    heap::with(|heap| {
+        let open = !heap.closed.get();
+        let tracked = open && tracked;
+        let registered = open && registered;
+        // Every heap that allocated ends at thread exit, also one with untracked objects
+        // only: the end frees the heap's own vectors (the deferred releases').
+        collector::arm(heap);
+        let mut flags = 0;
+        if tracked || registered {
+            flags |= HAS_NODE;
+        }
+        if registered {
+            flags |= REGISTERED;
+        }
+        let panic = if tracked && heap.collection_due() {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                collector::collect_automatically(heap)
+            }))
+            .err()
+        } else {
+            None
+        };
+        let header = make(flags);
+        heap.count_new(header);
+        if tracked && link {
+            // SAFETY: a new object with a node, in no list.
+            unsafe { heap.link_new(header) };
+        }
+        (header, tracked, panic)
+    })
+}
+
+impl<T: TraceMeta + 'static> Gc<[T]> {
+    /// A new slice object holding the items of an iterator that knows its length, written
+    /// straight into the object (unlike `collect()`, which gathers them into a `Vec` first),
+    /// except for element types that can hold a `Gc` but no cell (the tracking decision needs
+    /// them all first).
+    ///
+    /// # Panics
+    /// If the iterator yields fewer items than its `len()` (the items it did yield are dropped).
+    /// Items past its `len()` are left in it.
+    ///
+    /// A slice of a type with a finalizer does not build: an element is not an object, and its
+    /// finalizer would never run.
+    ///
+    /// ```compile_fail,E0080
+    /// use janitor::gc::Trace;
+    /// use janitor::gc::unsync::{Finalize, Gc};
+    ///
+    /// #[derive(Trace)]
+    /// #[trace(unsync_finalize)]
+    /// struct Socket;
+    /// impl Finalize for Socket {
+    ///     fn finalize(_: &Gc<Self>) {}
+    /// }
+    ///
+    /// let sockets: Gc<[Socket]> = Gc::from_exact_iter([Socket, Socket]);
+    /// ```
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let squares: Gc<[u64]> = Gc::from_exact_iter([1, 2, 3, 4].map(|n| n * n));
+    /// assert_eq!(&*squares, &[1, 4, 9, 16]);
+    /// ```
+    pub fn from_exact_iter<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        if T::HOLDS_GC && !T::MUTABLE_EDGES {
+            return Self::from(items.into_iter().collect::<Vec<T>>());
+        }
+        let items = items.into_iter();
+        let len = items.len();
+        Self::allocate_slice(T::HOLDS_GC, len, items)
+    }
+
+    fn allocate_slice(tracked: bool, len: usize, items: impl Iterator<Item = T>) -> Self {
+        // An element is not an object: its finalizer would never run. Refused at compile time
+        // rather than skipped silently.
+        const {
+            assert!(
+                T::FINALIZER.is_none() && T::UNSYNC_FINALIZER.is_none(),
+                "janitor: a Gc slice of a type with a finalizer would never finalize its \
+                 elements: make a slice of Gc<T> instead, each element an object of its own"
+            )
+        };
+        let (header, _, panic) = place(tracked, false, true, |flags| {
+            object::allocate_slice(&SliceVTables::<T>::VTABLE, flags, len, items)
+        });
+        // SAFETY: a live slice object of `T`s, whose count is handed over.
+        unsafe { Self::finish(object::slice_of::<T>(header), panic) }
+    }
+}
+
+impl<T: TraceMeta + 'static> From<Vec<T>> for Gc<[T]> {
+    /// Moves the elements into a new slice object (the `Vec`'s buffer is freed).
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let numbers: Gc<[i32]> = Gc::from(vec![1, 2, 3]);
+    /// assert_eq!(numbers.len(), 3);
+    /// ```
+    fn from(items: Vec<T>) -> Self {
+        let len = items.len();
+        // The decision reads the items before they move: decided first.
+        let tracked = object::should_track_all(items.as_slice());
+        Self::allocate_slice(tracked, len, items.into_iter())
+    }
+}
+
+impl<T: TraceMeta + Clone + 'static> From<&[T]> for Gc<[T]> {
+    /// Clones the elements into a new slice object.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let words: Gc<[&str]> = Gc::from(&["a", "b"][..]);
+    /// assert_eq!(&*words, ["a", "b"]);
+    /// ```
+    fn from(items: &[T]) -> Self {
+        Self::allocate_slice(
+            object::should_track_all(items),
+            items.len(),
+            items.iter().cloned(),
+        )
+    }
+}
+
+impl<T: TraceMeta + 'static> From<Box<[T]>> for Gc<[T]> {
+    /// Moves the elements of a boxed slice into a new slice object.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let boxed: Box<[u8]> = vec![4, 2].into_boxed_slice();
+    /// let slice: Gc<[u8]> = Gc::from(boxed);
+    /// assert_eq!(&*slice, &[4, 2]);
+    /// ```
+    fn from(items: Box<[T]>) -> Self {
+        Self::from(Vec::from(items))
+    }
+}
+
+impl<T: TraceMeta + 'static> FromIterator<T> for Gc<[T]> {
+    /// Gathers the items into a `Vec`, then moves them into a new slice object (see
+    /// [`Gc::from_exact_iter`] to skip the `Vec` when the length is known).
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let evens: Gc<[u32]> = (0..10).filter(|n| n % 2 == 0).collect();
+    /// assert_eq!(&*evens, &[0, 2, 4, 6, 8]);
+    /// ```
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Self::from(items.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl<T: TraceMeta + 'static> Default for Gc<[T]> {
+    /// An empty slice object.
+    ///
+    /// ```
+    /// let empty: janitor::gc::unsync::Gc<[u8]> = Default::default();
+    /// assert!(empty.is_empty());
+    /// ```
+    fn default() -> Self {
+        Self::from(Vec::new())
+    }
+}
+
+impl Default for Gc<str> {
+    /// An empty string object.
+    ///
+    /// ```
+    /// let empty: janitor::gc::unsync::Gc<str> = Default::default();
+    /// assert_eq!(&*empty, "");
+    /// ```
+    fn default() -> Self {
+        Self::from("")
+    }
+}
+
+impl From<&str> for Gc<str> {
+    /// Copies the string into a new object.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let name: Gc<str> = Gc::from("Ada");
+    /// assert_eq!(&*name, "Ada");
+    /// ```
+    fn from(text: &str) -> Self {
+        let (header, _, panic) = place(false, false, true, |flags| {
+            object::allocate_slice(&object::STR, flags, text.len(), text.bytes())
+        });
+        // SAFETY: a live slice object of bytes.
+        let bytes = unsafe { object::slice_of::<u8>(header) };
+        // A `[u8]` and a `str` have the same layout and metadata (the length in bytes).
+        let value = NonNull::new(bytes.as_ptr() as *mut str).expect("an object's address");
+        // SAFETY: the object holds a copy of `text`'s bytes, which are UTF-8; its count is handed
+        // over.
+        unsafe { Self::finish(value, panic) }
+    }
+}
+
+impl From<String> for Gc<str> {
+    /// Copies the string into a new object.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let name: Gc<str> = Gc::from(String::from("Ada"));
+    /// assert_eq!(name.len(), 3);
+    /// ```
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
+impl From<Box<str>> for Gc<str> {
+    /// Copies the string into a new object.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let boxed: Box<str> = "Ada".into();
+    /// let name: Gc<str> = Gc::from(boxed);
+    /// assert_eq!(&*name, "Ada");
+    /// ```
+    fn from(text: Box<str>) -> Self {
+        Self::from(&*text)
+    }
+}
+
+impl<T: TraceMeta + 'static> From<Box<T>> for Gc<T> {
+    /// Moves the boxed value onto this thread's heap (boxed slices and strings have impls of
+    /// their own; a `Box<dyn Trait>` cannot move, since the heap needs the concrete type's
+    /// `Trace`).
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let gc: Gc<u64> = Gc::from(Box::new(5));
+    /// assert_eq!(*gc, 5);
+    /// ```
+    fn from(value: Box<T>) -> Self {
+        Self::new(*value)
     }
 }
 
@@ -178,6 +566,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(Gc::ptr_eq(&a, &a.clone()));
     /// assert!(!Gc::ptr_eq(&a, &Gc::new(1)));
     /// ```
+    #[must_use]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
         std::ptr::addr_eq(this.value.as_ptr(), other.value.as_ptr())
     }
@@ -190,6 +579,7 @@ impl<T: ?Sized> Gc<T> {
     /// let b = a.clone();
     /// assert_eq!(Gc::strong_count(&b), 2);
     /// ```
+    #[must_use]
     pub fn strong_count(this: &Self) -> usize {
         this.header().strong.get() as usize
     }
@@ -203,6 +593,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert_eq!(Gc::weak_count(&a), 1);
     /// # drop(weak);
     /// ```
+    #[must_use]
     pub fn weak_count(this: &Self) -> usize {
         this.header().weak_references()
     }
@@ -214,9 +605,141 @@ impl<T: ?Sized> Gc<T> {
     /// let a = Gc::new(5_u8);
     /// assert_eq!(Gc::as_ptr(&a), &*a as *const u8);
     /// ```
+    #[must_use]
     pub fn as_ptr(this: &Self) -> *const T {
         this.value.as_ptr()
     }
+
+    /// A mutable reference to the value, when nothing else can reach it; `None` otherwise.
+    ///
+    /// `Some` exactly when all of these hold:
+    /// * this is the only `Gc` to the object (no other `Gc`, on the stack or inside another
+    ///   object, and no finalizer queue holding it);
+    /// * no [`WeakGc`](super::WeakGc) to it is alive, and it is no
+    ///   [`ConditionalWeakTable`](super::ConditionalWeakTable)'s key (a table holds a weak
+    ///   reference to each key), as [`Rc::get_mut`](std::rc::Rc::get_mut) looks at the weak
+    ///   references alive now;
+    /// * its type holds no `Gc` ([`TraceMeta::HOLDS_GC`] is false): a collection (at `collect`, or
+    ///   at any `Gc::new` while the reference is held) traces the objects it examines, which
+    ///   must not happen under a `&mut`, and whether the object is examined at all was decided
+    ///   from the edges it had when it was built. Mutable edges belong in a
+    ///   [`GcCell`](super::GcCell);
+    /// * it is not a garbage cycle's member whose value is being dropped (a `Gc` a `Drop` cloned
+    ///   out of the cycle).
+    ///
+    /// Being registered for finalization does not matter: a finalizer runs only once no `Gc` is
+    /// left.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let mut a = Gc::new(String::from("draft"));
+    /// Gc::get_mut(&mut a).unwrap().push_str(", final");
+    /// let b = a.clone();
+    /// assert!(Gc::get_mut(&mut a).is_none(), "shared");
+    /// drop(b);
+    /// let weak = Gc::downgrade(&a);
+    /// assert!(Gc::get_mut(&mut a).is_none(), "weakly referenced");
+    /// drop(weak);
+    /// assert_eq!(Gc::get_mut(&mut a).map(|text| text.as_str()), Some("draft, final"));
+    /// ```
+    #[must_use]
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        let header = this.header();
+        if header.vtable.holds_gc
+            || header.strong.get() != 1
+            || header.weak_references() != 0
+            || header.has(CONDEMNED)
+        {
+            return None;
+        }
+        // SAFETY: this `Gc` is the only reference, strong or weak, and none can appear while
+        // `this` is borrowed exclusively (another `Gc` or a `WeakGc` is made from a `Gc`, or
+        // upgraded from a `WeakGc`, and there is none); the collector never traces a value that
+        // holds no `Gc`, and a finalizer runs only on an object no `Gc` holds.
+        Some(unsafe { this.value.as_mut() })
+    }
+
+    /// Turns the `Gc` into a raw pointer to the value, keeping its count: the object stays alive
+    /// until [`Gc::from_raw`] makes a `Gc` of the pointer again and that `Gc` drops.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let raw = Gc::into_raw(Gc::new(5_u8));
+    /// // SAFETY: `raw` came from `into_raw`, and is turned back once.
+    /// let again = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(*again, 5);
+    /// ```
+    #[must_use = "the pointer holds a count: losing it leaks the object"]
+    pub fn into_raw(this: Self) -> *const T {
+        std::mem::ManuallyDrop::new(this).value.as_ptr()
+    }
+
+    /// Makes a `Gc` of a pointer from [`Gc::into_raw`], taking its count back.
+    ///
+    /// # Safety
+    /// `raw` was returned by [`Gc::into_raw`] on this thread for a `Gc<T>` (or for a `Gc<U>`
+    /// that [`coerce_unsync_gc!`](crate::coerce_unsync_gc) could turn into a `Gc<T>`, coerced as
+    /// it would), and each such pointer is given to `from_raw` at most once.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::Gc;
+    /// let text: Gc<str> = Gc::from("raw");
+    /// let raw = Gc::into_raw(text);
+    /// // SAFETY: `raw` came from `into_raw`, and is turned back once.
+    /// let text = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(&*text, "raw");
+    /// ```
+    pub unsafe fn from_raw(raw: *const T) -> Self {
+        // SAFETY: the caller's contract: a thread-local object's value, with the count
+        // `into_raw` kept.
+        unsafe { Self::from_value(NonNull::new_unchecked(raw.cast_mut())) }
+    }
+
+    /// Changes the pointee type by an unsizing coercion; use
+    /// [`coerce_unsync_gc!`](crate::coerce_unsync_gc).
+    ///
+    /// # Safety
+    /// `coerce` returns its argument, coerced (the macro only compiles for unsizing coercions).
+    #[doc(hidden)]
+    pub unsafe fn coerce_unchecked<U: ?Sized>(
+        this: Self,
+        coerce: impl FnOnce(*const T) -> *const U,
+    ) -> Gc<U> {
+        let this = std::mem::ManuallyDrop::new(this);
+        let coerced = coerce(this.value.as_ptr());
+        debug_assert_eq!(coerced.cast::<u8>(), this.value.as_ptr().cast::<u8>());
+        // SAFETY: the coerced pointer is the same non-null address, and takes over the count.
+        unsafe { Gc::from_value(NonNull::new_unchecked(coerced.cast_mut())) }
+    }
+}
+
+/// Turns an [`unsync::Gc<T>`](crate::gc::unsync::Gc) into an `unsync::Gc<U>` by an unsizing
+/// coercion, typically `Gc<dyn Trait>`, as [`coerce_gc!`](crate::coerce_gc) does for the shared
+/// heap's (`CoerceUnsized` is unstable, so `Gc` cannot coerce implicitly as `Rc` does).
+///
+/// ```
+/// use janitor::coerce_unsync_gc;
+/// use janitor::gc::unsync::Gc;
+/// use std::fmt::Display;
+///
+/// let shapes: Vec<Gc<dyn Display>> = vec![
+///     coerce_unsync_gc!(Gc::new(1_u8) => dyn Display),
+///     coerce_unsync_gc!(Gc::new(std::rc::Rc::new("two")) => dyn Display),
+/// ];
+/// assert_eq!(format!("{} {}", shapes[0], shapes[1]), "1 two");
+/// let slice: Gc<[u32]> = coerce_unsync_gc!(Gc::new([1, 2, 3]) => [u32]);
+/// assert_eq!(slice.len(), 3);
+/// ```
+#[macro_export]
+macro_rules! coerce_unsync_gc {
+    ($gc:expr => $target:ty) => {{
+        let gc = $gc;
+        // SAFETY: the closure returns its argument through an implicit coercion to
+        // `*const $target`, which only compiles for unsizing coercions: same address, same object.
+        unsafe {
+            $crate::gc::unsync::Gc::coerce_unchecked(gc, |pointer| -> *const $target { pointer })
+        }
+    }};
 }
 
 impl<T: ?Sized> Deref for Gc<T> {

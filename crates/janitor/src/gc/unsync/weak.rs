@@ -3,10 +3,12 @@
 //! Invariant owned here: a weak reference holds one weak count, which keeps the object's memory
 //! (never its value) until it drops. It upgrades while the object's value is live and not
 //! condemned; a short one also needs the object not to wait for its finalizer and its epoch to
-//! be the one it was made in (a short reference made before a resurrection stays dead).
+//! be the one it was made in (a short reference made before a resurrection stays dead). A weak
+//! reference to no object ([`WeakGc::new`]) holds a value pointer whose address is `usize::MAX`,
+//! which no object's value has (as `std::rc::Weak`), and no count.
 
 use super::heap;
-use super::object::{CONDEMNED, QUEUED, header_of};
+use super::object::{CONDEMNED, Header, QUEUED, header_of};
 use super::ptr::Gc;
 use std::fmt;
 use std::marker::PhantomData;
@@ -38,7 +40,7 @@ pub struct WeakGc<T: ?Sized> {
     local: PhantomData<*const ()>,
 }
 
-// A weak reference never moves the value, as with `rc::Weak`.
+// The value is never moved by moving the pointer, as with `Rc`'s `Weak`.
 impl<T: ?Sized> Unpin for WeakGc<T> {}
 
 impl<T: ?Sized> Gc<T> {
@@ -50,8 +52,9 @@ impl<T: ?Sized> Gc<T> {
     /// let weak = Gc::downgrade(&strong);
     /// assert!(!weak.tracks_resurrection());
     /// ```
+    #[must_use = "a weak reference does nothing unless upgraded"]
     pub fn downgrade(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, false)
+        WeakGc::make(this, false)
     }
 
     /// A long weak reference (one that tracks resurrection): it upgrades while the object waits
@@ -63,13 +66,67 @@ impl<T: ?Sized> Gc<T> {
     /// let weak = Gc::downgrade_long(&strong);
     /// assert!(weak.tracks_resurrection());
     /// ```
+    #[must_use = "a weak reference does nothing unless upgraded"]
     pub fn downgrade_long(this: &Self) -> WeakGc<T> {
-        WeakGc::new(this, true)
+        WeakGc::make(this, true)
+    }
+}
+
+impl<T> WeakGc<T> {
+    /// A weak reference to no object: it never upgrades (as [`std::rc::Weak::new`]). Allocates
+    /// nothing.
+    ///
+    /// ```
+    /// use janitor::gc::unsync::WeakGc;
+    /// let nothing: WeakGc<String> = WeakGc::new();
+    /// assert!(nothing.upgrade().is_none());
+    /// assert_eq!(nothing.strong_count(), 0);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            value: NonNull::new(std::ptr::without_provenance_mut(usize::MAX))
+                .expect("usize::MAX is not null"),
+            epoch: 0,
+            long: false,
+            owns: PhantomData,
+            local: PhantomData,
+        }
+    }
+
+    /// A short weak reference to a new object whose value is not written yet (`Gc::new_cyclic`).
+    ///
+    /// # Safety
+    /// `header` is an allocated object of `T` whose strong count is zero until its value, at
+    /// `value`, is written.
+    pub(super) unsafe fn unborn(header: NonNull<Header>, value: NonNull<T>) -> Self {
+        // SAFETY: the caller's contract: allocated.
+        let header = unsafe { header.as_ref() };
+        header.increment_weak();
+        Self {
+            value,
+            epoch: heap::epoch_of(header),
+            long: false,
+            owns: PhantomData,
+            local: PhantomData,
+        }
+    }
+}
+
+impl<T> Default for WeakGc<T> {
+    /// [`WeakGc::new`]: a weak reference that never upgrades.
+    ///
+    /// ```
+    /// let nothing: janitor::gc::unsync::WeakGc<u8> = Default::default();
+    /// assert!(nothing.upgrade().is_none());
+    /// ```
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl<T: ?Sized> WeakGc<T> {
-    fn new(strong: &Gc<T>, long: bool) -> Self {
+    fn make(strong: &Gc<T>, long: bool) -> Self {
         let header = strong.header();
         header.increment_weak();
         Self {
@@ -81,9 +138,13 @@ impl<T: ?Sized> WeakGc<T> {
         }
     }
 
-    fn header(&self) -> &super::object::Header {
+    /// The object's header; `None` for a weak reference to no object.
+    fn header(&self) -> Option<&Header> {
+        if self.value.cast::<u8>().as_ptr().addr() == usize::MAX {
+            return None;
+        }
         // SAFETY: the weak count keeps the memory live.
-        unsafe { header_of(self.value).as_ref() }
+        Some(unsafe { header_of(self.value).as_ref() })
     }
 
     /// A `Gc` to the object if it is still alive (see the type's text for short and long).
@@ -94,8 +155,9 @@ impl<T: ?Sized> WeakGc<T> {
     /// let weak = Gc::downgrade(&strong);
     /// assert_eq!(weak.upgrade().map(|gc| *gc), Some(5));
     /// ```
+    #[must_use]
     pub fn upgrade(&self) -> Option<Gc<T>> {
-        let header = self.header();
+        let header = self.header()?;
         if header.strong.get() == 0 || header.has(CONDEMNED) {
             return None;
         }
@@ -113,6 +175,7 @@ impl<T: ?Sized> WeakGc<T> {
     /// use janitor::gc::unsync::Gc;
     /// assert!(Gc::downgrade_long(&Gc::new(0)).tracks_resurrection());
     /// ```
+    #[must_use]
     pub fn tracks_resurrection(&self) -> bool {
         self.long
     }
@@ -127,12 +190,11 @@ impl<T: ?Sized> WeakGc<T> {
     /// drop(strong);
     /// assert_eq!(weak.strong_count(), 0);
     /// ```
+    #[must_use]
     pub fn strong_count(&self) -> usize {
-        let header = self.header();
-        if header.has(CONDEMNED) {
-            0
-        } else {
-            header.strong.get() as usize
+        match self.header() {
+            Some(header) if !header.has(CONDEMNED) => header.strong.get() as usize,
+            _ => 0,
         }
     }
 
@@ -143,9 +205,63 @@ impl<T: ?Sized> WeakGc<T> {
     /// let strong = Gc::new(0);
     /// assert!(WeakGc::ptr_eq(&Gc::downgrade(&strong), &Gc::downgrade_long(&strong)));
     /// ```
+    #[must_use]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
         std::ptr::addr_eq(this.value.as_ptr(), other.value.as_ptr())
     }
+
+    /// Changes the pointee type by an unsizing coercion; use
+    /// [`coerce_unsync_weak!`](crate::coerce_unsync_weak).
+    ///
+    /// # Safety
+    /// `coerce` returns its argument, coerced (the macro only compiles for unsizing coercions).
+    #[doc(hidden)]
+    pub unsafe fn coerce_unchecked<U: ?Sized>(
+        this: Self,
+        coerce: impl FnOnce(*const T) -> *const U,
+    ) -> WeakGc<U> {
+        let this = std::mem::ManuallyDrop::new(this);
+        let coerced = coerce(this.value.as_ptr());
+        debug_assert_eq!(coerced.cast::<u8>(), this.value.as_ptr().cast::<u8>());
+        WeakGc {
+            // SAFETY: the coerced pointer is the same non-null address; the weak count passes on.
+            value: unsafe { NonNull::new_unchecked(coerced.cast_mut()) },
+            epoch: this.epoch,
+            long: this.long,
+            owns: PhantomData,
+            local: PhantomData,
+        }
+    }
+}
+
+/// Turns an [`unsync::WeakGc<T>`](crate::gc::unsync::WeakGc) into an `unsync::WeakGc<U>` by an
+/// unsizing coercion, as [`coerce_unsync_gc!`](crate::coerce_unsync_gc) does for `Gc`: typically
+/// `WeakGc<dyn Trait>`. The weak reference keeps its kind (short or long); one to no object
+/// ([`WeakGc::new`]) stays so.
+///
+/// ```
+/// use janitor::coerce_unsync_weak;
+/// use janitor::gc::unsync::{Gc, WeakGc};
+/// use std::fmt::Display;
+///
+/// let number = Gc::new(7_u32);
+/// let weak: WeakGc<dyn Display> = coerce_unsync_weak!(Gc::downgrade(&number) => dyn Display);
+/// assert_eq!(weak.upgrade().unwrap().to_string(), "7");
+/// let slice: WeakGc<[u8]> = coerce_unsync_weak!(WeakGc::<[u8; 2]>::new() => [u8]);
+/// assert!(slice.upgrade().is_none());
+/// ```
+#[macro_export]
+macro_rules! coerce_unsync_weak {
+    ($weak:expr => $target:ty) => {{
+        let weak = $weak;
+        // SAFETY: the closure returns its argument through an implicit coercion to
+        // `*const $target`, which only compiles for unsizing coercions: same address, same object.
+        unsafe {
+            $crate::gc::unsync::WeakGc::coerce_unchecked(weak, |pointer| -> *const $target {
+                pointer
+            })
+        }
+    }};
 }
 
 impl<T: ?Sized> Clone for WeakGc<T> {
@@ -158,7 +274,9 @@ impl<T: ?Sized> Clone for WeakGc<T> {
     /// assert!(WeakGc::ptr_eq(&weak, &weak.clone()));
     /// ```
     fn clone(&self) -> Self {
-        self.header().increment_weak();
+        if let Some(header) = self.header() {
+            header.increment_weak();
+        }
         Self {
             value: self.value,
             epoch: self.epoch,
@@ -171,19 +289,12 @@ impl<T: ?Sized> Clone for WeakGc<T> {
 
 impl<T: ?Sized> Drop for WeakGc<T> {
     fn drop(&mut self) {
-        let header = header_of_ptr(self.value);
-        // SAFETY: the weak count keeps the memory live.
-        if unsafe { header.as_ref() }.decrement_weak() {
-            // SAFETY: no `Gc` (the strong side gave its weak count back) and no other weak
-            // reference is left.
-            heap::with(|heap| unsafe { heap.free(header) });
+        if self.header().is_some_and(Header::decrement_weak) {
+            // SAFETY: a weak reference to an object points to its value; no `Gc` (the strong
+            // side gave its weak count back) and no other weak reference is left.
+            heap::with(|heap| unsafe { heap.free(header_of(self.value)) });
         }
     }
-}
-
-fn header_of_ptr<T: ?Sized>(value: NonNull<T>) -> NonNull<super::object::Header> {
-    // SAFETY: a weak reference's value pointer is a thread-local object's.
-    unsafe { header_of(value) }
 }
 
 impl<T: ?Sized> fmt::Debug for WeakGc<T> {
