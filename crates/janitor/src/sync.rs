@@ -51,14 +51,6 @@ impl<T> FairMutex<T> {
     pub(crate) fn lock(&self) -> FairMutexGuard<'_, T> {
         self.0.lock().ignore_poison()
     }
-
-    pub(crate) fn try_lock(&self) -> Option<FairMutexGuard<'_, T>> {
-        match self.0.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
-    }
 }
 
 /// Under loom a plain unlock: see [`FairMutex`].

@@ -127,7 +127,7 @@ impl Arrivals {
 mod loom {
     use super::*;
     use crate::gc::core::object::{self, VTables};
-    use crate::gc::core::trace::{Trace, Tracer};
+    use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
     use ::loom::cell::UnsafeCell;
     use ::loom::sync::Arc;
 
@@ -137,9 +137,13 @@ mod loom {
     unsafe impl Sync for Payload {}
     // SAFETY: a payload holds no `Gc`.
     unsafe impl Trace for Payload {
+        fn trace(&self, _: &mut Tracer<'_>) {}
+    }
+
+    // SAFETY: as above: no `Gc`, no cell, no finalizer.
+    unsafe impl TraceMeta for Payload {
         const HOLDS_GC: bool = false;
         const MUTABLE_EDGES: bool = false;
-        fn trace(&self, _: &mut Tracer<'_>) {}
     }
 
     /// Takes every shard as the heap lock's holder, reading each value as it is taken; returns

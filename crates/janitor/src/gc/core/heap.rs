@@ -282,7 +282,9 @@ impl Heap {
         lists
     }
 
-    /// Takes the heap lock if no other thread holds it (see [`Heap::lock`]).
+    /// Takes the heap lock if no other thread holds it (see [`Heap::lock`]). Not under loom, where
+    /// objects are retired one at a time (`retire.rs`).
+    #[cfg(not(loom))]
     pub(crate) fn try_lock(&self) -> Option<FairMutexGuard<'_, Lists>> {
         let lists = self.lists.try_lock()?;
         Some(self.link_arrivals(lists))
