@@ -6,7 +6,6 @@
 use super::object::{
     self, CONDEMNED, HAS_NODE, Header, REGISTERED, SliceVTables, header_of, value_of,
 };
-use super::weak::WeakGc;
 use super::{collector, heap};
 use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
 use std::borrow::Borrow;
@@ -100,7 +99,7 @@ impl<T: TraceMeta + 'static> Gc<T> {
         unsafe { Self::finish(value_of::<T>(header), panic) }
     }
 
-    const fn refuse_shared_finalizer() {
+    pub(super) const fn refuse_shared_finalizer() {
         const {
             assert!(
                 T::FINALIZER.is_none(),
@@ -127,79 +126,6 @@ impl<T: TraceMeta + 'static> Gc<T> {
         // move it out (`try_unwrap`, `into_inner`, `get_mut`) take a `Gc`, which `Pin` does not
         // give back for a `T` that is not `Unpin`.
         unsafe { Pin::new_unchecked(Self::new(value)) }
-    }
-
-    /// A new object whose value is built by `build` from a weak reference to the object itself:
-    /// the way to give a value an edge to itself that never changes, without a cell (as
-    /// [`Rc::new_cyclic`](std::rc::Rc::new_cyclic)).
-    ///
-    /// Until `build` returns, the object has no value: the weak reference does not upgrade, and
-    /// neither do its clones. They upgrade from the moment `new_cyclic` returns. If `build`
-    /// panics, the object is released and its weak references stay dead. The object is tracked
-    /// by the cycle collector whenever its type can hold a `Gc`, since its value is not there
-    /// yet to tell; a finalizable type is registered, as with [`Gc::new`].
-    ///
-    /// ```
-    /// use janitor::gc::Trace;
-    /// use janitor::gc::unsync::{Gc, WeakGc};
-    ///
-    /// #[derive(Trace)]
-    /// struct Window {
-    ///     #[trace(skip)]
-    ///     title: String,
-    ///     this: WeakGc<Window>, // a weak reference is never traced
-    /// }
-    ///
-    /// let window = Gc::new_cyclic(|this| {
-    ///     assert!(this.upgrade().is_none(), "not built yet");
-    ///     Window { title: "main".into(), this: this.clone() }
-    /// });
-    /// let again = window.this.upgrade().unwrap();
-    /// assert!(Gc::ptr_eq(&window, &again));
-    /// assert_eq!(again.title, "main");
-    /// ```
-    pub fn new_cyclic(build: impl FnOnce(&WeakGc<T>) -> T) -> Self {
-        /// Gives the strong side's weak count back if `build` panics: the object never had a
-        /// value nor a strong count, and is in no list; its memory goes with the last weak
-        /// reference.
-        struct Unborn(NonNull<Header>);
-        impl Drop for Unborn {
-            fn drop(&mut self) {
-                // SAFETY: the object is allocated (the strong side's weak count keeps it), and
-                // this runs once.
-                if unsafe { self.0.as_ref() }.decrement_weak() {
-                    // SAFETY: no value, no `Gc` and no weak reference.
-                    heap::with(|heap| unsafe { heap.free(self.0) });
-                }
-            }
-        }
-
-        Self::refuse_shared_finalizer();
-        let (header, tracked, panic) = place(
-            T::HOLDS_GC,
-            T::UNSYNC_FINALIZER.is_some(),
-            false,
-            object::allocate_uninit::<T>,
-        );
-        let unborn = Unborn(header);
-        // SAFETY: the header is followed by room for a `T`.
-        let value = unsafe { value_of::<T>(header) };
-        // SAFETY: an allocated object whose strong count stays zero until its value is written.
-        let weak = unsafe { WeakGc::unborn(header, value) };
-        let built = build(&weak);
-        std::mem::forget(unborn);
-        // SAFETY: room for a `T`, not written yet.
-        unsafe { value.write(built) };
-        // SAFETY: allocated, and only this thread knows it.
-        let header_ref = unsafe { header.as_ref() };
-        header_ref.strong.set(1);
-        drop(weak);
-        if tracked {
-            // SAFETY: a live object with a node, in no list.
-            heap::with(|heap| unsafe { heap.link_new(header) });
-        }
-        // SAFETY: a live `T` object whose count is handed over.
-        unsafe { Self::finish(value, panic) }
     }
 }
 
@@ -260,7 +186,10 @@ impl<T: ?Sized> Gc<T> {
     /// # Safety
     /// `value` is a live object's value, whose count the caller hands over.
     #[inline]
-    unsafe fn finish(value: NonNull<T>, panic: Option<Box<dyn std::any::Any + Send>>) -> Self {
+    pub(super) unsafe fn finish(
+        value: NonNull<T>,
+        panic: Option<Box<dyn std::any::Any + Send>>,
+    ) -> Self {
         // SAFETY: the caller's contract.
         let gc = unsafe { Self::from_value(value) };
         if let Some(payload) = panic {
@@ -276,7 +205,7 @@ impl<T: ?Sized> Gc<T> {
 /// whether it is tracked, and the panic the collection raised: that panic leaves the constructor
 /// only once the object exists, so that the object is finalized like any other.
 #[inline]
-fn place(
+pub(super) fn place(
     tracked: bool,
     registered: bool,
     link: bool,

@@ -8,8 +8,9 @@
 //! which no object's value has (as `std::rc::Weak`), and no count.
 
 use super::heap;
-use super::object::{CONDEMNED, Header, QUEUED, header_of};
-use super::ptr::Gc;
+use super::object::{self, CONDEMNED, Header, QUEUED, header_of, value_of};
+use super::ptr::{Gc, place};
+use crate::gc::core::trace::TraceMeta;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -42,6 +43,81 @@ pub struct WeakGc<T: ?Sized> {
 
 // The value is never moved by moving the pointer, as with `Rc`'s `Weak`.
 impl<T: ?Sized> Unpin for WeakGc<T> {}
+
+impl<T: TraceMeta + 'static> Gc<T> {
+    /// A new object whose value is built by `build` from a weak reference to the object itself:
+    /// the way to give a value an edge to itself that never changes, without a cell (as
+    /// [`Rc::new_cyclic`](std::rc::Rc::new_cyclic)).
+    ///
+    /// Until `build` returns, the object has no value: the weak reference does not upgrade, and
+    /// neither do its clones. They upgrade from the moment `new_cyclic` returns. If `build`
+    /// panics, the object is released and its weak references stay dead. The object is tracked
+    /// by the cycle collector whenever its type can hold a `Gc`, since its value is not there
+    /// yet to tell; a finalizable type is registered, as with [`Gc::new`].
+    ///
+    /// ```
+    /// use janitor::gc::Trace;
+    /// use janitor::gc::unsync::{Gc, WeakGc};
+    ///
+    /// #[derive(Trace)]
+    /// struct Window {
+    ///     #[trace(skip)]
+    ///     title: String,
+    ///     this: WeakGc<Window>, // a weak reference is never traced
+    /// }
+    ///
+    /// let window = Gc::new_cyclic(|this| {
+    ///     assert!(this.upgrade().is_none(), "not built yet");
+    ///     Window { title: "main".into(), this: this.clone() }
+    /// });
+    /// let again = window.this.upgrade().unwrap();
+    /// assert!(Gc::ptr_eq(&window, &again));
+    /// assert_eq!(again.title, "main");
+    /// ```
+    pub fn new_cyclic(build: impl FnOnce(&WeakGc<T>) -> T) -> Self {
+        /// Gives the strong side's weak count back if `build` panics: the object never had a
+        /// value nor a strong count, and is in no list; its memory goes with the last weak
+        /// reference.
+        struct Unborn(NonNull<Header>);
+        impl Drop for Unborn {
+            fn drop(&mut self) {
+                // SAFETY: the object is allocated (the strong side's weak count keeps it), and
+                // this runs once.
+                if unsafe { self.0.as_ref() }.decrement_weak() {
+                    // SAFETY: no value, no `Gc` and no weak reference.
+                    heap::with(|heap| unsafe { heap.free(self.0) });
+                }
+            }
+        }
+
+        Self::refuse_shared_finalizer();
+        let (header, tracked, panic) = place(
+            T::HOLDS_GC,
+            T::UNSYNC_FINALIZER.is_some(),
+            false,
+            object::allocate_uninit::<T>,
+        );
+        let unborn = Unborn(header);
+        // SAFETY: the header is followed by room for a `T`.
+        let value = unsafe { value_of::<T>(header) };
+        // SAFETY: an allocated object whose strong count stays zero until its value is written.
+        let weak = unsafe { WeakGc::unborn(header, value) };
+        let built = build(&weak);
+        std::mem::forget(unborn);
+        // SAFETY: room for a `T`, not written yet.
+        unsafe { value.write(built) };
+        // SAFETY: allocated, and only this thread knows it.
+        let header_ref = unsafe { header.as_ref() };
+        header_ref.strong.set(1);
+        drop(weak);
+        if tracked {
+            // SAFETY: a live object with a node, in no list.
+            heap::with(|heap| unsafe { heap.link_new(header) });
+        }
+        // SAFETY: a live `T` object whose count is handed over.
+        unsafe { Self::finish(value, panic) }
+    }
+}
 
 impl<T: ?Sized> Gc<T> {
     /// A short weak reference to the object.
