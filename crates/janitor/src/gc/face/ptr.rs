@@ -216,8 +216,8 @@ impl<T> Gc<T> {
 }
 
 impl<T: ?Sized> Gc<T> {
-    /// Takes over a new object: links it if it is tracked, then runs the automatic collection its
-    /// allocation made due.
+    /// Takes over a new object: adds it to gen 0 if it is tracked (through its thread's arrival
+    /// shard, `core/arrivals.rs`), then runs the automatic collection its allocation made due.
     ///
     /// # Safety
     /// `header` is a new, unlinked, live object holding one count the new `Gc` takes over, and
