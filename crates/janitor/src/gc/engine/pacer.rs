@@ -5,7 +5,7 @@
 //! heap lock (`core/arrivals.rs`), so nothing else slows a thread that allocates garbage cycles
 //! while another thread holds the collection turn: two such threads beside one that collects
 //! (`collect` in a loop) made garbage faster than the collector dropped it, and the heap grew
-//! without bound. When an allocation finds the heap grew by `heap::PACE` gen-0 budgets since the
+//! without bound. When an allocation finds the heap grew by `heap::PACE` (one) gen-0 budget since the
 //! last collection and cannot run a collection itself (the turn is taken, or the reclaimer is
 //! behind), it waits here until the next examination ends, as Go's allocation assists park a
 //! goroutine until the cycle ends.
