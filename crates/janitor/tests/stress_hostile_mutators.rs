@@ -1212,9 +1212,9 @@ fn collect_frees_every_cycle_that_was_garbage_when_it_was_called() {
                                 pocket.extend(next.clone());
                             }
                         }
-                        // New objects only while the heap is small: nothing paces allocating
-                        // threads against collecting ones yet (issue 15), and under load these
-                        // four outran the checkers' collections until the heap reached gigabytes.
+                        // New objects only while the heap is small: before the pacer (issue 15),
+                        // under load these four outran the checkers' collections until the heap
+                        // reached gigabytes; the cap keeps this scenario about collect's promise.
                         _ if janitor::gc::total_memory() < MAX_HEAP_BYTES => {
                             pocket.push(Loop::new(Arc::new(AtomicBool::new(false))));
                         }
