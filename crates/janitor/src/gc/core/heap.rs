@@ -14,9 +14,7 @@
 use crate::gc::core::alloc;
 use crate::gc::core::arrivals::Arrivals;
 use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
-use crate::sync::{
-    AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering,
-};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -84,11 +82,11 @@ pub(crate) struct Heap {
     gen0_allocated_bytes: AtomicUsize,
     gen0_budget: AtomicUsize,
     gen0_byte_budget: AtomicUsize,
-    /// Tracked objects and bytes allocated (as reported) minus those freed by their counts
-    /// since the last collection: what the heap grew by that only a collection can free. An
-    /// allocation finds a collection overdue when it passes [`PACE`] gen-0 budgets.
-    growth: AtomicIsize,
-    growth_bytes: AtomicIsize,
+    /// Tracked objects and bytes freed by their counts since the last collection. The heap's
+    /// growth, what only a collection can free, is what was allocated minus these; an allocation
+    /// finds a collection overdue when it passes [`PACE`] gen-0 budgets.
+    gen0_freed: AtomicUsize,
+    gen0_freed_bytes: AtomicUsize,
     /// The collection turn, held for a whole collection, its drops and unpins included; only an
     /// induced collection waits for it (`api.rs`).
     pub(crate) collection: Mutex<()>,
@@ -251,8 +249,8 @@ impl Heap {
             gen0_allocated_bytes: AtomicUsize::new(0),
             gen0_budget: AtomicUsize::new(GEN0_BASE_BUDGET),
             gen0_byte_budget: AtomicUsize::new(GEN0_BASE_BYTES),
-            growth: AtomicIsize::new(0),
-            growth_bytes: AtomicIsize::new(0),
+            gen0_freed: AtomicUsize::new(0),
+            gen0_freed_bytes: AtomicUsize::new(0),
             collection: Mutex::new(()),
             pressure_owed: Mutex::new(false),
             turn_lent_to_reclaimer: AtomicBool::new(false),
@@ -328,36 +326,30 @@ impl Heap {
             .gen0_allocated_bytes
             .fetch_add(bytes, Ordering::Relaxed)
             + bytes;
-        let grown = self.growth.fetch_add(objects as isize, Ordering::Relaxed) + objects as isize;
-        let grown_bytes = self
-            .growth_bytes
-            .fetch_add(bytes as isize, Ordering::Relaxed)
-            + bytes as isize;
         let (budget, byte_budget) = (
             self.gen0_budget.load(Ordering::Relaxed),
             self.gen0_byte_budget.load(Ordering::Relaxed),
         );
-        if grown >= (PACE * budget) as isize || grown_bytes >= (PACE * byte_budget) as isize {
+        if allocated < budget && allocated_bytes < byte_budget {
+            // Growth never exceeds allocations: no collection can be overdue either.
+            return None;
+        }
+        // Frees of objects older than the last collection can outnumber the allocations since.
+        let grown = allocated.saturating_sub(self.gen0_freed.load(Ordering::Relaxed));
+        let grown_bytes =
+            allocated_bytes.saturating_sub(self.gen0_freed_bytes.load(Ordering::Relaxed));
+        if grown >= PACE * budget || grown_bytes >= PACE * byte_budget {
             Some(Due::Overdue)
-        } else if allocated >= budget || allocated_bytes >= byte_budget {
-            Some(Due::Budget)
         } else {
-            None
+            Some(Due::Budget)
         }
     }
 
     /// Counts tracked objects freed by their counts (`retire.rs`): they no longer count towards
     /// the heap's growth since the last collection.
     pub(crate) fn count_frees(&self, objects: usize, bytes: usize) {
-        self.growth.fetch_sub(objects as isize, Ordering::Relaxed);
-        self.growth_bytes
-            .fetch_sub(bytes as isize, Ordering::Relaxed);
-    }
-
-    /// The generation an automatic collection should examine now. Called under the collection
-    /// turn, so that no examination holds the heap lock meanwhile.
-    pub(crate) fn due_generation(&self) -> u8 {
-        self.lock().generation_to_collect()
+        self.gen0_freed.fetch_add(objects, Ordering::Relaxed);
+        self.gen0_freed_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Promotes the survivors of a collection of `0..=max_generation` (see
@@ -374,8 +366,8 @@ impl Heap {
             .store(lists.gen0_byte_budget, Ordering::Relaxed);
         self.gen0_allocated.store(0, Ordering::Relaxed);
         self.gen0_allocated_bytes.store(0, Ordering::Relaxed);
-        self.growth.store(0, Ordering::Relaxed);
-        self.growth_bytes.store(0, Ordering::Relaxed);
+        self.gen0_freed.store(0, Ordering::Relaxed);
+        self.gen0_freed_bytes.store(0, Ordering::Relaxed);
         promoted
     }
 
@@ -470,7 +462,7 @@ impl Lists {
     /// [`GEN1_EVERY`] gen-0 collections, gen 2 every [`GEN2_EVERY`] gen-1 collections when gen 2
     /// has grown by a quarter since the last full collection (CPython's guard against
     /// quadratic full collections while a large heap is built).
-    fn generation_to_collect(&self) -> u8 {
+    pub(crate) fn generation_to_collect(&self) -> u8 {
         if self.gen0_since_gen1 + 1 < GEN1_EVERY {
             0
         } else if self.gen1_since_gen2 + 1 < GEN2_EVERY

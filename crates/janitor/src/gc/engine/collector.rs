@@ -139,11 +139,25 @@ impl Aftermath {
     }
 }
 
-/// Collects generations `0..=max_generation`; returns what is left to do once the lock is
+/// Which generations a collection examines.
+#[derive(Clone, Copy)]
+pub(crate) enum Examine {
+    /// Generations `0..=N`.
+    UpTo(u8),
+    /// Those the allocation budgets make due, read under the heap lock the collection takes
+    /// anyway, once the turn is held (so that reading them never waits for another examination).
+    Due,
+}
+
+/// Collects the generations `examine` names; returns what is left to do once the lock is
 /// released (step 7). Each step is a function below, named for what it does.
-pub(crate) fn collect(heap: &Heap, max_generation: u8, trigger: Trigger) -> Aftermath {
+pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Aftermath {
     let started = Instant::now();
     let mut lists = heap.lock();
+    let max_generation = match examine {
+        Examine::UpTo(generation) => generation.min(OLDEST),
+        Examine::Due => lists.generation_to_collect(),
+    };
     let mut examined = pin_generations(&mut lists, max_generation);
     let (mut sink, attachments) = match trace_holding_cells(&mut examined, max_generation) {
         Ok(traced) => traced,

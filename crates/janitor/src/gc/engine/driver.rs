@@ -7,7 +7,7 @@
 //! collection to the holder (memory pressure).
 
 use crate::gc::core::heap::{Due, Heap, OLDEST, Trigger};
-use crate::gc::engine::collector;
+use crate::gc::engine::collector::{self, Examine};
 use crate::gc::engine::pacer;
 use crate::gc::engine::reclaim;
 use crate::gc::side::queue;
@@ -40,9 +40,7 @@ pub(crate) fn is_collecting() -> bool {
 /// it returns, never inside it. Why: `docs/gc-soundness.md#the-collection-turn` and
 /// `#the-aftermath-and-the-reclaimer`.
 pub(crate) fn run(generation: u8, trigger: Trigger) {
-    if run_once(Examine::UpTo(generation), trigger, Debt::Collect) == Ran::Owing {
-        run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
-    }
+    run_and_settle(Examine::UpTo(generation), trigger);
 }
 
 /// Runs the collection an allocation found due, if the turn is free. One that is overdue (the
@@ -50,24 +48,22 @@ pub(crate) fn run(generation: u8, trigger: Trigger) {
 /// time for the next examination instead (`pacer.rs`). It never waits for the turn itself, whose
 /// holder may be running drops that need a lock this thread holds.
 pub(crate) fn collect_automatically(due: Due) {
-    match run_once(Examine::Due, Trigger::Allocation, Debt::Collect) {
-        Ran::Owing => {
-            run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
-        }
-        Ran::Collected => {}
-        Ran::Not if due == Due::Overdue => pacer::wait_for_next_examination(),
-        Ran::Not => {}
+    if !run_and_settle(Examine::Due, Trigger::Allocation) && due == Due::Overdue {
+        pacer::wait_for_next_examination();
     }
 }
 
-/// Which generations a collection examines.
-#[derive(Clone, Copy)]
-enum Examine {
-    /// Generations `0..=N`.
-    UpTo(u8),
-    /// Those the allocation budgets make due, read once the turn is held (so that reading them
-    /// never waits for another collection's examination).
-    Due,
+/// One collection, then the full collection memory pressure left to it, if any; returns whether
+/// the first one ran.
+fn run_and_settle(examine: Examine, trigger: Trigger) -> bool {
+    match run_once(examine, trigger, Debt::Collect) {
+        Ran::Not => false,
+        Ran::Collected => true,
+        Ran::Owing => {
+            run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
+            true
+        }
+    }
 }
 
 /// What [`run_once`] did.
@@ -146,11 +142,7 @@ fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
     // reclaimer) hands its garbage to the reclaimer too: dropping it here would nest one
     // collection's drops inside the next, without bound when each finds another such `Drop`.
     let reservation = (!induced || inside_drops).then(reclaim::reserve);
-    let generation = match examine {
-        Examine::UpTo(generation) => generation.min(OLDEST),
-        Examine::Due => heap.due_generation(),
-    };
-    let aftermath = collector::collect(heap, generation, trigger);
+    let aftermath = collector::collect(heap, examine, trigger);
     pacer::examination_ended();
     if let Some(reservation) = reservation {
         reservation.hand_over(aftermath.unpin_shared_survivors());
