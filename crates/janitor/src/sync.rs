@@ -51,6 +51,14 @@ impl<T> FairMutex<T> {
     pub(crate) fn lock(&self) -> FairMutexGuard<'_, T> {
         self.0.lock().ignore_poison()
     }
+
+    pub(crate) fn try_lock(&self) -> Option<FairMutexGuard<'_, T>> {
+        match self.0.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 /// Under loom a plain unlock: see [`FairMutex`].
@@ -126,6 +134,32 @@ impl BackgroundThread {
     /// Whether the calling thread is this one.
     pub(crate) fn is_current(&self) -> bool {
         self.id.get() == Some(&std::thread::current().id())
+    }
+}
+
+/// A cell whose reads and writes loom checks for data races (`with` and `with_mut` take the
+/// access as a closure, as loom's does); outside loom, `std`'s `UnsafeCell` with the same two
+/// methods, at no cost. For plain memory handed between threads by a lock-free protocol, so that
+/// the protocol's model fails if an ordering it relies on is too weak.
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// See the `loom` version above.
+#[cfg(not(loom))]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(std::cell::UnsafeCell::new(value))
+    }
+
+    pub(crate) fn with<R>(&self, read: impl FnOnce(*const T) -> R) -> R {
+        read(self.0.get())
+    }
+
+    pub(crate) fn with_mut<R>(&self, write: impl FnOnce(*mut T) -> R) -> R {
+        write(self.0.get())
     }
 }
 

@@ -13,6 +13,7 @@
 
 use crate::gc::core::alloc;
 use crate::gc::core::arrivals::Arrivals;
+use crate::gc::core::departures::Departures;
 use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
@@ -75,6 +76,9 @@ pub(crate) struct Heap {
     /// New tracked objects not linked yet: allocations push them here without the lock, and the
     /// lock's next holder links them (`arrivals.rs`).
     arrivals: Arrivals,
+    /// Batches of dead tracked objects whose threads found the lock taken: its next drainer
+    /// unlinks them (`departures.rs`, `engine/retire.rs`).
+    departures: Departures,
     /// Tracked objects and bytes allocated since the last gen-0 collection, as reported by the
     /// allocating threads (each reports every [`REPORT_EVERY`] objects or [`REPORT_EVERY_BYTES`]),
     /// and the budgets that make a gen-0 collection due, set by each collection.
@@ -245,6 +249,7 @@ impl Heap {
                 stats: Stats::default(),
             }),
             arrivals: Arrivals::new(),
+            departures: Departures::new(),
             gen0_allocated: AtomicUsize::new(0),
             gen0_allocated_bytes: AtomicUsize::new(0),
             gen0_budget: AtomicUsize::new(GEN0_BASE_BUDGET),
@@ -265,11 +270,13 @@ impl Heap {
     /// lists half-updated (no user code runs while they change), so the lock needs no poisoning,
     /// and has none.
     pub(crate) fn lock(&self) -> FairMutexGuard<'_, Lists> {
-        self.link_arrivals(self.lists.lock())
+        let mut lists = self.lists.lock();
+        self.link_arrivals(&mut lists);
+        lists
     }
 
-    /// Links every arrival into gen 0, with the lock taken.
-    fn link_arrivals<'a>(&self, mut lists: FairMutexGuard<'a, Lists>) -> FairMutexGuard<'a, Lists> {
+    /// Links every arrival into gen 0; the caller holds the lock (`lists` is its guard's).
+    fn link_arrivals(&self, lists: &mut Lists) {
         // SAFETY: the lock is held.
         unsafe {
             self.arrivals.take_all(|header| {
@@ -280,15 +287,30 @@ impl Heap {
                 lists.bytes[0] += size;
             });
         }
-        lists
     }
 
-    /// Takes the heap lock if no other thread holds it (see [`Heap::lock`]). Not under loom, where
-    /// objects are retired one at a time (`retire.rs`).
-    #[cfg(not(loom))]
+    /// Takes the heap lock if no other thread holds it (see [`Heap::lock`]).
     pub(crate) fn try_lock(&self) -> Option<FairMutexGuard<'_, Lists>> {
-        let lists = self.lists.try_lock()?;
-        Some(self.link_arrivals(lists))
+        let mut lists = self.lists.try_lock()?;
+        self.link_arrivals(&mut lists);
+        Some(lists)
+    }
+
+    /// Hands a batch of dead tracked objects to the heap lock's next drainer, for a thread that
+    /// could not take the lock to unlink them itself (`engine/retire.rs`). Each object's count
+    /// is zero, its value dropped, and it is linked or arrived; nothing else will free it.
+    pub(crate) fn depart(&self, batch: Vec<NonNull<Header>>) {
+        self.departures.push(batch);
+    }
+
+    /// Takes every departed object into `into`, with the lock held (`lists` is its guard's), and
+    /// links the arrivals again first, so that every object taken is linked and the caller can
+    /// unlink it: a departed object may have arrived after this lock's holder linked the
+    /// arrivals, and its arrival push happened before its death, so before its departure, whose
+    /// `Release` push this take's `Acquire` swap reads.
+    pub(crate) fn take_departures(&self, lists: &mut Lists, into: &mut Vec<NonNull<Header>>) {
+        self.departures.take_all(into);
+        self.link_arrivals(lists);
     }
 
     /// Adds a new tracked object to gen 0 without taking the heap lock (it waits in the arrivals

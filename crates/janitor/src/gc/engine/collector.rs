@@ -16,7 +16,7 @@ use crate::gc::core::heap::{Heap, Lists, OLDEST, Trigger};
 use crate::gc::core::object::{self, Header};
 use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use crate::gc::core::trial;
-use crate::gc::engine::release;
+use crate::gc::engine::{release, retire};
 use crate::gc::side::attachments;
 use crate::gc::side::queue;
 use crate::gc::side::weak_cells;
@@ -183,9 +183,12 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
         examined.len() as u64,
         condemned.len() as u64,
     );
-    // Handed to the longest waiter (a `Gc::new` linking its object): a thread that collects back
-    // to back would otherwise take it again first, and starve allocations (issue 11).
+    // What threads dropped while the examination held the lock (`retire.rs`).
+    let departed = retire::unlink_departed(heap, &mut lists);
+    // Handed to the longest waiter: a thread that collects back to back would otherwise take it
+    // again first, and starve the others (issue 11).
     unlock_fair(lists);
+    departed.free();
     heap.count_collection(max_generation);
     if max_generation == OLDEST {
         heap.reset_pressure_since_full();

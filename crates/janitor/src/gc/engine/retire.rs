@@ -1,12 +1,14 @@
-//! Retiring dead tracked objects: unlinking them in batches.
+//! Retiring dead tracked objects: unlinking them in batches, without ever waiting for the lock.
 //!
 //! Invariant owned here: a tracked object whose count reached zero and whose value has been
-//! dropped stays linked in its generation list until its thread retires a batch; meanwhile the
-//! collector skips it (a pin refuses a count of zero, so its value is never traced), and its
-//! memory is freed only after it is unlinked. Each thread keeps such objects until its next
-//! [`BATCH`]th finds the heap lock free (or it keeps [`MAX_KEPT`]), and gives them back when it
-//! exits, so one heap lock is taken per [`BATCH`] tracked frees instead of one per free, and a
-//! drop waits for a collection's examination only when its thread keeps [`MAX_KEPT`].
+//! dropped stays linked in its generation list until a holder of the heap lock unlinks it;
+//! meanwhile the collector skips it (a pin refuses a count of zero, so its value is never traced),
+//! and its memory is freed only after it is unlinked. Each thread keeps such objects until its
+//! [`BATCH`]th; then it tries the heap lock, and unlinks its batch, with every batch other threads
+//! departed, if it gets it; if a collection holds the lock, it departs its batch
+//! (`core/departures.rs`) for the collection to unlink before it lets the lock go. So one lock is
+//! taken per [`BATCH`] tracked frees, and a drop never waits for the lock: the memory of objects
+//! dropped during an examination waits for its end instead.
 //!
 //! Under loom, objects are retired one at a time: loom tears its statics down before the
 //! thread-locals that would retire into them.
@@ -17,12 +19,9 @@ use crate::gc::side::weak_cells;
 use crate::sync::FairMutexGuard;
 use std::ptr::NonNull;
 
-/// Dead objects a thread keeps before taking the heap lock to unlink them.
+/// Dead objects a thread keeps before it tries the heap lock to unlink them.
 #[cfg(not(loom))]
 const BATCH: usize = 64;
-/// Dead objects a thread keeps at most: past this, it waits for the heap lock to unlink them.
-#[cfg(not(loom))]
-const MAX_KEPT: usize = 64 * BATCH;
 
 #[cfg(not(loom))]
 struct Retired(std::cell::RefCell<Vec<NonNull<Header>>>);
@@ -33,7 +32,7 @@ impl Drop for Retired {
         let batch = std::mem::take(self.0.get_mut());
         if !batch.is_empty() {
             // SAFETY: every object in the batch is dead, dropped and still linked.
-            unsafe { unlink_and_free(Heap::global().lock(), &batch) };
+            unsafe { hand_over(batch) };
         }
     }
 }
@@ -43,30 +42,26 @@ std::thread_local! {
     static RETIRED: Retired = const { Retired(std::cell::RefCell::new(Vec::new())) };
 }
 
-/// Unlinks and frees this thread's retired objects now, instead of at its 64th or its exit: for a
-/// thread that lives as long as the process and may go idle with a partial batch (the reclaimer),
-/// so that their memory and weak cells do not wait for ever.
+/// Unlinks and frees this thread's retired objects and every departed batch now, waiting for the
+/// heap lock: for a thread that lives as long as the process and may go idle (the reclaimer), so
+/// that the memory and weak cells of dead objects do not wait for ever.
 pub(crate) fn flush() {
     #[cfg(not(loom))]
-    {
-        let batch = RETIRED
-            .try_with(|retired| std::mem::take(&mut *retired.0.borrow_mut()))
-            .unwrap_or_default();
-        if !batch.is_empty() {
-            // SAFETY: every object in the batch is dead, dropped and still linked.
-            unsafe { unlink_and_free(Heap::global().lock(), &batch) };
-        }
-    }
+    let batch = RETIRED
+        .try_with(|retired| std::mem::take(&mut *retired.0.borrow_mut()))
+        .unwrap_or_default();
+    #[cfg(loom)]
+    let batch = Vec::new();
+    count_frees(&batch);
+    let heap = Heap::global();
+    // SAFETY: every object in the batch is dead, dropped and still linked.
+    unsafe { unlink_and_free(heap, heap.lock(), batch) };
 }
 
 /// Retires a dead tracked object: it will be unlinked and its memory freed.
 ///
-/// Every [`BATCH`]th object retired, the thread tries the heap lock and unlinks its whole batch.
-/// It does not wait for the lock (a collection may hold it for its whole examination): if another
-/// thread holds it, the batch grows, and the next [`BATCH`] retirements try again; only a batch of
-/// [`MAX_KEPT`] waits, so that dead objects' memory stays bounded while collections run back to
-/// back. Waiting for the heap lock cannot deadlock: its holders run no user code that could wait
-/// for this thread.
+/// Every [`BATCH`]th object retired, the thread hands its batch over ([`hand_over`]). It never
+/// waits for the heap lock, which a collection may hold for its whole examination.
 ///
 /// # Safety
 /// The object is tracked and linked (or arrived), its count is zero and its value has been
@@ -75,60 +70,112 @@ pub(crate) fn flush() {
 pub(crate) unsafe fn retire(header: NonNull<Header>) {
     #[cfg(not(loom))]
     {
-        let mut full = false;
-        let ready = RETIRED.try_with(|retired| {
+        let full = RETIRED.try_with(|retired| {
             let mut retired = retired.0.borrow_mut();
             retired.push(header);
-            full = retired.len() >= MAX_KEPT;
-            retired.len() % BATCH == 0
+            (retired.len() >= BATCH)
+                .then(|| std::mem::replace(&mut *retired, Vec::with_capacity(BATCH)))
         });
-        match ready {
-            Ok(false) => {}
-            Ok(true) => {
-                let heap = Heap::global();
-                let lists = if full {
-                    Some(heap.lock())
-                } else {
-                    heap.try_lock()
-                };
-                let Some(lists) = lists else {
-                    return;
-                };
-                let batch = RETIRED.with(|retired| {
-                    std::mem::replace(&mut *retired.0.borrow_mut(), Vec::with_capacity(BATCH))
-                });
-                // SAFETY: every object in the batch is dead, dropped and still linked.
-                unsafe { unlink_and_free(lists, &batch) };
-            }
+        match full {
+            Ok(None) => {}
+            // SAFETY: every object in the batch is dead, dropped and still linked.
+            Ok(Some(batch)) => unsafe { hand_over(batch) },
             // SAFETY: as above, for this one object (the thread-local is gone: thread exit).
-            Err(_) => unsafe { unlink_and_free(Heap::global().lock(), &[header]) },
+            Err(_) => unsafe { hand_over(vec![header]) },
         }
     }
     #[cfg(loom)]
     // SAFETY: as above.
     unsafe {
-        unlink_and_free(Heap::global().lock(), &[header])
+        hand_over(vec![header])
     };
 }
 
-/// Unlinks the batch under the lock given, lets the lock go, then frees the batch's memory.
+/// Unlinks and frees a batch of dead objects, with the departed ones, if the heap lock is free;
+/// departs the batch for the lock's holder otherwise. Its frees count at once against the
+/// heap's growth ([`Heap::count_frees`]): the objects are dead, only their memory waits.
 ///
 /// # Safety
-/// Every object is dead, dropped and linked (or arrived: the lock's taker linked it).
-unsafe fn unlink_and_free(mut lists: FairMutexGuard<'_, Lists>, batch: &[NonNull<Header>]) {
-    let mut bytes = 0;
-    for &header in batch {
-        // SAFETY: a dead tracked object is allocated until freed below.
-        bytes += unsafe { object::size(header) };
-        // SAFETY: linked tracked objects, and the lock is held.
+/// Every object is dead, dropped and linked (or arrived).
+unsafe fn hand_over(batch: Vec<NonNull<Header>>) {
+    count_frees(&batch);
+    let heap = Heap::global();
+    match heap.try_lock() {
+        // SAFETY: the caller's contract.
+        Some(lists) => unsafe { unlink_and_free(heap, lists, batch) },
+        None => heap.depart(batch),
+    }
+}
+
+/// Counts a batch's objects and bytes as freed by their counts.
+fn count_frees(batch: &[NonNull<Header>]) {
+    if batch.is_empty() {
+        return;
+    }
+    let bytes = batch
+        .iter()
+        // SAFETY: a dead tracked object is allocated until it is unlinked and freed.
+        .map(|&header| unsafe { object::size(header) })
+        .sum();
+    Heap::global().count_frees(batch.len(), bytes);
+}
+
+/// Unlinks the batch and every departed object under the lock given, lets the lock go, then
+/// frees them.
+///
+/// # Safety
+/// Every object of the batch is dead, dropped and linked (or arrived: the lock's taker linked
+/// it).
+unsafe fn unlink_and_free(
+    heap: &Heap,
+    mut lists: FairMutexGuard<'_, Lists>,
+    batch: Vec<NonNull<Header>>,
+) {
+    let mut dead = batch;
+    heap.take_departures(&mut lists, &mut dead);
+    // SAFETY: the caller's contract for the batch, `Heap::depart`'s for the departed, and the
+    // lock is held.
+    let unlinked = unsafe { unlink(&mut lists, dead) };
+    drop(lists);
+    unlinked.free();
+}
+
+/// Dead objects unlinked under the heap lock, to free once the lock is let go (freeing takes the
+/// side map of weak cells, which must not wait under the heap lock).
+#[must_use = "the objects' memory is freed only by `Unlinked::free`"]
+pub(crate) struct Unlinked(Vec<NonNull<Header>>);
+
+impl Unlinked {
+    /// Frees every object's memory (or leaves it to its last weak reference).
+    pub(crate) fn free(self) {
+        for header in self.0 {
+            // SAFETY: dropped, unlinked, and unreachable (count zero).
+            unsafe { weak_cells::release_memory(header) };
+        }
+    }
+}
+
+/// Unlinks every departed object, under the lock whose guard's lists these are: for a collection
+/// to call before it lets the lock go, so that what threads departed during its examination is
+/// freed when it ends.
+pub(crate) fn unlink_departed(heap: &Heap, lists: &mut Lists) -> Unlinked {
+    let mut departed = Vec::new();
+    heap.take_departures(lists, &mut departed);
+    // SAFETY: `Heap::depart`'s contract: dead, dropped and linked (`take_departures` linked the
+    // arrivals).
+    unsafe { unlink(lists, departed) }
+}
+
+/// Unlinks dead objects.
+///
+/// # Safety
+/// Every object is dead, dropped and linked, and the lock of `lists` is held.
+unsafe fn unlink(lists: &mut Lists, dead: Vec<NonNull<Header>>) -> Unlinked {
+    for &header in &dead {
+        // SAFETY: the caller's contract.
         unsafe { lists.remove(header) };
     }
-    drop(lists);
-    Heap::global().count_frees(batch.len(), bytes);
-    for &header in batch {
-        // SAFETY: dropped, unlinked, and unreachable (count zero).
-        unsafe { weak_cells::release_memory(header) };
-    }
+    Unlinked(dead)
 }
 
 /// Loom model of a dead tracked object meeting a collection: its last `Gc` drops while the
@@ -172,5 +219,67 @@ mod loom {
             mutator.join().unwrap();
             assert_eq!(drops.load(Ordering::SeqCst), 2, "each object dropped once");
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::gc::{Gc, GcCell};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A thread that drops tracked objects while another holds the heap lock (as a collection
+    /// does for its whole examination) goes on: its full batches and, as it exits, the rest are
+    /// departed, and the lock's holder unlinks every one of them. Before departures, a thread
+    /// that kept 4,096 dead objects waited for the lock.
+    #[test]
+    fn drops_depart_their_batches_instead_of_waiting_while_the_heap_lock_is_held() {
+        const OBJECTS: usize = 100 * BATCH + 7;
+        let objects: Vec<Gc<GcCell<Option<Gc<u64>>>>> =
+            (0..OBJECTS).map(|_| Gc::new(GcCell::new(None))).collect();
+        let mut dropped: Vec<usize> = objects
+            .iter()
+            .map(|object| object.header().as_ptr() as usize)
+            .collect();
+        let heap = Heap::global();
+        // Another test's collection may still hold pins on them (its survivors are unpinned
+        // after it lets the lock go): the last drop would then be its unpin, on its thread. With
+        // the lock held, no collection pins anything.
+        let mut lists = loop {
+            let lists = heap.lock();
+            if objects.iter().all(|object| Gc::strong_count(object) == 1) {
+                break lists;
+            }
+            drop(lists);
+            std::thread::yield_now();
+        };
+        let (done, finished) = mpsc::channel();
+        let dropper = std::thread::spawn(move || {
+            drop(objects);
+            done.send(()).unwrap();
+        });
+        // A bound only to turn a wait for the lock (which this thread holds) into a failure
+        // instead of a hang.
+        finished
+            .recv_timeout(Duration::from_secs(120))
+            .expect("a thread dropping tracked objects waited for the heap lock");
+        dropper.join().unwrap();
+        let departed = unlink_departed(heap, &mut lists);
+        drop(lists);
+        let mut unlinked: Vec<usize> = departed
+            .0
+            .iter()
+            .map(|header| header.as_ptr() as usize)
+            .collect();
+        departed.free();
+        dropped.sort_unstable();
+        unlinked.sort_unstable();
+        // Other tests' threads may have departed objects too.
+        unlinked.retain(|address| dropped.binary_search(address).is_ok());
+        assert_eq!(
+            unlinked, dropped,
+            "every dropped object is departed and unlinked once"
+        );
     }
 }
