@@ -11,7 +11,9 @@ use janitor::gc::{
     wait_for_pending_finalizers,
 };
 use janitor::handle::SafeFd;
-use support::{Logged, capture_logs, collection_events, field, number};
+use support::{
+    Logged, capture_logs, capture_logs_with_janitor_threads, collection_events, field, number,
+};
 use tracing::Level;
 
 mod support;
@@ -112,10 +114,12 @@ impl Finalize for Finalizable {
 #[test]
 fn a_healthy_run_logs_nothing_above_debug() {
     // Automatic collections: garbage until an allocation of this thread spends the budget (the
-    // budget is global: another test's allocation may be the one that spends it).
+    // budget is global: another test's allocation may be the one that spends it); they run, and
+    // log, on the background collector.
     let mut logged = Vec::new();
     for _ in 0..1_000 {
-        let ((), chunk) = capture_logs(|| (0..1_000).for_each(|_| drop_a_ring(2)));
+        let ((), chunk) =
+            capture_logs_with_janitor_threads(|| (0..1_000).for_each(|_| drop_a_ring(2)));
         let automatic = collection_events(&chunk)
             .iter()
             .any(|event| field(event, "trigger") == Some("Allocation"));

@@ -1,5 +1,6 @@
-//! Automatic collections hand the garbage they find to the `janitor-reclaimer` thread: no
-//! destructor runs on the thread whose allocation triggered the collection, `collect` finishes
+//! Automatic collections run on the `janitor-collector` thread, never inside an allocation, and
+//! hand the garbage they find to the `janitor-reclaimer` thread: no destructor runs on the thread
+//! whose allocation triggered the collection, `collect` finishes
 //! what they handed over, a panicking `Drop` goes to the finalizer panic handler, and a blocked
 //! reclaimer never blocks an allocating thread. Nothing here sleeps: tests allocate until a
 //! collection happens and call `collect`, which waits for the reclaimer; where a test races a
@@ -121,6 +122,65 @@ fn a_survivor_of_an_automatic_collection_has_its_exact_count_back_at_once() {
     let survivor = Gc::new(GcCell::new(None::<Gc<u8>>));
     allocate_until_a_collection();
     assert_eq!(Gc::strong_count(&survivor), 1);
+}
+
+/// The names of the threads that traced a [`Witness`] while the test watched.
+static TRACED_ON: Mutex<Vec<Option<String>>> = Mutex::new(Vec::new());
+static WATCHING: AtomicBool = AtomicBool::new(false);
+
+/// A tracked object that records which thread traces it.
+struct Witness(GcCell<Option<Gc<u8>>>);
+
+// SAFETY: reports the one cell, which reports what it holds.
+unsafe impl Trace for Witness {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if WATCHING.load(Ordering::SeqCst) {
+            let name = std::thread::current().name().map(str::to_owned);
+            TRACED_ON.lock().unwrap().push(name);
+        }
+        self.0.trace(tracer);
+    }
+}
+// SAFETY: the conservative defaults.
+unsafe impl janitor::gc::TraceMeta for Witness {}
+
+#[test]
+fn an_allocation_never_examines_the_heap_not_even_for_a_full_collection() {
+    let _serial = serial();
+    let witness = Gc::new(Witness(GcCell::new(None)));
+    // A full collection comes due once generation 2 has grown by a quarter since the last one:
+    // this one leaves it with what the earlier tests kept, and the loop keeps one object in eight.
+    collect();
+    TRACED_ON.lock().unwrap().clear();
+    WATCHING.store(true, Ordering::SeqCst);
+    let full_collections = collection_count(2);
+    let mut kept = Vec::new();
+    for allocated in 0..10_000_000 {
+        let object = Gc::new(GcCell::new(None::<Gc<u8>>));
+        if allocated % 8 == 0 {
+            kept.push(object);
+        }
+        if collection_count(2) > full_collections {
+            break;
+        }
+    }
+    WATCHING.store(false, Ordering::SeqCst);
+    assert!(
+        collection_count(2) > full_collections,
+        "ten million tracked allocations made no full collection due: {}",
+        janitor::gc::stats()
+    );
+    let traced_on = TRACED_ON.lock().unwrap();
+    // Every automatic collection, the full one included, examined the witness (it is in one of
+    // the generations each examines until it reaches generation 2, and then in the full one).
+    assert!(!traced_on.is_empty());
+    assert!(
+        traced_on
+            .iter()
+            .all(|name| name.as_deref() == Some("janitor-collector")),
+        "the witness was traced on {traced_on:?}"
+    );
+    drop(witness);
 }
 
 /// Garbage whose `Drop` blocks until the test lets it go.

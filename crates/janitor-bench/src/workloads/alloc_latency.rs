@@ -17,14 +17,19 @@
 //! * kinds: `tracked` (a node with a `GcCell` edge: the collector examines it, and janitor links
 //!   it into its generation lists) and `untracked` (a `Gc<u64>`: no collection ever examines it);
 //!   `dumpster-sync` makes one kind (its node has a `Mutex` edge).
-//! * modes (janitor has all three, `dumpster-sync` the first and the last):
+//! * modes (janitor tracked has all four, untracked the first three, `dumpster-sync` `collecting`,
+//!   `alone` and `growing`):
 //!   - `collecting`: another thread runs full collections back to back (`janitor::gc::collect`,
 //!     `dumpster::sync::collect`) from before the first allocation to after the last;
 //!   - `busy`: the same loop with no collecting thread and no collection running: another thread
 //!     spins without touching the heap (so the mutator shares the machine as in `collecting`), and
 //!     the allocations during which an automatic collection ran (counted by `collection_count(0)`
 //!     before and after the allocation) are left out;
-//!   - `alone`: no other thread at all, every allocation, automatic collections included.
+//!   - `alone`: no other thread at all, every allocation, automatic collections included;
+//!   - `growing`: as `alone`, but the mutator keeps every object it allocates, so the heap grows
+//!     by `ALLOCATIONS` tracked objects and the automatic collections examine survivors (janitor's
+//!     gen-0 budget grows with them, to 160,000 objects): the worst case of a collection that
+//!     comes due inside an allocation, as a program building its data meets it.
 //!
 //!   The note says how many collections ran during the loop (janitor counts them; `dumpster` does
 //!   not, except on the collecting thread), and for `busy` how many allocations were left out.
@@ -69,6 +74,10 @@ enum Mode {
     Busy,
     /// No other thread; every sample.
     Alone,
+    /// No other thread, every sample, and the mutator keeps every object it allocates: the heap
+    /// grows by the loop's allocations, as a program building its data does, so the collections
+    /// that come due examine survivors, not garbage.
+    Growing,
 }
 
 /// One implementation's heap and allocations.
@@ -99,6 +108,11 @@ struct Mutated {
 fn mutate<S: Subject>(allocations: usize, mode: Mode) -> Mutated {
     let mut latencies = Vec::with_capacity(allocations);
     let mut ring: Vec<Option<S::Young>> = (0..RING).map(|_| None).collect();
+    let mut kept = Vec::with_capacity(if mode == Mode::Growing {
+        allocations
+    } else {
+        0
+    });
     let mut left_out = 0;
     let mut ids = 0;
     let loop_start = Instant::now();
@@ -114,13 +128,18 @@ fn mutate<S: Subject>(allocations: usize, mode: Mode) -> Mutated {
             latencies.push(latency.as_nanos() as u64);
         }
         ids += S::id(&young);
-        ring[id as usize % RING] = Some(young);
+        if mode == Mode::Growing {
+            kept.push(young);
+        } else {
+            ring[id as usize % RING] = Some(young);
+        }
         while end.elapsed() < THINK {
             std::hint::spin_loop();
         }
     }
     let elapsed = loop_start.elapsed();
     drop(ring);
+    drop(kept);
     Mutated {
         latencies,
         left_out,
@@ -141,7 +160,7 @@ fn run<S: Subject>(heap: &S::Heap, allocations: usize, mode: Mode) -> Sample {
     let stop = AtomicBool::new(false);
     let started = AtomicBool::new(false);
     let (mutated, collections) = std::thread::scope(|scope| {
-        let other = (mode != Mode::Alone).then(|| {
+        let other = matches!(mode, Mode::Collecting | Mode::Busy).then(|| {
             scope.spawn(|| {
                 let mut collections = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -249,7 +268,7 @@ pub fn workload(scale: Scale) -> Workload {
     };
     let janitor_heap = Rc::default();
     let dumpster_heap = Rc::default();
-    use Mode::{Alone, Busy, Collecting};
+    use Mode::{Alone, Busy, Collecting, Growing};
     use janitor_heap::{Tracked, Untracked};
     Workload {
         name: "alloc-latency",
@@ -263,6 +282,7 @@ pub fn workload(scale: Scale) -> Workload {
             ),
             case::<Tracked>("janitor-tracked-busy", &janitor_heap, sizes, Busy),
             case::<Tracked>("janitor-tracked-alone", &janitor_heap, sizes, Alone),
+            case::<Tracked>("janitor-tracked-growing", &janitor_heap, sizes, Growing),
             case::<Untracked>(
                 "janitor-untracked-collecting",
                 &janitor_heap,
@@ -278,6 +298,7 @@ pub fn workload(scale: Scale) -> Workload {
                 Collecting,
             ),
             case::<dumpster_heap::Subject>("dumpster-sync-alone", &dumpster_heap, sizes, Alone),
+            case::<dumpster_heap::Subject>("dumpster-sync-growing", &dumpster_heap, sizes, Growing),
         ],
         absent: vec![],
     }
@@ -472,7 +493,7 @@ mod tests {
     #[test]
     fn every_mode_makes_every_allocation_and_reads_every_id_back() {
         let expected = 100 + (0..300u64).sum::<u64>();
-        for mode in [Mode::Collecting, Mode::Busy, Mode::Alone] {
+        for mode in [Mode::Collecting, Mode::Busy, Mode::Alone, Mode::Growing] {
             let heap = <janitor_heap::Tracked as Subject>::build(100);
             assert_eq!(
                 run::<janitor_heap::Tracked>(&heap, 300, mode).checksum,
@@ -484,7 +505,7 @@ mod tests {
             );
         }
         let heap = <dumpster_heap::Subject as Subject>::build(100);
-        for mode in [Mode::Collecting, Mode::Alone] {
+        for mode in [Mode::Collecting, Mode::Alone, Mode::Growing] {
             assert_eq!(
                 run::<dumpster_heap::Subject>(&heap, 300, mode).checksum,
                 expected

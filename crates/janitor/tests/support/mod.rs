@@ -96,14 +96,21 @@ impl Subscriber for Capture {
     fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
 
     fn event(&self, event: &Event<'_>) {
+        let logged = || {
+            let mut fields = String::new();
+            event.record(&mut FieldText(&mut fields));
+            Logged {
+                level: *event.metadata().level(),
+                fields,
+            }
+        };
+        if is_a_janitor_thread() {
+            JANITOR_THREADS.lock().unwrap().push(logged());
+            return;
+        }
         CAPTURED.with(|captured| {
-            if let Some(logged) = captured.borrow_mut().as_mut() {
-                let mut fields = String::new();
-                event.record(&mut FieldText(&mut fields));
-                logged.push(Logged {
-                    level: *event.metadata().level(),
-                    fields,
-                });
+            if let Some(captured) = captured.borrow_mut().as_mut() {
+                captured.push(logged());
             }
         });
     }
@@ -113,16 +120,40 @@ impl Subscriber for Capture {
     fn exit(&self, _: &span::Id) {}
 }
 
-/// Runs `body` with every `tracing` event of this thread captured, and returns them with its result.
-pub fn capture_logs<R>(body: impl FnOnce() -> R) -> (R, Vec<Logged>) {
+/// Every event logged on janitor's own threads (`janitor-collector`, `janitor-reclaimer`, the
+/// finalizer thread) since the subscriber was installed: they belong to no test's thread.
+static JANITOR_THREADS: Mutex<Vec<Logged>> = Mutex::new(Vec::new());
+
+fn is_a_janitor_thread() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|name| name.starts_with("janitor-"))
+}
+
+fn install_the_subscriber() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         tracing::subscriber::set_global_default(Capture)
             .expect("no other global subscriber in the integration tests");
     });
+}
+
+/// Runs `body` with every `tracing` event of this thread captured, and returns them with its result.
+pub fn capture_logs<R>(body: impl FnOnce() -> R) -> (R, Vec<Logged>) {
+    install_the_subscriber();
     CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
     let result = body();
     let logged = CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default());
+    (result, logged)
+}
+
+/// As [`capture_logs`], plus the events janitor's own threads logged while `body` ran (for
+/// whatever thread's sake: in a binary whose tests run in parallel, other tests' too).
+pub fn capture_logs_with_janitor_threads<R>(body: impl FnOnce() -> R) -> (R, Vec<Logged>) {
+    install_the_subscriber();
+    let start = JANITOR_THREADS.lock().unwrap().len();
+    let (result, mut logged) = capture_logs(body);
+    logged.extend(JANITOR_THREADS.lock().unwrap()[start..].iter().cloned());
     (result, logged)
 }
 

@@ -52,13 +52,12 @@ crate::sync::thread_local! {
 }
 
 /// How many gen-0 budgets the heap may grow by (allocations minus frees by counting) since the
-/// last collection before an allocating thread that cannot collect waits for the next examination
-/// (`engine/pacer.rs`). A budget spent makes a collection due, which the allocating thread runs if
-/// the collection turn is free; past this growth, which happens only while another thread holds
-/// the turn or the reclaimer is behind, it waits instead. One budget, not more: with four, eight
-/// threads collecting back to back beside four allocating ones (`stress_hostile_mutators`) kept
-/// about four budgets of garbage in every collection, and took over 12 minutes under
-/// AddressSanitizer instead of 11 s.
+/// last collection before an allocating thread waits for the next examination
+/// (`engine/pacer.rs`). A budget spent makes a collection due, which the allocating thread asks
+/// the background collector for (`engine/background.rs`) and goes on; past this growth, it waits
+/// for that collection's examination. One budget, not more: with four, eight threads collecting
+/// back to back beside four allocating ones (`stress_hostile_mutators`) kept about four budgets of
+/// garbage in every collection, and took over 12 minutes under AddressSanitizer instead of 11 s.
 const PACE: usize = 1;
 /// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
 const GEN1_EVERY: u32 = 10;
@@ -202,8 +201,8 @@ impl Trigger {
 pub(crate) enum Due {
     /// A gen-0 budget is spent: a collection is due.
     Budget,
-    /// The heap grew by [`PACE`] budgets since the last collection: the thread waits for the
-    /// next examination if it cannot collect itself.
+    /// The heap grew by [`PACE`] budgets since the last collection: the allocating thread waits
+    /// for the next examination.
     Overdue,
 }
 
@@ -343,11 +342,18 @@ impl Heap {
             })
             .unwrap_or(Some((1, size)));
         let (objects, bytes) = report?;
-        let allocated = self.gen0_allocated.fetch_add(objects, Ordering::Relaxed) + objects;
-        let allocated_bytes = self
-            .gen0_allocated_bytes
-            .fetch_add(bytes, Ordering::Relaxed)
-            + bytes;
+        self.gen0_allocated.fetch_add(objects, Ordering::Relaxed);
+        self.gen0_allocated_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
+        self.due()
+    }
+
+    /// Whether an automatic collection is due (the gen-0 budget of objects or bytes is spent
+    /// since the last collection), and whether it is overdue (see [`Due`]), as far as the
+    /// allocations reported so far say.
+    pub(crate) fn due(&self) -> Option<Due> {
+        let allocated = self.gen0_allocated.load(Ordering::Relaxed);
+        let allocated_bytes = self.gen0_allocated_bytes.load(Ordering::Relaxed);
         let (budget, byte_budget) = (
             self.gen0_budget.load(Ordering::Relaxed),
             self.gen0_byte_budget.load(Ordering::Relaxed),

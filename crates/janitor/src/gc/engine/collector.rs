@@ -189,6 +189,11 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
     // again first, and starve the others (issue 11).
     unlock_fair(lists);
     departed.free();
+    // Step 7 is the caller's (drop the isolate, free it, give back the last pins); the other pins
+    // are given back first, so that a thread that sees this collection counted sees every
+    // survivor it holds with its exact count.
+    let examined_count = examined.len();
+    let aftermath = split_off_isolate(examined, &condemned).unpin_shared_survivors();
     heap.count_collection(max_generation);
     if max_generation == OLDEST {
         heap.reset_pressure_since_full();
@@ -196,14 +201,13 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
     tracing::debug!(
         generation = max_generation,
         trigger = ?trigger,
-        examined = examined.len(),
+        examined = examined_count,
         freed = condemned.len(),
         finalizable = finalizable.len(),
         pause_us = pause.as_micros() as u64,
         "janitor: collection"
     );
-    // Step 7 is the caller's: drop the isolate, free it, unpin the survivors.
-    split_off_isolate(examined, &condemned)
+    aftermath
 }
 
 /// Step 1: pins every object of the examined generations and reads its count word.

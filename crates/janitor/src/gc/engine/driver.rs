@@ -1,12 +1,13 @@
 //! The collection driver: every collection, whatever triggered it, runs through [`run`].
 //!
-//! Invariant owned here: collections are serialized on the heap's collection turn, and only an
-//! induced collection waits for it. An automatic one starts inside an allocation or
-//! `add_memory_pressure`, on a thread that may hold a lock a running collection's garbage `Drop`
-//! needs, so it only tries the turn, and goes on without it (an allocation) or leaves its full
-//! collection to the holder (memory pressure).
+//! Invariant owned here: collections are serialized on the heap's collection turn, and only a
+//! thread that holds nothing a collection's garbage `Drop` could need waits for it: an induced
+//! collection's caller, or the background collector (`background.rs`), which runs the
+//! collections allocations make due. One due to memory pressure starts inside
+//! `add_memory_pressure`, on a thread that may hold any lock, so it only tries the turn, and
+//! leaves its full collection to the holder when the turn is taken.
 
-use crate::gc::core::heap::{Due, Heap, OLDEST, Trigger};
+use crate::gc::core::heap::{Heap, OLDEST, Trigger};
 use crate::gc::engine::collector::{self, Examine};
 use crate::gc::engine::pacer;
 use crate::gc::engine::reclaim;
@@ -43,33 +44,24 @@ pub(crate) fn run(generation: u8, trigger: Trigger) {
     run_and_settle(Examine::UpTo(generation), trigger);
 }
 
-/// Runs the collection an allocation found due, if the turn is free. One that is overdue (the
-/// heap grew by several budgets while other threads held the turn) and cannot run waits a bounded
-/// time for the next examination instead (`pacer.rs`). It never waits for the turn itself, whose
-/// holder may be running drops that need a lock this thread holds.
-pub(crate) fn collect_automatically(due: Due) {
-    if !run_and_settle(Examine::Due, Trigger::Allocation) && due == Due::Overdue {
-        pacer::wait_for_next_examination();
-    }
+/// Runs the collection the allocation budgets make due, waiting for the turn: only the background
+/// collector calls it, which holds nothing a collection's drops could need.
+pub(crate) fn collect_due() {
+    run_and_settle(Examine::Due, Trigger::Allocation);
 }
 
-/// One collection, then the full collection memory pressure left to it, if any; returns whether
-/// the first one ran.
-fn run_and_settle(examine: Examine, trigger: Trigger) -> bool {
-    match run_once(examine, trigger, Debt::Collect) {
-        Ran::Not => false,
-        Ran::Collected => true,
-        Ran::Owing => {
-            run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
-            true
-        }
+/// One collection, then the full collection memory pressure left to it, if any.
+fn run_and_settle(examine: Examine, trigger: Trigger) {
+    if run_once(examine, trigger, Debt::Collect) == Ran::Owing {
+        run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
     }
 }
 
 /// What [`run_once`] did.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ran {
-    /// Nothing: the turn was taken, or the reclaimer is behind (an allocation's collection).
+    /// Nothing: the turn was taken (memory pressure's collection, or one inside a collection's
+    /// drops).
     Not,
     /// The collection.
     Collected,
@@ -89,9 +81,6 @@ enum Debt {
 fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
     let heap = Heap::global();
     let induced = trigger == Trigger::Induced;
-    if trigger == Trigger::Allocation && reclaim::is_behind() {
-        return Ran::Not;
-    }
     let outermost = matches!(
         COLLECTING.try_with(|collecting| collecting.replace(true)),
         Ok(false)
@@ -121,7 +110,8 @@ fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
             // and this `collect` (called by a `Drop` here) returns without a collection.
             Trigger::Induced if on_reclaimer => try_turn(heap),
             Trigger::Induced => Some(take_turn_after_the_reclaimer(heap)),
-            Trigger::Allocation => try_turn(heap),
+            // The background collector, which holds nothing the holder's drops could need.
+            Trigger::Allocation => Some(heap.collection.lock().ignore_poison()),
             Trigger::MemoryPressure => try_turn_or_owe(heap),
         };
         match turn {
@@ -145,7 +135,7 @@ fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
     let aftermath = collector::collect(heap, examine, trigger);
     pacer::examination_ended();
     if let Some(reservation) = reservation {
-        reservation.hand_over(aftermath.unpin_shared_survivors());
+        reservation.hand_over(aftermath);
     } else if let Err((_, panic)) = aftermath.finish() {
         // The turn goes back on the way out; a debt stays for the next holder.
         std::panic::resume_unwind(panic);

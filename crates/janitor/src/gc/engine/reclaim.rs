@@ -1,16 +1,18 @@
 //! The reclaimer: the thread that finishes automatic collections.
 //!
 //! Invariant owned here: **a collection the program did not ask for runs no destructor on the
-//! thread that triggered it.** An automatic collection starts inside whatever allocation spent the
-//! budget (or inside `add_memory_pressure`), on a thread that may hold any lock or borrow. If it
-//! dropped the garbage it found there, the `Drop` of an unrelated object could try to take a lock
-//! that thread already holds (a deadlock), or borrow a `RefCell` it has borrowed (a panic). So the
-//! collector does steps 1 to 6 on that thread and hands step 7 to this thread as an [`Aftermath`]:
-//! the condemned isolate, whose values it drops, and the survivors whose pin was their last count,
-//! which it gives back. An induced collection finishes its own aftermath, and `collect` and
-//! `wait_for_pending_finalizers` wait for the aftermaths handed over before them ([`Reservation`]);
-//! past [`BACKLOG_LIMIT`] objects waiting here, collections due to allocation are postponed. Why
-//! each of these holds, the panics that escape a `Drop` here, and why there is no loom model:
+//! thread that runs it.** One due to memory pressure starts inside `add_memory_pressure`, on a
+//! thread that may hold any lock or borrow: if it dropped the garbage it found there, the `Drop` of
+//! an unrelated object could try to take a lock that thread already holds (a deadlock), or borrow a
+//! `RefCell` it has borrowed (a panic). One due to allocation runs on the background collector
+//! (`background.rs`), which must not wait in a user's `Drop` either: every later allocation's
+//! collection waits behind it. So the collector does steps 1 to 6 on that thread and hands step 7
+//! to this thread as an [`Aftermath`]: the condemned isolate, whose values it drops, and the
+//! survivors whose pin was their last count, which it gives back. An induced collection finishes
+//! its own aftermath, and `collect` and `wait_for_pending_finalizers` wait for the aftermaths
+//! handed over before them ([`Reservation`]); past [`BACKLOG_LIMIT`] objects waiting here, the
+//! background collector waits for this thread before its next collection. Why each of these
+//! holds, the panics that escape a `Drop` here, and why there is no loom model:
 //! `docs/gc-soundness.md#the-aftermath-and-the-reclaimer`.
 
 use crate::gc::engine::collector::Aftermath;
@@ -59,7 +61,8 @@ fn lock() -> MutexGuard<'static, State> {
     RECLAIMER.state.lock().ignore_poison()
 }
 
-/// Whether automatic collections should wait: the reclaimer is behind.
+/// Whether the background collector should let the reclaimer catch up before its next
+/// collection (`background.rs`): the reclaimer is behind.
 pub(crate) fn is_behind() -> bool {
     // `Relaxed`: a heuristic; a stale value postpones or runs one collection more.
     BACKLOG.load(Ordering::Relaxed) > BACKLOG_LIMIT

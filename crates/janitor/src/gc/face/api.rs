@@ -25,12 +25,13 @@ pub const MAX_GENERATION: u8 = OLDEST;
 /// it panics only if the `Drop` of a cycle's object panics (after freeing the whole cycle).
 ///
 /// Collections also start on their own, when tracked allocations spend a budget or
-/// [`add_memory_pressure`] passes its own. Those never run a destructor on the allocating thread
-/// (which may hold any lock): the garbage they find is dropped on the `janitor-reclaimer` thread.
-/// Nor do they wait for a collection running on another thread (whose garbage `Drop`s may need
-/// a lock the allocating thread holds): an allocation goes on without its collection, and memory
-/// pressure leaves its full collection to the thread collecting, which runs it before it returns
-/// (so `collect` may run one more, automatic, collection after its own).
+/// [`add_memory_pressure`] passes its own. An allocation never collects itself: it asks the
+/// `janitor-collector` thread, and goes on (one that finds the heap a whole budget past due waits
+/// for that collection, at most 10 ms). Memory pressure collects on the calling thread if no
+/// collection is running, and otherwise leaves its full collection to the thread collecting,
+/// which runs it before it returns (so `collect` may run one more, automatic, collection after
+/// its own). Neither runs a destructor on the thread that collects (which may hold any lock): the
+/// garbage they find is dropped on the `janitor-reclaimer` thread.
 /// `collect` first waits until the reclaimer has dropped what earlier automatic collections
 /// found, so when it returns, every cycle that was garbage when it was called is freed. It is the
 /// one collection that waits for another to finish: calling it while holding a lock that a

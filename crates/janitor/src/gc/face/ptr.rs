@@ -7,6 +7,7 @@
 use crate::gc::core::heap::{Heap, OLDEST, Trigger};
 use crate::gc::core::object::{self, Header, ObjectVTable, SliceVTables, VTables, header_of};
 use crate::gc::core::trace::{Trace, TraceMeta, Tracer};
+use crate::gc::engine::background;
 use crate::gc::engine::driver;
 use crate::gc::engine::finalizer_thread;
 use crate::gc::engine::release;
@@ -233,7 +234,7 @@ impl<T: ?Sized> Gc<T> {
         // SAFETY: the caller's contract.
         let gc = unsafe { Self::from_value(value) };
         if let Some(due) = due {
-            driver::collect_automatically(due);
+            background::collect_automatically(due);
         }
         gc
     }

@@ -114,14 +114,19 @@ pub(crate) fn report_reclaimer_panic(type_name: &'static str, payload: Box<dyn A
     );
 }
 
-/// Asks the handler what to do about a panic, and aborts without one; `what` names the code that
-/// panicked, before the type, in the abort message.
-fn report(type_name: &'static str, payload: Box<dyn Any + Send>, what: &str) {
-    let message = payload
+/// A panic payload's message, when it is a string.
+pub(crate) fn message_of(payload: &(dyn Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|message| (*message).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(a panic payload that is not a string)".to_owned());
+        .unwrap_or_else(|| "(a panic payload that is not a string)".to_owned())
+}
+
+/// Asks the handler what to do about a panic, and aborts without one; `what` names the code that
+/// panicked, before the type, in the abort message.
+fn report(type_name: &'static str, payload: Box<dyn Any + Send>, what: &str) {
+    let message = message_of(&*payload);
     let panic = FinalizerPanic { type_name, message };
     let handler = HANDLER.read().ignore_poison().clone();
     let action = match handler {
