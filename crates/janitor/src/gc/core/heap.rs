@@ -51,14 +51,18 @@ crate::sync::thread_local! {
     static UNREPORTED: std::cell::Cell<(usize, usize)> = std::cell::Cell::new((0, 0));
 }
 
-/// How many gen-0 budgets the heap may grow by (allocations minus frees by counting) since the
-/// last collection before an allocating thread waits for the next examination
+/// How far, in quarters of a gen-0 budget, the heap may grow (allocations minus frees by
+/// counting) since the last examination began before an allocating thread waits for the next one
 /// (`engine/pacer.rs`). A budget spent makes a collection due, which the allocating thread asks
 /// the background collector for (`engine/background.rs`) and goes on; past this growth, it waits
-/// for that collection's examination. One budget, not more: with four, eight threads collecting
-/// back to back beside four allocating ones (`stress_hostile_mutators`) kept about four budgets of
-/// garbage in every collection, and took over 12 minutes under AddressSanitizer instead of 11 s.
-const PACE: usize = 1;
+/// for that collection's examination. A budget and a quarter: the quarter lets a thread go on while
+/// the collector starts (a program that builds its data, whose every object survives, waited up to
+/// 10 ms per collection with no slack: `alloc-latency`'s `growing` rows, 14.5 ms at most before the
+/// background collector, 0.9 ms with it and the quarter). No more: the garbage a collection finds
+/// grows with it, and with two budgets `gc_collect_under_load` took 33 s instead of 14 s (with four,
+/// reset at each examination's end, `stress_hostile_mutators` took over 12 minutes under
+/// AddressSanitizer instead of 11 s).
+const PACE_QUARTERS: usize = 5;
 /// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
 const GEN1_EVERY: u32 = 10;
 /// Gen-1 collections between two full collections (as CPython's `threshold2`), provided the
@@ -85,9 +89,9 @@ pub(crate) struct Heap {
     gen0_allocated_bytes: AtomicUsize,
     gen0_budget: AtomicUsize,
     gen0_byte_budget: AtomicUsize,
-    /// Tracked objects and bytes freed by their counts since the last collection. The heap's
+    /// Tracked objects and bytes freed by their counts since the last examination began. The heap's
     /// growth, what only a collection can free, is what was allocated minus these; an allocation
-    /// finds a collection overdue when it passes [`PACE`] gen-0 budgets.
+    /// finds a collection overdue when it passes [`PACE_QUARTERS`] quarters of a gen-0 budget.
     gen0_freed: AtomicUsize,
     gen0_freed_bytes: AtomicUsize,
     /// The collection turn, held for a whole collection, its drops and unpins included; only an
@@ -201,8 +205,8 @@ impl Trigger {
 pub(crate) enum Due {
     /// A gen-0 budget is spent: a collection is due.
     Budget,
-    /// The heap grew by [`PACE`] budgets since the last collection: the allocating thread waits
-    /// for the next examination.
+    /// The heap grew by [`PACE_QUARTERS`] quarters of a budget since the last examination began:
+    /// the allocating thread waits for the next examination.
     Overdue,
 }
 
@@ -349,7 +353,7 @@ impl Heap {
     }
 
     /// Whether an automatic collection is due (the gen-0 budget of objects or bytes is spent
-    /// since the last collection), and whether it is overdue (see [`Due`]), as far as the
+    /// since the last examination began), and whether it is overdue (see [`Due`]), as far as the
     /// allocations reported so far say.
     pub(crate) fn due(&self) -> Option<Due> {
         let allocated = self.gen0_allocated.load(Ordering::Relaxed);
@@ -366,7 +370,7 @@ impl Heap {
         let grown = allocated.saturating_sub(self.gen0_freed.load(Ordering::Relaxed));
         let grown_bytes =
             allocated_bytes.saturating_sub(self.gen0_freed_bytes.load(Ordering::Relaxed));
-        if grown >= PACE * budget || grown_bytes >= PACE * byte_budget {
+        if 4 * grown >= PACE_QUARTERS * budget || 4 * grown_bytes >= PACE_QUARTERS * byte_budget {
             Some(Due::Overdue)
         } else {
             Some(Due::Budget)
@@ -374,15 +378,27 @@ impl Heap {
     }
 
     /// Counts tracked objects freed by their counts (`retire.rs`): they no longer count towards
-    /// the heap's growth since the last collection.
+    /// the heap's growth since the last examination began.
     pub(crate) fn count_frees(&self, objects: usize, bytes: usize) {
         self.gen0_freed.fetch_add(objects, Ordering::Relaxed);
         self.gen0_freed_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Starts counting gen-0 allocations and frees afresh, as an examination begins (`lists` is
+    /// the lock's guard, under which the arrivals so far were linked into gen 0 for it to
+    /// examine). What is allocated while it runs is not examined by it: it counts towards the
+    /// next collection, so a thread that allocates during a long examination is due, and
+    /// overdue, one budget later than that examination's start, not its end.
+    pub(crate) fn start_counting_afresh(&self, _lists: &mut Lists) {
+        self.gen0_allocated.store(0, Ordering::Relaxed);
+        self.gen0_allocated_bytes.store(0, Ordering::Relaxed);
+        self.gen0_freed.store(0, Ordering::Relaxed);
+        self.gen0_freed_bytes.store(0, Ordering::Relaxed);
+    }
+
     /// Promotes the survivors of a collection of `0..=max_generation` (see
-    /// [`Lists::promote_survivors`]) and starts counting gen-0 allocations afresh against the
-    /// budgets it set. Returns the objects and bytes promoted.
+    /// [`Lists::promote_survivors`]) and sets the gen-0 budgets it chose. Returns the objects and
+    /// bytes promoted.
     pub(crate) fn promote_survivors(
         &self,
         lists: &mut Lists,
@@ -392,10 +408,6 @@ impl Heap {
         self.gen0_budget.store(lists.gen0_budget, Ordering::Relaxed);
         self.gen0_byte_budget
             .store(lists.gen0_byte_budget, Ordering::Relaxed);
-        self.gen0_allocated.store(0, Ordering::Relaxed);
-        self.gen0_allocated_bytes.store(0, Ordering::Relaxed);
-        self.gen0_freed.store(0, Ordering::Relaxed);
-        self.gen0_freed_bytes.store(0, Ordering::Relaxed);
         promoted
     }
 

@@ -38,7 +38,7 @@ static REQUESTS: Requests = Requests {
 static COLLECTOR_THREAD: BackgroundThread = BackgroundThread::new("janitor-collector");
 
 /// Asks the background collector for the collection an allocation found due; an allocation that
-/// found the heap overdue (grown by a budget since the last collection) also waits, a bounded
+/// found the heap overdue (grown by a budget since the last examination began) also waits, a bounded
 /// time, for the next examination (`pacer.rs`). It never examines the heap itself, nor waits for
 /// the turn, whose holder may be running drops that need a lock this thread holds.
 pub(crate) fn collect_automatically(due: Due) {

@@ -158,6 +158,7 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
         Examine::UpTo(generation) => generation.min(OLDEST),
         Examine::Due => lists.generation_to_collect(),
     };
+    heap.start_counting_afresh(&mut lists);
     let mut examined = pin_generations(&mut lists, max_generation);
     let (mut sink, attachments) = match trace_holding_cells(&mut examined, max_generation) {
         Ok(traced) => traced,

@@ -5,10 +5,10 @@
 //! heap lock (`core/arrivals.rs`), so nothing else slows a thread that allocates garbage cycles
 //! while another thread holds the collection turn: two such threads beside one that collects
 //! (`collect` in a loop) made garbage faster than the collector dropped it, and the heap grew
-//! without bound. When an allocation finds the heap grew by `heap::PACE` (one) gen-0 budget since the
-//! last collection and cannot run a collection itself (the turn is taken, or the reclaimer is
-//! behind), it waits here until the next examination ends, as Go's allocation assists park a
-//! goroutine until the cycle ends.
+//! without bound. When an allocation finds the heap grew by a gen-0 budget and a quarter
+//! (`heap::PACE_QUARTERS`) since the last examination began, it asks the background collector for a collection (`background.rs`)
+//! and waits here until the next examination ends, as Go's allocation assists park a goroutine
+//! until the cycle ends.
 //!
 //! The wait is bounded by [`MAX_WAIT`]: the collection it waits for may be held up by a garbage
 //! `Drop` that needs a lock the allocating thread holds (an induced collection drops its garbage
