@@ -183,6 +183,64 @@ fn an_allocation_never_examines_the_heap_not_even_for_a_full_collection() {
     drop(witness);
 }
 
+static HOLD_THE_COLLECTOR: AtomicBool = AtomicBool::new(false);
+
+/// A tracked object whose trace, while the test holds it, keeps the collection tracing it (on
+/// the background collector) from going on.
+struct Anchor(GcCell<Option<Gc<u8>>>);
+
+// SAFETY: reports the one cell, which reports what it holds.
+unsafe impl Trace for Anchor {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        while HOLD_THE_COLLECTOR.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        self.0.trace(tracer);
+    }
+}
+// SAFETY: the conservative defaults.
+unsafe impl janitor::gc::TraceMeta for Anchor {}
+
+#[test]
+fn an_allocation_that_outruns_a_held_up_collector_waits_a_bounded_time_and_is_counted() {
+    let _serial = serial();
+    collect();
+    let before = janitor::gc::stats();
+    HOLD_THE_COLLECTOR.store(true, Ordering::SeqCst);
+    // Young: the next collection examines it, and stops there.
+    let anchor = Gc::new(Anchor(GcCell::new(None)));
+    let log = Arc::new(Log::default());
+    // `stats` takes the heap lock, which the held collection holds: the waits are seen from here
+    // as allocations that took the pacer's bound (10 ms), and counted by `stats` afterwards.
+    let mut long_allocations = 0;
+    let mut made = 0;
+    for _ in 0..10_000_000 {
+        let started = std::time::Instant::now();
+        garbage_loop(&log);
+        made += 1;
+        if started.elapsed() >= Duration::from_millis(10) {
+            long_allocations += 1;
+            if long_allocations == 3 {
+                break;
+            }
+        }
+    }
+    HOLD_THE_COLLECTOR.store(false, Ordering::SeqCst);
+    assert_eq!(
+        long_allocations, 3,
+        "ten million garbage cycles beside a held-up collector never waited"
+    );
+    let after = janitor::gc::stats();
+    assert!(after.allocation_waits - before.allocation_waits >= 3);
+    let waited = after.allocation_wait_time - before.allocation_wait_time;
+    assert!(waited >= Duration::from_millis(10) * 3, "waited {waited:?}");
+    assert!(after.program_pause() - before.program_pause() >= waited);
+    drop(anchor);
+    // Nothing was lost while the collector was held: `collect` frees every cycle made.
+    collect();
+    assert_eq!(log.dropped.load(Ordering::SeqCst), made);
+}
+
 /// Garbage whose `Drop` blocks until the test lets it go.
 #[derive(Trace)]
 struct Blocker {

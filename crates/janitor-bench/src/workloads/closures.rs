@@ -27,10 +27,14 @@
 //! allocation debt). Every collecting row is checked to drop every environment by the end.
 //!
 //! What it measures: the time and the peak memory of the program; for janitor also the share of
-//! the run spent in collection pauses (`gc pauses`: the growth of the heap's `stats().total_pause`
-//! over the run's time; the note gives the collections and the pause time). janitor counts a pause
-//! from a collection's start (waiting for the heap lock included) to its decision (the survivors
-//! promoted, the garbage handed on); dropping the garbage comes after and is not in it.
+//! the run spent in collection pauses (`gc pauses`: the growth of the heap's
+//! `stats().program_pause()` over the run's time; the note gives the collections, the pause time
+//! and the time the background collector spent beside the program). janitor counts a pause from a
+//! collection's start (waiting for the heap lock included) to its decision (the survivors
+//! promoted, the garbage handed on); dropping the garbage comes after and is not in it. The
+//! shared heap's collections due to allocation run on its background collector thread: the
+//! program's pause is then the time its allocations waited for the collector, plus the final
+//! `collect`; on the thread-local heap every collection pauses the program.
 //!
 //! Checksum: the sum of every call's result, plus the number of environments created.
 
@@ -199,12 +203,16 @@ fn janitor_sample(
     let before = stats();
     let sample = sample(Expect::ReclaimsCycles, tally, run);
     let after = stats();
-    let paused = after.total_pause.saturating_sub(before.total_pause);
+    let paused = after.program_pause().saturating_sub(before.program_pause());
+    let background = after
+        .background_pause
+        .saturating_sub(before.background_pause);
     let collections = after.collections[0] - before.collections[0];
     let share = paused.as_secs_f64() / sample.elapsed.as_secs_f64();
     let pauses = format!(
-        "{collections} collections, {:.1} ms of pause",
-        paused.as_secs_f64() * 1e3
+        "{collections} collections, {:.1} ms of pause, {:.1} ms in the background",
+        paused.as_secs_f64() * 1e3,
+        background.as_secs_f64() * 1e3
     );
     let note = match &sample.note {
         Some(note) => format!("{note}; {pauses}"),

@@ -107,6 +107,10 @@ pub(crate) struct Heap {
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
+    /// Allocations that waited for the collector (`engine/pacer.rs`), and their waits in
+    /// nanoseconds, summed.
+    allocation_waits: AtomicU64,
+    allocation_wait_nanos: AtomicU64,
     /// Memory pressure declared by `add_memory_pressure` and not yet removed.
     pressure: AtomicUsize,
     /// Memory pressure added since the last full collection.
@@ -135,6 +139,9 @@ pub(crate) struct Lists {
 pub(crate) struct Stats {
     pub(crate) last_pause: Duration,
     pub(crate) total_pause: Duration,
+    /// The part of `total_pause` spent by the background collector (collections due to
+    /// allocation), while the program's threads ran on.
+    pub(crate) background_pause: Duration,
     pub(crate) promoted_objects: usize,
     pub(crate) promoted_bytes: usize,
     /// Collections so far, by [`Trigger`] (indexed by `Trigger::index`).
@@ -159,9 +166,15 @@ impl Stats {
     ) -> Stats {
         let mut by_trigger = self.by_trigger;
         by_trigger[trigger.index()] += 1;
+        let background = if trigger == Trigger::Allocation {
+            pause
+        } else {
+            Duration::ZERO
+        };
         Stats {
             last_pause: pause,
             total_pause: self.total_pause + pause,
+            background_pause: self.background_pause + background,
             promoted_objects: promoted.0,
             promoted_bytes: promoted.1,
             by_trigger,
@@ -263,6 +276,8 @@ impl Heap {
             pressure_owed: Mutex::new(false),
             turn_lent_to_reclaimer: AtomicBool::new(false),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
+            allocation_waits: AtomicU64::new(0),
+            allocation_wait_nanos: AtomicU64::new(0),
             pressure: AtomicUsize::new(0),
             pressure_since_full: AtomicUsize::new(0),
         }
@@ -419,6 +434,23 @@ impl Heap {
         let _lists = self.lock();
         // SAFETY: the object is tracked and the lock guards its node.
         unsafe { node_of(header).as_ref() }.generation.get()
+    }
+
+    /// Records that an allocation waited `waited` for the collector.
+    pub(crate) fn count_allocation_wait(&self, waited: Duration) {
+        // `Relaxed`: statistics, read without ordering against anything else.
+        self.allocation_waits.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.allocation_wait_nanos
+            .fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// The allocations that waited for the collector so far, and their waits, summed.
+    pub(crate) fn allocation_waits(&self) -> (u64, Duration) {
+        (
+            self.allocation_waits.load(Ordering::Relaxed),
+            Duration::from_nanos(self.allocation_wait_nanos.load(Ordering::Relaxed)),
+        )
     }
 
     /// Records a finished collection of generations `0..=generation`.

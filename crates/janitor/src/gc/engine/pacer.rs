@@ -17,6 +17,7 @@
 //! allocates nothing; the wait is a pace, not a correctness condition, so no promise depends on
 //! how long it lasts.
 
+use crate::gc::core::heap::Heap;
 use crate::sync::IgnorePoison;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -43,9 +44,16 @@ pub(crate) fn examination_ended() {
     EXAMINATIONS.signal.notify_all();
 }
 
-/// Waits until the next examination ends, for at most [`MAX_WAIT`].
+/// Waits until the next examination ends, for at most [`MAX_WAIT`], and counts the wait in the
+/// heap's statistics (`GcStats::allocation_waits`).
 pub(crate) fn wait_for_next_examination() {
-    let deadline = Instant::now() + MAX_WAIT;
+    let started = Instant::now();
+    wait_until_an_examination_ends(started + MAX_WAIT);
+    Heap::global().count_allocation_wait(started.elapsed());
+}
+
+/// Waits until the next examination ends, or `deadline`.
+fn wait_until_an_examination_ends(deadline: Instant) {
     let mut ended = EXAMINATIONS.ended.lock().ignore_poison();
     let seen = *ended;
     while *ended == seen {
