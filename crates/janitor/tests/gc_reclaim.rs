@@ -231,14 +231,59 @@ fn an_allocation_that_outruns_a_held_up_collector_waits_a_bounded_time_and_is_co
         "ten million garbage cycles beside a held-up collector never waited"
     );
     let after = janitor::gc::stats();
-    assert!(after.allocation_waits - before.allocation_waits >= 3);
-    let waited = after.allocation_wait_time - before.allocation_wait_time;
+    assert!(after.collector_waits - before.collector_waits >= 3);
+    let waited = after.collector_wait_time - before.collector_wait_time;
     assert!(waited >= Duration::from_millis(10) * 3, "waited {waited:?}");
     assert!(after.program_pause() - before.program_pause() >= waited);
     drop(anchor);
     // Nothing was lost while the collector was held: `collect` frees every cycle made.
     collect();
     assert_eq!(log.dropped.load(Ordering::SeqCst), made);
+}
+
+static WRITER_THREAD: AtomicI32 = AtomicI32::new(0);
+static HOLD_WHILE_TRACING: AtomicBool = AtomicBool::new(false);
+static TRACING_HELD: Mutex<Option<mpsc::Sender<()>>> = Mutex::new(None);
+
+/// A tracked object whose trace, once armed, reads its cell (so the collection holds it) and
+/// then stays in `trace` until the writer thread is seen parked.
+struct HeldCell(GcCell<Option<Gc<u32>>>);
+
+// SAFETY: reports the one cell, which reports what it holds.
+unsafe impl Trace for HeldCell {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.0.trace(tracer);
+        if HOLD_WHILE_TRACING.swap(false, Ordering::SeqCst) {
+            if let Some(held) = TRACING_HELD.lock().unwrap().take() {
+                held.send(()).unwrap();
+            }
+            until_asleep(WRITER_THREAD.load(Ordering::SeqCst), 1000);
+        }
+    }
+}
+// SAFETY: the conservative defaults.
+unsafe impl janitor::gc::TraceMeta for HeldCell {}
+
+/// A writer of a cell that a collection holds waits for it parked (a spinning writer would never
+/// be seen asleep, and the collection would never finish), and the wait is counted.
+#[test]
+fn a_cell_write_waits_parked_for_the_collection_holding_the_cell_and_is_counted() {
+    let _serial = serial();
+    WRITER_THREAD.store(current_tid(), Ordering::SeqCst);
+    // A cell that can hold a `Gc` (the collector holds only those).
+    let object = Gc::new(HeldCell(GcCell::new(None)));
+    let before = janitor::gc::stats();
+    let (held, tracing_held) = mpsc::channel();
+    *TRACING_HELD.lock().unwrap() = Some(held);
+    HOLD_WHILE_TRACING.store(true, Ordering::SeqCst);
+    let collector = std::thread::spawn(collect);
+    tracing_held.recv().unwrap();
+    *object.0.borrow_mut() = Some(Gc::new(1));
+    collector.join().unwrap();
+    assert_eq!(object.0.borrow().as_deref(), Some(&1));
+    let after = janitor::gc::stats();
+    assert!(after.collector_waits > before.collector_waits);
+    assert!(after.program_pause() > before.program_pause());
 }
 
 /// Garbage whose `Drop` blocks until the test lets it go.

@@ -107,10 +107,10 @@ pub(crate) struct Heap {
     /// Collections of each generation, counted as .NET does: a gen-N collection counts for every
     /// generation up to N.
     collections: [AtomicU64; GENERATIONS],
-    /// Allocations that waited for the collector (`engine/pacer.rs`), and their waits in
-    /// nanoseconds, summed.
-    allocation_waits: AtomicU64,
-    allocation_wait_nanos: AtomicU64,
+    /// Waits of program threads for the collector (allocations in `engine/pacer.rs`, cell writes
+    /// in `face/cell.rs`), and their durations in nanoseconds, summed.
+    collector_waits: AtomicU64,
+    collector_wait_nanos: AtomicU64,
     /// Memory pressure declared by `add_memory_pressure` and not yet removed.
     pressure: AtomicUsize,
     /// Memory pressure added since the last full collection.
@@ -276,8 +276,8 @@ impl Heap {
             pressure_owed: Mutex::new(false),
             turn_lent_to_reclaimer: AtomicBool::new(false),
             collections: std::array::from_fn(|_| AtomicU64::new(0)),
-            allocation_waits: AtomicU64::new(0),
-            allocation_wait_nanos: AtomicU64::new(0),
+            collector_waits: AtomicU64::new(0),
+            collector_wait_nanos: AtomicU64::new(0),
             pressure: AtomicUsize::new(0),
             pressure_since_full: AtomicUsize::new(0),
         }
@@ -436,20 +436,20 @@ impl Heap {
         unsafe { node_of(header).as_ref() }.generation.get()
     }
 
-    /// Records that an allocation waited `waited` for the collector.
-    pub(crate) fn count_allocation_wait(&self, waited: Duration) {
+    /// Records that a program thread waited `waited` for the collector.
+    pub(crate) fn count_collector_wait(&self, waited: Duration) {
         // `Relaxed`: statistics, read without ordering against anything else.
-        self.allocation_waits.fetch_add(1, Ordering::Relaxed);
+        self.collector_waits.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        self.allocation_wait_nanos
+        self.collector_wait_nanos
             .fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// The allocations that waited for the collector so far, and their waits, summed.
-    pub(crate) fn allocation_waits(&self) -> (u64, Duration) {
+    /// The waits of program threads for the collector so far, and their durations, summed.
+    pub(crate) fn collector_waits(&self) -> (u64, Duration) {
         (
-            self.allocation_waits.load(Ordering::Relaxed),
-            Duration::from_nanos(self.allocation_wait_nanos.load(Ordering::Relaxed)),
+            self.collector_waits.load(Ordering::Relaxed),
+            Duration::from_nanos(self.collector_wait_nanos.load(Ordering::Relaxed)),
         )
     }
 

@@ -45,11 +45,11 @@ pub(crate) fn examination_ended() {
 }
 
 /// Waits until the next examination ends, for at most [`MAX_WAIT`], and counts the wait in the
-/// heap's statistics (`GcStats::allocation_waits`).
+/// heap's statistics (`GcStats::collector_waits`).
 pub(crate) fn wait_for_next_examination() {
     let started = Instant::now();
     wait_until_an_examination_ends(started + MAX_WAIT);
-    Heap::global().count_allocation_wait(started.elapsed());
+    Heap::global().count_collector_wait(started.elapsed());
 }
 
 /// Waits until the next examination ends, or `deadline`.

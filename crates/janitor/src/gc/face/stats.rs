@@ -79,12 +79,14 @@ pub struct GcStats {
     pub total_pause: Duration,
     /// The part of [`total_pause`](Self::total_pause) spent on the background collector thread.
     pub background_pause: Duration,
-    /// Allocations that waited for the collector: each found the heap a budget and a quarter
-    /// past its last examination's start, and waited for the next examination to end (at most
-    /// 10 ms), as Go's allocation assists pace a program that allocates faster than its collector.
-    pub allocation_waits: u64,
-    /// The waits of [`allocation_waits`](Self::allocation_waits), summed.
-    pub allocation_wait_time: Duration,
+    /// Times a program thread waited for the collector: an allocation that found the heap a
+    /// budget and a quarter past its last examination's start, and waited for the next
+    /// examination to end (at most 10 ms), as Go's allocation assists pace a program that
+    /// allocates faster than its collector; or a [`GcCell::borrow_mut`](crate::gc::GcCell::borrow_mut)
+    /// of a cell an examination held, until the examination gave it back.
+    pub collector_waits: u64,
+    /// The waits of [`collector_waits`](Self::collector_waits), summed.
+    pub collector_wait_time: Duration,
     /// Objects waiting for their finalizer now.
     pub pending_finalizers: usize,
     /// Objects the finalizer thread is done with: finalizers run, plus queued ones whose
@@ -94,8 +96,8 @@ pub struct GcStats {
 
 impl GcStats {
     /// The time the program's threads were stopped for the collector: the pauses of the
-    /// collections that ran on them (induced ones, and memory pressure's), plus the waits of
-    /// allocations for the background collector. A program's share of time lost to collection
+    /// collections that ran on them (induced ones, and memory pressure's), plus their
+    /// [waits for the background collector](Self::collector_waits). A program's share of time lost to collection
     /// is this over its run time.
     ///
     /// ```
@@ -116,7 +118,7 @@ impl GcStats {
     /// ```
     #[must_use]
     pub fn program_pause(&self) -> Duration {
-        self.total_pause.saturating_sub(self.background_pause) + self.allocation_wait_time
+        self.total_pause.saturating_sub(self.background_pause) + self.collector_wait_time
     }
 }
 
@@ -149,7 +151,7 @@ pub(super) fn read() -> (GcStats, MemoryInfo) {
     let heap_bytes = alloc::total_bytes();
     let memory_pressure = heap.pressure();
     let collections = std::array::from_fn(|generation| heap.collection_count(generation as u8));
-    let (allocation_waits, allocation_wait_time) = heap.allocation_waits();
+    let (collector_waits, collector_wait_time) = heap.collector_waits();
     let stats = GcStats {
         collections,
         induced_collections: totals.by_trigger[Trigger::Induced.index()],
@@ -163,8 +165,8 @@ pub(super) fn read() -> (GcStats, MemoryInfo) {
         last_pause: totals.last_pause,
         total_pause: totals.total_pause,
         background_pause: totals.background_pause,
-        allocation_waits,
-        allocation_wait_time,
+        collector_waits,
+        collector_wait_time,
         pending_finalizers,
         finalized_objects,
     };
@@ -189,7 +191,7 @@ impl fmt::Display for GcStats {
     /// One line: `gc: 12 collections (gen0 12, gen1 1, gen2 1; 2 induced, 10 by allocation,
     /// 0 by memory pressure), 40213 objects examined, 120 freed; heap 1.2 MiB, 301 tracked
     /// objects, 0 B memory pressure; pause last 85.0µs, total 1.9ms (1.5ms in the background);
-    /// 3 allocation waits, 2.0ms; 0 pending finalizers, 7 finalized`.
+    /// 3 collector waits, 2.0ms; 0 pending finalizers, 7 finalized`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [gen0, gen1, gen2] = self.collections;
         write!(
@@ -197,7 +199,7 @@ impl fmt::Display for GcStats {
             "gc: {gen0} collections (gen0 {gen0}, gen1 {gen1}, gen2 {gen2}; {} induced, {} by \
              allocation, {} by memory pressure), {} objects examined, {} freed; heap {}, {} \
              tracked objects, {} memory pressure; pause last {:.1?}, total {:.1?} ({:.1?} in the \
-             background); {} allocation waits, {:.1?}; {} pending finalizers, {} finalized",
+             background); {} collector waits, {:.1?}; {} pending finalizers, {} finalized",
             self.induced_collections,
             self.allocation_collections,
             self.pressure_collections,
@@ -209,8 +211,8 @@ impl fmt::Display for GcStats {
             self.last_pause,
             self.total_pause,
             self.background_pause,
-            self.allocation_waits,
-            self.allocation_wait_time,
+            self.collector_waits,
+            self.collector_wait_time,
             self.pending_finalizers,
             self.finalized_objects,
         )
@@ -263,8 +265,8 @@ mod tests {
             last_pause: Duration::from_micros(85),
             total_pause: Duration::from_micros(1900),
             background_pause: Duration::from_micros(1500),
-            allocation_waits: 3,
-            allocation_wait_time: Duration::from_millis(2),
+            collector_waits: 3,
+            collector_wait_time: Duration::from_millis(2),
             pending_finalizers: 4,
             finalized_objects: 7,
         };
@@ -273,7 +275,7 @@ mod tests {
             "gc: 12 collections (gen0 12, gen1 3, gen2 1; 2 induced, 9 by allocation, 1 by \
              memory pressure), 40213 objects examined, 120 freed; heap 5.0 MiB, 301 tracked \
              objects, 2.0 KiB memory pressure; pause last 85.0µs, total 1.9ms (1.5ms in the \
-             background); 3 allocation waits, 2.0ms; 4 pending finalizers, 7 finalized"
+             background); 3 collector waits, 2.0ms; 4 pending finalizers, 7 finalized"
         );
     }
 }
