@@ -20,8 +20,10 @@ pub const MAX_GENERATION: u8 = OLDEST;
 /// Collects every generation, blocking until the garbage cycles found are freed, as .NET's
 /// `GC.Collect()`.
 ///
-/// Acyclic garbage never waits for a collection: it is freed when its last `Gc` drops. A
-/// collection finds the cycles. It runs on the calling thread while other threads keep working;
+/// Acyclic garbage never waits for a collection: it is freed when its last `Gc` drops (or, if
+/// a collection running on another thread is examining it at that moment, when that collection
+/// lets it go; [`wait_for_pending_finalizers`](crate::gc::wait_for_pending_finalizers) waits for
+/// that). A collection finds the cycles. It runs on the calling thread while other threads keep working;
 /// it panics only if the `Drop` of a cycle's object panics (after freeing the whole cycle).
 ///
 /// Collections also start on their own, when tracked allocations spend a budget or
