@@ -137,6 +137,61 @@ impl BackgroundThread {
     }
 }
 
+/// A count of events, and a wait for the next one: for a thread that waits until something happens
+/// on another (an examination ends, a collection gives its cells back). A waiter reads the count
+/// ([`current`](EventCount::current)) before it looks at the state the event changes, then waits
+/// past it: an event between the two has raised the count, and the wait returns at once. The count
+/// is bumped under the mutex after the state changed, so a waiter that sees the new count sees the
+/// state too.
+///
+/// std's mutex and condition variable, under loom too: loom's cannot be in a static, and no loom
+/// model waits on one. Nothing runs under the lock but the count, so a poisoned lock is taken as
+/// is.
+pub(crate) struct EventCount {
+    count: std::sync::Mutex<u64>,
+    signal: std::sync::Condvar,
+}
+
+impl EventCount {
+    pub(crate) const fn new() -> Self {
+        Self {
+            count: std::sync::Mutex::new(0),
+            signal: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Counts an event and wakes every waiter.
+    pub(crate) fn signal(&self) {
+        *self.count.lock().ignore_poison() += 1;
+        self.signal.notify_all();
+    }
+
+    /// The events so far.
+    pub(crate) fn current(&self) -> u64 {
+        *self.count.lock().ignore_poison()
+    }
+
+    /// Waits until the count passes `seen`, or `deadline` if there is one.
+    pub(crate) fn wait_past(&self, seen: u64, deadline: Option<std::time::Instant>) {
+        let mut count = self.count.lock().ignore_poison();
+        while *count == seen {
+            count = match deadline {
+                None => self.signal.wait(count).ignore_poison(),
+                Some(deadline) => {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        return;
+                    }
+                    self.signal
+                        .wait_timeout(count, deadline - now)
+                        .ignore_poison()
+                        .0
+                }
+            };
+        }
+    }
+}
+
 /// A cell whose reads and writes loom checks for data races (`with` and `with_mut` take the
 /// access as a closure, as loom's does); outside loom, `std`'s `UnsafeCell` with the same two
 /// methods, at no cost. For plain memory handed between threads by a lock-free protocol, so that

@@ -6,6 +6,7 @@
 //! [`Trace`] by calling `trace` on their fields; they never see what a tracer does with an edge.
 
 use crate::gc::core::object::{Header, node_of};
+use crate::sync::EventCount;
 use std::any::Any;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -385,55 +386,11 @@ impl Holds {
 }
 
 /// How writers wait for the cells a collector holds: every [`Holds::release_all`] that gave back
-/// a cell counts one release and wakes them. A writer reads the count before it looks at its
-/// cell's flag again, so a release it missed has a higher count (the count is bumped under the
-/// mutex, after the flags were cleared), and its wait returns at once.
-pub(crate) struct Releases {
-    count: std::sync::Mutex<u64>,
-    signal: std::sync::Condvar,
-}
-
-/// The one [`Releases`] of the process.
-pub(crate) static RELEASES: Releases = Releases {
-    count: std::sync::Mutex::new(0),
-    signal: std::sync::Condvar::new(),
-};
-
-impl Releases {
-    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
-        // Nothing runs under this lock but reading or bumping the count.
-        self.count
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Counts a release and wakes the writers waiting for one.
-    pub(crate) fn signal(&self) {
-        *self.lock() += 1;
-        self.signal.notify_all();
-    }
-
-    #[cfg(not(loom))]
-    /// The releases so far: read before looking at a cell's flag, for [`wait_after`].
-    ///
-    /// [`wait_after`]: Releases::wait_after
-    pub(crate) fn so_far(&self) -> u64 {
-        *self.lock()
-    }
-
-    #[cfg(not(loom))]
-    /// Waits until a release after the `seen`th. Every hold is given back by `release_all`
-    /// (a collection's, the finalizer thread's pass, a subgraph's trace), which never waits for
-    /// a program thread while it holds cells (it only tries locks), so the release comes.
-    pub(crate) fn wait_after(&self, seen: u64) {
-        let count = self.lock();
-        drop(
-            self.signal
-                .wait_while(count, |count| *count == seen)
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-    }
-}
+/// a cell counts one release and wakes them (`face/cell.rs`). Every hold is given back by
+/// `release_all` (a collection's, the finalizer thread's pass, a subgraph's trace), whose caller
+/// never waits for a program thread while it holds cells (it only tries locks), so a waiting
+/// writer's release comes.
+pub(crate) static RELEASES: EventCount = EventCount::new();
 
 /// A lock the collector can take without blocking and must give back after its decision.
 pub(crate) trait Hold {

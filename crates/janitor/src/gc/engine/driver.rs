@@ -52,22 +52,20 @@ pub(crate) fn collect_due() {
 
 /// One collection, then the full collection memory pressure left to it, if any.
 fn run_and_settle(examine: Examine, trigger: Trigger) {
-    if run_once(examine, trigger, Debt::Collect) == Ran::Owing {
+    if run_once(examine, trigger, Debt::Collect) == Owed::FullCollection {
         run_once(Examine::UpTo(OLDEST), Trigger::MemoryPressure, Debt::Leave);
     }
 }
 
-/// What [`run_once`] did.
+/// What [`run_once`] leaves its caller to run.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Ran {
-    /// Nothing: the turn was taken (memory pressure's collection, or one inside a collection's
-    /// drops).
-    Not,
-    /// The collection.
-    Collected,
-    /// The collection, and it took on the full collection that memory pressure owed, for the
-    /// caller to run.
-    Owing,
+enum Owed {
+    /// Nothing: the collection ran, or did not (the turn was taken: memory pressure's
+    /// collection, or one inside a collection's drops).
+    Nothing,
+    /// The full collection that memory pressure owed, which the collection took on as it gave
+    /// the turn back.
+    FullCollection,
 }
 
 /// Whether a collection giving the turn back takes on the full collection memory pressure owes.
@@ -78,7 +76,7 @@ enum Debt {
 }
 
 /// One collection (see [`run`]).
-fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
+fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Owed {
     let heap = Heap::global();
     let induced = trigger == Trigger::Induced;
     let outermost = matches!(
@@ -96,7 +94,7 @@ fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
     let _done = Done(outermost);
     let inside_drops = collector::is_finishing();
     if inside_drops && !collector::take_collection_in_drops() {
-        return Ran::Not;
+        return Owed::Nothing;
     }
     let on_reclaimer = reclaim::is_reclaimer_thread();
     // On the reclaimer, while an induced collection lends it the turn, it runs under that turn.
@@ -118,7 +116,7 @@ fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
             Some(turn) => Some(turn),
             // Lent between the check above and the try.
             None if trigger == Trigger::Induced && heap.is_turn_lent_to_reclaimer() => None,
-            None => return Ran::Not,
+            None => return Owed::Nothing,
         }
     } else {
         None
@@ -140,15 +138,14 @@ fn run_once(examine: Examine, trigger: Trigger, debt: Debt) -> Ran {
         // The turn goes back on the way out; a debt stays for the next holder.
         std::panic::resume_unwind(panic);
     }
-    match turn {
-        Some(turn) if debt == Debt::Collect => {
-            if give_back_turn(heap, turn) {
-                Ran::Owing
-            } else {
-                Ran::Collected
-            }
-        }
-        _ => Ran::Collected,
+    let owed = match turn {
+        Some(turn) if debt == Debt::Collect => give_back_turn(heap, turn),
+        _ => false,
+    };
+    if owed {
+        Owed::FullCollection
+    } else {
+        Owed::Nothing
     }
 }
 

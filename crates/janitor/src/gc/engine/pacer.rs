@@ -18,53 +18,25 @@
 //! how long it lasts.
 
 use crate::gc::core::heap::Heap;
-use crate::sync::IgnorePoison;
-use std::sync::{Condvar, Mutex};
+use crate::sync::EventCount;
 use std::time::{Duration, Instant};
 
 /// The longest an overdue allocation waits for the next examination.
 const MAX_WAIT: Duration = Duration::from_millis(10);
 
-/// Examinations ended since the program started, and the signal of each end.
-struct Examinations {
-    ended: Mutex<u64>,
-    signal: Condvar,
-}
-
-static EXAMINATIONS: Examinations = Examinations {
-    ended: Mutex::new(0),
-    signal: Condvar::new(),
-};
+/// Examinations ended since the program started.
+static EXAMINATIONS: EventCount = EventCount::new();
 
 /// Records that a collection's examination ended (its lists are updated and its budgets reset),
 /// waking the allocations that wait for it.
 pub(crate) fn examination_ended() {
-    // Nothing runs under this lock but the increment, so a poisoned lock is taken as is.
-    *EXAMINATIONS.ended.lock().ignore_poison() += 1;
-    EXAMINATIONS.signal.notify_all();
+    EXAMINATIONS.signal();
 }
 
 /// Waits until the next examination ends, for at most [`MAX_WAIT`], and counts the wait in the
 /// heap's statistics (`GcStats::collector_waits`).
 pub(crate) fn wait_for_next_examination() {
     let started = Instant::now();
-    wait_until_an_examination_ends(started + MAX_WAIT);
+    EXAMINATIONS.wait_past(EXAMINATIONS.current(), Some(started + MAX_WAIT));
     Heap::global().count_collector_wait(started.elapsed());
-}
-
-/// Waits until the next examination ends, or `deadline`.
-fn wait_until_an_examination_ends(deadline: Instant) {
-    let mut ended = EXAMINATIONS.ended.lock().ignore_poison();
-    let seen = *ended;
-    while *ended == seen {
-        let now = Instant::now();
-        if now >= deadline {
-            return;
-        }
-        ended = EXAMINATIONS
-            .signal
-            .wait_timeout(ended, deadline - now)
-            .ignore_poison()
-            .0;
-    }
 }

@@ -103,9 +103,9 @@ impl BorrowFlag {
     #[cfg(not(loom))]
     fn wait_for_the_collector(&self) {
         let started = std::time::Instant::now();
-        let seen = RELEASES.so_far();
+        let seen = RELEASES.current();
         if self.0.load(Ordering::Acquire) == COLLECTOR {
-            RELEASES.wait_after(seen);
+            RELEASES.wait_past(seen, None);
             Heap::global().count_collector_wait(started.elapsed());
         }
     }
