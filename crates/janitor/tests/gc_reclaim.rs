@@ -85,9 +85,11 @@ fn allocate_until_a_collection() -> usize {
 
 /// The collections allocations make due run on the `janitor-collector` thread, and these
 /// allocations die young, so nothing makes this thread wait for it: where threads run one at a
-/// time (valgrind), it must give the collector its turn.
+/// time (valgrind), it must give the collector its turn. A yield was not always enough there (one
+/// run in a few made a million allocations without a collection); a short sleep hands the
+/// scheduler over for certain.
 fn let_the_collector_run() {
-    std::thread::yield_now();
+    std::thread::sleep(Duration::from_micros(200));
 }
 
 #[test]
