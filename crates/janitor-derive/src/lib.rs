@@ -158,6 +158,7 @@ pub fn derive_dispose(input: proc_macro::TokenStream) -> proc_macro::TokenStream
         .into()
 }
 
+mod hidden_finalizable;
 mod trace;
 
 /// The migration guide, `docs/migrating.md` at the root of the workspace, compiled and run as

@@ -21,8 +21,11 @@
 //! containers' own hooks, which the field's evaluates. `#[trace(unsync_finalize)]` does the same for the thread-local heap
 //! (`UNSYNC_FINALIZER` on the `TraceMeta` impl, which only compiles if the type implements
 //! `unsync::Finalize`, and `unsync::FinalizerRegistered`); every derived `UNSYNC_FINALIZER`
-//! refuses a traced field whose type has one.
+//! refuses a traced field whose type has one. What no field's `TraceMeta` can see (a finalizable
+//! value in a skipped field, or shared by an `Arc` or `Rc`) is refused by the same hook, naming
+//! the field (`hidden_finalizable.rs`).
 
+use crate::hidden_finalizable::{HiddenFinalizable, Hiding};
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -40,9 +43,17 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let (finalize, unsync_finalize) = type_options(&input.attrs)?;
     let mut traced_types = Vec::new();
+    let mut hidden = Vec::new();
+    let owner = input.ident.to_string();
     let body = match &input.data {
         Data::Struct(data) => {
-            let (pattern, calls) = destructure(&data.fields, quote!(Self), &mut traced_types)?;
+            let (pattern, calls) = destructure(
+                &data.fields,
+                quote!(Self),
+                (&owner, None),
+                &mut traced_types,
+                &mut hidden,
+            )?;
             quote! { let #pattern = self; #calls }
         }
         Data::Enum(data) => {
@@ -50,15 +61,26 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             for variant in &data.variants {
                 let name = &variant.ident;
                 if is_skipped(&variant.attrs, Place::Variant)? {
-                    for field in &variant.fields {
+                    for (index, field) in variant.fields.iter().enumerate() {
                         // Read for their errors: a misspelt option is refused everywhere.
                         is_skipped(&field.attrs, Place::Field)?;
+                        hidden.extend(HiddenFinalizable::of(
+                            &field.ty,
+                            Hiding::Skipped,
+                            &field_name(field, index, Some(name)),
+                            &owner,
+                        ));
                     }
                     arms.push(quote! { Self::#name { .. } => {} });
                     continue;
                 }
-                let (pattern, calls) =
-                    destructure(&variant.fields, quote!(Self::#name), &mut traced_types)?;
+                let (pattern, calls) = destructure(
+                    &variant.fields,
+                    quote!(Self::#name),
+                    (&owner, Some(name)),
+                    &mut traced_types,
+                    &mut hidden,
+                )?;
                 arms.push(quote! { #pattern => { #calls } });
             }
             if arms.is_empty() {
@@ -108,8 +130,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     } else {
         quote!(::core::option::Option::None)
     };
+    let hidden_refusals = hidden.iter().map(HiddenFinalizable::refusal);
     let hook = quote! {
         const FINALIZER: ::core::option::Option<::janitor::gc::Finalizer<Self>> = {
+            #(#hidden_refusals)*
             if false #(#finalizable_fields)* {
                 ::core::panic!(
                     "a finalizable type stored by value in a field of another type would never be \
@@ -421,17 +445,32 @@ fn type_options(attributes: &[syn::Attribute]) -> syn::Result<(bool, bool)> {
     Ok((finalize, unsync_finalize))
 }
 
-/// A pattern binding the traced fields, and the calls that trace them.
+/// A pattern binding the traced fields, and the calls that trace them. Pushes the traced fields'
+/// types onto `traced_types`, and onto `hidden` the finalizable values the fields' `TraceMeta`
+/// cannot see. `(owner, variant)` names the type, and the variant the fields are in.
 fn destructure(
     fields: &Fields,
     path: TokenStream,
+    (owner, variant): (&str, Option<&Ident>),
     traced_types: &mut Vec<Type>,
+    hidden: &mut Vec<HiddenFinalizable>,
 ) -> syn::Result<(TokenStream, TokenStream)> {
     let mut bindings = Vec::new();
     let mut calls = Vec::new();
     for (index, field) in fields.iter().enumerate() {
         let binding = format_ident!("field_{index}");
-        if is_skipped(&field.attrs, Place::Field)? {
+        let skipped = is_skipped(&field.attrs, Place::Field)?;
+        hidden.extend(HiddenFinalizable::of(
+            &field.ty,
+            if skipped {
+                Hiding::Skipped
+            } else {
+                Hiding::Traced
+            },
+            &field_name(field, index, variant),
+            owner,
+        ));
+        if skipped {
             bindings.push((field, None));
             continue;
         }
@@ -466,6 +505,18 @@ fn destructure(
         Fields::Unit => quote!(#path),
     };
     Ok((pattern, quote!(#(#calls)*)))
+}
+
+/// How an error names a field: "field `name`", "field `0`", or "field `name` of variant `V`".
+fn field_name(field: &syn::Field, index: usize, variant: Option<&Ident>) -> String {
+    let field = match &field.ident {
+        Some(name) => format!("field `{name}`"),
+        None => format!("field `{index}`"),
+    };
+    match variant {
+        Some(variant) => format!("{field} of variant `{variant}`"),
+        None => field,
+    }
 }
 
 /// Whether a field's or a variant's attributes carry `#[trace(skip)]`.

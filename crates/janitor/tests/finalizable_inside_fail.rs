@@ -8,5 +8,6 @@
 fn a_finalizable_value_that_is_not_an_object_of_its_own_is_refused_where_it_is_allocated() {
     let cases = trybuild::TestCases::new();
     cases.pass("tests/ui/finalizable_holding_cells_pass.rs");
+    cases.pass("tests/ui/finalizable_beside_skipped_pass.rs");
     cases.compile_fail("tests/ui/finalizable_inside_*.rs");
 }

@@ -77,4 +77,9 @@ pub use face::weak::WeakGc;
 /// implement [`Finalize`].
 #[cfg(any(feature = "derive", test))]
 pub use janitor_derive::Trace;
+/// What `#[derive(Trace)]` names in the code it generates; not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::core::trace::{FinalizableProbe, NotFinalizable};
+}
 pub use side::panic::{FinalizerPanic, FinalizerPanicAction, set_finalizer_panic_handler};

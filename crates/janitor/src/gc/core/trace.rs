@@ -502,6 +502,29 @@ pub(crate) const fn refuse_unsync_finalizable_inside<C: ?Sized>(
     None
 }
 
+/// Asks, for a type named in a derived type's fields, whether it is finalizable where the field's
+/// own `TraceMeta` cannot say: inside a `#[trace(skip)]` field (whose type need not be `Trace`),
+/// or inside an `Arc` or `Rc` (which reports nothing of what it shares). `#[derive(Trace)]`
+/// reads `FinalizableProbe::<U>::SHARED_FINALIZABLE` and `LOCAL_FINALIZABLE` for each such `U`,
+/// with [`NotFinalizable`] in scope: the inherent constants, `true`, exist only where `U`
+/// implements `Finalize` (`face::finalize`) or `unsync::Finalize` (`unsync::finalize`); elsewhere
+/// the path resolves to the trait's `false`. Stable Rust has no specialization, so the question
+/// is answered where the derive names a concrete type: for a type that mentions a parameter of a
+/// generic derived type the answer is always `false`.
+#[doc(hidden)]
+pub struct FinalizableProbe<U: ?Sized>(PhantomData<U>);
+
+/// The `false` that [`FinalizableProbe`]'s paths fall back to.
+#[doc(hidden)]
+pub trait NotFinalizable {
+    /// Not finalizable on the shared heap.
+    const SHARED_FINALIZABLE: bool = false;
+    /// Not finalizable on the thread-local heap.
+    const LOCAL_FINALIZABLE: bool = false;
+}
+
+impl<U: ?Sized> NotFinalizable for FinalizableProbe<U> {}
+
 /// Runs an object's finalizer, handing over the count the queue held; returns the panic that
 /// escaped it.
 ///

@@ -11,7 +11,7 @@
 //! `docs/gc-soundness.md#finalization`.
 
 use crate::gc::core::object::{self, Header};
-use crate::gc::core::trace::{Finalizer, Trace};
+use crate::gc::core::trace::{FinalizableProbe, Finalizer, Trace};
 use crate::gc::face::ptr::Gc;
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -55,6 +55,32 @@ use std::ptr::NonNull;
 /// object of its own and is finalized. The check is a constant evaluated when the code is built,
 /// so `cargo check` does not report it; and a hand-written
 /// [`TraceMeta`](crate::gc::TraceMeta) says for itself whether what it holds has a finalizer.
+///
+/// `#[derive(Trace)]` also refuses, naming the field, a finalizable value where no `TraceMeta`
+/// can see it: in a `#[trace(skip)]` field (or a skipped variant), and inside an `Arc` (or, on
+/// the thread-local heap, an `Rc`) in any field, which reports nothing of what it shares. It
+/// reads the field's type as written: a type named through a type parameter of a generic type
+/// (`#[trace(skip)] spare: Option<C>`), or an `Arc` allocated directly (`Gc::new(Arc::new(c))`),
+/// is beyond its sight, since deciding whether a generic type implements `Finalize` would need
+/// specialization, which stable Rust lacks.
+///
+/// ```compile_fail,E0080
+/// use janitor::gc::{Finalize, Gc, Trace};
+/// use std::sync::Arc;
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Connection;
+/// impl Finalize for Connection {
+///     fn finalize(_: &Gc<Self>) {}
+/// }
+///
+/// #[derive(Trace)]
+/// struct Client {
+///     shared: Arc<Connection>, // refused: "field `shared` of `Client` holds ... inside an `Arc`"
+/// }
+/// let client = Gc::new(Client { shared: Arc::new(Connection) });
+/// ```
 ///
 /// ```compile_fail,E0080
 /// use janitor::gc::{Finalize, Gc, Trace};
@@ -195,6 +221,11 @@ pub trait Finalize: Trace + FinalizerRegistered + Send + Sync + Sized + 'static 
     note = "add `#[trace(finalize)]` to the type's `#[derive(Trace)]`, or, for a hand-written `TraceMeta`, set `FINALIZER` to `Some(Finalizer::of())` and implement `FinalizerRegistered`"
 )]
 pub unsafe trait FinalizerRegistered {}
+
+impl<T: Finalize> FinalizableProbe<T> {
+    /// `true`: the type has a shared-heap finalizer (see `FinalizableProbe`).
+    pub const SHARED_FINALIZABLE: bool = true;
+}
 
 impl<T: Finalize> Finalizer<T> {
     /// The hook that runs `T`'s [`Finalize::finalize`].

@@ -14,7 +14,7 @@
 
 use super::object::{CONDEMNED, HAS_NODE, Header, REGISTERED};
 use super::ptr::{Gc, with_lent};
-use crate::gc::core::trace::{Trace, UnsyncFinalizer};
+use crate::gc::core::trace::{FinalizableProbe, Trace, UnsyncFinalizer};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
@@ -142,6 +142,11 @@ pub trait Finalize: Trace + FinalizerRegistered + Sized + 'static {
     note = "add `#[trace(unsync_finalize)]` to the type's `#[derive(Trace)]`, or, for a hand-written `TraceMeta`, set `UNSYNC_FINALIZER` to `Some(Finalizer::of())` and implement `FinalizerRegistered`"
 )]
 pub unsafe trait FinalizerRegistered {}
+
+impl<T: Finalize> FinalizableProbe<T> {
+    /// `true`: the type has a thread-local-heap finalizer (see `FinalizableProbe`).
+    pub const LOCAL_FINALIZABLE: bool = true;
+}
 
 impl<T: Finalize> UnsyncFinalizer<T> {
     /// The hook that runs `T`'s [`Finalize::finalize`].
