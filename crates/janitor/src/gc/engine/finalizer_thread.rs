@@ -38,9 +38,12 @@ fn run() {
         let Some(critical) = queue::take_batch(&mut batch, &mut last_look) else {
             return;
         };
-        join_what_only_the_batch_reaches(&mut batch, critical);
-        let ran: usize = batch.iter().map(Vec::len).sum();
-        tracing::debug!(finalizers = ran, "janitor: running a batch of finalizers");
+        let taken: usize = batch.iter().map(Vec::len).sum();
+        let joined = join_what_only_the_batch_reaches(&mut batch, critical);
+        tracing::debug!(
+            finalizers = taken + joined,
+            "janitor: running a batch of finalizers"
+        );
         'batch: for entries in batch.drain(..) {
             for (index, entry) in entries.iter().enumerate() {
                 // Another core wrote these objects: the first touch of each misses the cache,
@@ -54,33 +57,36 @@ fn run() {
                 }
             }
         }
-        queue::finish_batch(critical, ran as u64);
+        queue::finish_batch(critical, taken as u64, joined as u64);
     }
 }
 
 /// Before any finalizer of a batch runs: clears the short weak references of what only the
-/// batch reaches and adds to the batch, counted in its own list, the finalizable objects that only
-/// the batch reaches (`confined.rs`), normal ones before its critical entries and critical ones
-/// after its normal entries. Why, and what the order and the count keep:
+/// batch reaches and adds to the batch the finalizable objects that only the batch reaches
+/// (`confined.rs`), normal ones before its critical entries and critical ones after its normal
+/// entries; returns how many joined. They finish with the batch, so a wait for the batch waits
+/// for them; they are counted apart from both lists. Why, and what the order and the count keep:
 /// `docs/gc-soundness.md#the-confined-pass`.
-fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool) {
+fn join_what_only_the_batch_reaches(batch: &mut Vec<Vec<Entry>>, critical: bool) -> usize {
     // SAFETY: every entry holds the queue's count until it is finalized, after this call.
     let found = unsafe { confined::examine_below(batch.iter().flatten().map(|e| e.0)) };
     if found.is_empty() {
-        return;
+        return 0;
     }
+    let joined = found.len();
     let (found_critical, found_normal): (Vec<Entry>, Vec<Entry>) = found
         .into_iter()
         .map(Entry)
         // SAFETY: each holds the count the pass took for the queue.
         .partition(|entry| unsafe { entry.0.as_ref() }.vtable().finalizer_is_critical());
-    queue::count_joined(critical, (found_critical.len() + found_normal.len()) as u64);
+    queue::count_joined(joined as u64);
     if critical {
         batch.insert(0, found_normal);
     } else {
         batch.push(found_normal);
     }
     batch.push(found_critical);
+    joined
 }
 
 /// How many entries ahead of the one being finalized the finalizer thread prefetches.

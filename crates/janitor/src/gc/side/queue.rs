@@ -81,6 +81,11 @@ struct State {
     queued: Counts,
     /// Entries the thread finished, per list.
     finished: Counts,
+    /// Entries the finalizer thread added to its running batch (`count_joined`), in neither
+    /// list's counts: see [`count_joined`].
+    joined: u64,
+    /// Of those, the entries finished.
+    joined_finished: u64,
     /// Set at shutdown under `SkipFinalizers`: the thread stops, waiters return.
     stopped: bool,
     /// Whether the thread waits for work (then a new entry must wake it).
@@ -101,6 +106,8 @@ static QUEUE: Queue = Queue {
         critical: Vec::new(),
         queued: Counts::ZERO,
         finished: Counts::ZERO,
+        joined: 0,
+        joined_finished: 0,
         stopped: false,
         idle: false,
     }),
@@ -326,17 +333,23 @@ pub(crate) fn take_batch(
     }
 }
 
-/// Counts `joined` entries that the finalizer thread added to its running batch as queued in the
-/// batch's list, so that waits for the batch wait for them too.
-pub(crate) fn count_joined(critical: bool, joined: u64) {
-    let mut state = lock();
-    state.queued.add(critical, joined);
+/// Counts `joined` entries that the finalizer thread added to its running batch, for the
+/// statistics only. A list's counts must not include them: a waiter may read the list's queued
+/// count after the batch was taken and before this call, and then the joined entries, finishing
+/// with the batch, would push the finished count past that reading while entries queued after
+/// the batch wait; that waiter would return before they ran. Counted apart, nothing is lost: a
+/// waiter whose reading includes the batch's own entries waits for the batch, joined ones
+/// included, and the objects that joined were reachable from those entries until they were queued.
+pub(crate) fn count_joined(joined: u64) {
+    lock().joined += joined;
 }
 
-/// Counts a batch of `ran` entries of one list finished, and wakes the waiters.
-pub(crate) fn finish_batch(critical: bool, ran: u64) {
+/// Counts a batch finished: `taken` entries of one list, which its `queued` counted, and `joined`
+/// ones ([`count_joined`]); wakes the waiters.
+pub(crate) fn finish_batch(critical: bool, taken: u64, joined: u64) {
     let mut state = lock();
-    state.finished.add(critical, ran);
+    state.finished.add(critical, taken);
+    state.joined_finished += joined;
     drop(state);
     QUEUE.done.notify_all();
 }
@@ -381,6 +394,7 @@ pub(crate) fn wait_for_entries_queued_before() {
 pub(crate) fn pending_and_finished() -> (usize, u64) {
     let buffered: usize = buffers().iter().map(|buffer| buffer.len()).sum();
     let state = lock();
-    let (queued, finished) = (state.queued.total(), state.finished.total());
+    let queued = state.queued.total() + state.joined;
+    let finished = state.finished.total() + state.joined_finished;
     ((queued - finished) as usize + buffered, finished)
 }
