@@ -15,6 +15,7 @@ use crate::gc::core::alloc;
 use crate::gc::core::arrivals::Arrivals;
 use crate::gc::core::departures::Departures;
 use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
+use crate::gc::core::trace::NOT_EXAMINED;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -594,19 +595,34 @@ impl Lists {
         self.bytes[generation] -= size;
     }
 
-    /// Calls `visit` on the header of every object in generations `0..=max_generation`.
-    pub(crate) fn for_each(
-        &self,
+    /// Calls `visit` on the header of every object in generations `0..=max_generation`, and
+    /// `pause` on the lists after every `every`th object of generations 1 and up for which
+    /// `visit` returned `true`, which promises that the object stays linked whatever `pause`
+    /// does (it pinned it): the walk goes on from that object's successor as it then stands.
+    /// `pause` may link objects into gen 0 and unlink objects other than the visited ones; gen 0,
+    /// walked first, has no pause, so every object visited was linked when the walk began.
+    pub(crate) fn for_each_with_pauses(
+        &mut self,
         max_generation: u8,
-        mut visit: impl FnMut(NonNull<Header>, &Node),
+        every: usize,
+        mut visit: impl FnMut(NonNull<Header>, &Node) -> bool,
+        mut pause: impl FnMut(&mut Lists),
     ) {
+        let mut kept = 0;
         for generation in 0..=max_generation as usize {
             let mut cursor = self.heads[generation];
             while let Some(node) = NonNull::new(cursor.cast_mut()) {
                 // SAFETY: linked nodes are live tracked objects and the lock guards them.
                 let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
-                cursor = node_ref.next.get();
-                visit(header, node_ref);
+                let stays = visit(header, node_ref);
+                if stays && generation > 0 {
+                    kept += 1;
+                    if kept % every == 0 {
+                        pause(self);
+                    }
+                }
+                // SAFETY: as above: `node` is still linked, if `pause` ran, since it stays.
+                cursor = unsafe { node.as_ref() }.next.get();
             }
         }
     }
@@ -614,7 +630,45 @@ impl Lists {
     /// Promotes the survivors of a collection of `0..=max_generation`: generation `g` moves to
     /// `g + 1`, the oldest stays. Returns the objects and bytes promoted. Resets the budgets the
     /// collection answered, adapting the gen-0 budgets to how many objects, and bytes, survived.
+    /// The young objects the collection did not examine stay young ([`Lists::take_unexamined_young`]).
     fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
+        let unexamined = self.take_unexamined_young();
+        let promoted = self.promote_examined(max_generation);
+        for node in unexamined {
+            // SAFETY: taken out of gen 0 above, live (linked objects are freed only once
+            // unlinked, under this lock), and the lock is held.
+            unsafe { self.push(node, 0) };
+            // SAFETY: as above.
+            let size = unsafe { object::size(header_of_node(node)) };
+            self.objects[0] += 1;
+            self.bytes[0] += size;
+        }
+        promoted
+    }
+
+    /// Takes out of gen 0 the objects the collection ending did not examine (their index says
+    /// so): those linked while it examined (arrivals linked with the departures it freed as it
+    /// went, `engine/retire.rs`), and those whose count was zero when it pinned. Neither survived
+    /// an examination, so neither is promoted.
+    fn take_unexamined_young(&mut self) -> Vec<NonNull<Node>> {
+        let mut unexamined = Vec::new();
+        let mut cursor = self.heads[0];
+        while let Some(node) = NonNull::new(cursor.cast_mut()) {
+            // SAFETY: linked nodes are live tracked objects and the lock guards them.
+            let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
+            cursor = node_ref.next.get();
+            if node_ref.index.get() == NOT_EXAMINED {
+                // SAFETY: linked in gen 0, and the lock is held.
+                unsafe { self.remove(header) };
+                unexamined.push(node);
+            }
+        }
+        unexamined
+    }
+
+    /// Promotes every object of generations `0..=max_generation` (see
+    /// [`promote_survivors`](Lists::promote_survivors)).
+    fn promote_examined(&mut self, max_generation: u8) -> (usize, usize) {
         let mut promoted = (0, 0);
         for generation in (0..=max_generation.min(OLDEST - 1) as usize).rev() {
             let target = generation + 1;

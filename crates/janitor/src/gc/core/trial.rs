@@ -23,6 +23,17 @@ pub(crate) trait Examinee {
 
 /// Which examined objects are reachable from one held from outside (see the module's text).
 pub(crate) fn mark_live<E: Examinee>(examined: &[E], edges: &[u32]) -> Vec<bool> {
+    mark_live_pausing(examined, edges, usize::MAX, &mut || {})
+}
+
+/// [`mark_live`], calling `pause` after every `every` objects marked, so that an examiner holding
+/// a lock can do its chores between them (the collector frees what threads departed meanwhile).
+pub(crate) fn mark_live_pausing<E: Examinee>(
+    examined: &[E],
+    edges: &[u32],
+    every: usize,
+    pause: &mut dyn FnMut(),
+) -> Vec<bool> {
     // Counts are at most `i32::MAX` (the count word aborts past it), so `i64` never overflows.
     let mut external: Vec<i64> = examined
         .iter()
@@ -35,7 +46,7 @@ pub(crate) fn mark_live<E: Examinee>(examined: &[E], edges: &[u32]) -> Vec<bool>
     let roots: Vec<usize> = (0..examined.len())
         .filter(|&index| external[index] > 0 || examined[index].is_opaque())
         .collect();
-    spread_life(examined, edges, &mut live, &roots);
+    spread_life_pausing(examined, edges, &mut live, &roots, every, pause);
     live
 }
 
@@ -48,6 +59,18 @@ pub(crate) fn spread_life<E: Examinee>(
     edges: &[u32],
     live: &mut [bool],
     roots: &[usize],
+) -> Vec<usize> {
+    spread_life_pausing(examined, edges, live, roots, usize::MAX, &mut || {})
+}
+
+/// [`spread_life`], calling `pause` after every `every` objects marked.
+fn spread_life_pausing<E: Examinee>(
+    examined: &[E],
+    edges: &[u32],
+    live: &mut [bool],
+    roots: &[usize],
+    every: usize,
+    pause: &mut dyn FnMut(),
 ) -> Vec<usize> {
     let mut marked = Vec::new();
     let mut stack: Vec<usize> = Vec::new();
@@ -65,6 +88,9 @@ pub(crate) fn spread_life<E: Examinee>(
                 live[target] = true;
                 marked.push(target);
                 stack.push(target);
+                if marked.len() % every == 0 {
+                    pause();
+                }
             }
         }
     }

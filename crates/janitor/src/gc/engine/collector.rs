@@ -13,7 +13,7 @@
 
 use crate::gc::core::count::Snapshot;
 use crate::gc::core::heap::{Heap, Lists, OLDEST, Trigger};
-use crate::gc::core::object::{self, Header};
+use crate::gc::core::object::{self, Header, Node};
 use crate::gc::core::trace::{EdgeSink, Holds, NOT_EXAMINED, Tracer};
 use crate::gc::core::trial;
 use crate::gc::engine::{release, retire};
@@ -159,16 +159,22 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
         Examine::Due => lists.generation_to_collect(),
     };
     heap.start_counting_afresh(&mut lists);
-    let mut examined = pin_generations(&mut lists, max_generation);
-    let (mut sink, attachments) = match trace_holding_cells(&mut examined, max_generation) {
+    let mut departed = retire::DepartedMeanwhile::new();
+    let mut examined = pin_generations(heap, &mut lists, max_generation, &mut departed);
+    let mut free_departed = || departed.free_departed(heap, &mut lists);
+    let traced = trace_holding_cells(&mut examined, max_generation, &mut free_departed);
+    let (mut sink, attachments) = match traced {
         Ok(traced) => traced,
         Err(panic) => {
+            let unlinked = departed.finish(heap, &mut lists);
             drop(lists);
+            unlinked.free();
             unpin(&examined);
             resume_unwind(panic);
         }
     };
-    let (condemned, finalizable) = decide(&examined, &sink.edges);
+    free_departed();
+    let (condemned, finalizable) = decide(&examined, &sink.edges, &mut free_departed);
     // Step 6: release the cells, unlink the condemned, promote the survivors.
     drop(attachments);
     // SAFETY: every held cell's object is still pinned (the pins are given back in step 7).
@@ -184,8 +190,8 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
         examined.len() as u64,
         condemned.len() as u64,
     );
-    // What threads dropped while the examination held the lock (`retire.rs`).
-    let departed = retire::unlink_departed(heap, &mut lists);
+    // What threads dropped since the last step (`retire.rs`).
+    let departed = departed.finish(heap, &mut lists);
     // Handed to the longest waiter: a thread that collects back to back would otherwise take it
     // again first, and starve the others (issue 11).
     unlock_fair(lists);
@@ -211,15 +217,21 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
     aftermath
 }
 
-/// Step 1: pins every object of the examined generations and reads its count word.
-fn pin_generations(lists: &mut Lists, max_generation: u8) -> Vec<Examined> {
+/// Step 1: pins every object of the examined generations and reads its count word, freeing what
+/// threads depart meanwhile every [`FREE_DEPARTED_EVERY`] objects pinned.
+fn pin_generations(
+    heap: &Heap,
+    lists: &mut Lists,
+    max_generation: u8,
+    departed: &mut retire::DepartedMeanwhile,
+) -> Vec<Examined> {
     let mut examined = Vec::new();
-    lists.for_each(max_generation, |header, node| {
+    let pin = |header: NonNull<Header>, node: &Node| {
         // Indices are `u32`: past four billion objects the rest are left unexamined, which is
         // sound (their references count as external), and only delays their collection.
         if examined.len() >= NOT_EXAMINED as usize {
             node.index.set(NOT_EXAMINED);
-            return;
+            return false;
         }
         // SAFETY: linked objects are allocated; the count word is atomic.
         match unsafe { header.as_ref() }.count().pin() {
@@ -231,21 +243,37 @@ fn pin_generations(lists: &mut Lists, max_generation: u8) -> Vec<Examined> {
                     edges: 0..0,
                     opaque: false,
                 });
+                // Pinned: its count cannot reach zero, so it never departs.
+                true
             }
-            None => node.index.set(NOT_EXAMINED),
+            None => {
+                node.index.set(NOT_EXAMINED);
+                false
+            }
         }
+    };
+    lists.for_each_with_pauses(max_generation, FREE_DEPARTED_EVERY, pin, |lists| {
+        departed.free_departed(heap, lists)
     });
     examined
 }
 
+/// How many objects the examination traces between two calls that free what threads departed
+/// meanwhile: often enough that a thread which drops and allocates while a million objects are
+/// traced finds its dead objects freed within a fraction of a millisecond, rarely enough that the
+/// call (an atomic swap when nothing departed) costs nothing beside the traces.
+const FREE_DEPARTED_EVERY: usize = 1024;
+
 /// Step 2: traces every pinned object, holding the cells it reads through (and the side map of
 /// attached values, which are edges of their keys) until the isolate is sealed. A full
 /// collection also examines the untracked keys of tables, and the untracked objects on the way
-/// from their values back to them (see `Untracked`). A panicking `Trace` must not leave cells
-/// held: the holds are released and the panic returned, for the caller to unpin and resume it.
+/// from their values back to them (see `Untracked`). Every [`FREE_DEPARTED_EVERY`] objects it
+/// calls `free_departed`. A panicking `Trace` must not leave cells held: the holds are released
+/// and the panic returned, for the caller to unpin and resume it.
 fn trace_holding_cells(
     examined: &mut Vec<Examined>,
     max_generation: u8,
+    free_departed: &mut dyn FnMut(),
 ) -> Result<(EdgeSink, Option<attachments::Held>), Box<dyn std::any::Any + Send>> {
     let mut sink = EdgeSink {
         max_generation,
@@ -267,6 +295,9 @@ fn trace_holding_cells(
             if let Some(untracked) = &mut untracked {
                 untracked.note_children(index, &mut sink);
             }
+            if index % FREE_DEPARTED_EVERY == FREE_DEPARTED_EVERY - 1 {
+                free_departed();
+            }
         }
         if let Some(untracked) = &mut untracked {
             untracked.examine_reached(examined, &mut sink, attachments.as_ref());
@@ -286,8 +317,12 @@ fn trace_holding_cells(
 /// Steps 3 to 5: subtracts internal references and marks from the roots, validates by freezing
 /// (what a thread touched lives, with all it reaches), and seals the fates of the rest; returns
 /// the indices of the condemned and of those kept for finalization.
-fn decide(examined: &[Examined], edges: &[u32]) -> (Vec<usize>, Vec<usize>) {
-    let mut live = trial::mark_live(examined, edges);
+fn decide(
+    examined: &[Examined],
+    edges: &[u32],
+    free_departed: &mut dyn FnMut(),
+) -> (Vec<usize>, Vec<usize>) {
+    let mut live = trial::mark_live_pausing(examined, edges, FREE_DEPARTED_EVERY, free_departed);
     let candidates = freeze_candidates(examined, edges, &mut live);
     let fates = decide_fates(examined, edges, &candidates);
     seal(examined, &candidates, &fates);

@@ -6,9 +6,8 @@
 //! and its memory is freed only after it is unlinked. Each thread keeps such objects until its
 //! [`BATCH`]th; then it tries the heap lock, and unlinks its batch, with every batch other threads
 //! departed, if it gets it; if a collection holds the lock, it departs its batch
-//! (`core/departures.rs`) for the collection to unlink before it lets the lock go. So one lock is
-//! taken per [`BATCH`] tracked frees, and a drop never waits for the lock: the memory of objects
-//! dropped during an examination waits for its end instead.
+//! (`core/departures.rs`) for the collection to unlink as it goes ([`DepartedMeanwhile`]). So one
+//! lock is taken per [`BATCH`] tracked frees, and a drop never waits for the lock.
 //!
 //! Under loom, objects are retired one at a time: loom tears its statics down before the
 //! thread-locals that would retire into them.
@@ -153,10 +152,53 @@ impl Unlinked {
     }
 }
 
-/// Unlinks every departed object, under the lock whose guard's lists these are: for a collection
-/// to call before it lets the lock go, so that what threads departed during its examination is
-/// freed when it ends.
-pub(crate) fn unlink_departed(heap: &Heap, lists: &mut Lists) -> Unlinked {
+/// What threads depart while an examination holds the heap lock, freed as the examination goes:
+/// it calls [`free_departed`](Self::free_departed) between its steps, and
+/// [`finish`](Self::finish) before it lets the lock go. So an examination of a large heap does
+/// not hold back the memory of what dies meanwhile, and the heap's growth, which paces the
+/// allocating threads, counts it freed at once. Why this is sound (no departed object is examined,
+/// and none is reachable from an examined one): `docs/gc-soundness.md#retirement`.
+pub(crate) struct DepartedMeanwhile {
+    /// Unlinked objects with weak references: freeing them may take the side map of weak cells,
+    /// which must not be waited for under the heap lock, so they are freed after it.
+    weakened: Vec<NonNull<Header>>,
+}
+
+impl DepartedMeanwhile {
+    /// Nothing departed yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            weakened: Vec::new(),
+        }
+    }
+
+    /// Unlinks every object departed so far, under the lock whose guard's lists these are, and
+    /// frees the memory of those without weak references now.
+    pub(crate) fn free_departed(&mut self, heap: &Heap, lists: &mut Lists) {
+        let Unlinked(dead) = unlink_departed(heap, lists);
+        for header in dead {
+            // SAFETY: a dead object is allocated until it is freed, here or later.
+            if unsafe { header.as_ref() }.count().is_weakened() {
+                self.weakened.push(header);
+            } else {
+                // SAFETY: dropped, unlinked and unreachable (count zero); without weak
+                // references, freeing it takes no lock.
+                unsafe { weak_cells::release_memory(header) };
+            }
+        }
+    }
+
+    /// Unlinks what departed since the last call; returns, to free once the lock is let go, those
+    /// objects and the weakened ones kept so far.
+    pub(crate) fn finish(self, heap: &Heap, lists: &mut Lists) -> Unlinked {
+        let Unlinked(mut dead) = unlink_departed(heap, lists);
+        dead.extend(self.weakened);
+        Unlinked(dead)
+    }
+}
+
+/// Unlinks every departed object, under the lock whose guard's lists these are.
+fn unlink_departed(heap: &Heap, lists: &mut Lists) -> Unlinked {
     let mut departed = Vec::new();
     heap.take_departures(lists, &mut departed);
     // SAFETY: `Heap::depart`'s contract: dead, dropped and linked (`take_departures` linked the
