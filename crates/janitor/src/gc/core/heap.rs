@@ -608,7 +608,7 @@ impl Lists {
         mut visit: impl FnMut(NonNull<Header>, &Node) -> bool,
         mut pause: impl FnMut(&mut Lists),
     ) {
-        let mut kept = 0;
+        let mut until_pause = every;
         for generation in 0..=max_generation as usize {
             let mut cursor = self.heads[generation];
             while let Some(node) = NonNull::new(cursor.cast_mut()) {
@@ -616,9 +616,10 @@ impl Lists {
                 let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
                 let stays = visit(header, node_ref);
                 if stays && generation > 0 {
-                    kept += 1;
-                    if kept % every == 0 {
+                    until_pause -= 1;
+                    if until_pause == 0 {
                         pause(self);
+                        until_pause = every;
                     }
                 }
                 // SAFETY: as above: `node` is still linked, if `pause` ran, since it stays.

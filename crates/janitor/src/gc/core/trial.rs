@@ -74,6 +74,8 @@ fn spread_life_pausing<E: Examinee>(
 ) -> Vec<usize> {
     let mut marked = Vec::new();
     let mut stack: Vec<usize> = Vec::new();
+    // Counted down, not a remainder per mark: a division per object costs more than the mark.
+    let mut until_pause = every;
     for &root in roots {
         if !live[root] {
             live[root] = true;
@@ -88,8 +90,10 @@ fn spread_life_pausing<E: Examinee>(
                 live[target] = true;
                 marked.push(target);
                 stack.push(target);
-                if marked.len() % every == 0 {
+                until_pause -= 1;
+                if until_pause == 0 {
                     pause();
+                    until_pause = every;
                 }
             }
         }
