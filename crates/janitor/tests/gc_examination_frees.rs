@@ -5,16 +5,21 @@
 //! The collection is held at two points by a hand-written `trace` that waits for the test: at the
 //! first object it traces, and at the last. Between the two it traces thousands of objects, and
 //! the objects that died meanwhile must be freed by then; one that lives on was not examined, and
-//! stays in the youngest generation. No sleep: each step waits for a gate the other side opens.
+//! stays in the youngest generation. `stats` and `memory_info`, read while the collection is held,
+//! answer without waiting for it. No sleep: each step waits for a gate the other side opens.
 
 use janitor::gc::{Gc, GcCell, Trace, TraceMeta, Tracer, collect, generation, total_memory};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, mpsc};
+use std::time::Duration;
 
 /// The objects the held collection examines.
 const EXAMINED: usize = 5_000;
 /// The objects that die while it is held, each over a KiB.
 const DYING: usize = 4_000;
+
+/// Long enough that only a read waiting for the held collection reaches it.
+const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A one-way gate: closed until opened.
 struct Gate(Mutex<bool>, Condvar);
@@ -80,7 +85,7 @@ struct Dying {
 }
 
 #[test]
-fn objects_that_die_during_an_examination_are_freed_before_it_ends_and_newborns_stay_young() {
+fn beside_a_held_examination_the_dead_are_freed_newborns_stay_young_and_stats_answer() {
     let examined: Vec<Gc<Holding>> = (0..EXAMINED)
         .map(|_| {
             Gc::new(Holding {
@@ -94,6 +99,17 @@ fn objects_that_die_during_an_examination_are_freed_before_it_ends_and_newborns_
     ARMED.store(true, Ordering::SeqCst);
     let collector = std::thread::spawn(collect);
     FIRST_TRACED.wait();
+    let (sender, read) = mpsc::channel();
+    std::thread::spawn(move || {
+        sender
+            .send((janitor::gc::stats(), janitor::gc::memory_info()))
+            .unwrap()
+    });
+    let (stats, memory) = read
+        .recv_timeout(DEADLINE)
+        .expect("stats and memory_info waited for the examination");
+    assert!(stats.tracked_objects >= EXAMINED, "{stats}");
+    assert!(memory.generations[2].objects >= EXAMINED);
     let before = total_memory();
     for index in 0..DYING {
         let dying = Gc::new(Dying {

@@ -16,7 +16,9 @@ use crate::gc::core::arrivals::Arrivals;
 use crate::gc::core::departures::Departures;
 use crate::gc::core::object::{self, Header, Node, header_of_node, node_of};
 use crate::gc::core::trace::NOT_EXAMINED;
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, Mutex, Ordering};
+use crate::sync::{
+    AtomicBool, AtomicU64, AtomicUsize, FairMutex, FairMutexGuard, IgnorePoison, Mutex, Ordering,
+};
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -116,6 +118,9 @@ pub(crate) struct Heap {
     pressure: AtomicUsize,
     /// Memory pressure added since the last full collection.
     pressure_since_full: AtomicUsize,
+    /// While an examination holds the lock, the sizes and statistics as it found them, which
+    /// readers take instead of waiting for it ([`Heap::sizes_and_stats`]); `None` otherwise.
+    examined_view: Mutex<Option<(GenerationSizes, Stats)>>,
 }
 
 /// The generation lists and everything that changes with them.
@@ -281,6 +286,36 @@ impl Heap {
             collector_wait_nanos: AtomicU64::new(0),
             pressure: AtomicUsize::new(0),
             pressure_since_full: AtomicUsize::new(0),
+            examined_view: Mutex::new(None),
+        }
+    }
+
+    /// Marks the start of an examination, which holds the lock (`lists` is its guard's) until
+    /// [`Heap::end_examination`]: meanwhile [`Heap::sizes_and_stats`] answers with the figures as
+    /// they stand now.
+    pub(crate) fn begin_examination(&self, lists: &Lists) {
+        *self.examined_view.lock().ignore_poison() = Some((lists.sizes(), lists.stats));
+    }
+
+    /// Marks the end of the examination begun with [`Heap::begin_examination`], before it lets the
+    /// lock go (`lists` is its guard's).
+    pub(crate) fn end_examination(&self, _lists: &Lists) {
+        *self.examined_view.lock().ignore_poison() = None;
+    }
+
+    /// The tracked objects and bytes of each generation, and the collections' statistics, without
+    /// waiting for an examination: exact when the heap lock is free or only briefly held (a
+    /// thread unlinking its dead objects), and as the running examination found them while one
+    /// holds it, since it may hold it for tens of milliseconds on a large heap.
+    pub(crate) fn sizes_and_stats(&self) -> (GenerationSizes, Stats) {
+        loop {
+            if let Some(lists) = self.try_lock() {
+                return (lists.sizes(), lists.stats);
+            }
+            if let Some(view) = *self.examined_view.lock().ignore_poison() {
+                return view;
+            }
+            crate::sync::yield_now();
         }
     }
 

@@ -154,6 +154,7 @@ pub(crate) enum Examine {
 pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Aftermath {
     let started = Instant::now();
     let mut lists = heap.lock();
+    heap.begin_examination(&lists);
     let max_generation = match examine {
         Examine::UpTo(generation) => generation.min(OLDEST),
         Examine::Due => lists.generation_to_collect(),
@@ -167,6 +168,7 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
         Ok(traced) => traced,
         Err(panic) => {
             let unlinked = departed.finish(heap, &mut lists);
+            heap.end_examination(&lists);
             drop(lists);
             unlinked.free();
             unpin(&examined);
@@ -192,6 +194,7 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
     );
     // What threads dropped since the last step (`retire.rs`).
     let departed = departed.finish(heap, &mut lists);
+    heap.end_examination(&lists);
     // Handed to the longest waiter: a thread that collects back to back would otherwise take it
     // again first, and starve the others (issue 11).
     unlock_fair(lists);

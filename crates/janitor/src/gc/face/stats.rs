@@ -125,7 +125,11 @@ impl GcStats {
 /// The collector's statistics now.
 ///
 /// Cheap enough to call after every request: it takes the heap lock once and the finalizer
-/// queue's lock once, in the same read as [`memory_info`](crate::gc::memory_info).
+/// queue's lock once, in the same read as [`memory_info`](crate::gc::memory_info). It never waits
+/// for a collection: while one examines the heap (which holds the heap lock for tens of
+/// milliseconds on a heap of a million tracked objects), the sizes and the collections' totals are
+/// those that collection found when it began; the counts of collections, waits, memory and
+/// finalizers are read as they are.
 ///
 /// ```
 /// let stats = janitor::gc::stats();
@@ -139,15 +143,13 @@ pub fn stats() -> GcStats {
     read().0
 }
 
-/// [`stats`] and [`memory_info`](crate::gc::memory_info) from one read of the counters: the heap
-/// lock once, the finalizer queue's lock once, so the two views of one moment agree.
+/// [`stats`] and [`memory_info`](crate::gc::memory_info) from one read of the counters: the heap's
+/// sizes and totals once ([`Heap::sizes_and_stats`], which never waits for an examination), the
+/// finalizer queue's lock once, so the two views of one moment agree.
 pub(super) fn read() -> (GcStats, MemoryInfo) {
     let heap = Heap::global();
     let (pending_finalizers, finalized_objects) = queue::pending_and_finished();
-    let (sizes, totals) = {
-        let lists = heap.lock();
-        (lists.sizes(), lists.stats)
-    };
+    let (sizes, totals) = heap.sizes_and_stats();
     let heap_bytes = alloc::total_bytes();
     let memory_pressure = heap.pressure();
     let collections = std::array::from_fn(|generation| heap.collection_count(generation as u8));
