@@ -17,6 +17,7 @@ use crate::gc::core::object::{self, Header};
 use crate::gc::side::weak_cells;
 use crate::sync::FairMutexGuard;
 use std::ptr::NonNull;
+use std::time::{Duration, Instant};
 
 /// Dead objects a thread keeps before it tries the heap lock to unlink them.
 #[cfg(not(loom))]
@@ -162,19 +163,32 @@ pub(crate) struct DepartedMeanwhile {
     /// Unlinked objects with weak references: freeing them may take the side map of weak cells,
     /// which must not be waited for under the heap lock, so they are freed after it.
     weakened: Vec<NonNull<Header>>,
+    /// When the examination began, and the time spent freeing since.
+    began: Instant,
+    spent: Duration,
 }
 
 impl DepartedMeanwhile {
-    /// Nothing departed yet.
+    /// Nothing departed yet, for an examination beginning now.
     pub(crate) fn new() -> Self {
         Self {
             weakened: Vec::new(),
+            began: Instant::now(),
+            spent: Duration::ZERO,
         }
     }
 
     /// Unlinks every object departed so far, under the lock whose guard's lists these are, and
-    /// frees the memory of those without weak references now.
+    /// frees the memory of those without weak references now; unless freeing has taken half of
+    /// the examination's time so far, so that it lasts at most twice as long as without it. The
+    /// work is the dying threads' (linking what they allocated, unlinking what they dropped): a
+    /// thread that drops as fast as it allocates can hand over more than the examination can do
+    /// beside its own work, which it then leaves to the end, as the threads' work was before.
     pub(crate) fn free_departed(&mut self, heap: &Heap, lists: &mut Lists) {
+        if self.spent * 2 > self.began.elapsed() {
+            return;
+        }
+        let started = Instant::now();
         let Unlinked(dead) = unlink_departed(heap, lists);
         for header in dead {
             // SAFETY: a dead object is allocated until it is freed, here or later.
@@ -186,6 +200,7 @@ impl DepartedMeanwhile {
                 unsafe { weak_cells::release_memory(header) };
             }
         }
+        self.spent += started.elapsed();
     }
 
     /// Unlinks what departed since the last call; returns, to free once the lock is let go, those
