@@ -196,7 +196,7 @@ impl DepartedMeanwhile {
                 self.weakened.push(header);
             } else {
                 // SAFETY: dropped, unlinked and unreachable (count zero); without weak
-                // references, freeing it takes no lock.
+                // references, freeing it takes no lock but the allocator's depot, a leaf.
                 unsafe { weak_cells::release_memory(header) };
             }
         }
