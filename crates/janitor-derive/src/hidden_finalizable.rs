@@ -39,10 +39,7 @@ impl HiddenFinalizable {
     /// finalizable value, or `None` when there are none.
     pub(crate) fn of(ty: &Type, hiding: Hiding, field: &str, owner: &str) -> Option<Self> {
         let mut probes = Vec::new();
-        match hiding {
-            Hiding::Skipped => held(ty, &mut probes),
-            Hiding::Traced => shared(ty, &mut probes),
-        }
+        walk(ty, matches!(hiding, Hiding::Skipped), &mut probes);
         if probes.is_empty() {
             return None;
         }
@@ -79,8 +76,9 @@ impl HiddenFinalizable {
     }
 }
 
-/// Pushes `ty` and every type that a value of `ty` holds by value.
-fn held(ty: &Type, probes: &mut Vec<Type>) {
+/// Pushes the types in `ty` that could hide a finalizable value: when `held`, `ty` itself and every
+/// type a value of it holds by value; otherwise only those held inside an `Arc` or `Rc` it holds.
+fn walk(ty: &Type, held: bool, probes: &mut Vec<Type>) {
     match ty {
         Type::Path(path) => {
             let Some(last) = path.path.segments.last() else {
@@ -89,46 +87,22 @@ fn held(ty: &Type, probes: &mut Vec<Type>) {
             if holds_no_value_of_its_arguments(&last.ident) {
                 return;
             }
-            probes.push(ty.clone());
-            if path.qself.is_none() {
-                for argument in type_arguments(&last.arguments) {
-                    held(argument, probes);
-                }
+            if held {
+                probes.push(ty.clone());
             }
-        }
-        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| held(elem, probes)),
-        Type::Array(array) => held(&array.elem, probes),
-        Type::Slice(slice) => held(&slice.elem, probes),
-        Type::Paren(inner) => held(&inner.elem, probes),
-        Type::Group(inner) => held(&inner.elem, probes),
-        _ => {}
-    }
-}
-
-/// Pushes every type held by value inside an `Arc` or `Rc` that `ty` holds.
-fn shared(ty: &Type, probes: &mut Vec<Type>) {
-    match ty {
-        Type::Path(path) => {
-            let Some(last) = path.path.segments.last() else {
-                return;
-            };
-            if path.qself.is_some() || holds_no_value_of_its_arguments(&last.ident) {
+            if path.qself.is_some() {
                 return;
             }
-            let shares = last.ident == "Arc" || last.ident == "Rc";
+            let held = held || last.ident == "Arc" || last.ident == "Rc";
             for argument in type_arguments(&last.arguments) {
-                if shares {
-                    held(argument, probes);
-                } else {
-                    shared(argument, probes);
-                }
+                walk(argument, held, probes);
             }
         }
-        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| shared(elem, probes)),
-        Type::Array(array) => shared(&array.elem, probes),
-        Type::Slice(slice) => shared(&slice.elem, probes),
-        Type::Paren(inner) => shared(&inner.elem, probes),
-        Type::Group(inner) => shared(&inner.elem, probes),
+        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| walk(elem, held, probes)),
+        Type::Array(array) => walk(&array.elem, held, probes),
+        Type::Slice(slice) => walk(&slice.elem, held, probes),
+        Type::Paren(inner) => walk(&inner.elem, held, probes),
+        Type::Group(inner) => walk(&inner.elem, held, probes),
         _ => {}
     }
 }

@@ -8,10 +8,13 @@
 //! stays in the youngest generation. `stats` and `memory_info`, read while the collection is held,
 //! answer without waiting for it. No sleep: each step waits for a gate the other side opens.
 
+mod support;
+
 use janitor::gc::{Gc, GcCell, Trace, TraceMeta, Tracer, collect, generation, total_memory};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
+use support::Gate;
 
 /// The objects the held collection examines.
 const EXAMINED: usize = 5_000;
@@ -20,27 +23,6 @@ const DYING: usize = 4_000;
 
 /// Long enough that only a read waiting for the held collection reaches it.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// A one-way gate: closed until opened.
-struct Gate(Mutex<bool>, Condvar);
-
-impl Gate {
-    const fn new() -> Gate {
-        Gate(Mutex::new(false), Condvar::new())
-    }
-
-    fn open(&self) {
-        *self.0.lock().unwrap() = true;
-        self.1.notify_all();
-    }
-
-    fn wait(&self) {
-        let mut open = self.0.lock().unwrap();
-        while !*open {
-            open = self.1.wait(open).unwrap();
-        }
-    }
-}
 
 static ARMED: AtomicBool = AtomicBool::new(false);
 static TRACED: AtomicUsize = AtomicUsize::new(0);

@@ -14,9 +14,9 @@ mod support;
 use janitor::gc::{Finalize, Gc, GcCell, Trace, WeakGc, collect, wait_for_pending_finalizers};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use support::{current_tid, is_asleep, until_asleep};
+use support::{Gate, current_tid, is_asleep, until_asleep};
 
 /// Long enough that only a deadlock or a lost finalization reaches it.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -25,27 +25,6 @@ const DEADLINE: Duration = Duration::from_secs(60);
 fn serial() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A one-way gate: closed until opened.
-struct Gate(Mutex<bool>, Condvar);
-
-impl Gate {
-    const fn new() -> Gate {
-        Gate(Mutex::new(false), Condvar::new())
-    }
-
-    fn open(&self) {
-        *self.0.lock().unwrap() = true;
-        self.1.notify_all();
-    }
-
-    fn wait(&self) {
-        let mut open = self.0.lock().unwrap();
-        while !*open {
-            open = self.1.wait(open).unwrap();
-        }
-    }
 }
 
 /// The thread id of the finalizer thread.

@@ -225,3 +225,25 @@ pub fn collection_events(logged: &[Logged]) -> Vec<&Logged> {
         .filter(|event| event.fields.starts_with("message=janitor: collection "))
         .collect()
 }
+
+/// A one-way gate between two threads of a test: closed until opened, then open for good.
+pub struct Gate(Mutex<bool>, std::sync::Condvar);
+
+impl Gate {
+    pub const fn new() -> Gate {
+        Gate(Mutex::new(false), std::sync::Condvar::new())
+    }
+
+    pub fn open(&self) {
+        *self.0.lock().unwrap() = true;
+        self.1.notify_all();
+    }
+
+    /// Blocks until the gate is open.
+    pub fn wait(&self) {
+        let mut open = self.0.lock().unwrap();
+        while !*open {
+            open = self.1.wait(open).unwrap();
+        }
+    }
+}

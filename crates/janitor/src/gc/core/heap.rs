@@ -335,10 +335,7 @@ impl Heap {
         unsafe {
             self.arrivals.take_all(|header| {
                 // SAFETY: an arrival is a live tracked object in no list, now the lists'.
-                let size = object::size(header);
-                lists.push(node_of(header), 0);
-                lists.objects[0] += 1;
-                lists.bytes[0] += size;
+                lists.link_young(header);
             });
         }
     }
@@ -666,54 +663,57 @@ impl Lists {
     /// Promotes the survivors of a collection of `0..=max_generation`: generation `g` moves to
     /// `g + 1`, the oldest stays. Returns the objects and bytes promoted. Resets the budgets the
     /// collection answered, adapting the gen-0 budgets to how many objects, and bytes, survived.
-    /// The young objects the collection did not examine stay young ([`Lists::take_unexamined_young`]).
+    /// The young objects the collection did not examine stay young ([`Lists::promote_examined`]).
     fn promote_survivors(&mut self, max_generation: u8) -> (usize, usize) {
-        let unexamined = self.take_unexamined_young();
-        let promoted = self.promote_examined(max_generation);
-        for node in unexamined {
-            // SAFETY: taken out of gen 0 above, live (linked objects are freed only once
-            // unlinked, under this lock), and the lock is held.
-            unsafe { self.push(node, 0) };
-            // SAFETY: as above.
-            let size = unsafe { object::size(header_of_node(node)) };
-            self.objects[0] += 1;
-            self.bytes[0] += size;
+        let mut unexamined = Vec::new();
+        let promoted = self.promote_examined(max_generation, &mut unexamined);
+        for header in unexamined {
+            // SAFETY: taken out of gen 0 by the promotion, live (linked objects are freed only
+            // once unlinked, under this lock), and the lock is held.
+            unsafe { self.link_young(header) };
         }
         promoted
     }
 
-    /// Takes out of gen 0 the objects the collection ending did not examine (their index says
-    /// so): those linked while it examined (arrivals linked with the departures it freed as it
-    /// went, `engine/retire.rs`), and those whose count was zero when it pinned. Neither survived
-    /// an examination, so neither is promoted.
-    fn take_unexamined_young(&mut self) -> Vec<NonNull<Node>> {
-        let mut unexamined = Vec::new();
-        let mut cursor = self.heads[0];
-        while let Some(node) = NonNull::new(cursor.cast_mut()) {
-            // SAFETY: linked nodes are live tracked objects and the lock guards them.
-            let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
-            cursor = node_ref.next.get();
-            if node_ref.index.get() == NOT_EXAMINED {
-                // SAFETY: linked in gen 0, and the lock is held.
-                unsafe { self.remove(header) };
-                unexamined.push(node);
-            }
-        }
-        unexamined
+    /// Links a tracked object at the end of gen 0 and counts it there.
+    ///
+    /// # Safety
+    /// The lock is held (through `self`) and the object is a live tracked object in no list.
+    unsafe fn link_young(&mut self, header: NonNull<Header>) {
+        // SAFETY: the caller's contract.
+        let size = unsafe { object::size(header) };
+        // SAFETY: as above.
+        unsafe { self.push(node_of(header), 0) };
+        self.objects[0] += 1;
+        self.bytes[0] += size;
     }
 
     /// Promotes every object of generations `0..=max_generation` (see
-    /// [`promote_survivors`](Lists::promote_survivors)).
-    fn promote_examined(&mut self, max_generation: u8) -> (usize, usize) {
+    /// [`promote_survivors`](Lists::promote_survivors)) but the young ones the collection ending
+    /// did not examine (their index says so), which it takes out into `unexamined`: those linked
+    /// while it examined (arrivals linked with the departures it freed as it went,
+    /// `engine/retire.rs`), and those whose count was zero when it pinned. Neither survived an
+    /// examination, so neither is promoted.
+    fn promote_examined(
+        &mut self,
+        max_generation: u8,
+        unexamined: &mut Vec<NonNull<Header>>,
+    ) -> (usize, usize) {
         let mut promoted = (0, 0);
         for generation in (0..=max_generation.min(OLDEST - 1) as usize).rev() {
             let target = generation + 1;
             let mut cursor = self.heads[generation];
             while let Some(node) = NonNull::new(cursor.cast_mut()) {
-                // SAFETY: linked nodes are live and the lock guards them.
-                let node_ref = unsafe { node.as_ref() };
-                node_ref.generation.set(target as u8);
+                // SAFETY: linked nodes are live tracked objects and the lock guards them.
+                let (header, node_ref) = unsafe { (header_of_node(node), node.as_ref()) };
                 cursor = node_ref.next.get();
+                if generation == 0 && node_ref.index.get() == NOT_EXAMINED {
+                    // SAFETY: linked in gen 0, and the lock is held.
+                    unsafe { self.remove(header) };
+                    unexamined.push(header);
+                } else {
+                    node_ref.generation.set(target as u8);
+                }
             }
             let (head, tail) = (self.heads[generation], self.tails[generation]);
             if !head.is_null() {
