@@ -72,7 +72,9 @@ fn a_tracked_chain_a_million_deep_drops_on_a_two_mib_stack() {
     });
     // A collection examining the chain as it dropped (the background collector's, started by
     // its allocations) held a count on some links: they die when it gives them back, on the
-    // reclaimer, which this waits for.
+    // reclaimer. `collect` waits for that collection to end (the turn) and for the reclaimer's
+    // work before it; waiting for pending finalizers alone misses a collection still examining.
+    collect();
     wait_for_pending_finalizers();
     assert_eq!(dropped.load(Ordering::Relaxed), 1_000_000);
 }
