@@ -3,8 +3,8 @@
 //! Hold objects through [`Gc<T>`] as you would through `Arc<T>`. Acyclic garbage is freed by the
 //! drop of its last `Gc` (or, when a collection on another thread examines it at that moment, as
 //! that collection ends: see [`Gc`]). Garbage cycles, which leak under `Arc` and `Rc`, are found by a
-//! trial-deletion collector that runs automatically (an allocation budget per generation, and
-//! memory pressure) or on [`collect`]. Types say which `Gc`s they own by implementing [`Trace`]
+//! trial-deletion collector that runs automatically (a budget of growth for gen 0, counts of collections for the older
+//! generations, and memory pressure) or on [`collect`]. Types say which `Gc`s they own by implementing [`Trace`]
 //! (usually `#[derive(Trace)]`); mutable edges live in [`GcCell`], [`GcMutex`] or [`GcRwLock`].
 //!
 //! ```

@@ -26,7 +26,8 @@ pub const MAX_GENERATION: u8 = OLDEST;
 /// that). A collection finds the cycles. It runs on the calling thread while other threads keep working;
 /// it panics only if the `Drop` of a cycle's object panics (after freeing the whole cycle).
 ///
-/// Collections also start on their own, when tracked allocations spend a budget or
+/// Collections also start on their own, when the tracked objects grow by a budget (what was
+/// allocated minus what counting freed: acyclic garbage never starts one) or
 /// [`add_memory_pressure`] passes its own. An allocation never collects itself: it asks the
 /// `janitor-collector` thread, and goes on (one that finds the heap a whole budget past due waits
 /// for that collection, at most 10 ms). Memory pressure collects on the calling thread if no

@@ -52,7 +52,8 @@ pub struct GcStats {
     /// Collections asked for by [`collect`](crate::gc::collect) or
     /// [`collect_generation`](crate::gc::collect_generation) (.NET's induced collections).
     pub induced_collections: u64,
-    /// Collections started by an allocation that spent its generation's budget.
+    /// Collections started by an allocation that found the tracked objects grown by a gen-0
+    /// budget (allocations minus frees by counting) since the last examination began.
     pub allocation_collections: u64,
     /// Collections started by [`add_memory_pressure`](crate::gc::add_memory_pressure) passing its
     /// budget.
