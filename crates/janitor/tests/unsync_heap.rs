@@ -311,9 +311,28 @@ fn automatic_collections_free_cycles_without_collect() {
 }
 
 #[test]
+fn acyclic_garbage_starts_no_collection_and_garbage_cycles_still_do() {
+    // 200,000 tracked allocations, two hundred first budgets (1 Ki objects), each freed by its
+    // count when the next is made: the heap never grows, so no collection is due.
+    for label in 0..100_000 {
+        let young = node(label);
+        link(&young, &node(label));
+    }
+    assert_eq!(stats().allocation_collections, 0);
+    assert_eq!(drops(), 200_000);
+    // Garbage cycles, which only a collection frees, grow it.
+    for label in 0..8_000 {
+        let (a, b) = (node(label), node(label));
+        link(&a, &b);
+        link(&b, &a);
+    }
+    assert!(stats().allocation_collections > 0);
+}
+
+#[test]
 fn young_collections_that_find_mostly_garbage_come_sooner_than_ones_that_find_survivors() {
     // 8,000 tracked allocations, all garbage cycles: every collection finds its generation 0
-    // garbage, so the next comes after the smaller budget (1 Ki allocations).
+    // garbage, so the next comes after the smaller budget (1 Ki objects of growth).
     for label in 0..4_000 {
         let (a, b) = (node(label), node(label));
         link(&a, &b);
@@ -323,7 +342,7 @@ fn young_collections_that_find_mostly_garbage_come_sooner_than_ones_that_find_su
     assert!(garbage_only >= 6, "{garbage_only} collections");
     assert!(drops() >= 8_000 - 2_048, "{} dropped", drops());
     // 8,000 more that all survive: the first collection finds them live, and the budget grows
-    // back to 8 Ki allocations.
+    // back to 8 Ki objects.
     let kept: Vec<_> = (0..8_000).map(node).collect();
     let with_survivors = stats().allocation_collections - garbage_only;
     assert!(with_survivors <= 2, "{with_survivors} collections");

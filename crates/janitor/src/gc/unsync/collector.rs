@@ -20,8 +20,8 @@
 //! survivors move one generation up (as in .NET, a full collection moves generation 0 to 1 and
 //! 1 to 2).
 //!
-//! Also here, what decides when to collect: the budget (tracked allocations since the last young
-//! collection: a quarter of the tracked objects, and at least [`heap::MIN_BUDGET`], or
+//! Also here, what decides when to collect: the budget (growth of the tracked objects since the
+//! last young collection, allocations minus frees by counting: a quarter of the tracked objects, and at least [`heap::MIN_BUDGET`], or
 //! [`heap::PRODUCTIVE_BUDGET`] after one that found more than three quarters of what it examined
 //! garbage), every eighth young collection a generation-1 one, and a full one instead when the
 //! oldest generation grew by half since the last; and the heap's end at thread exit, armed by the
@@ -292,7 +292,7 @@ pub(super) fn collect_generation(heap: &Heap, generation: u8) {
         heap.pressure_since_full.set(0);
     }
     collect(heap, generation);
-    heap.allocated.set(0);
+    heap.grown.set(0);
     let tracked: usize = heap.generations.iter().map(|list| list.len.get()).sum();
     let floor = if heap.productive.get() {
         heap::PRODUCTIVE_BUDGET

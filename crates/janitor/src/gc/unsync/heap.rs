@@ -58,11 +58,11 @@ pub(super) trait Ephemerons {
     fn remove_all(&self) -> Vec<Box<dyn std::any::Any>>;
 }
 
-/// The smallest number of tracked allocations between two young collections, after one that
-/// found its generation mostly live.
+/// The smallest growth of the tracked objects (allocations minus frees by counting) between two
+/// young collections, after one that found its generation mostly live.
 pub(super) const MIN_BUDGET: usize = 8 << 10;
 
-/// The number of tracked allocations between two young collections after one that found more than
+/// The growth of the tracked objects between two young collections after one that found more than
 /// three quarters of what it examined garbage (an interpreter's frames, callbacks), and before the
 /// first: collecting again soon keeps the garbage waiting small and costs little more, since each
 /// examination is then mostly of garbage, which some collection must examine once. Measured on
@@ -95,8 +95,9 @@ pub(super) struct Heap {
     pub(super) pressure: Cell<usize>,
     /// Memory pressure added since the last full collection.
     pub(super) pressure_since_full: Cell<usize>,
-    /// Tracked allocations since the last young collection.
-    pub(super) allocated: Cell<usize>,
+    /// How far the tracked objects grew since the last young collection: allocations minus
+    /// frees by counting (see [`Heap::collection_due`]).
+    pub(super) grown: Cell<usize>,
     pub(super) budget: Cell<usize>,
     pub(super) young_since_middle: Cell<u32>,
     /// Whether the last collection found more than three quarters of what it examined garbage.
@@ -125,7 +126,7 @@ thread_local! {
             bytes: Cell::new(0),
             pressure: Cell::new(0),
             pressure_since_full: Cell::new(0),
-            allocated: Cell::new(0),
+            grown: Cell::new(0),
             budget: Cell::new(PRODUCTIVE_BUDGET),
             young_since_middle: Cell::new(0),
             productive: Cell::new(false),
@@ -232,13 +233,16 @@ impl Heap {
     pub(super) unsafe fn link_new(&self, header: NonNull<Header>) {
         // SAFETY: the caller's contract.
         unsafe { self.link(header, 0) };
-        self.allocated.set(self.allocated.get() + 1);
+        self.grown.set(self.grown.get() + 1);
     }
 
-    /// Whether the budget says a collection is due and one may start now.
+    /// Whether the budget says a collection is due and one may start now: the tracked objects
+    /// grew by a budget. Growth, not allocations, as the shared heap counts (`core/heap.rs`,
+    /// `Heap::due`): a collection frees only what counting did not, so acyclic garbage that dies
+    /// young never makes one due.
     #[inline]
     pub(super) fn collection_due(&self) -> bool {
-        self.allocated.get() >= self.budget.get() && self.busy.get() == 0 && !self.closed.get()
+        self.grown.get() >= self.budget.get() && self.busy.get() == 0 && !self.closed.get()
     }
 
     /// # Safety
@@ -523,6 +527,7 @@ unsafe fn destroy(heap: &Heap, header: NonNull<Header>) {
     if header_ref.has(TRACKED) {
         // SAFETY: a live tracked object.
         unsafe { heap.unlink(header) };
+        heap.grown.set(heap.grown.get().saturating_sub(1));
     }
     header_ref.clear(REGISTERED | KEY);
     let _busy = Busy::new(heap);
