@@ -2,7 +2,9 @@
 //!
 //! Invariant owned here: a tracked object whose memory is allocated and that is in no generation
 //! list is in exactly one arrival shard, from its allocation until the next holder of the heap
-//! lock takes the shard; nothing but the shard's chain reads or writes its node meanwhile. So an
+//! lock takes the shard; nothing but the shard's chain reads or writes its node meanwhile, except
+//! a holder of the lock that retires it dead, which marks its `generation` so that its own take of
+//! the shards skips it (`Heap::take_departures`). So an
 //! allocation never waits for the heap lock, which a collection holds for its whole examination:
 //! it pushes its object onto its thread's shard with one compare-and-swap.
 //!

@@ -58,15 +58,25 @@ impl Header {
 
 /// The tracking node of an object the cycle collector examines: its links in its generation's
 /// list and the collector's scratch index. Every field is read and written only with the heap
-/// lock held (`heap.rs`).
+/// lock held (`heap.rs`), but `next` while the object waits in the arrivals (`arrivals.rs`).
 #[repr(C)]
 pub(crate) struct Node {
     pub(crate) prev: Cell<*const Node>,
     pub(crate) next: Cell<*const Node>,
+    /// The generation whose list the object is linked in; [`ARRIVING`] until it is linked, and
+    /// [`DIED_ARRIVING`] once a holder of the heap lock found it dead before linking it.
     pub(crate) generation: Cell<u8>,
     /// The object's position in the running collection's table of examined objects.
     pub(crate) index: Cell<u32>,
 }
+
+/// The `generation` of a tracked object that waits in the arrivals, not linked yet. Above every
+/// generation, so a collection that meets it along an edge does not examine it.
+pub(crate) const ARRIVING: u8 = u8::MAX;
+/// The `generation` of an arrival a holder of the heap lock found dead (in a retired batch or
+/// departed) before linking it: it takes the arrivals in the same hold, skips it, and frees it
+/// with the rest of the dead, never linked (`heap.rs`, `Heap::take_departures`).
+pub(crate) const DIED_ARRIVING: u8 = u8::MAX - 1;
 
 /// How an object's allocation is laid out.
 enum Shape {
@@ -467,7 +477,7 @@ unsafe fn write_header(header: NonNull<Header>, vtable: &'static ObjectVTable) {
             node_of(header).write(Node {
                 prev: Cell::new(std::ptr::null()),
                 next: Cell::new(std::ptr::null()),
-                generation: Cell::new(0),
+                generation: Cell::new(ARRIVING),
                 index: Cell::new(NOT_EXAMINED),
             });
         }

@@ -1,7 +1,9 @@
 //! Retiring dead tracked objects: unlinking them in batches, without ever waiting for the lock.
 //!
 //! Invariant owned here: a tracked object whose count reached zero and whose value has been
-//! dropped stays linked in its generation list until a holder of the heap lock unlinks it;
+//! dropped stays linked in its generation list until a holder of the heap lock unlinks it (or in
+//! the arrivals, if it died before any holder linked it, until one takes it without linking it:
+//! `Heap::take_departures`);
 //! meanwhile the collector skips it (a pin refuses a count of zero, so its value is never traced),
 //! and its memory is freed only after it is unlinked. Each thread keeps such objects until its
 //! [`BATCH`]th; then it tries the heap lock, and unlinks its batch, with every batch other threads
@@ -47,14 +49,15 @@ std::thread_local! {
 /// that the memory and weak cells of dead objects do not wait for ever.
 pub(crate) fn flush() {
     #[cfg(not(loom))]
-    let batch = RETIRED
+    let mut batch = RETIRED
         .try_with(|retired| std::mem::take(&mut *retired.0.borrow_mut()))
         .unwrap_or_default();
     #[cfg(loom)]
-    let batch = Vec::new();
-    let heap = Heap::global();
-    // SAFETY: every object in the batch is dead, dropped and still linked.
-    unsafe { unlink_and_free(heap, heap.lock(), batch) };
+    let mut batch = Vec::new();
+    // SAFETY: every object in the batch is dead, dropped and still linked (or arrived).
+    let lists = unsafe { Heap::global().lock_to_retire(&mut batch) };
+    // SAFETY: taken through `take_departures` in this hold of the lock.
+    unsafe { unlink_and_free(lists, batch) };
 }
 
 /// Retires a dead tracked object: it will be unlinked and its memory freed.
@@ -95,11 +98,12 @@ pub(crate) unsafe fn retire(header: NonNull<Header>) {
 ///
 /// # Safety
 /// Every object is dead, dropped and linked (or arrived).
-unsafe fn hand_over(batch: Vec<NonNull<Header>>) {
+unsafe fn hand_over(mut batch: Vec<NonNull<Header>>) {
     let heap = Heap::global();
-    match heap.try_lock() {
-        // SAFETY: the caller's contract.
-        Some(lists) => unsafe { unlink_and_free(heap, lists, batch) },
+    // SAFETY: the caller's contract.
+    match unsafe { heap.try_lock_to_retire(&mut batch) } {
+        // SAFETY: taken through `take_departures` in this hold of the lock.
+        Some(lists) => unsafe { unlink_and_free(lists, batch) },
         None => heap.depart(batch),
     }
 }
@@ -118,21 +122,13 @@ fn count_frees(batch: &[NonNull<Header>]) {
     Heap::global().count_frees(batch.len(), bytes);
 }
 
-/// Unlinks the batch and every departed object under the lock given, lets the lock go, then
-/// frees them.
+/// Unlinks the dead objects under the lock given, lets the lock go, then frees them.
 ///
 /// # Safety
-/// Every object of the batch is dead, dropped and linked (or arrived: the lock's taker linked
-/// it).
-unsafe fn unlink_and_free(
-    heap: &Heap,
-    mut lists: FairMutexGuard<'_, Lists>,
-    batch: Vec<NonNull<Header>>,
-) {
-    let mut dead = batch;
-    heap.take_departures(&mut lists, &mut dead);
-    // SAFETY: the caller's contract for the batch, `Heap::depart`'s for the departed, and the
-    // lock is held.
+/// Every object is dead and dropped, and went through `Heap::take_departures` in this hold of
+/// the lock.
+unsafe fn unlink_and_free(mut lists: FairMutexGuard<'_, Lists>, dead: Vec<NonNull<Header>>) {
+    // SAFETY: the caller's contract.
     let unlinked = unsafe { unlink(&mut lists, dead) };
     drop(lists);
     unlinked.free();
@@ -215,9 +211,9 @@ impl DepartedMeanwhile {
 /// Unlinks every departed object, under the lock whose guard's lists these are.
 fn unlink_departed(heap: &Heap, lists: &mut Lists) -> Unlinked {
     let mut departed = Vec::new();
-    heap.take_departures(lists, &mut departed);
-    // SAFETY: `Heap::depart`'s contract: dead, dropped and linked (`take_departures` linked the
-    // arrivals).
+    // SAFETY: `departed` is empty; the departures come with `Heap::depart`'s contract.
+    unsafe { heap.take_departures(lists, &mut departed) };
+    // SAFETY: taken through `take_departures` in this hold of the lock.
     unsafe { unlink(lists, departed) }
 }
 
@@ -228,12 +224,13 @@ fn unlink_departed(heap: &Heap, lists: &mut Lists) -> Unlinked {
 /// otherwise).
 ///
 /// # Safety
-/// Every object is dead, dropped and linked, and the lock of `lists` is held.
+/// Every object is dead and dropped, and went through `Heap::take_departures` in this hold of
+/// the lock of `lists` (so it is linked, or died arriving and is in no list).
 unsafe fn unlink(lists: &mut Lists, dead: Vec<NonNull<Header>>) -> Unlinked {
     count_frees(&dead);
     for &header in &dead {
         // SAFETY: the caller's contract.
-        unsafe { lists.remove(header) };
+        unsafe { lists.remove_dead(header) };
     }
     Unlinked(dead)
 }
