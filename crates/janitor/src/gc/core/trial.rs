@@ -34,20 +34,86 @@ pub(crate) fn mark_live_pausing<E: Examinee>(
     every: usize,
     pause: &mut dyn FnMut(),
 ) -> Vec<bool> {
+    let mut live = Vec::new();
+    mark(
+        examined,
+        edges,
+        Pause { every, call: pause },
+        &mut MarkBuffers::default(),
+        &mut live,
+    );
+    live
+}
+
+/// The mark step's working memory, which an examiner that runs often keeps from one examination
+/// to the next (the thread-local heap's young collections), so that marking allocates nothing.
+#[derive(Default)]
+pub(crate) struct MarkBuffers {
+    external: Vec<i64>,
+    roots: Vec<usize>,
+    stack: Vec<usize>,
+    marked: Vec<usize>,
+}
+
+impl MarkBuffers {
+    pub(crate) const fn new() -> Self {
+        Self {
+            external: Vec::new(),
+            roots: Vec::new(),
+            stack: Vec::new(),
+            marked: Vec::new(),
+        }
+    }
+}
+
+/// [`mark_live`] into `live`, with the working memory of `buffers`.
+pub(crate) fn mark_live_reusing<E: Examinee>(
+    examined: &[E],
+    edges: &[u32],
+    buffers: &mut MarkBuffers,
+    live: &mut Vec<bool>,
+) {
+    let never = Pause {
+        every: usize::MAX,
+        call: &mut || {},
+    };
+    mark(examined, edges, never, buffers, live);
+}
+
+/// What the mark step calls between marks: `call` after every `every` objects marked.
+struct Pause<'a> {
+    every: usize,
+    call: &'a mut dyn FnMut(),
+}
+
+fn mark<E: Examinee>(
+    examined: &[E],
+    edges: &[u32],
+    pause: Pause<'_>,
+    buffers: &mut MarkBuffers,
+    live: &mut Vec<bool>,
+) {
     // Counts are at most `i32::MAX` (the count word aborts past it), so `i64` never overflows.
-    let mut external: Vec<i64> = examined
-        .iter()
-        .map(|object| object.snapshot_count() as i64 - 1)
-        .collect();
+    let external = &mut buffers.external;
+    external.clear();
+    external.extend(
+        examined
+            .iter()
+            .map(|object| object.snapshot_count() as i64 - 1),
+    );
     for &target in edges {
         external[target as usize] -= 1;
     }
-    let mut live = vec![false; examined.len()];
-    let roots: Vec<usize> = (0..examined.len())
-        .filter(|&index| external[index] > 0 || examined[index].is_opaque())
-        .collect();
-    spread_life_pausing(examined, edges, &mut live, &roots, every, pause);
-    live
+    live.clear();
+    live.resize(examined.len(), false);
+    let mut roots = std::mem::take(&mut buffers.roots);
+    roots.clear();
+    roots.extend(
+        (0..examined.len()).filter(|&index| external[index] > 0 || examined[index].is_opaque()),
+    );
+    buffers.marked.clear();
+    spread(examined, edges, live, &roots, pause, buffers);
+    buffers.roots = roots;
 }
 
 /// Marks `roots` live, and everything reachable from them along recorded edges; returns the
@@ -60,22 +126,27 @@ pub(crate) fn spread_life<E: Examinee>(
     live: &mut [bool],
     roots: &[usize],
 ) -> Vec<usize> {
-    spread_life_pausing(examined, edges, live, roots, usize::MAX, &mut || {})
+    let mut buffers = MarkBuffers::default();
+    let never = Pause {
+        every: usize::MAX,
+        call: &mut || {},
+    };
+    spread(examined, edges, live, roots, never, &mut buffers);
+    buffers.marked
 }
 
-/// [`spread_life`], calling `pause` after every `every` objects marked.
-fn spread_life_pausing<E: Examinee>(
+/// Marks `roots` and what they reach, appending each object it marks to `buffers.marked`.
+fn spread<E: Examinee>(
     examined: &[E],
     edges: &[u32],
     live: &mut [bool],
     roots: &[usize],
-    every: usize,
-    pause: &mut dyn FnMut(),
-) -> Vec<usize> {
-    let mut marked = Vec::new();
-    let mut stack: Vec<usize> = Vec::new();
+    pause: Pause<'_>,
+    buffers: &mut MarkBuffers,
+) {
+    let MarkBuffers { stack, marked, .. } = buffers;
     // Counted down, not a remainder per mark: a division per object costs more than the mark.
-    let mut until_pause = every;
+    let mut until_pause = pause.every;
     for &root in roots {
         if !live[root] {
             live[root] = true;
@@ -92,13 +163,12 @@ fn spread_life_pausing<E: Examinee>(
                 stack.push(target);
                 until_pause -= 1;
                 if until_pause == 0 {
-                    pause();
-                    until_pause = every;
+                    (pause.call)();
+                    until_pause = pause.every;
                 }
             }
         }
     }
-    marked
 }
 
 #[cfg(test)]

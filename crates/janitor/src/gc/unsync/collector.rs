@@ -21,16 +21,18 @@
 //! 1 to 2).
 //!
 //! Also here, what decides when to collect: the budget (growth of the tracked objects since the
-//! last young collection, allocations minus frees by counting: a quarter of the tracked objects, and at least [`heap::MIN_BUDGET`], or
-//! [`heap::PRODUCTIVE_BUDGET`] after one that found more than three quarters of what it examined
-//! garbage), every eighth young collection a generation-1 one, and a full one instead when the
-//! oldest generation grew by half since the last; and the heap's end at thread exit, armed by the
-//! first allocation ([`arm`], [`end`]).
+//! last young collection, allocations minus frees by counting: a quarter of the tracked objects,
+//! and at least [`heap::MIN_BUDGET`], or [`heap::PRODUCTIVE_BUDGET`] after one that found more
+//! than three quarters of the generation-0 objects it examined garbage), every eighth young
+//! collection a generation-1 one, and a full one instead when the oldest generation grew since the
+//! last full one by half, or by a young budget if that is more (so the garbage that reaches a
+//! small oldest generation waits no longer than a young budget's worth); and the heap's end at
+//! thread exit, armed by the first allocation ([`arm`], [`end`]).
 
 use super::heap::{self, Heap};
 use super::object::{self, HAS_NODE, Header, KEY, NOT_EXAMINED, REGISTERED, TRACKED, node_of};
 use crate::gc::core::trace::{LocalSink, Tracer};
-use crate::gc::core::trial::{Examinee, mark_live, spread_life};
+use crate::gc::core::trial::{Examinee, MarkBuffers, mark_live_reusing, spread_life};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -59,10 +61,60 @@ impl Examinee for Examined {
     }
 }
 
+/// The buffers of a collection, which the next one on this thread reuses: a young collection of a
+/// few hundred objects, which an interpreter's heap runs thousands of times a second, then
+/// allocates nothing. Buffers that a large collection grew past [`SCRATCH_KEPT`] entries are
+/// freed rather than kept, so one full collection of a large heap does not hold its examination's
+/// memory for the rest of the thread.
+struct Scratch {
+    examined: Vec<Examined>,
+    edges: Vec<u32>,
+    live: Vec<bool>,
+    marking: MarkBuffers,
+    garbage: Vec<NonNull<Header>>,
+}
+
+/// The most entries a kept [`Scratch`] buffer may have room for.
+const SCRATCH_KEPT: usize = 1 << 16;
+
+impl Scratch {
+    const EMPTY: Scratch = Scratch {
+        examined: Vec::new(),
+        edges: Vec::new(),
+        live: Vec::new(),
+        marking: MarkBuffers::new(),
+        garbage: Vec::new(),
+    };
+
+    /// This thread's buffers, emptied; fresh ones inside a collection that a `Drop` of another
+    /// one's garbage started, or once the thread-local is gone.
+    fn take() -> Scratch {
+        let mut scratch = SCRATCH
+            .try_with(|kept| kept.replace(Scratch::EMPTY))
+            .unwrap_or(Scratch::EMPTY);
+        scratch.examined.clear();
+        scratch.edges.clear();
+        scratch.garbage.clear();
+        scratch
+    }
+
+    /// Keeps the buffers for the next collection, unless a large one grew them.
+    fn keep(self) {
+        let large = self.examined.capacity().max(self.edges.capacity()) > SCRATCH_KEPT;
+        let kept = if large { Scratch::EMPTY } else { self };
+        let _ = SCRATCH.try_with(|slot| slot.set(kept));
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = const { std::cell::Cell::new(Scratch::EMPTY) };
+}
+
 /// Collects generations `0..=generation` of `heap`.
 fn collect(heap: &Heap, generation: u8) {
     let started = Instant::now();
     let busy = heap::Busy::new(heap);
+    let mut scratch = Scratch::take();
     let tables: Vec<_> = heap
         .tables
         .borrow()
@@ -73,8 +125,17 @@ fn collect(heap: &Heap, generation: u8) {
         .iter()
         .map(|list| list.len.get())
         .sum();
-    let mut examined = Vec::with_capacity(listed);
+    let examined = &mut scratch.examined;
+    examined.reserve(listed);
+    // The examined objects of generation 0 come first: `young` of them. Whether a collection was
+    // productive is judged on them alone: the older generations a middle or full collection adds
+    // hold what survived before, and would make an interpreter's young heap, nearly all garbage,
+    // look mostly live every eighth collection.
+    let mut young = 0;
     for current in 0..=generation {
+        if current == 1 {
+            young = examined.len();
+        }
         // Nothing below changes the lists: no user code runs until the decision.
         heap.for_each_in(current, |header| {
             // SAFETY: listed objects are live.
@@ -120,7 +181,7 @@ fn collect(heap: &Heap, generation: u8) {
             }
         }
     }
-    let mut edges: Vec<u32> = Vec::new();
+    let edges = &mut scratch.edges;
     let mut sink = LocalSink::default();
     let mut index = 0;
     while index < examined.len() {
@@ -172,26 +233,28 @@ fn collect(heap: &Heap, generation: u8) {
         examined[index].opaque = sink.holds.opaque;
         index += 1;
     }
-    let mut live = mark_live(&examined, &edges);
+    let live = &mut scratch.live;
+    mark_live_reusing(examined, edges, &mut scratch.marking, live);
     // SAFETY: every held cell belongs to an examined object, all still live.
     unsafe { sink.holds.release_all() };
-    for object in &examined {
+    // Registered garbage keeps itself and what it reaches intact for its finalizer.
+    let mut registered = Vec::new();
+    for (index, object) in examined.iter().enumerate() {
         // SAFETY: examined objects are live.
-        if unsafe { object.header.as_ref() }.has(TRACKED) {
+        let header_ref = unsafe { object.header.as_ref() };
+        if header_ref.has(TRACKED) {
             // SAFETY: a tracked object has a node.
             unsafe { node_of(object.header).as_ref() }
                 .index
                 .set(NOT_EXAMINED);
         }
+        if !live[index] && header_ref.has(REGISTERED) {
+            registered.push(index);
+        }
     }
-    // Registered garbage keeps itself and what it reaches intact for its finalizer.
-    let registered: Vec<usize> = (0..examined.len())
-        .filter(|&index| {
-            // SAFETY: examined objects are live.
-            !live[index] && unsafe { examined[index].header.as_ref() }.has(REGISTERED)
-        })
-        .collect();
-    spread_life(&examined, &edges, &mut live, &registered);
+    if !registered.is_empty() {
+        spread_life(examined, edges, live, &registered);
+    }
     for &index in &registered {
         let header = examined[index].header;
         // SAFETY: live, registered, not queued (a queued object's queue count made it live), and
@@ -201,10 +264,10 @@ fn collect(heap: &Heap, generation: u8) {
             heap.queue_for_finalizer(header);
         }
     }
-    let mut garbage = Vec::new();
+    let garbage = &mut scratch.garbage;
     let mut promoted_objects = 0;
     let mut promoted_bytes = 0;
-    for (object, &alive) in examined.iter().zip(&live) {
+    for (object, &alive) in examined.iter().zip(live.iter()) {
         // SAFETY: examined objects are live.
         let header_ref = unsafe { object.header.as_ref() };
         let tracked = header_ref.has(TRACKED);
@@ -226,19 +289,25 @@ fn collect(heap: &Heap, generation: u8) {
         }
     }
     // The entries of condemned keys go with the garbage (the flag says which keys).
-    for &header in &garbage {
-        // SAFETY: garbage objects are live until dropped below.
-        unsafe { header.as_ref() }.set(object::CONDEMNED);
-    }
     let mut entries = Vec::new();
-    for table in &tables {
-        entries.extend(table.remove_dead());
+    if !tables.is_empty() {
+        for &header in garbage.iter() {
+            // SAFETY: garbage objects are live until dropped below.
+            unsafe { header.as_ref() }.set(object::CONDEMNED);
+        }
+        for table in &tables {
+            entries.extend(table.remove_dead());
+        }
+        for &header in garbage.iter() {
+            // SAFETY: as above; `condemn_and_drop` sets the flag again.
+            unsafe { header.as_ref() }.clear(object::CONDEMNED);
+        }
     }
-    for &header in &garbage {
-        // SAFETY: as above; `condemn_and_drop` sets the flag again.
-        unsafe { header.as_ref() }.clear(object::CONDEMNED);
+    if generation == 0 {
+        young = examined.len();
     }
-    heap.productive.set(garbage.len() * 4 > examined.len() * 3);
+    let young_garbage = live[..young].iter().filter(|&&alive| !alive).count();
+    heap.productive.set(young_garbage * 4 > young * 3);
     let pause = started.elapsed();
     heap.update_counters(|counters| {
         for counted in &mut counters.collections[..=generation as usize] {
@@ -253,7 +322,8 @@ fn collect(heap: &Heap, generation: u8) {
     drop(tables);
     // SAFETY: the garbage is live, unlinked, and reachable only from itself and from the
     // entries taken out above.
-    let panic = unsafe { heap::condemn_and_drop(heap, &garbage, entries) };
+    let panic = unsafe { heap::condemn_and_drop(heap, garbage, entries) };
+    scratch.keep();
     drop(busy);
     if let Some(payload) = panic {
         std::panic::resume_unwind(payload);
@@ -270,7 +340,8 @@ pub(super) fn collect_automatically(heap: &Heap) {
     } else {
         heap.young_since_middle.set(0);
         let old = heap.generations[2].len.get();
-        if old > heap.old_after_full.get() + heap.old_after_full.get() / 2 + heap::MIN_BUDGET {
+        let slack = (heap.old_after_full.get() / 2).max(heap.budget.get());
+        if old > heap.old_after_full.get() + slack {
             2
         } else {
             1
