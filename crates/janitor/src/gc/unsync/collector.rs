@@ -63,9 +63,8 @@ impl Examinee for Examined {
 
 /// The buffers of a collection, which the next one on this thread reuses: a young collection of a
 /// few hundred objects, which an interpreter's heap runs thousands of times a second, then
-/// allocates nothing. Buffers that a large collection grew past [`SCRATCH_KEPT`] entries are
-/// freed rather than kept, so one full collection of a large heap does not hold its examination's
-/// memory for the rest of the thread.
+/// allocates nothing. Buffers that a larger collection grew past [`SCRATCH_KEPT`] are freed
+/// rather than kept, so that no examination holds its memory for the rest of the thread.
 struct Scratch {
     examined: Vec<Examined>,
     edges: Vec<u32>,
@@ -74,8 +73,11 @@ struct Scratch {
     garbage: Vec<NonNull<Header>>,
 }
 
-/// The most entries a kept [`Scratch`] buffer may have room for.
-const SCRATCH_KEPT: usize = 1 << 16;
+/// The most objects a kept [`Scratch`] has room for (and four edges each). A collection larger
+/// than that allocates its own buffers, whose cost is then small beside its examination's; kept
+/// buffers count in the thread's memory, and `cycle-churn`'s young collections of 8 Ki objects
+/// and more would have kept a megabyte.
+const SCRATCH_KEPT: usize = 1 << 10;
 
 impl Scratch {
     const EMPTY: Scratch = Scratch {
@@ -100,7 +102,8 @@ impl Scratch {
 
     /// Keeps the buffers for the next collection, unless a large one grew them.
     fn keep(self) {
-        let large = self.examined.capacity().max(self.edges.capacity()) > SCRATCH_KEPT;
+        let large =
+            self.examined.capacity() > SCRATCH_KEPT || self.edges.capacity() > 4 * SCRATCH_KEPT;
         let kept = if large { Scratch::EMPTY } else { self };
         let _ = SCRATCH.try_with(|slot| slot.set(kept));
     }
