@@ -33,6 +33,15 @@ const GENERATIONS: usize = OLDEST as usize + 1;
 const GEN0_BASE_BUDGET: usize = 10_000;
 /// The most the gen-0 budget grows to when many objects survive.
 const GEN0_MAX_BUDGET: usize = 16 * GEN0_BASE_BUDGET;
+/// The gen-0 budget before the first collection and after a gen-0 collection that found more than
+/// three quarters of what it examined garbage (an interpreter's frames and callbacks): collecting again sooner keeps the
+/// garbage waiting small, and costs the collector little more, since each examination is then
+/// mostly of garbage that some collection must examine once. Measured on `closures` (quick, the
+/// row alone): peak 2.1 MiB with the base budget, 0.3 MiB with this one (0.9 MiB against 3.5 MiB
+/// in a process's first round, which starts the collector and carves the slabs), ten times the
+/// collections for the same background time; `gcbench` and `cycle-churn`, whose young objects
+/// survive, 0.7% and 1.8% more instructions (the first collections come sooner).
+const GEN0_PRODUCTIVE_BUDGET: usize = 1_000;
 /// How far the tracked bytes may grow between two gen-0 collections when nothing survives.
 /// Counting objects alone lets large objects pile up (10,000 garbage objects of 1 MiB are 10 GiB
 /// before the first collection); .NET's gen-0 budget is in bytes, a few MiB sized to the cache.
@@ -136,6 +145,9 @@ pub(crate) struct Lists {
     /// allocating threads): a gen-0 collection is due when the heap grows by either.
     gen0_budget: usize,
     gen0_byte_budget: usize,
+    /// Whether the last gen-0 collection found more than three quarters of what it examined
+    /// garbage ([`GEN0_PRODUCTIVE_BUDGET`]).
+    gen0_productive: bool,
     gen0_since_gen1: u32,
     gen1_since_gen2: u32,
     promoted_into_gen2: usize,
@@ -265,8 +277,9 @@ impl Heap {
                 tails: [std::ptr::null(); GENERATIONS],
                 objects: [0; GENERATIONS],
                 bytes: [0; GENERATIONS],
-                gen0_budget: GEN0_BASE_BUDGET,
+                gen0_budget: GEN0_PRODUCTIVE_BUDGET,
                 gen0_byte_budget: GEN0_BASE_BYTES,
+                gen0_productive: true,
                 gen0_since_gen1: 0,
                 gen1_since_gen2: 0,
                 promoted_into_gen2: 0,
@@ -277,7 +290,7 @@ impl Heap {
             departures: Departures::new(),
             gen0_allocated: AtomicUsize::new(0),
             gen0_allocated_bytes: AtomicUsize::new(0),
-            gen0_budget: AtomicUsize::new(GEN0_BASE_BUDGET),
+            gen0_budget: AtomicUsize::new(GEN0_PRODUCTIVE_BUDGET),
             gen0_byte_budget: AtomicUsize::new(GEN0_BASE_BYTES),
             gen0_freed: AtomicUsize::new(0),
             gen0_freed_bytes: AtomicUsize::new(0),
@@ -520,13 +533,20 @@ impl Heap {
     }
 
     /// Promotes the survivors of a collection of `0..=max_generation` (see
-    /// [`Lists::promote_survivors`]) and sets the gen-0 budgets it chose. Returns the objects and
-    /// bytes promoted.
+    /// [`Lists::promote_survivors`]) that examined `examined` objects and condemned `condemned`,
+    /// and sets the gen-0 budgets it chose. Returns the objects and bytes promoted.
     pub(crate) fn promote_survivors(
         &self,
         lists: &mut Lists,
         max_generation: u8,
+        examined: usize,
+        condemned: usize,
     ) -> (usize, usize) {
+        // Judged on gen-0 collections alone: the older generations a larger one adds hold what
+        // survived before, and would make a young heap of garbage look mostly live.
+        if max_generation == 0 {
+            lists.gen0_productive = condemned * 4 > examined * 3;
+        }
         let promoted = lists.promote_survivors(max_generation);
         self.gen0_budget.store(lists.gen0_budget, Ordering::Relaxed);
         self.gen0_byte_budget
@@ -833,7 +853,11 @@ impl Lists {
         } else {
             (self.objects[1], self.bytes[1])
         };
-        self.gen0_budget = (GEN0_BASE_BUDGET + 2 * survivors_of_gen0).min(GEN0_MAX_BUDGET);
+        self.gen0_budget = if self.gen0_productive {
+            GEN0_PRODUCTIVE_BUDGET
+        } else {
+            (GEN0_BASE_BUDGET + 2 * survivors_of_gen0).min(GEN0_MAX_BUDGET)
+        };
         self.gen0_byte_budget = (GEN0_BASE_BYTES + 2 * survivor_bytes_of_gen0).min(GEN0_MAX_BYTES);
         match max_generation {
             0 => self.gen0_since_gen1 += 1,

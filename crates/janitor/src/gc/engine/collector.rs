@@ -183,7 +183,8 @@ pub(crate) fn collect(heap: &Heap, examine: Examine, trigger: Trigger) -> Afterm
     unsafe { sink.holds.release_all() };
     unlink_condemned(&mut lists, &examined, &condemned);
     queue_finalizable(&examined, &finalizable);
-    let promoted = heap.promote_survivors(&mut lists, max_generation);
+    let promoted =
+        heap.promote_survivors(&mut lists, max_generation, examined.len(), condemned.len());
     let pause = started.elapsed();
     lists.stats = lists.stats.after_collection(
         trigger,
