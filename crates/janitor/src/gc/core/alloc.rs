@@ -54,10 +54,24 @@ fn block_size(class: usize) -> usize {
     (class + 1) * GRANULE
 }
 
+/// The blocks a full magazine of each class holds: a table, because the division it stands for
+/// was on every free's path (a tenth of the thread-local heap's `free` in `perf`).
+#[cfg(not(loom))]
+const MAGAZINE_CAPACITY: [usize; CLASSES] = {
+    let mut capacity = [0; CLASSES];
+    let mut class = 0;
+    while class < CLASSES {
+        let blocks = MAGAZINE_BYTES / ((class + 1) * GRANULE);
+        capacity[class] = if blocks > 8 { blocks } else { 8 };
+        class += 1;
+    }
+    capacity
+};
+
 #[cfg(not(loom))]
 #[inline]
 fn magazine_capacity(class: usize) -> usize {
-    (MAGAZINE_BYTES / block_size(class)).max(8)
+    MAGAZINE_CAPACITY[class]
 }
 
 #[cfg(not(loom))]
