@@ -350,6 +350,34 @@ fn young_collections_that_find_mostly_garbage_come_sooner_than_ones_that_find_su
 }
 
 #[test]
+fn collections_that_find_nothing_come_further_apart_up_to_the_heaps_size() {
+    // A program building data: 200,000 tracked objects, all live. With a budget of a quarter of
+    // the heap (and 8 Ki at least) it would run about twenty collections, each finding nothing;
+    // doubling the budget after each, up to the heap's size, runs a handful.
+    let head = node(0);
+    let mut tail = head.clone();
+    for label in 1..200_000 {
+        let next = node(label);
+        link(&tail, &next);
+        tail = next;
+    }
+    let collections = stats().allocation_collections;
+    assert!(
+        (3..=8).contains(&collections),
+        "{collections} collections while the heap grew to 200,000 live objects"
+    );
+    // Garbage cycles made next still start a collection within the heap's size.
+    let before = stats().allocation_collections;
+    for label in 0..110_000 {
+        let (a, b) = (node(label), node(label));
+        link(&a, &b);
+        link(&b, &a);
+    }
+    assert!(stats().allocation_collections > before);
+    drop((head, tail));
+}
+
+#[test]
 fn an_interpreters_garbage_waits_for_at_most_a_few_young_budgets_in_any_generation() {
     // An interpreter's shape: each call leaves a garbage cycle of six objects, and one call in ten
     // lets its cycle escape into one of 32 slots, replaced round robin, so that it lives for 320
