@@ -39,7 +39,7 @@ pub(crate) fn mark_live_pausing<E: Examinee>(
         examined,
         edges,
         Pause { every, call: pause },
-        &mut MarkBuffers::default(),
+        &mut MarkBuffers::new(),
         &mut live,
     );
     live
@@ -47,12 +47,10 @@ pub(crate) fn mark_live_pausing<E: Examinee>(
 
 /// The mark step's working memory, which an examiner that runs often keeps from one examination
 /// to the next (the thread-local heap's young collections), so that marking allocates nothing.
-#[derive(Default)]
 pub(crate) struct MarkBuffers {
     external: Vec<i64>,
     roots: Vec<usize>,
     stack: Vec<usize>,
-    marked: Vec<usize>,
 }
 
 impl MarkBuffers {
@@ -61,7 +59,6 @@ impl MarkBuffers {
             external: Vec::new(),
             roots: Vec::new(),
             stack: Vec::new(),
-            marked: Vec::new(),
         }
     }
 }
@@ -111,8 +108,15 @@ fn mark<E: Examinee>(
     roots.extend(
         (0..examined.len()).filter(|&index| external[index] > 0 || examined[index].is_opaque()),
     );
-    buffers.marked.clear();
-    spread(examined, edges, live, &roots, pause, buffers);
+    spread(
+        examined,
+        edges,
+        live,
+        &roots,
+        pause,
+        &mut buffers.stack,
+        None,
+    );
     buffers.roots = roots;
 }
 
@@ -126,31 +130,42 @@ pub(crate) fn spread_life<E: Examinee>(
     live: &mut [bool],
     roots: &[usize],
 ) -> Vec<usize> {
-    let mut buffers = MarkBuffers::default();
+    let mut marked = Vec::new();
     let never = Pause {
         every: usize::MAX,
         call: &mut || {},
     };
-    spread(examined, edges, live, roots, never, &mut buffers);
-    buffers.marked
+    spread(
+        examined,
+        edges,
+        live,
+        roots,
+        never,
+        &mut Vec::new(),
+        Some(&mut marked),
+    );
+    marked
 }
 
-/// Marks `roots` and what they reach, appending each object it marks to `buffers.marked`.
+/// Marks `roots` and what they reach, appending each object it marks to `marked` if given (only
+/// [`spread_life`]'s callers want them); `stack` is working memory, left empty.
 fn spread<E: Examinee>(
     examined: &[E],
     edges: &[u32],
     live: &mut [bool],
     roots: &[usize],
     pause: Pause<'_>,
-    buffers: &mut MarkBuffers,
+    stack: &mut Vec<usize>,
+    mut marked: Option<&mut Vec<usize>>,
 ) {
-    let MarkBuffers { stack, marked, .. } = buffers;
     // Counted down, not a remainder per mark: a division per object costs more than the mark.
     let mut until_pause = pause.every;
     for &root in roots {
         if !live[root] {
             live[root] = true;
-            marked.push(root);
+            if let Some(marked) = marked.as_deref_mut() {
+                marked.push(root);
+            }
             stack.push(root);
         }
     }
@@ -159,7 +174,9 @@ fn spread<E: Examinee>(
             let target = target as usize;
             if !live[target] {
                 live[target] = true;
-                marked.push(target);
+                if let Some(marked) = marked.as_deref_mut() {
+                    marked.push(target);
+                }
                 stack.push(target);
                 until_pause -= 1;
                 if until_pause == 0 {

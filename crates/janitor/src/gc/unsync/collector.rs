@@ -137,9 +137,6 @@ fn collect(heap: &Heap, generation: u8) -> usize {
     // look mostly live every eighth collection.
     let mut young = 0;
     for current in 0..=generation {
-        if current == 1 {
-            young = examined.len();
-        }
         // Nothing below changes the lists: no user code runs until the decision.
         heap.for_each_in(current, |header| {
             // SAFETY: listed objects are live.
@@ -160,6 +157,9 @@ fn collect(heap: &Heap, generation: u8) -> usize {
                 edges: 0..0,
             });
         });
+        if current == 0 {
+            young = examined.len();
+        }
     }
     // Untracked objects examined by a full collection with tables, by header.
     let mut extra: HashMap<NonNull<Header>, u32> = HashMap::new();
@@ -306,9 +306,6 @@ fn collect(heap: &Heap, generation: u8) -> usize {
             // SAFETY: as above; `condemn_and_drop` sets the flag again.
             unsafe { header.as_ref() }.clear(object::CONDEMNED);
         }
-    }
-    if generation == 0 {
-        young = examined.len();
     }
     let young_garbage = live[..young].iter().filter(|&&alive| !alive).count();
     heap.productive.set(young_garbage * 4 > young * 3);
