@@ -13,8 +13,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// the finalizer thread shows in `total_memory` called from the test's thread.
 const LARGE: usize = 512 << 10;
 
+/// Tests of this file run one at a time: they compare the process-wide byte count before and after
+/// a collection, which a parallel test's allocations (its 512 KiB array) would raise in between.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn forced_total_memory_is_no_more_than_before_the_garbage_was_dropped() {
+    let _serial = serial();
     // GCTests.GetTotalMemoryTest_ForceCollection: an array dropped, then a forced count.
     let array = Gc::new(vec![0_i32; 20_000].into_boxed_slice());
     let before = total_memory();
@@ -41,6 +51,7 @@ impl Finalize for HoldsLarge {
 
 #[test]
 fn forced_total_memory_waits_for_the_finalizers_of_what_it_collects() {
+    let _serial = serial();
     let finalized = Arc::new(AtomicUsize::new(0));
     let large = Gc::new([7_u8; LARGE]);
     let owner = Gc::new(HoldsLarge {
@@ -62,6 +73,7 @@ fn forced_total_memory_waits_for_the_finalizers_of_what_it_collects() {
 
 #[test]
 fn weak_generation_follows_the_object_and_fails_once_it_is_collected() {
+    let _serial = serial();
     // GCTests.GetGeneration_WeakReference.
     let object = Gc::new(GcCell::new(None::<Gc<u8>>));
     let weak = Gc::downgrade(&object);
