@@ -2,8 +2,10 @@
 //! `tracing` event of every collection, and a healthy run that logs nothing above debug (the
 //! memory-pressure event is `gc_pressure_event.rs`'s, in a process of its own).
 //!
-//! Tests in this binary run in parallel and may collect at any moment, so they compare counters
-//! before and after with "rose by at least", never "equals".
+//! Tests in this binary run one at a time: a collection that memory pressure makes due runs, and
+//! logs, on whichever thread holds the collection turn, which may be another test's. The background
+//! collector may still collect at any moment, so tests compare counters before and after with
+//! "rose by at least", never "equals".
 
 use janitor::dispose::DisposeStack;
 use janitor::gc::{
@@ -17,6 +19,13 @@ use support::{
 use tracing::Level;
 
 mod support;
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 #[derive(Trace)]
 struct Node {
@@ -41,6 +50,7 @@ fn drop_a_ring(length: usize) {
 
 #[test]
 fn stats_print_in_one_line_and_rise_with_a_collection() {
+    let _serial = serial();
     let before = gc::stats();
     drop_a_ring(3);
     gc::collect();
@@ -76,6 +86,7 @@ fn stats_print_in_one_line_and_rise_with_a_collection() {
 
 #[test]
 fn a_collection_event_carries_generation_trigger_examined_freed_and_pause() {
+    let _serial = serial();
     // A collection on another test's thread may free the ring first: then this thread's collection
     // frees nothing, and the ring is made again.
     let mut seen = Vec::new();
@@ -113,6 +124,7 @@ impl Finalize for Finalizable {
 
 #[test]
 fn a_healthy_run_logs_nothing_above_debug() {
+    let _serial = serial();
     // Automatic collections: garbage until an allocation of this thread spends the budget (the
     // budget is global: another test's allocation may be the one that spends it); they run, and
     // log, on the background collector.
@@ -128,7 +140,9 @@ fn a_healthy_run_logs_nothing_above_debug() {
             break;
         }
     }
-    let ((), rest) = capture_logs(|| {
+    // The collection memory pressure starts runs, and logs, on the thread holding the collection
+    // turn when the pressure arrives: the background collector's, if it is collecting then.
+    let ((), rest) = capture_logs_with_janitor_threads(|| {
         // Finalization, of an acyclic object and of a cycle.
         drop(Gc::new(Finalizable {
             next: GcCell::new(None),
@@ -144,6 +158,9 @@ fn a_healthy_run_logs_nothing_above_debug() {
         // Memory pressure past the budget, resources disposed as documented.
         let bytes = (8 << 20).max(gc::total_memory());
         add_memory_pressure(bytes).expect("positive");
+        // A full collection owed to the pressure has run, on whatever thread, when `collect`
+        // returns: it waits for the turn, and the turn's holder runs the debt as it lets go.
+        gc::collect();
         remove_memory_pressure(bytes).expect("positive");
         let (reader, _writer) = rustix::pipe::pipe().expect("a pipe");
         let stack = DisposeStack::new();
@@ -169,6 +186,7 @@ fn a_healthy_run_logs_nothing_above_debug() {
 
 #[test]
 fn stats_count_the_objects_the_finalizer_thread_finished() {
+    let _serial = serial();
     let before = gc::stats().finalized_objects;
     for _ in 0..10 {
         drop(Gc::new(Finalizable {
