@@ -16,7 +16,7 @@ fn node() -> Gc<Node> {
 }
 
 /// Garbage cycles of two objects: 200,000 objects of growth, twenty base budgets (10,000
-/// objects) and two hundred productive ones (1,000).
+/// objects) and 781 productive ones (256).
 const CYCLES: usize = 100_000;
 
 #[test]
