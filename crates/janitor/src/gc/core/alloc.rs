@@ -34,8 +34,8 @@ const CLASSES: usize = LARGEST / GRANULE;
 #[cfg(not(loom))]
 /// The bytes of one full magazine, and of the slab a new one is cut from. A slab is one magazine,
 /// not several: a class that runs out holds one more magazine's worth of memory, not four. Slabs
-/// are never returned, so each carved is a high-water mark of the class; with 64 KiB slabs, the
-/// first round of `closures` (about five classes in use) carved 180 KiB, most of its peak.
+/// are never returned, so each carved is a high-water mark of the class: with 64 KiB slabs the
+/// thread-local heap's first round of `closures` peaked at 309 KB, with these at 205 KB.
 const MAGAZINE_BYTES: usize = 16 << 10;
 /// The most a thread's byte delta drifts before it is added to the global count.
 #[cfg(not(loom))]
