@@ -42,7 +42,7 @@ const GEN0_MAX_BUDGET: usize = 16 * GEN0_BASE_BUDGET;
 /// one-magazine slabs and [`PACE_SLACK_OBJECTS`]), 0.5–0.7 / 0.12–0.24 MiB and about 460
 /// collections, for the same background time. The collector still lags: a young collection
 /// examines 200 to 960 objects, what the program made while the previous one ran. `gcbench` and
-/// `cycle-churn`, whose young objects survive, run the same instructions within 0.1%.
+/// `cycle-churn`, whose young objects survive, run the same instructions within 1%.
 const GEN0_PRODUCTIVE_BUDGET: usize = 256;
 /// How far the tracked bytes may grow between two gen-0 collections when nothing survives.
 /// Counting objects alone lets large objects pile up (10,000 garbage objects of 1 MiB are 10 GiB
