@@ -80,11 +80,15 @@ crate::sync::thread_local! {
 /// reset at each examination's end, `stress_hostile_mutators` took over 12 minutes under
 /// AddressSanitizer instead of 11 s).
 const PACE_QUARTERS: usize = 5;
-/// The least slack, in objects, past a gen-0 budget before an allocation waits: a quarter of the
-/// productive budget (64 objects, a few microseconds of `closures`) is less than the collector's
-/// wake-up, so with it alone the program waited again and again (`closures`, quick: 5 to 41 ms of
-/// waits in three runs of 63 to 102 ms, against 0.1 to 2.8 ms in eight runs with this slack).
-const PACE_SLACK_OBJECTS: usize = 768;
+/// The least slack, in objects, past a gen-0 budget before an allocation waits, so that a small
+/// budget makes collections come sooner without making allocations wait sooner than a budget of
+/// 1,000 did. A quarter of the productive budget (64 objects, a few microseconds of `closures`) is
+/// less than the collector's wake-up: the program waited again and again (`closures`, quick: 5 to
+/// 41 ms of waits in three runs of 63 to 102 ms, against 0.1 to 2.8 ms in eight runs with a slack
+/// of 768). And a program's young live data grows while a long examination runs: `alloc-latency`'s
+/// `collecting` row, which keeps its last 1,024 objects while another thread examines a million,
+/// waited the pacer's whole 10 ms in two runs of four with the overdue point at 1,024 objects.
+const PACE_SLACK_OBJECTS: usize = 1_024;
 /// Gen-0 collections between two gen-1 collections (as CPython's `threshold1`).
 const GEN1_EVERY: u32 = 10;
 /// Gen-1 collections between two full collections (as CPython's `threshold2`), provided the
