@@ -3,18 +3,11 @@
 //! cycles, which only a collection frees, still do. (One test in this binary: the statistics it
 //! reads are the whole heap's, and another test's allocations would start collections here.)
 
-use janitor::gc::{Gc, GcCell, Trace, collect, stats};
+use janitor::gc::{collect, stats};
 
-#[derive(Trace)]
-struct Node {
-    next: GcCell<Option<Gc<Node>>>,
-}
+mod tracked_node;
 
-fn node() -> Gc<Node> {
-    Gc::new(Node {
-        next: GcCell::new(None),
-    })
-}
+use tracked_node::node;
 
 /// A hundred gen-0 budgets of allocations (the base budget is 10,000 objects).
 const ACYCLIC: usize = 1_000_000;

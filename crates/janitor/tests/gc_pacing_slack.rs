@@ -7,16 +7,9 @@ use janitor::gc::{Gc, GcCell, Trace, TraceMeta, Tracer, collect, stats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-#[derive(Trace)]
-struct Node {
-    next: GcCell<Option<Gc<Node>>>,
-}
+mod tracked_node;
 
-fn node() -> Gc<Node> {
-    Gc::new(Node {
-        next: GcCell::new(None),
-    })
-}
+use tracked_node::{Node, node};
 
 /// A tracked object whose `Trace` holds the examination open until it is let go.
 struct Blocker {

@@ -2,18 +2,11 @@
 //! interpreter's heap, whose frames and callbacks die young on cycles, keeps little garbage
 //! waiting. (One test in this binary: the statistics it reads are the whole heap's.)
 
-use janitor::gc::{Gc, GcCell, Trace, collect, stats};
+use janitor::gc::{collect, stats};
 
-#[derive(Trace)]
-struct Node {
-    next: GcCell<Option<Gc<Node>>>,
-}
+mod tracked_node;
 
-fn node() -> Gc<Node> {
-    Gc::new(Node {
-        next: GcCell::new(None),
-    })
-}
+use tracked_node::node;
 
 /// Garbage cycles of two objects: 200,000 objects of growth, twenty base budgets (10,000
 /// objects) and 781 productive ones (256).
