@@ -6,9 +6,10 @@
 //! while another thread holds the collection turn: two such threads beside one that collects
 //! (`collect` in a loop) made garbage faster than the collector dropped it, and the heap grew
 //! without bound. When an allocation finds the heap grew by a gen-0 budget and a quarter
-//! (`heap::PACE_QUARTERS`) since the last examination began, it asks the background collector for a collection (`background.rs`)
-//! and waits here until the next examination ends, as Go's allocation assists park a goroutine
-//! until the cycle ends.
+//! (`heap::PACE_QUARTERS`), and by at least 1,024 objects past the budget
+//! (`heap::PACE_SLACK_OBJECTS`), since the last examination began, it asks the background
+//! collector for a collection (`background.rs`) and waits here until the next examination ends,
+//! as Go's allocation assists park a goroutine until the cycle ends.
 //!
 //! The wait is bounded by [`MAX_WAIT`]: the collection it waits for may be held up by a garbage
 //! `Drop` that needs a lock the allocating thread holds (an induced collection drops its garbage
