@@ -120,10 +120,9 @@ struct Magazine {
     top: *mut FreeBlock,
     /// The blocks the magazine holds: those on the stack and those of the run.
     len: usize,
-    /// The next block of the run; the run's blocks are `stride` bytes apart.
+    /// The next block of the run; the run's blocks are a block size of the class apart.
     fresh: *mut u8,
     fresh_left: usize,
-    stride: usize,
 }
 
 #[cfg(not(loom))]
@@ -138,17 +137,15 @@ impl Magazine {
         len: 0,
         fresh: std::ptr::null_mut(),
         fresh_left: 0,
-        stride: 0,
     };
 
-    /// A magazine of the never-used blocks of a new slab of `blocks` blocks of `size` bytes.
-    fn fresh(slab: NonNull<u8>, blocks: usize, size: usize) -> Magazine {
+    /// A magazine of the never-used blocks of a new slab of `blocks` blocks.
+    fn fresh(slab: NonNull<u8>, blocks: usize) -> Magazine {
         Magazine {
             top: std::ptr::null_mut(),
             len: blocks,
             fresh: slab.as_ptr(),
             fresh_left: blocks,
-            stride: size,
         }
     }
 
@@ -163,9 +160,10 @@ impl Magazine {
         self.len += 1;
     }
 
-    /// A freed block first: it was used lately, and may still be in the cache.
+    /// A block of `size` bytes, the magazine's class's; a freed block first: it was used lately,
+    /// and may still be in the cache.
     #[inline]
-    fn pop(&mut self) -> Option<NonNull<u8>> {
+    fn pop(&mut self, size: usize) -> Option<NonNull<u8>> {
         if let Some(top) = NonNull::new(self.top) {
             // SAFETY: blocks on the stack are free and hold their link.
             self.top = unsafe { top.read() }.next;
@@ -178,7 +176,7 @@ impl Magazine {
         let block = NonNull::new(self.fresh)?;
         // The next block of the run, or the slab's end: `wrapping_add` because no object is read
         // through it before `fresh_left` says it is in the slab.
-        self.fresh = self.fresh.wrapping_add(self.stride);
+        self.fresh = self.fresh.wrapping_add(size);
         self.fresh_left -= 1;
         self.len -= 1;
         Some(block)
@@ -274,7 +272,7 @@ impl Cache {
 
     #[inline]
     fn allocate(&mut self, class: usize) -> NonNull<u8> {
-        if let Some(block) = self.loaded[class].pop() {
+        if let Some(block) = self.loaded[class].pop(block_size(class)) {
             return block;
         }
         self.loaded[class] = if self.spare[class].len > 0 {
@@ -283,7 +281,7 @@ impl Cache {
             refill(class)
         };
         self.loaded[class]
-            .pop()
+            .pop(block_size(class))
             .expect("a refilled magazine holds blocks")
     }
 
@@ -320,7 +318,7 @@ fn carve(class: usize) -> Magazine {
         std::alloc::handle_alloc_error(layout)
     };
     // The capacity is the number of blocks of the class that fit in the slab.
-    Magazine::fresh(slab, magazine_capacity(class), block_size(class))
+    Magazine::fresh(slab, magazine_capacity(class))
 }
 
 /// Allocates memory for an object with this layout and counts its bytes.
@@ -337,7 +335,9 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
             // The thread is exiting and its cache is gone: take one block, give the rest back.
             flush(change);
             let mut magazine = refill(class);
-            let block = magazine.pop().expect("a refilled magazine holds blocks");
+            let block = magazine
+                .pop(block_size(class))
+                .expect("a refilled magazine holds blocks");
             if magazine.len > 0 {
                 depot(class).push(magazine);
             }
@@ -400,7 +400,9 @@ pub(crate) fn allocate_local(layout: Layout) -> NonNull<u8> {
         return with_cache(|cache| cache.allocate(class)).unwrap_or_else(|| {
             // The thread is exiting and its cache is gone: take one block, give the rest back.
             let mut magazine = refill(class);
-            let block = magazine.pop().expect("a refilled magazine holds blocks");
+            let block = magazine
+                .pop(block_size(class))
+                .expect("a refilled magazine holds blocks");
             if magazine.len > 0 {
                 depot(class).push(magazine);
             }
