@@ -8,19 +8,15 @@ use janitor::gc::{
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+// Tests of this file run one at a time (`serial`): they compare the process-wide byte count before
+// and after a collection, which a parallel test's allocations (its 512 KiB array) would raise.
+use support::serial;
+
+mod support;
 
 /// Larger than the 256 KiB a thread may keep unflushed in the heap's byte count, so that a free on
 /// the finalizer thread shows in `total_memory` called from the test's thread.
 const LARGE: usize = 512 << 10;
-
-/// Tests of this file run one at a time: they compare the process-wide byte count before and after
-/// a collection, which a parallel test's allocations (its 512 KiB array) would raise in between.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 #[test]
 fn forced_total_memory_is_no_more_than_before_the_garbage_was_dropped() {

@@ -14,18 +14,12 @@ mod support;
 use janitor::gc::{Finalize, Gc, GcCell, Trace, WeakGc, collect, wait_for_pending_finalizers};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use support::{Gate, current_tid, is_asleep, until_asleep};
+// The tests of this file run one at a time (`serial`): each needs the finalizer thread to itself.
+use support::{Gate, current_tid, is_asleep, serial, until_asleep};
 
 /// Long enough that only a deadlock or a lost finalization reaches it.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// The tests of this file run one at a time: each needs the finalizer thread to itself.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The thread id of the finalizer thread.
 fn finalizer_tid() -> i32 {

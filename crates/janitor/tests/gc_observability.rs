@@ -15,17 +15,11 @@ use janitor::gc::{
 use janitor::handle::SafeFd;
 use support::{
     Logged, capture_logs, capture_logs_with_janitor_threads, collection_events, field, number,
+    serial,
 };
 use tracing::Level;
 
 mod support;
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 #[derive(Trace)]
 struct Node {

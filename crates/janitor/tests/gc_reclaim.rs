@@ -14,15 +14,10 @@ use janitor::gc::{
 };
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
-use support::{current_tid, is_asleep, until_asleep};
-
-/// Tests of this file run one at a time: each counts collections of the one global heap.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
+// Tests of this file run one at a time (`serial`): each counts collections of the one global heap.
+use support::{current_tid, is_asleep, serial, until_asleep};
 
 thread_local! {
     /// Set while a test thread stands for code that holds a lock a garbage `Drop` needs.

@@ -41,6 +41,18 @@ fn link(from: &Gc<Node>, to: &Gc<Node>) {
     from.edges.borrow_mut().push(to.clone());
 }
 
+/// A chain of `len` nodes labelled from 0, each linked to the next: its first and last.
+fn chain(len: usize) -> (Gc<Node>, Gc<Node>) {
+    let first = node(0);
+    let mut last = first.clone();
+    for label in 1..len {
+        let next = node(label);
+        link(&last, &next);
+        last = next;
+    }
+    (first, last)
+}
+
 #[test]
 fn a_garbage_cycle_is_freed_by_collect_and_a_held_one_is_not() {
     let (a, b) = (node(0), node(1));
@@ -275,13 +287,7 @@ fn a_deep_garbage_cycle_is_collected_on_a_small_stack() {
     std::thread::Builder::new()
         .stack_size(256 << 10)
         .spawn(|| {
-            let first = node(0);
-            let mut last = first.clone();
-            for label in 1..200_000 {
-                let next = node(label);
-                link(&last, &next);
-                last = next;
-            }
+            let (first, last) = chain(200_000);
             link(&last, &first);
             drop((first, last));
             collect();
@@ -354,13 +360,7 @@ fn collections_that_find_nothing_come_further_apart_up_to_the_heaps_size() {
     // A program building data: 200,000 tracked objects, all live. With a budget of a quarter of
     // the heap (and 8 Ki at least) it would run about twenty collections, each finding nothing;
     // doubling the budget after each, up to the heap's size, runs a handful.
-    let head = node(0);
-    let mut tail = head.clone();
-    for label in 1..200_000 {
-        let next = node(label);
-        link(&tail, &next);
-        tail = next;
-    }
+    let (head, tail) = chain(200_000);
     let collections = stats().allocation_collections;
     assert!(
         (3..=8).contains(&collections),

@@ -247,3 +247,13 @@ impl Gate {
         }
     }
 }
+
+/// Holds this test binary's one lock, so that the tests which take it run one at a time: tests
+/// that read the one global heap's counts, or need its collector or finalizer thread to
+/// themselves. A test that panicked while holding it leaves it usable.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
